@@ -1,0 +1,1 @@
+"""Compilation: rewrite pipeline, code generation and the Function object."""

@@ -1,0 +1,50 @@
+"""Run-time checks of the debug and NaN-guard modes, called after every node."""
+from __future__ import annotations
+
+import numpy as np
+
+
+class NodeCheckError(AssertionError):
+    """A node's compiled value differs from its reference, or is not finite."""
+
+
+def _describe(node) -> str:
+    ins = ", ".join(f"{v}" for v in node.inputs)
+    return f"{node.op}({ins})"
+
+
+def make_hook(kind: str, node):
+    """Return ``hook(outputs, inputs)`` for ``kind`` in ``('debug', 'nanguard')``."""
+    if kind == "nanguard":
+        def nanguard(outputs, inputs):
+            for out, var in zip(outputs, node.outputs):
+                arr = np.asarray(out)
+                if arr.dtype.kind in "fc" and not np.all(np.isfinite(arr)):
+                    what = "nan" if np.any(np.isnan(arr)) else "inf"
+                    raise NodeCheckError(f"NanGuardMode: {what} produced by {_describe(node)} "
+                                         f"(output {var} of type {var.type})")
+        return nanguard
+    if kind == "debug":
+        def debug(outputs, inputs):
+            ref = node.op.perform(*[np.array(i) if isinstance(i, np.ndarray) else i
+                                    for i in inputs])
+            refs = ref if len(node.outputs) > 1 else (ref,)
+            for out, want, var in zip(outputs, refs, node.outputs):
+                got, want = np.asarray(out), np.asarray(want)
+                if got.shape != want.shape:
+                    raise NodeCheckError(f"DebugMode: {_describe(node)} computed shape "
+                                         f"{got.shape}, perform gives {want.shape}")
+                if got.dtype != np.dtype(var.type.dtype):
+                    raise NodeCheckError(f"DebugMode: {_describe(node)} computed dtype "
+                                         f"{got.dtype}, its type says {var.type.dtype}")
+                tol = 1e-4 if got.dtype in (np.float32, np.float16) else 1e-7
+                if got.dtype.kind in "fc":
+                    ok = np.allclose(got, want, rtol=tol, atol=tol, equal_nan=True)
+                else:
+                    ok = np.array_equal(got, want)
+                if not ok:
+                    raise NodeCheckError(f"DebugMode: {_describe(node)} differs from its "
+                                         f"perform reference (max abs diff "
+                                         f"{np.max(np.abs(got - want)) if got.size else 0})")
+        return debug
+    raise ValueError(f"unknown check {kind!r}")

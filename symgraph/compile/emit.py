@@ -1,0 +1,176 @@
+"""Generate the source of ONE Python function for a whole ``FunctionGraph``.
+
+The function validates its inputs, reads shared storage, runs every node as a straight line of
+NumPy calls (one comment per node naming its op and type), deletes intermediates after their
+last use, and commits shared-variable updates only after every output and update value exists.
+Each op supplies its expression through ``Op.emit``; ops without one are called through their
+bound ``perform``.
+"""
+from __future__ import annotations
+
+import keyword
+import re
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from symgraph.fgraph import FunctionGraph
+from symgraph.graph import Constant, Variable
+from symgraph.ops.scalar import NAMESPACE as _SCALAR_NS
+from symgraph.ops.shape import NAMESPACE as _SHAPE_NS
+from symgraph.compile import checks
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+#: helpers every generated function may name
+BASE_NAMESPACE = {"np": np, "_ndarray": np.ndarray, "_asarray": np.asarray,
+                  **_SCALAR_NS, **_SHAPE_NS}
+
+
+class Namer:
+    """Unique, readable Python identifiers for variables."""
+
+    def __init__(self, reserved: Sequence[str] = ()):
+        self.taken = set(reserved) | set(BASE_NAMESPACE) | set(dir(__builtins__))
+        self.names: Dict[Variable, str] = {}
+
+    def fresh(self, base: str) -> str:
+        base = base if _IDENT.match(base or "") and not keyword.iskeyword(base) else "v"
+        name, k = base, 0
+        while name in self.taken:
+            k += 1
+            name = f"{base}_{k}"
+        self.taken.add(name)
+        return name
+
+    def __call__(self, var: Variable, base: Optional[str] = None) -> str:
+        if var not in self.names:
+            self.names[var] = self.fresh(base or var.name or "v")
+        return self.names[var]
+
+
+def alias_root(var: Variable) -> Variable:
+    """The variable whose memory ``var`` may share, following ops' ``view_map``."""
+    while var.owner is not None:
+        vm = getattr(var.owner.op, "view_map", {}) or {}
+        src = vm.get(var.index)
+        if not src:
+            break
+        var = var.owner.inputs[src[0]]
+    return var
+
+
+def describe(node) -> str:
+    outs = ", ".join(f"{o.type.dtype}{_shape_str(o.type.shape)}" for o in node.outputs)
+    return f"{node.op} -> {outs}"
+
+
+def _shape_str(shape) -> str:
+    return "(" + ", ".join("?" if s is None else str(s) for s in shape) + \
+        ("," if len(shape) == 1 else "") + ")"
+
+
+def generate(fgraph: FunctionGraph, explicit: Sequence[Variable], shared: Sequence[Variable],
+             n_outputs: int, update_targets: Sequence[int], check: Optional[str] = None,
+             name: str = "compiled", allow_downcast: Optional[bool] = None
+             ) -> Tuple[str, dict]:
+    """Return ``(source, namespace)`` of a function ``name(*explicit_inputs)``.
+
+    ``fgraph.outputs[:n_outputs]`` are returned to the caller; ``fgraph.outputs[n_outputs:]``
+    are the new values of ``shared[update_targets[k]]``. The function returns the list of
+    output values.
+    """
+    ns: dict = dict(BASE_NAMESPACE)
+    namer = Namer()
+    lines: List[str] = []
+    arg_names = [namer(v) for v in explicit]
+    lines.append(f"def {name}({', '.join(arg_names)}):")
+
+    # inputs: the fast path accepts an ndarray of the exact dtype and rank (and static dims)
+    for k, (v, arg) in enumerate(zip(explicit, arg_names)):
+        ns[f"_dt{k}"] = v.type.numpy_dtype
+        ns[f"_filter{k}"] = _bind_filter(v, allow_downcast)
+        cond = [f"{arg}.__class__ is not _ndarray", f"{arg}.dtype is not _dt{k}",
+                f"{arg}.ndim != {v.ndim}"]
+        cond += [f"{arg}.shape[{i}] != {s}" for i, s in enumerate(v.type.shape) if s is not None]
+        lines.append(f"    if {' or '.join(cond)}:")
+        lines.append(f"        {arg} = _filter{k}({arg})")
+    for k, v in enumerate(shared):
+        ns[f"_sv{k}"] = v.container
+        lines.append(f"    {namer(v)} = _sv{k}.value  # shared {v}")
+
+    order = fgraph.toposort()
+    protected = set(explicit) | set(shared) | set(fgraph.outputs)
+    last_use: Dict[Variable, int] = {}
+    for i, node in enumerate(order):
+        for inp in node.inputs:
+            last_use[inp] = i
+
+    def ref(var: Variable) -> str:
+        if var in namer.names:
+            return namer.names[var]
+        if isinstance(var, Constant):
+            cname = namer(var, "_c")
+            ns[cname] = var.data[()] if var.ndim == 0 else var.data
+            return cname
+        raise KeyError(f"variable {var} used before it was computed (graph not closed over "
+                       f"its inputs)")
+
+    for i, node in enumerate(order):
+        in_names = [ref(v) for v in node.inputs]
+        expr = node.op.emit(in_names)
+        if expr is None:
+            pname = namer.fresh(f"_perform_{type(node.op).__name__}")
+            ns[pname] = node.op.perform
+            expr = f"{pname}({', '.join(in_names)})"
+        outs = [namer(o, "v") for o in node.outputs]
+        target = outs[0] if len(outs) == 1 else ", ".join(outs)
+        lines.append(f"    {target} = {expr}  # {describe(node)}")
+        if check:
+            hook = namer.fresh(f"_check{i}")
+            ns[hook] = checks.make_hook(check, node)
+            lines.append(f"    {hook}(({', '.join(outs)},), ({', '.join(in_names)},))")
+        dead = [n for v, n in zip(node.inputs, in_names)
+                if last_use.get(v) == i and v not in protected and v.owner is not None]
+        dead = list(dict.fromkeys(dead))
+        if dead:
+            lines.append(f"    del {', '.join(dead)}")
+
+    # outputs: never hand out storage the caller could see change later
+    results = []
+    update_vals = set(fgraph.outputs[n_outputs:])
+    for j, out in enumerate(fgraph.outputs[:n_outputs]):
+        r = ref(out)
+        root = alias_root(out)
+        if root in protected and (root in set(explicit) | set(shared) or out in update_vals) \
+                or isinstance(root, Constant):
+            r = f"np.array({r})"
+        elif out.ndim == 0:
+            r = f"_asarray({r})"
+        results.append(r)
+    commits = []
+    for j, (out, k) in enumerate(zip(fgraph.outputs[n_outputs:], update_targets)):
+        r = ref(out)
+        root = alias_root(out)
+        if root in set(explicit) or root in set(shared) or isinstance(root, Constant) or \
+                out in fgraph.outputs[:n_outputs] or out in fgraph.outputs[n_outputs:][:j]:
+            r = f"np.array({r})"
+        elif out.ndim == 0:
+            r = f"_asarray({r})"
+        new = namer.fresh(f"_new{k}")
+        lines.append(f"    {new} = {r}")
+        commits.append(f"    _sv{k}.value = {new}")
+    lines.append("    _out = [" + ", ".join(results) + "]")
+    lines.append("    # commit: every output and update exists, so no call leaves a half-update")
+    lines.extend(commits)
+    lines.append("    return _out")
+    return "\n".join(lines) + "\n", ns
+
+
+def _bind_filter(var: Variable, allow_downcast):
+    label = f"input {var.name or var}"
+    typ = var.type
+
+    def _filter(value):
+        return typ.filter(value, name=label, allow_downcast=allow_downcast)
+    return _filter

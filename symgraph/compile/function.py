@@ -1,0 +1,312 @@
+"""``function(...)``: compile a graph into a callable that applies shared-variable updates."""
+from __future__ import annotations
+
+import copy
+import time
+import warnings
+from collections import OrderedDict
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from symgraph.compile import emit
+from symgraph.compile.mode import Mode, get_mode
+from symgraph.compile.pipeline import optimize
+from symgraph.fgraph import FunctionGraph
+from symgraph.graph import Constant, Variable, as_tensor_variable, clone_replace, graph_inputs
+from symgraph.shared import SharedVariable
+
+
+class In:
+    """An explicit input with an optional default ``value`` and keyword ``name``."""
+
+    def __init__(self, variable: Variable, name: Optional[str] = None, value: Any = None,
+                 update=None, mutable: bool = False, strict: bool = False,
+                 allow_downcast: Optional[bool] = None, borrow: bool = False,
+                 implicit: bool = False):
+        if not isinstance(variable, Variable):
+            raise TypeError(f"In() takes a symbolic variable, got {type(variable).__name__}")
+        self.variable = variable
+        self.name = name if name is not None else variable.name
+        self.value = value
+        self.has_default = value is not None
+        self.allow_downcast = allow_downcast
+        if update is not None:
+            raise NotImplementedError("In(update=...) is not supported; pass updates=")
+
+
+class Out:
+    """An output; ``borrow`` is accepted for Theano compatibility (outputs are never aliased
+    to storage that later calls overwrite)."""
+
+    def __init__(self, variable: Variable, borrow: bool = False):
+        self.variable = variable
+        self.borrow = borrow
+
+
+def _as_in(x) -> In:
+    return x if isinstance(x, In) else In(x)
+
+
+def _normalize_updates(updates) -> List[Tuple[SharedVariable, Variable]]:
+    if updates is None:
+        return []
+    if isinstance(updates, dict):
+        if not isinstance(updates, OrderedDict) and len(updates) > 1 and \
+                type(updates) is not dict:
+            warnings.warn("updates given as an unordered mapping", stacklevel=3)
+        pairs = list(updates.items())
+    else:
+        pairs = list(updates)
+    out, seen = [], set()
+    for pair in pairs:
+        try:
+            target, value = pair
+        except (TypeError, ValueError):
+            raise TypeError(f"updates must be (shared_variable, new_value) pairs, got {pair!r}")
+        if not isinstance(target, SharedVariable):
+            raise TypeError(f"update target {target!r} is not a shared variable; only "
+                            f"variables made with symgraph.shared() can be updated")
+        if target in seen:
+            raise ValueError(f"shared variable {target} is updated twice")
+        seen.add(target)
+        if not isinstance(value, Variable):
+            value = as_tensor_variable(value, dtype=target.dtype)
+        if value.dtype != target.dtype:
+            raise TypeError(
+                f"update of shared variable {target} (type {target.type}) has dtype "
+                f"{value.dtype}; an update must keep the dtype: cast it with "
+                f"T.cast(new_value, '{target.dtype}')")
+        if value.ndim != target.ndim:
+            raise TypeError(f"update of shared variable {target} (a {target.ndim}-d "
+                            f"{target.dtype}) is {value.ndim}-d")
+        for axis, (want, got) in enumerate(zip(target.type.shape, value.type.shape)):
+            if want is not None and got is not None and want != got:
+                raise ValueError(f"update of {target}: dimension {axis} is {got}, the shared "
+                                 f"variable's type says {want}")
+        out.append((target, value))
+    return out
+
+
+def _apply_givens(outputs, updates, givens):
+    if not givens:
+        return outputs, updates
+    items = givens.items() if isinstance(givens, dict) else givens
+    replace = {}
+    for old, new in items:
+        if not isinstance(old, Variable):
+            raise TypeError(f"givens keys must be symbolic variables, got {old!r}")
+        new = as_tensor_variable(new, dtype=old.dtype if not isinstance(new, Variable) else None)
+        if new.dtype != old.dtype or new.ndim != old.ndim:
+            raise TypeError(f"givens: {new} of type {new.type} cannot replace {old} of type "
+                            f"{old.type} (dtype and rank must agree)")
+        replace[old] = new
+    vals = clone_replace(list(outputs) + [v for _, v in updates], replace)
+    n = len(outputs)
+    return vals[:n], [(t, v) for (t, _), v in zip(updates, vals[n:])]
+
+
+def _add_default_updates(outputs, updates, no_default_updates):
+    if no_default_updates is True:
+        return updates
+    skip = set(no_default_updates or ())
+    updates = list(updates)
+    targets = {t for t, _ in updates}
+    frontier = list(outputs) + [v for _, v in updates]
+    while frontier:
+        found = []
+        for v in graph_inputs(frontier):
+            if isinstance(v, SharedVariable) and v.default_update is not None and \
+                    v not in targets and v not in skip:
+                updates.append((v, v.default_update))
+                targets.add(v)
+                found.append(v.default_update)
+        frontier = found
+    return updates
+
+
+class Function:
+    """A compiled function. Call it with input values; it returns NumPy arrays (0-d for
+    scalars), one per output (a single array when compiled with a single output).
+
+    Attributes
+    ----------
+    source : str
+        The generated Python source.
+    fgraph : FunctionGraph
+        The rewritten graph that was compiled.
+    compile_time : float
+        Seconds spent in rewrites and code generation.
+    """
+
+    def __init__(self, spec: dict):
+        self._spec = spec
+        self._build()
+
+    def _build(self) -> None:
+        spec = self._spec
+        t0 = time.perf_counter()
+        mode: Mode = spec["mode"]
+        ins: List[In] = spec["inputs"]
+        explicit = [i.variable for i in ins]
+        outputs, updates = spec["outputs"], spec["updates"]
+        outputs, updates = _apply_givens(outputs, updates, spec["givens"])
+        updates = _add_default_updates(outputs, updates, spec["no_default_updates"])
+        all_outs = list(outputs) + [v for _, v in updates]
+        inputs_needed = graph_inputs(all_outs, stop=explicit)
+        for v in inputs_needed:
+            if v.owner is None and not isinstance(v, (Constant, SharedVariable)) and \
+                    v not in explicit:
+                raise ValueError(f"the graph needs input {v} (type {v.type}) but it is not in "
+                                 f"the inputs of the function; pass it in inputs or givens")
+        used = set(inputs_needed)
+        for v in explicit:
+            if v not in used:
+                msg = (f"input {v} is not used in the graph of the outputs and updates; pass "
+                       f"on_unused_input='ignore' (or 'warn') to allow it")
+                policy = spec["on_unused_input"]
+                if policy == "raise":
+                    raise ValueError(msg)
+                if policy == "warn":
+                    warnings.warn(msg, stacklevel=4)
+        shared = [v for v in inputs_needed if isinstance(v, SharedVariable)]
+        for t, _ in updates:
+            if t not in shared:
+                shared.append(t)
+        fgraph = FunctionGraph(explicit + shared, all_outs)
+        optimize(fgraph, mode)
+        update_targets = [shared.index(t) for t, _ in updates]
+        source, ns = emit.generate(fgraph, explicit, shared, len(outputs), update_targets,
+                                   check=mode.check, name=spec["name"] or "compiled",
+                                   allow_downcast=spec["allow_input_downcast"])
+        code = compile(source, f"<symgraph {spec['name'] or 'function'}>", "exec")
+        exec(code, ns)
+        self._fn = ns[spec["name"] or "compiled"]
+        self.source = source
+        self.fgraph = fgraph
+        self.inputs = ins
+        self.mode = mode
+        self._names = {i.name: k for k, i in enumerate(ins) if i.name}
+        self._defaults = [i.value for i in ins]
+        self._has_default = [i.has_default for i in ins]
+        self._single = spec["single"]
+        self.updates = updates
+        self.compile_time = time.perf_counter() - t0
+
+    def __call__(self, *args, **kwargs):
+        n = len(self.inputs)
+        if not kwargs and len(args) == n:
+            values = args
+        else:
+            values = self._bind(args, kwargs)
+        out = self._fn(*values)
+        return out[0] if self._single else out
+
+    def _bind(self, args, kwargs) -> list:
+        n = len(self.inputs)
+        if len(args) > n:
+            raise TypeError(f"{self.name}: takes {n} inputs, got {len(args)}")
+        values = list(args) + [None] * (n - len(args))
+        given = [True] * len(args) + [False] * (n - len(args))
+        for key, val in kwargs.items():
+            if key not in self._names:
+                raise TypeError(f"{self.name}: unknown keyword input {key!r}; inputs are "
+                                f"{[i.name for i in self.inputs]}")
+            k = self._names[key]
+            if given[k]:
+                raise TypeError(f"{self.name}: input {key!r} given twice")
+            values[k], given[k] = val, True
+        for k in range(n):
+            if not given[k]:
+                if not self._has_default[k]:
+                    raise TypeError(f"{self.name}: missing value for input "
+                                    f"{self.inputs[k].name or k} (no default)")
+                values[k] = self._defaults[k]
+        return values
+
+    @property
+    def name(self) -> str:
+        return self._spec["name"] or "function"
+
+    @property
+    def maker(self):
+        return self
+
+    def __repr__(self) -> str:
+        return f"<symgraph.Function {self.name}: {len(self.inputs)} inputs, " \
+               f"{len(self.fgraph.apply_nodes)} nodes>"
+
+    # Functions are rebuilt from their specification: deep copies and pickles carry the
+    # graph (and its shared variables), never the generated code.
+    def __getstate__(self):
+        return {"spec": self._spec}
+
+    def __setstate__(self, state):
+        self._spec = state["spec"]
+        self._build()
+
+    def __deepcopy__(self, memo):
+        new = Function.__new__(Function)
+        new._spec = copy.deepcopy(self._spec, memo)
+        new._build()
+        return new
+
+    def copy(self) -> "Function":
+        """A new function over the same graph and the same shared storage."""
+        return Function(dict(self._spec))
+
+
+def function(inputs: Sequence = (), outputs=None, updates=None, givens=None, mode=None,
+             on_unused_input: str = "raise", name: Optional[str] = None,
+             no_default_updates=False, allow_input_downcast: Optional[bool] = None,
+             profile=None, accept_inplace: bool = False) -> Function:
+    """Compile ``inputs -> outputs`` and the shared-variable ``updates``.
+
+    Parameters
+    ----------
+    inputs : list of Variable or In
+        Explicit inputs, in call order; ``In(var, value=...)`` gives defaults and keywords.
+    outputs : Variable or list of Variable, optional
+        A single variable gives a single result; a list gives a list.
+    updates : OrderedDict, dict or list of pairs
+        ``shared -> new value``. Every new value is computed from the values *before* the
+        call and all are committed together after everything was computed: a call that
+        raises changes no shared variable.
+    givens : dict or list of pairs
+        Substitutions applied before compiling (e.g. a minibatch slice of a shared dataset).
+    mode : Mode or str
+        ``'FAST_RUN'`` (default), ``'FAST_COMPILE'``, ``'DebugMode'``, ``'NanGuardMode'``.
+    on_unused_input : {'raise', 'warn', 'ignore'}
+    """
+    if on_unused_input not in ("raise", "warn", "ignore"):
+        raise ValueError(f"on_unused_input must be 'raise', 'warn' or 'ignore', got "
+                         f"{on_unused_input!r}")
+    if not isinstance(inputs, (list, tuple)):
+        raise TypeError(f"function inputs must be a list, got {type(inputs).__name__}")
+    ins = [_as_in(i) for i in inputs]
+    seen = set()
+    for i in ins:
+        v = i.variable
+        if isinstance(v, SharedVariable):
+            raise TypeError(f"shared variable {v} cannot be an explicit input: its value is "
+                            f"read from its storage; use givens to substitute it")
+        if isinstance(v, Constant):
+            raise TypeError(f"constant {v} cannot be an input of a function")
+        if v in seen:
+            raise ValueError(f"input {v} appears twice")
+        seen.add(v)
+    single = False
+    if outputs is None:
+        outs = []
+    elif isinstance(outputs, (list, tuple)):
+        outs = list(outputs)
+    else:
+        outs, single = [outputs], True
+    outs = [o.variable if isinstance(o, Out) else o for o in outs]
+    outs = [o if isinstance(o, Variable) else as_tensor_variable(o) for o in outs]
+    spec = {"inputs": ins, "outputs": outs, "updates": _normalize_updates(updates),
+            "givens": givens, "mode": get_mode(mode), "on_unused_input": on_unused_input,
+            "name": name if name and name.isidentifier() else None,
+            "no_default_updates": no_default_updates,
+            "allow_input_downcast": allow_input_downcast, "single": single}
+    return Function(spec)

@@ -1,0 +1,61 @@
+"""Compilation modes: frozen descriptions of which passes run and how the linker checks."""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Optional, Tuple, Union
+
+
+@dataclass(frozen=True)
+class Mode:
+    """What ``function(...)`` does between the graph and the generated code.
+
+    Attributes
+    ----------
+    name : str
+        For messages.
+    phases : tuple of str
+        Rewrite phases run in order (see :mod:`symgraph.compile.pipeline`); empty = none.
+    fuse : bool
+        Emit fused elementwise kernels and planned buffers (the fast linker).
+    backend : str
+        ``'numpy'``, or ``'numba'`` for compiled fused kernels (the ``[fast]`` extra);
+        ``'auto'`` uses numba when it is importable.
+    check : str or None
+        ``'debug'`` runs every node's ``perform`` alongside and reports the first node whose
+        value differs; ``'nanguard'`` names the first node producing nan or inf.
+    """
+
+    name: str = "FAST_RUN"
+    phases: Tuple[str, ...] = ("merge", "canonicalize", "stabilize", "specialize", "fuse")
+    fuse: bool = True
+    backend: str = "numpy"
+    check: Optional[str] = None
+
+    def including(self, *phases: str) -> "Mode":
+        return replace(self, phases=self.phases + tuple(p for p in phases
+                                                        if p not in self.phases))
+
+    def excluding(self, *phases: str) -> "Mode":
+        return replace(self, phases=tuple(p for p in self.phases if p not in phases))
+
+
+FAST_RUN = Mode()
+FAST_COMPILE = Mode("FAST_COMPILE", phases=(), fuse=False)
+DEBUG = Mode("DebugMode", check="debug")
+NANGUARD = Mode("NanGuardMode", check="nanguard")
+NUMBA = Mode("NUMBA", backend="numba")
+
+_BY_NAME = {"FAST_RUN": FAST_RUN, "FAST_COMPILE": FAST_COMPILE, "DebugMode": DEBUG,
+            "DEBUG_MODE": DEBUG, "NanGuardMode": NANGUARD, "NUMBA": NUMBA, "Mode": FAST_RUN,
+            "PROFILE_MODE": FAST_RUN, "FAST": NUMBA}
+
+
+def get_mode(mode: Union[None, str, Mode]) -> Mode:
+    """Resolve ``mode`` (None, a name such as ``'FAST_RUN'``, or a :class:`Mode`)."""
+    if mode is None:
+        return FAST_RUN
+    if isinstance(mode, Mode):
+        return mode
+    if isinstance(mode, str) and mode in _BY_NAME:
+        return _BY_NAME[mode]
+    raise ValueError(f"unknown mode {mode!r}; expected a Mode or one of {sorted(_BY_NAME)}")

@@ -1,0 +1,72 @@
+"""The one user-facing setting Theano programs expect: ``config.floatX``.
+
+It is read when a graph is built (a constructor without a dtype, a Python float constant), never
+at import time, and nothing here parses the environment. Everything that changes *compilation*
+lives in a frozen :class:`symgraph.compile.mode.Mode` passed to ``function(...)`` instead.
+
+Theano programs also assign nested flags such as ``config.warn.subtensor_merge_bug = False``;
+those are accepted and ignored (see :class:`_Flags`).
+"""
+from __future__ import annotations
+
+import contextlib
+from typing import Iterator
+
+_FLOAT_DTYPES = ("float16", "float32", "float64")
+
+
+class _Flags:
+    """A namespace of accepted-and-ignored legacy flags (``config.warn.x = False``)."""
+
+    def __getattr__(self, name: str) -> "_Flags":
+        if name.startswith("__"):
+            raise AttributeError(name)
+        sub = _Flags()
+        object.__setattr__(self, name, sub)
+        return sub
+
+
+class Config(_Flags):
+    """Build-time settings.
+
+    Attributes
+    ----------
+    floatX : str
+        Default float dtype of constructors (``T.matrix()``) and of Python float constants that
+        meet only integer tensors. ``'float64'`` by default, like Theano and NumPy.
+    """
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "_floatX", "float64")
+
+    @property
+    def floatX(self) -> str:
+        return self._floatX
+
+    @floatX.setter
+    def floatX(self, value: str) -> None:
+        if value not in _FLOAT_DTYPES:
+            raise ValueError(f"config.floatX must be one of {_FLOAT_DTYPES}, got {value!r}")
+        object.__setattr__(self, "_floatX", value)
+
+    def __setattr__(self, name: str, value) -> None:
+        if name == "floatX":
+            Config.floatX.fset(self, value)
+        else:
+            object.__setattr__(self, name, value)
+
+    @contextlib.contextmanager
+    def change_flags(self, **flags) -> Iterator["Config"]:
+        """Temporarily set flags, e.g. ``with config.change_flags(floatX='float32'):``."""
+        old = {name: getattr(self, name) for name in flags}
+        try:
+            for name, value in flags.items():
+                setattr(self, name, value)
+            yield self
+        finally:
+            for name, value in old.items():
+                setattr(self, name, value)
+
+
+config = Config()
+change_flags = config.change_flags

@@ -1,0 +1,391 @@
+"""Reverse-mode differentiation as a graph transformation.
+
+``grad`` walks the toposorted graph backwards from the cost, sums the contributions of every
+client of a variable, and calls each op's ``grad`` rule. The result is an ordinary graph: it is
+rewritten and compiled like any other, and can be differentiated again.
+
+An op's ``grad`` returns, per input, a variable, ``None`` (the output does not depend
+differentiably on that input: integer results, argmax, ...), or :data:`disconnected` (no
+dependence at all, as for ``disconnected_grad``).
+"""
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Sequence, Union
+
+import numpy as np
+
+from symgraph.graph import Apply, Variable, as_tensor_variable, toposort
+from symgraph.op import Op
+from symgraph.ops import elemwise as E
+from symgraph.types import TensorType, discrete_dtypes
+
+
+class _Disconnected:
+    """Marker returned by an op's ``grad`` for an input the output does not depend on."""
+
+    def __repr__(self):
+        return "disconnected"
+
+
+disconnected = _Disconnected()
+
+
+class DisconnectedInputError(ValueError):
+    """``wrt`` is not part of the graph of the cost."""
+
+
+class NullGradError(TypeError):
+    """The cost depends on ``wrt`` only through non-differentiable (integer) operations."""
+
+
+class GradientBlock(Op):
+    """Identity in the forward pass; blocks gradients (``disconnected_grad``/``stop_gradient``).
+
+    Gradient: none (the input is treated as a constant).
+    """
+
+    view_map = {0: [0]}
+
+    def make_node(self, x) -> Apply:
+        x = as_tensor_variable(x)
+        return Apply(self, [x], [Variable(x.type)])
+
+    def perform(self, x):
+        return x
+
+    def emit(self, names):
+        return names[0]
+
+    def infer_shape(self, node, shapes):
+        return shapes
+
+    def grad(self, inputs, outputs, output_grads):
+        return [disconnected]
+
+
+_block = GradientBlock()
+
+
+def disconnected_grad(x) -> Variable:
+    """``x`` with gradients stopped: the cost is treated as constant in ``x`` through here."""
+    return _block(x)
+
+
+stop_gradient = zero_grad = disconnected_grad
+
+
+def _as_list(wrt):
+    if isinstance(wrt, (list, tuple)):
+        return list(wrt), type(wrt)
+    return [wrt], None
+
+
+def grad(cost: Optional[Variable], wrt, consider_constant: Optional[Sequence[Variable]] = None,
+         disconnected_inputs: str = "raise", add_names: bool = True,
+         known_grads: Optional[Dict[Variable, Variable]] = None,
+         return_disconnected: str = "zero", null_gradients: str = "raise"):
+    """Symbolic gradient of the scalar ``cost`` with respect to ``wrt``.
+
+    Parameters
+    ----------
+    cost : scalar Variable or None
+        ``None`` only together with ``known_grads``.
+    wrt : Variable or list of Variable
+        The result has the same structure.
+    consider_constant : list of Variable
+        Treated as constants: no gradient flows through them.
+    disconnected_inputs : {'raise', 'warn', 'ignore'}
+        What to do when an element of ``wrt`` does not reach the cost.
+    known_grads : dict
+        Gradients of the cost w.r.t. intermediate variables, to start the backward pass from.
+    return_disconnected : {'zero', 'None', 'disconnected'}
+        What to return for disconnected ``wrt`` (when not raising).
+    """
+    if disconnected_inputs not in ("raise", "warn", "ignore"):
+        raise ValueError(f"disconnected_inputs must be 'raise', 'warn' or 'ignore', got "
+                         f"{disconnected_inputs!r}")
+    wrt_list, container = _as_list(wrt)
+    for w in wrt_list:
+        if not isinstance(w, Variable):
+            raise TypeError(f"grad: wrt must be symbolic variables, got {type(w).__name__}")
+        if w.dtype in discrete_dtypes:
+            raise TypeError(f"grad: cannot differentiate with respect to {w}, of integer/bool "
+                            f"type {w.type}")
+    seeds: Dict[Variable, Variable] = {}
+    if cost is not None:
+        if not isinstance(cost, Variable):
+            raise TypeError(f"grad: cost must be a symbolic variable, got {type(cost).__name__}")
+        if cost.ndim != 0:
+            raise TypeError(f"grad: cost must be a scalar, got {cost} of type {cost.type}; "
+                            f"reduce it first (e.g. cost.sum() or cost.mean())")
+        if cost.dtype in discrete_dtypes:
+            raise TypeError(f"grad: cost {cost} has integer/bool type {cost.type}")
+        seeds[cost] = E.ones_like(cost)
+    elif not known_grads:
+        raise ValueError("grad: cost is None and no known_grads were given")
+    for var, g in (known_grads or {}).items():
+        g = as_tensor_variable(g)
+        if g.ndim != var.ndim:
+            raise TypeError(f"grad: known gradient of {var} has {g.ndim} dims, expected "
+                            f"{var.ndim}")
+        if g.dtype != var.dtype and var.dtype not in discrete_dtypes:
+            g = E.cast(g, var.dtype)
+        seeds[var] = seeds[var] + g if var in seeds else g
+
+    grads = _backprop(list(seeds), seeds, wrt_list, set(consider_constant or ()))
+    result = []
+    for w in wrt_list:
+        g = grads.get(w)
+        if isinstance(g, Variable):
+            if add_names and g.name is None and w.name:
+                g.name = f"(d cost / d {w.name})"
+            result.append(g)
+            continue
+        if g is _UNDEFINED and null_gradients == "raise":
+            raise NullGradError(
+                f"grad: the cost depends on {w} only through non-differentiable operations "
+                f"(integer casts, argmax, integer arithmetic...); its gradient is undefined")
+        msg = (f"grad: {w} (type {w.type}) is not part of the computational graph of the "
+               f"cost, or is used only by a non-differentiable operator or behind "
+               f"disconnected_grad/consider_constant")
+        if disconnected_inputs == "raise":
+            raise DisconnectedInputError(msg + "; pass disconnected_inputs='ignore' to get "
+                                               "zeros")
+        if disconnected_inputs == "warn":
+            import warnings
+            warnings.warn(msg, stacklevel=2)
+        if return_disconnected == "zero":
+            result.append(E.zeros_like(w))
+        elif return_disconnected == "None":
+            result.append(None)
+        else:
+            result.append(disconnected)
+    if container is None:
+        return result[0]
+    return container(result)
+
+
+_UNDEFINED = object()
+
+
+def _backprop(roots: List[Variable], seeds: Dict[Variable, Variable], wrt: List[Variable],
+              constants: set) -> Dict[Variable, object]:
+    """Accumulate gradients from ``seeds`` back to ``wrt``.
+
+    Returns ``var -> Variable`` (a gradient), or ``_UNDEFINED`` (reached only through
+    non-differentiable rules).
+    """
+    wrt_set = set(wrt)
+    order = toposort(roots, stop=wrt_set)
+    # forward: which variables depend on wrt (through non-constant paths)?
+    depends = set(wrt_set)
+    for node in order:
+        if any(i in depends and i not in constants for i in node.inputs):
+            depends.update(node.outputs)
+    contrib: Dict[Variable, List[Variable]] = {}
+    undefined: set = set()
+    for var, g in seeds.items():
+        contrib.setdefault(var, []).append(g)
+
+    def total(var: Variable) -> Optional[Variable]:
+        terms = contrib.get(var)
+        if not terms:
+            return None
+        if len(terms) == 1:
+            return terms[0]
+        return E.add(*terms)
+
+    for node in reversed(order):
+        if not any(o in contrib for o in node.outputs):
+            continue
+        if not any(i in depends and i not in constants for i in node.inputs):
+            continue
+        out_grads = []
+        for o in node.outputs:
+            g = total(o)
+            if g is None:
+                g = E.zeros_like(o) if o.dtype not in discrete_dtypes else None
+            out_grads.append(g)
+        # accumulated terms become one variable, so later nodes reuse it
+        for o, g in zip(node.outputs, out_grads):
+            if o in contrib and g is not None:
+                contrib[o] = [g]
+        in_grads = node.op.grad(list(node.inputs), list(node.outputs), out_grads)
+        if len(in_grads) != len(node.inputs):
+            raise ValueError(f"{node.op}.grad returned {len(in_grads)} gradients for "
+                             f"{len(node.inputs)} inputs")
+        for inp, g in zip(node.inputs, in_grads):
+            if inp not in depends or inp in constants or g is disconnected:
+                continue
+            if g is None:
+                undefined.add(inp)
+                continue
+            g = as_tensor_variable(g)
+            if g.ndim != inp.ndim:
+                raise ValueError(f"{node.op}.grad returned a {g.ndim}-d gradient for the "
+                                 f"{inp.ndim}-d input {inp}")
+            if g.dtype != inp.dtype:
+                g = E.cast(g, inp.dtype)
+            contrib.setdefault(inp, []).append(g)
+    result: Dict[Variable, object] = {}
+    for w in wrt:
+        g = total(w)
+        if g is not None:
+            result[w] = g
+        elif w in undefined or _reaches_undefined(w, undefined, order):
+            result[w] = _UNDEFINED
+    return result
+
+
+def _reaches_undefined(w, undefined, order) -> bool:
+    """True when ``w`` feeds a variable whose gradient was undefined (an integer path)."""
+    reach = {w}
+    for node in order:
+        if any(i in reach for i in node.inputs):
+            reach.update(node.outputs)
+    return bool(reach & undefined)
+
+
+def Lop(f, wrt, eval_points, consider_constant=None, disconnected_inputs="raise"):
+    """Vector-Jacobian product ``eval_points^T . d f / d wrt`` (``f`` may be a list)."""
+    fs, _ = _as_list(f)
+    vs, _ = _as_list(eval_points)
+    if len(fs) != len(vs):
+        raise ValueError(f"Lop: {len(fs)} expressions but {len(vs)} eval_points")
+    known = {}
+    for fi, v in zip(fs, vs):
+        v = as_tensor_variable(v)
+        if v.ndim != fi.ndim:
+            raise TypeError(f"Lop: eval point {v} has {v.ndim} dims, {fi} has {fi.ndim}")
+        known[fi] = v
+    return grad(None, wrt, consider_constant=consider_constant, known_grads=known,
+                disconnected_inputs=disconnected_inputs)
+
+
+def Rop(f, wrt, eval_points, disconnected_outputs="raise"):
+    """Jacobian-vector product ``d f / d wrt . eval_points``.
+
+    Computed without per-op forward rules by transposing a vector-Jacobian product: with a
+    dummy ``u`` of the type of ``f``, ``g(u) = J^T u`` is linear in ``u`` and
+    ``J v = d <g(u), v> / d u``.
+    """
+    fs, fcont = _as_list(f)
+    ws, _ = _as_list(wrt)
+    vs, _ = _as_list(eval_points)
+    if len(ws) != len(vs):
+        raise ValueError(f"Rop: {len(ws)} wrt but {len(vs)} eval_points")
+    results = []
+    for fi in fs:
+        u = Variable(TensorType(fi.dtype, fi.type.shape), name="_rop_u")
+        gs = Lop(fi, ws, u, disconnected_inputs="ignore")
+        inner = None
+        for g, v in zip(gs, vs):
+            term = (g * as_tensor_variable(v)).sum()
+            inner = term if inner is None else inner + term
+        results.append(grad(inner, u, disconnected_inputs="ignore"))
+    return results if fcont is not None else results[0]
+
+
+def jacobian(expression: Variable, wrt, consider_constant=None,
+             disconnected_inputs: str = "raise"):
+    """Jacobian of a vector (or scalar) ``expression``: one row per element of it.
+
+    Rows are built with one ``grad`` each, which needs the length of ``expression`` to be
+    known statically (``T.vector(shape=(n,))``, a constant-size computation, ...).
+    """
+    from symgraph.ops.shape import alloc
+    ws, container = _as_list(wrt)
+    expression = as_tensor_variable(expression)
+    if expression.ndim == 0:
+        rows = grad(expression, ws, consider_constant, disconnected_inputs)
+        return rows if container is not None else rows[0]
+    if expression.ndim != 1:
+        raise TypeError(f"jacobian: expression must be a scalar or a vector, got "
+                        f"{expression.type}; flatten it first")
+    n = expression.type.shape[0]
+    if n is None:
+        raise ValueError(f"jacobian: the length of {expression} is not known statically; give "
+                         f"the input a static shape (e.g. T.vector(shape=(3,)))")
+    from symgraph.ops.join import stack
+    per_w: List[List[Variable]] = [[] for _ in ws]
+    for i in range(n):
+        gs = grad(expression[i], ws, consider_constant, disconnected_inputs="ignore")
+        for k, g in enumerate(gs):
+            per_w[k].append(g)
+    result = [stack(rows) if rows else alloc(0.0, 0) for rows in per_w]
+    return result if container is not None else result[0]
+
+
+def hessian(cost: Variable, wrt, consider_constant=None, disconnected_inputs: str = "raise"):
+    """Hessian of a scalar ``cost`` w.r.t. each vector in ``wrt`` (the Jacobian of its
+    gradient)."""
+    ws, container = _as_list(wrt)
+    out = []
+    for w in ws:
+        if w.ndim != 1:
+            raise TypeError(f"hessian: wrt must be vectors, got {w} of type {w.type}")
+        g = grad(cost, w, consider_constant, disconnected_inputs)
+        out.append(jacobian(g, w, consider_constant, disconnected_inputs="ignore"))
+    return out if container is not None else out[0]
+
+
+def numeric_grad_direction(f, points: List[np.ndarray], directions: List[np.ndarray],
+                           eps: float) -> float:
+    """Central difference of the scalar ``f`` along ``directions``."""
+    plus = f(*[p + eps * d for p, d in zip(points, directions)])
+    minus = f(*[p - eps * d for p, d in zip(points, directions)])
+    return float((plus - minus) / (2 * eps))
+
+
+def verify_grad(fun, pt, n_tests: int = 2, rng=None, eps: Optional[float] = None,
+                out_type=None, abs_tol: Optional[float] = None,
+                rel_tol: Optional[float] = None, mode=None, cast_to_output_type=False,
+                no_debug_ref=True, tol: Optional[float] = None):
+    """Check the symbolic gradient of ``fun`` against central finite differences.
+
+    ``fun`` maps symbolic inputs (one per array in ``pt``) to a symbolic output. The output is
+    projected on a random tensor to a scalar ``c``; along a random direction ``d`` per input,
+    the directional derivative ``sum_i <dc/dx_i, d_i>`` must equal
+    ``(c(x + eps d) - c(x - eps d)) / (2 eps)``. One scalar comparison per test, whatever the
+    sizes (the approach of Theano/PyTensor and autograd).
+
+    Raises ``AssertionError`` with both values when they differ beyond tolerance.
+    """
+    from symgraph.compile.function import function
+    rng = rng if rng is not None else np.random.default_rng(0)
+    if isinstance(rng, np.random.RandomState):
+        rng = np.random.default_rng(rng.randint(2 ** 31))
+    pt = [np.array(p) for p in pt]
+    for p in pt:
+        if p.dtype.kind != "f":
+            raise TypeError(f"verify_grad: points must be float arrays, got {p.dtype}")
+    low = any(p.dtype in (np.float32, np.float16) for p in pt)
+    if eps is None:
+        eps = 1e-2 if low else 1e-6
+    tol = tol if tol is not None else (3e-2 if low else 1e-4)
+    abs_tol = abs_tol if abs_tol is not None else tol
+    rel_tol = rel_tol if rel_tol is not None else tol
+    inputs = [Variable(TensorType(p.dtype, (None,) * p.ndim), name=f"x{i}")
+              for i, p in enumerate(pt)]
+    out = fun(*inputs)
+    if isinstance(out, (list, tuple)):
+        raise TypeError("verify_grad: fun must return a single variable")
+    out = as_tensor_variable(out)
+    value = np.asarray(function(inputs, out, mode=mode, on_unused_input="ignore")(*pt))
+    proj_val = rng.uniform(0.1, 1.0, size=value.shape).astype(out.dtype)
+    proj = Variable(TensorType(out.dtype, (None,) * out.ndim), name="projection")
+    cost = (out * proj).sum() if out.ndim else out * proj
+    cost_fn = function(inputs + [proj], cost, mode=mode, on_unused_input="ignore")
+    grads = grad(cost, inputs, disconnected_inputs="ignore")
+    grad_fn = function(inputs + [proj], grads, mode=mode, on_unused_input="ignore")
+    for _ in range(n_tests):
+        dirs = [rng.standard_normal(p.shape).astype(p.dtype) for p in pt]
+        analytic = float(sum(np.sum(np.asarray(g, dtype=np.float64) * d)
+                             for g, d in zip(grad_fn(*pt, proj_val), dirs)))
+        numeric = numeric_grad_direction(
+            lambda *xs: np.asarray(cost_fn(*xs, proj_val), dtype=np.float64), pt, dirs, eps)
+        err = abs(analytic - numeric)
+        if err > abs_tol and err > rel_tol * max(abs(analytic), abs(numeric)):
+            raise AssertionError(f"verify_grad: symbolic directional derivative {analytic!r} "
+                                 f"!= finite difference {numeric!r} (abs err {err:.3g}, "
+                                 f"eps={eps})")

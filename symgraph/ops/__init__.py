@@ -1,0 +1,9 @@
+"""Every op family, and the functions users call to build graphs with them."""
+from symgraph.ops.elemwise import *  # noqa: F401,F403
+from symgraph.ops.elemwise import abs, pow, round  # noqa: F401  (shadow builtins on purpose)
+from symgraph.ops.reduce import (sum, prod, max, min, all, any, mean, var, std, norm,  # noqa
+                                 argmax, argmin)
+from symgraph.ops.shape import (shape, shape_i, reshape, flatten, dimshuffle, transpose,  # noqa
+                                alloc)
+from symgraph.ops.blas import dot, outer  # noqa: F401
+from symgraph.ops.subtensor import getitem  # noqa: F401

@@ -1,0 +1,1 @@
+"""Graph rewrites: the engine, merge, and the phases of rules."""

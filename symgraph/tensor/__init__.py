@@ -1,0 +1,90 @@
+"""The user namespace, in Theano's spelling: ``import symgraph.tensor as T``.
+
+Thin: constructors of symbolic inputs, and re-exports of the op families and of ``grad``.
+"""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+from symgraph.config import config
+from symgraph.graph import Constant, Variable, as_tensor_variable, constant  # noqa: F401
+from symgraph.ops import *  # noqa: F401,F403
+from symgraph.ops import abs, abs_, all, any, max, min, pow, round, sum  # noqa: F401
+from symgraph.gradient import (grad, jacobian, hessian, Lop, Rop, disconnected_grad,  # noqa
+                               stop_gradient, zero_grad, verify_grad)
+from symgraph.types import TensorType  # noqa: F401
+
+TensorVariable = Variable
+TensorConstant = Constant
+as_tensor = as_tensor_variable
+
+
+def tensor(dtype=None, shape: Optional[Sequence[Optional[int]]] = None,
+           name: Optional[str] = None, broadcastable: Optional[Sequence[bool]] = None
+           ) -> Variable:
+    """A symbolic input of ``dtype`` (default ``config.floatX``) and static ``shape``.
+
+    Theano's positional form ``tensor(dtype, broadcastable, name)`` is accepted too.
+    """
+    if shape is None and broadcastable is not None:
+        shape = broadcastable
+    if shape is None:
+        raise TypeError("tensor(): give the shape (a tuple with None for unknown dims)")
+    if shape and all(isinstance(s, bool) for s in shape):
+        shape = [1 if b else None for b in shape]
+    return Variable(TensorType(dtype or config.floatX, shape), name=name)
+
+
+def _maker(ndim: int, fixed_dtype: Optional[str], label: str):
+    def make(name: Optional[str] = None, dtype=None, shape=None) -> Variable:
+        if fixed_dtype is not None and dtype is not None and dtype != fixed_dtype:
+            raise TypeError(f"{label}() makes {fixed_dtype} tensors; use "
+                            f"{label.lstrip('fdilbcz')}(dtype=...) for others")
+        if shape is None:
+            shape = (None,) * ndim
+        elif len(shape) != ndim:
+            raise ValueError(f"{label}(): shape {shape} must have {ndim} entries")
+        return Variable(TensorType(dtype or fixed_dtype or config.floatX, shape), name=name)
+    make.__name__ = label
+    make.__doc__ = (f"A symbolic {ndim}-d input of dtype "
+                    f"{fixed_dtype or 'config.floatX (or dtype=)'}.")
+    return make
+
+
+_RANKS = {"scalar": 0, "vector": 1, "matrix": 2, "row": 2, "col": 2, "tensor3": 3,
+          "tensor4": 4, "tensor5": 5}
+_PREFIX = {"": None, "f": "float32", "d": "float64", "i": "int32", "l": "int64",
+           "b": "int8", "w": "int16", "c": "complex64", "z": "complex128"}
+
+for _rank_name, _nd in _RANKS.items():
+    for _p, _dt in _PREFIX.items():
+        globals()[_p + _rank_name] = _maker(_nd, _dt, _p + _rank_name)
+
+
+def _rowcol(label: str, shape):
+    base = globals()[label]
+
+    def make(name=None, dtype=None, shape_=shape, _base=base):
+        return _base(name=name, dtype=dtype, shape=shape_)
+    make.__name__ = label
+    return make
+
+
+for _p in _PREFIX:
+    globals()[_p + "row"] = _rowcol(_p + "row", (1, None))
+    globals()[_p + "col"] = _rowcol(_p + "col", (None, 1))
+
+iscalars = lscalars = None  # noqa: E305 (plural constructors of Theano are not provided)
+del iscalars, lscalars
+
+
+def _lazy(name):
+    import importlib
+    return importlib.import_module(f"symgraph.tensor.{name}")
+
+
+def __getattr__(name):
+    # T.nnet, T.signal, T.shared_randomstreams, T.extra_ops... without import cycles
+    if name in ("nnet", "signal", "shared_randomstreams", "extra_ops", "xlogx", "basic"):
+        return _lazy(name)
+    raise AttributeError(f"module 'symgraph.tensor' has no attribute {name!r}")
