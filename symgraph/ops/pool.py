@@ -1,0 +1,204 @@
+"""2-d pooling over the last two dimensions (max, and average including/excluding padding).
+
+The forward pass reads a strided window view; the gradients scatter back with one vectorised
+slice-add per window position:
+
+* max: ``gz`` goes to the first arg-max entry of each window (ties: lowest row, then column),
+* average: ``gz / count`` goes to every entry of the window.
+"""
+from __future__ import annotations
+
+from typing import Optional, Sequence, Tuple
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from symgraph.graph import Apply, Variable, as_tensor_variable
+from symgraph.op import Op
+from symgraph.types import TensorType
+
+MODES = ("max", "sum", "average_inc_pad", "average_exc_pad")
+
+
+def _out_len(n: int, ws: int, st: int, pad: int, ignore_border: bool) -> int:
+    if ignore_border:
+        return max(0, (n + 2 * pad - ws) // st + 1)
+    # Theano: partial windows at the end are kept
+    if st >= ws:
+        return max(0, (n + 2 * pad - 1) // st + 1)
+    return max(0, (n + 2 * pad - ws + st - 1) // st) + 1
+
+
+def _geometry(shape, ws, st, pad, ignore_border):
+    h, w = shape[-2:]
+    ho = _out_len(h, ws[0], st[0], pad[0], ignore_border)
+    wo = _out_len(w, ws[1], st[1], pad[1], ignore_border)
+    # padded extent so that every window fits (extra rows/cols beyond the image at the end)
+    hp = max(h + 2 * pad[0], (ho - 1) * st[0] + ws[0])
+    wp = max(w + 2 * pad[1], (wo - 1) * st[1] + ws[1])
+    return ho, wo, hp, wp
+
+
+def _padded(x, pad, hp, wp, fill):
+    lead = x.shape[:-2]
+    out = np.full(lead + (hp, wp), fill, dtype=x.dtype)
+    h, w = x.shape[-2:]
+    out[..., pad[0]:pad[0] + h, pad[1]:pad[1] + w] = x
+    return out
+
+
+def _windows(xp, ws, st, ho, wo):
+    s = xp.strides
+    shape = xp.shape[:-2] + (ho, wo, ws[0], ws[1])
+    strides = s[:-2] + (s[-2] * st[0], s[-1] * st[1], s[-2], s[-1])
+    return as_strided(xp, shape, strides, writeable=False)
+
+
+def _counts(shape, ws, st, pad, ho, wo, mode):
+    """Number of entries each window averages over, shape (ho, wo)."""
+    h, w = shape[-2:]
+    rows = np.arange(ho) * st[0]
+    cols = np.arange(wo) * st[1]
+    if mode == "average_exc_pad":
+        r = np.minimum(rows + ws[0], pad[0] + h) - np.maximum(rows, pad[0])
+        c = np.minimum(cols + ws[1], pad[1] + w) - np.maximum(cols, pad[1])
+    else:  # inc_pad: explicit padding counts, the overhang past the padded image does not
+        r = np.minimum(rows + ws[0], h + 2 * pad[0]) - rows
+        c = np.minimum(cols + ws[1], w + 2 * pad[1]) - cols
+    return np.maximum(np.outer(r, c), 1)
+
+
+class _PoolBase(Op):
+    props = ("ws", "stride", "pad", "ignore_border", "mode")
+
+    def __init__(self, ws, stride, pad, ignore_border, mode):
+        self.ws, self.stride, self.pad = tuple(ws), tuple(stride), tuple(pad)
+        self.ignore_border, self.mode = bool(ignore_border), mode
+
+    def geometry(self, shape):
+        return _geometry(shape, self.ws, self.stride, self.pad, self.ignore_border)
+
+
+class Pool2d(_PoolBase):
+    """Pooling over the last two dimensions of a tensor of rank >= 2.
+
+    Gradient: :class:`Pool2dGrad` (max routes to the first arg-max of each window; average
+    spreads ``gz / count``).
+    """
+
+    def make_node(self, x) -> Apply:
+        x = as_tensor_variable(x)
+        if x.ndim < 2:
+            raise TypeError(f"pool_2d: input must have at least 2 dims, got {x.type}")
+        h, w = x.type.shape[-2:]
+        out = list(x.type.shape)
+        for k, n in ((-2, h), (-1, w)):
+            if n is not None:
+                out[k] = _out_len(n, self.ws[k], self.stride[k], self.pad[k], self.ignore_border)
+        return Apply(self, [x], [Variable(TensorType(x.dtype, out))])
+
+    def perform(self, x):
+        ho, wo, hp, wp = self.geometry(x.shape)
+        fill = -np.inf if self.mode == "max" else 0
+        if self.mode == "max" and x.dtype.kind != "f":
+            fill = np.iinfo(x.dtype).min
+        xp = _padded(x, self.pad, hp, wp, fill)
+        win = _windows(xp, self.ws, self.stride, ho, wo)
+        if self.mode == "max":
+            return win.max(axis=(-2, -1))
+        total = win.sum(axis=(-2, -1))
+        if self.mode == "sum":
+            return total
+        return (total / _counts(x.shape, self.ws, self.stride, self.pad, ho, wo,
+                                self.mode)).astype(x.dtype)
+
+    def infer_shape(self, node, shapes):
+        (s,) = shapes
+        out = list(s)
+        for k in (-2, -1):
+            n = s[k]
+            if isinstance(n, int):
+                out[k] = _out_len(n, self.ws[k], self.stride[k], self.pad[k], self.ignore_border)
+            elif self.ignore_border:
+                out[k] = (n + 2 * self.pad[k] - self.ws[k]) // self.stride[k] + 1
+            else:
+                return None
+        return [tuple(out)]
+
+    def grad(self, inputs, outputs, output_grads):
+        (x,), (gz,) = inputs, output_grads
+        op = Pool2dGrad(self.ws, self.stride, self.pad, self.ignore_border, self.mode)
+        return [op(x, gz)]
+
+
+class Pool2dGrad(_PoolBase):
+    """Gradient of :class:`Pool2d` w.r.t. its input (inputs: x, gz)."""
+
+    def make_node(self, x, gz) -> Apply:
+        x, gz = as_tensor_variable(x), as_tensor_variable(gz)
+        return Apply(self, [x, gz], [Variable(x.type)])
+
+    def perform(self, x, gz):
+        ho, wo, hp, wp = self.geometry(x.shape)
+        gx = np.zeros(x.shape[:-2] + (hp, wp), dtype=np.result_type(x, gz))
+        kh, kw = self.ws
+        sh, sw = self.stride
+        if self.mode == "max":
+            fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+            win = _windows(_padded(x, self.pad, hp, wp, fill), self.ws, self.stride, ho, wo)
+            flat = win.reshape(win.shape[:-2] + (kh * kw,))
+            arg = flat.argmax(axis=-1)  # first maximum: deterministic tie-break
+            for i in range(kh):
+                for j in range(kw):
+                    gx[..., i:i + sh * ho:sh, j:j + sw * wo:sw] += np.where(arg == i * kw + j,
+                                                                            gz, 0)
+        else:
+            g = gz if self.mode == "sum" else gz / _counts(x.shape, self.ws, self.stride,
+                                                           self.pad, ho, wo, self.mode)
+            for i in range(kh):
+                for j in range(kw):
+                    gx[..., i:i + sh * ho:sh, j:j + sw * wo:sw] += g
+        h, w = x.shape[-2:]
+        return np.ascontiguousarray(gx[..., self.pad[0]:self.pad[0] + h,
+                                       self.pad[1]:self.pad[1] + w]).astype(x.dtype, copy=False)
+
+    def infer_shape(self, node, shapes):
+        return [shapes[0]]
+
+
+def pool_2d(input, ws: Optional[Sequence[int]] = None, ignore_border: Optional[bool] = None,
+            stride: Optional[Sequence[int]] = None, pad: Sequence[int] = (0, 0),
+            mode: str = "max", ds=None, st=None, padding=None) -> Variable:
+    """Pool the last two dimensions with windows ``ws`` (Theano's ``pool.pool_2d``).
+
+    Parameters
+    ----------
+    ws : (rows, cols) window (``ds`` is the legacy name)
+    ignore_border : drop partial windows at the end (default True, as recommended by Theano)
+    stride : step between windows (default ``ws``; ``st`` is the legacy name)
+    pad : zero padding (rows, cols); needs ``ignore_border=True``
+    mode : 'max', 'sum', 'average_inc_pad' or 'average_exc_pad' ('average' = exc_pad)
+    """
+    ws = ws if ws is not None else ds
+    if ws is None:
+        raise TypeError("pool_2d: give the window size ws=(rows, cols)")
+    stride = stride if stride is not None else st
+    pad = padding if padding is not None else pad
+    ws = tuple(int(v) for v in ws)
+    stride = ws if stride is None else tuple(int(v) for v in stride)
+    pad = tuple(int(v) for v in pad)
+    if ignore_border is None:
+        ignore_border = True
+    if mode == "average":
+        mode = "average_exc_pad"
+    if mode not in MODES:
+        raise ValueError(f"pool_2d: mode must be one of {MODES}, got {mode!r}")
+    if len(ws) != 2 or len(stride) != 2 or len(pad) != 2:
+        raise ValueError("pool_2d: ws, stride and pad must be pairs")
+    if min(ws) < 1 or min(stride) < 1 or min(pad) < 0:
+        raise ValueError(f"pool_2d: bad geometry ws={ws} stride={stride} pad={pad}")
+    if any(pad) and not ignore_border:
+        raise ValueError("pool_2d: padding requires ignore_border=True")
+    if pad[0] >= ws[0] or pad[1] >= ws[1]:
+        raise ValueError(f"pool_2d: padding {pad} must be smaller than the window {ws}")
+    return Pool2d(ws, stride, pad, ignore_border, mode)(input)

@@ -1,0 +1,2 @@
+"""``theano.tensor.signal`` in symgraph: pooling."""
+from symgraph.tensor.signal import pool  # noqa: F401
