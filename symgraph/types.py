@@ -84,6 +84,16 @@ class TensorType:
     def __setattr__(self, name, value):
         raise AttributeError("TensorType is immutable")
 
+    # immutable: copies are the object itself, pickles rebuild it from (dtype, shape)
+    def __reduce__(self):
+        return (TensorType, (self.dtype, self.shape))
+
+    def __copy__(self) -> "TensorType":
+        return self
+
+    def __deepcopy__(self, memo) -> "TensorType":
+        return self
+
     @property
     def ndim(self) -> int:
         return len(self.shape)

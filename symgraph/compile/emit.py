@@ -138,25 +138,31 @@ def generate(fgraph: FunctionGraph, explicit: Sequence[Variable], shared: Sequen
 
     # outputs: never hand out storage the caller could see change later
     results = []
-    update_vals = set(fgraph.outputs[n_outputs:])
+    # storage already handed out (results, new shared values): a second alias to it is copied
+    handed_out: set = set()
     for j, out in enumerate(fgraph.outputs[:n_outputs]):
         r = ref(out)
         root = alias_root(out)
-        if root in protected and (root in set(explicit) | set(shared) or out in update_vals) \
-                or isinstance(root, Constant):
+        if root in set(explicit) or root in set(shared) or isinstance(root, Constant) or \
+                root in handed_out:
+            # inputs, shared storage, constants and a value already returned (merged duplicate
+            # outputs, or views of one) must not be aliased by a result
             r = f"np.array({r})"
         elif out.ndim == 0:
             r = f"_asarray({r})"
+        handed_out.add(root)
         results.append(r)
     commits = []
     for j, (out, k) in enumerate(zip(fgraph.outputs[n_outputs:], update_targets)):
         r = ref(out)
         root = alias_root(out)
         if root in set(explicit) or root in set(shared) or isinstance(root, Constant) or \
-                out in fgraph.outputs[:n_outputs] or out in fgraph.outputs[n_outputs:][:j]:
+                root in handed_out:
+            # new storage must not be visible through a result or another shared variable
             r = f"np.array({r})"
         elif out.ndim == 0:
             r = f"_asarray({r})"
+        handed_out.add(root)
         new = namer.fresh(f"_new{k}")
         lines.append(f"    {new} = {r}")
         commits.append(f"    _sv{k}.value = {new}")

@@ -205,7 +205,9 @@ class Function:
     def _bind(self, args, kwargs) -> list:
         n = len(self.inputs)
         if len(args) > n:
-            raise TypeError(f"{self.name}: takes {n} inputs, got {len(args)}")
+            raise TypeError(f"{self.name}: takes {n} inputs "
+                            f"({', '.join(str(i.name or i.variable) for i in self.inputs)}), "
+                            f"got {len(args)}")
         values = list(args) + [None] * (n - len(args))
         given = [True] * len(args) + [False] * (n - len(args))
         for key, val in kwargs.items():

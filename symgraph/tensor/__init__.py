@@ -4,6 +4,7 @@ Thin: constructors of symbolic inputs, and re-exports of the op families and of 
 """
 from __future__ import annotations
 
+import builtins
 from typing import Optional, Sequence
 
 from symgraph.config import config
@@ -30,7 +31,7 @@ def tensor(dtype=None, shape: Optional[Sequence[Optional[int]]] = None,
         shape = broadcastable
     if shape is None:
         raise TypeError("tensor(): give the shape (a tuple with None for unknown dims)")
-    if shape and all(isinstance(s, bool) for s in shape):
+    if shape and builtins.all(isinstance(s, bool) for s in shape):
         shape = [1 if b else None for b in shape]
     return Variable(TensorType(dtype or config.floatX, shape), name=name)
 
