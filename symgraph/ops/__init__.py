@@ -7,3 +7,6 @@ from symgraph.ops.shape import (shape, shape_i, reshape, flatten, dimshuffle, tr
                                 alloc)
 from symgraph.ops.blas import dot, outer  # noqa: F401
 from symgraph.ops.subtensor import getitem  # noqa: F401
+from symgraph.ops.join import (Join, Split, ARange, Repeat, join, concatenate, split,  # noqa
+                              stack, arange, zeros, ones, squeeze, swapaxes, repeat, tile)
+from symgraph.ops.linalg import Matmul, TensorDot, matmul, tensordot  # noqa: F401
