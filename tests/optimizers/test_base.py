@@ -1,0 +1,197 @@
+"""The shared machinery: inputs, errors, ordering, state, registry, dtypes, generated code."""
+import inspect
+import re
+
+import numpy as np
+import pytest
+
+import optimizers
+import symgraph
+import symgraph.tensor as T
+from symgraph.gradient import DisconnectedInputError
+from optim_reference import linreg_grads
+
+ALL = optimizers.names()
+
+
+def _model(rng, dtype="float64"):
+    W = symgraph.shared(rng.standard_normal((3, 2)).astype(dtype), name="W")
+    b = symgraph.shared(np.zeros(2, dtype=dtype), name="b")
+    x, y = T.matrix("x", dtype=dtype), T.matrix("y", dtype=dtype)
+    cost = T.mean(T.sqr(T.dot(x, W) + b - y))
+    return W, b, x, y, cost
+
+
+def test_registry_names_and_classes():
+    assert ALL == ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam",
+                   "adamw", "adamax", "nadam"]
+    assert isinstance(optimizers.get("Adam", lr=0.5), optimizers.Adam)
+    assert optimizers.get("adam", lr=0.5).lr == 0.5
+    assert isinstance(optimizers.get("momentum_sgd"), optimizers.Momentum)
+    with pytest.raises(KeyError, match="unknown optimizer 'lbfgs'.*adam"):
+        optimizers.get("lbfgs")
+    with pytest.raises(TypeError, match="get\\('sgd'\\).*momentum"):
+        optimizers.get("sgd", momentum=0.9)
+
+
+ISSUE_DEFAULTS = {
+    "sgd": {"lr": 0.01}, "momentum": {"lr": 0.01, "momentum": 0.9},
+    "nesterov": {"lr": 0.01, "momentum": 0.9}, "adagrad": {"lr": 0.01, "eps": 1e-6},
+    "rmsprop": {"lr": 0.001, "alpha": 0.99, "eps": 1e-8},
+    "adadelta": {"lr": 1.0, "rho": 0.95, "eps": 1e-6},
+    "adam": {"lr": 0.001, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8},
+    "adamw": {"lr": 0.001, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.01},
+    "adamax": {"lr": 0.002, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8},
+    "nadam": {"lr": 0.002, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8},
+}
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_defaults_are_in_the_signature(name):
+    cls = optimizers.REGISTRY[name]
+    params = inspect.signature(cls.__init__).parameters
+    for key, value in ISSUE_DEFAULTS[name].items():
+        assert params[key].default == value, (name, key)
+    for key in ("weight_decay", "clip_norm", "clip_value"):
+        assert params[key].default is not inspect.Parameter.empty
+    assert "**" not in str(inspect.signature(cls.__init__))
+    # and the docstring states the update equations
+    assert "←" in cls.__doc__
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_order_and_state(name, rng):
+    W, b, x, y, cost = _model(rng)
+    opt = optimizers.get(name)
+    updates = opt.updates(cost, [W, b])
+    keys = list(updates)
+    n_state = len(opt.state_names)
+    assert keys[:2] == [W, b]
+    assert keys[-1] is opt.state[-1] and keys[-1].dtype == "int64"
+    assert keys[2:-1] == opt.state[:-1]
+    assert len(opt.state) == 2 * n_state + 1
+    # each parameter's state in the class's fixed order, with the parameter's shape/dtype
+    for i, p in enumerate([W, b]):
+        for j, sname in enumerate(opt.state_names):
+            s = keys[2 + i * n_state + j]
+            assert s.name == f"{p.name}_{sname}"
+            assert s.get_value().shape == p.get_value().shape
+            assert s.dtype == p.dtype and s.ndim == p.ndim
+            assert not s.get_value().any()
+    # same construction -> same order (deterministic)
+    again = optimizers.get(name).updates(cost, [W, b])
+    assert [k.name for k in again] == [k.name for k in keys]
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_float32_model_stays_float32(name, rng):
+    W, b, x, y, cost = _model(rng, "float32")
+    updates = optimizers.get(name, weight_decay=1e-3, clip_norm=10.0, clip_value=5.0) \
+        .updates(cost, [W, b])
+    for target, value in updates.items():
+        assert value.dtype == target.dtype, (target, value.type)
+    f = symgraph.function([x, y], cost, updates=updates)
+    xv = rng.standard_normal((5, 3)).astype("float32")
+    yv = rng.standard_normal((5, 2)).astype("float32")
+    for _ in range(3):
+        f(xv, yv)
+    assert W.get_value().dtype == np.float32 and b.get_value().dtype == np.float32
+    assert np.isfinite(W.get_value()).all()
+    assert int(updates[list(updates)[-1]].owner is not None)
+    assert list(updates)[-1].get_value() == 3  # the step counter counted the calls
+
+
+def test_step_counter_and_state_save_restore(rng):
+    W, b, x, y, cost = _model(rng)
+    opt = optimizers.Adam(lr=0.1)
+    f = symgraph.function([x, y], cost, updates=opt.updates(cost, [W, b]))
+    xv, yv = rng.standard_normal((5, 3)), rng.standard_normal((5, 2))
+    f(xv, yv)
+    saved = opt.get_state_values(), W.get_value(), b.get_value()
+    f(xv, yv)
+    after_two = W.get_value()
+    f(xv, yv)
+    opt.set_state_values(saved[0])
+    W.set_value(saved[1])
+    b.set_value(saved[2])
+    assert opt.state[-1].get_value() == 1
+    f(xv, yv)
+    np.testing.assert_array_equal(W.get_value(), after_two)
+    with pytest.raises(ValueError, match="Adam.set_state_values: got 1 arrays for 5"):
+        opt.set_state_values([np.zeros(1)])
+
+
+def test_grads_argument(rng):
+    W, b, x, y, cost = _model(rng)
+    gW, gb = symgraph.grad(cost, [W, b])
+    u = optimizers.SGD(lr=0.5).updates(grads=[gW, gb], params=[W, b])
+    f = symgraph.function([x, y], cost, updates=u)
+    xv, yv = rng.standard_normal((5, 3)), rng.standard_normal((5, 2))
+    W0, b0 = W.get_value(), b.get_value()
+    f(xv, yv)
+    rW, rb = linreg_grads(xv, yv, W0, b0)
+    np.testing.assert_allclose(W.get_value(), W0 - 0.5 * rW, rtol=1e-12)
+    np.testing.assert_allclose(b.get_value(), b0 - 0.5 * rb, rtol=1e-12, atol=1e-15)
+
+
+def test_bad_inputs(rng):
+    W, b, x, y, cost = _model(rng)
+    opt = optimizers.Adam()
+    with pytest.raises(TypeError, match=r"params\[1\].*not a shared variable"):
+        opt.updates(cost, [W, x])
+    with pytest.raises(TypeError, match="cost must be a scalar"):
+        opt.updates(T.sqr(T.dot(x, W)), [W])
+    with pytest.raises(ValueError, match="1 grads for 2 params"):
+        opt.updates(grads=[symgraph.grad(cost, W)], params=[W, b])
+    with pytest.raises(TypeError, match=r"grads\[0\] is 1-d but param W is 2-d"):
+        opt.updates(grads=[b * 1.0], params=[W])
+    with pytest.raises(TypeError, match="either cost or grads"):
+        opt.updates(cost, [W], grads=[W * 1.0])
+    with pytest.raises(TypeError, match="give a cost or grads"):
+        opt.updates(params=[W])
+    with pytest.raises(ValueError, match="given twice"):
+        opt.updates(cost, [W, W])
+    with pytest.raises(ValueError, match="params is empty"):
+        opt.updates(cost, [])
+    k = symgraph.shared(np.arange(3), name="k")
+    with pytest.raises(TypeError, match="k.*int64.*float"):
+        opt.updates(cost, [W, k])
+    with pytest.raises(TypeError, match="Adam.lr must be a scalar"):
+        optimizers.Adam(lr=T.vector("lrs")).updates(cost, [W])
+    with pytest.raises(TypeError, match="Adam.lr must be a number or a symbolic scalar"):
+        optimizers.Adam(lr="fast").updates(cost, [W])
+
+
+def test_disconnected_parameter(rng):
+    W, b, x, y, cost = _model(rng)
+    unused = symgraph.shared(np.ones(4), name="unused")
+    with pytest.raises(DisconnectedInputError, match="unused.*ignore_disconnected=True"):
+        optimizers.SGD().updates(cost, [W, unused])
+    u = optimizers.Momentum(lr=0.1).updates(cost, [W, unused], ignore_disconnected=True)
+    f = symgraph.function([x, y], cost, updates=u)
+    f(rng.standard_normal((5, 3)), rng.standard_normal((5, 2)))
+    np.testing.assert_array_equal(unused.get_value(), np.ones(4))
+
+
+def _assignments(source):
+    return dict(re.findall(r"^\s+(\w+) = (.*?)(?:  #.*)?$", source, flags=re.M))
+
+
+@pytest.mark.parametrize("name", ["sgd", "momentum", "rmsprop", "adam"])
+def test_update_is_one_expression_chain(name, rng):
+    """Compiled with the fusing pipeline, each parameter's new value is one statement
+    combining the parameter with its gradient chain (no per-op temporaries in between)."""
+    pytest.importorskip("symgraph.rewrite.fusion", reason="needs the elementwise fusion pass")
+    W, b, x, y, cost = _model(rng)
+    f = symgraph.function([x, y], cost, updates=optimizers.get(name).updates(cost, [W, b]))
+    assign = _assignments(f.source)
+    for k, p in enumerate([W, b]):
+        new = assign[f"_new{k}"]
+        expr = assign.get(new, new)
+        # the parameter is read and the update rule (its hyper-parameters) is in the same line
+        assert re.search(rf"\b{p.name}\b", expr), (p, expr, f.source)
+        assert expr.count("(") >= 2, (p, expr)
+        chain = [ln for ln in f.source.splitlines() if re.search(rf"\b{p.name}\b", ln)
+                 and "=" in ln and not ln.strip().startswith(("#", f"{p.name} ="))]
+        # the parameter's value is consumed in the one update statement (plus the forward)
+        assert any(expr in ln for ln in chain)
