@@ -71,7 +71,10 @@ def outer(x, y) -> Variable:
 def dot(x, y) -> Variable:
     """NumPy's ``dot``: inner product, matrix-vector and matrix-matrix products, and for higher
     ranks a sum over the last axis of ``x`` and the second-to-last of ``y``."""
-    x, y = as_tensor_variable(x), as_tensor_variable(y)
+    try:
+        x, y = as_tensor_variable(x), as_tensor_variable(y)
+    except TypeError as exc:
+        raise TypeError(f"dot: {exc}") from None
     if x.ndim == 0 or y.ndim == 0:
         return x * y
     if x.ndim <= 2 and y.ndim <= 2:

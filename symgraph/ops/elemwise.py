@@ -254,7 +254,10 @@ def round(x, mode: str = "half_away_from_zero") -> Variable:
 def cast(x, dtype) -> Variable:
     """Convert ``x`` to ``dtype``; the gradient is cast back (float to float only)."""
     x = as_tensor_variable(x)
-    dtype = normalize_dtype(dtype)
+    try:
+        dtype = normalize_dtype(dtype)
+    except TypeError as exc:
+        raise TypeError(f"cast of {x}: {exc}") from None
     if x.dtype == dtype:
         return x
     return Elemwise(S.cast_op(dtype), f"cast{{{dtype}}}")(x)
