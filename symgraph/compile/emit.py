@@ -18,6 +18,7 @@ from symgraph.fgraph import FunctionGraph
 from symgraph.graph import Constant, Variable
 from symgraph.ops.scalar import NAMESPACE as _SCALAR_NS
 from symgraph.ops.shape import NAMESPACE as _SHAPE_NS
+from symgraph.ops.subtensor import NAMESPACE as _SUBTENSOR_NS
 from symgraph.ops.join import NAMESPACE as _JOIN_NS
 from symgraph.compile import checks
 
@@ -25,7 +26,7 @@ _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 #: helpers every generated function may name
 BASE_NAMESPACE = {"np": np, "_ndarray": np.ndarray, "_asarray": np.asarray,
-                  **_SCALAR_NS, **_SHAPE_NS, **_JOIN_NS}
+                  **_SCALAR_NS, **_SHAPE_NS, **_JOIN_NS, **_SUBTENSOR_NS}
 
 
 class Namer:
