@@ -1,0 +1,175 @@
+"""The model base class: parameters, persistent state, save/load, and the classifier contract."""
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from typing import Dict, List, Optional, Union
+
+import numpy as np
+
+import symgraph.tensor as T
+from symgraph.config import config
+from symgraph.graph import Variable
+from symgraph.shared import SharedVariable
+
+from models import layers as L
+
+PathLike = Union[str, os.PathLike]
+
+
+class ModelFileError(ValueError):
+    """A saved parameter file does not match the model it is loaded into."""
+
+
+class Model:
+    """A network that owns shared variables and builds symbolic graphs.
+
+    Attributes
+    ----------
+    params : list of SharedVariable
+        Trainable parameters, in a fixed order (what an optimizer updates).
+    state : list of SharedVariable
+        Persistent non-trainable values (batch-norm running averages); saved with the params.
+    supervised : bool
+        Whether :meth:`cost` needs targets.
+    input_ndim : int
+        Rank of the input batch (2 for flat images, 4 for NCHW images).
+
+    The train/test switch is the ``train`` argument of :meth:`forward`, :meth:`cost` and
+    :meth:`metrics`: dropout and input noise act and batch norm uses batch statistics only
+    when it is true. Graph-building methods that need state updates (batch norm) append them
+    to the ``updates`` list they are given.
+    """
+
+    supervised = True
+    input_ndim = 2
+
+    def __init__(self, seed: int = 0, dtype: Optional[str] = None):
+        self.seed = int(seed)
+        self.dtype = dtype or config.floatX
+        self.rng = np.random.default_rng(self.seed)
+        self.params: List[SharedVariable] = []
+        self.state: List[SharedVariable] = []
+
+    # -------------------------------------------------------------------- symbolic interface
+    def input_variable(self, name: str = "x") -> Variable:
+        """A symbolic input batch of the model's dtype and rank."""
+        return T.tensor(self.dtype, (None,) * self.input_ndim, name=name)
+
+    def target_variable(self, name: str = "y", one_hot: bool = False) -> Variable:
+        """A symbolic target batch: int32 labels, or one-hot rows of the model's dtype."""
+        if one_hot:
+            return T.matrix(name, dtype=self.dtype)
+        return T.ivector(name)
+
+    def forward(self, x: Variable, train: bool = False, updates: Optional[list] = None
+                ) -> Variable:
+        """The network's output for the batch ``x`` (logits for classifiers)."""
+        raise NotImplementedError
+
+    def cost(self, x: Variable, y: Optional[Variable] = None, train: bool = True,
+             updates: Optional[list] = None) -> Variable:
+        """The scalar training objective (mean over the batch, plus any penalty)."""
+        raise NotImplementedError
+
+    def metrics(self, x: Variable, y: Optional[Variable] = None) -> "OrderedDict[str, Variable]":
+        """Scalar evaluation metrics (batch means) in test mode; ``loss`` comes first."""
+        raise NotImplementedError
+
+    # ----------------------------------------------------------------------- persistence
+    def _named(self) -> "OrderedDict[str, SharedVariable]":
+        named = OrderedDict()
+        for v in list(self.params) + list(self.state):
+            if v.name in named:
+                raise ValueError(f"{type(self).__name__}: two variables are named {v.name!r}")
+            named[v.name] = v
+        return named
+
+    def get_values(self) -> Dict[str, np.ndarray]:
+        """Copies of every parameter and state value, by name."""
+        return {name: v.get_value() for name, v in self._named().items()}
+
+    def save(self, path: PathLike) -> None:
+        """Write params and state to ``path`` as an uncompressed ``.npz`` (no pickled objects)."""
+        with open(path, "wb") as f:
+            np.savez(f, **self.get_values())
+
+    def load(self, path: PathLike) -> None:
+        """Load values saved by :meth:`save`; refuse a file whose names, shapes or dtypes do not
+        match this model (nothing is changed then)."""
+        named = self._named()
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                values = {k: data[k] for k in data.files}
+        except (ValueError, OSError) as e:
+            raise ModelFileError(f"{path}: not a parameter file of this model ({e})") from None
+        problems = []
+        missing = sorted(set(named) - set(values))
+        extra = sorted(set(values) - set(named))
+        if missing:
+            problems.append(f"missing {missing}")
+        if extra:
+            problems.append(f"unexpected {extra}")
+        for name in sorted(set(named) & set(values)):
+            want = named[name].get_value(borrow=True)
+            got = values[name]
+            if got.shape != want.shape:
+                problems.append(f"{name}: shape {got.shape}, the model has {want.shape}")
+            elif got.dtype != want.dtype:
+                problems.append(f"{name}: dtype {got.dtype}, the model has {want.dtype}")
+        if problems:
+            raise ModelFileError(f"{path} does not match {type(self).__name__}: "
+                                 + "; ".join(problems))
+        for name, v in named.items():
+            v.set_value(values[name])
+
+
+class Classifier(Model):
+    """A model whose :meth:`forward` gives class logits; cost = cross-entropy + L2 penalty.
+
+    ``weight_decay`` λ adds ``λ/2 · Σ ||W||²`` over the weight matrices in ``self.weights``
+    (biases and batch-norm scales are not decayed), as in deep-learning-from-scratch.
+    """
+
+    def __init__(self, n_classes: int, weight_decay: float = 0.0, seed: int = 0,
+                 dtype: Optional[str] = None):
+        super().__init__(seed, dtype)
+        self.n_classes = int(n_classes)
+        self.weight_decay = float(weight_decay)
+        self.weights: List[SharedVariable] = []
+
+    def penalty(self) -> Union[Variable, float]:
+        """The L2 penalty ``λ/2 · Σ ||W||²`` (0 when λ = 0)."""
+        if not self.weight_decay or not self.weights:
+            return 0.0
+        total = T.sum(T.sqr(self.weights[0]))
+        for w in self.weights[1:]:
+            total = total + T.sum(T.sqr(w))
+        return 0.5 * self.weight_decay * total
+
+    def cost(self, x, y=None, train=True, updates=None):
+        if y is None:
+            raise ValueError(f"{type(self).__name__}.cost needs the targets y")
+        logits = self.forward(x, train=train, updates=updates)
+        return L.nll(logits, y, self.n_classes) + self.penalty()
+
+    def errors(self, x: Variable, y: Variable) -> Variable:
+        """Test-mode error rate on the batch."""
+        return L.error_rate(self.forward(x, train=False), y)
+
+    def accuracy(self, x: Variable, y: Variable) -> Variable:
+        """Test-mode accuracy on the batch."""
+        return 1 - self.errors(x, y)
+
+    def predict_proba(self, x: Variable) -> Variable:
+        """Test-mode class probabilities."""
+        return L.softmax(self.forward(x, train=False))
+
+    def predict(self, x: Variable) -> Variable:
+        """Test-mode predicted labels."""
+        return T.argmax(self.forward(x, train=False), axis=1)
+
+    def metrics(self, x, y=None):
+        logits = self.forward(x, train=False)
+        loss = L.nll(logits, y, self.n_classes) + self.penalty()
+        return OrderedDict([("loss", loss), ("accuracy", 1 - L.error_rate(logits, y))])
