@@ -1,0 +1,354 @@
+"""Canonical algebraic identities (phase ``canonicalize``).
+
+The normal form these rules aim at:
+
+* ``add`` and ``mul`` are n-ary and flat (an inner add/mul with no other client is merged into
+  its parent), with their constant operands combined into one;
+* neutral operands are gone (``x + 0``, ``x * 1``, ``x - 0``, ``x / 1``) and ``x * 0`` is a
+  fill of zeros -- but only where the shape and dtype of the result provably stay the same;
+* subtraction stays ``sub`` (one NumPy call) rather than ``add(x, neg(y))`` (two): negations
+  are absorbed into ``sub``/``add``, double negations cancel, and ``-1 * x`` is ``neg(x)``;
+* casts to the same dtype vanish and a lossless cast followed by another is one cast;
+* ``sum(c * x)`` with a scalar ``c`` is ``c * sum(x)`` (one multiply on the reduced result).
+
+``x * 0 -> 0`` is the one identity that may change a value: where ``x`` is inf or nan the
+product is nan (Theano makes the same trade: gradients are full of multiplications by zero).
+"""
+from __future__ import annotations
+
+from typing import List, Optional
+
+import numpy as np
+
+from symgraph.fgraph import OUTPUT, FunctionGraph
+from symgraph.graph import Apply, Constant, Variable, constant
+from symgraph.ops import elemwise as E
+from symgraph.ops import scalar as S
+from symgraph.ops.elemwise import Elemwise
+from symgraph.ops.reduce import Reduce
+from symgraph.ops.shape import dimshuffle
+from symgraph.rewrite.engine import register
+from symgraph.rewrite.shapes import covered
+
+# ---------------------------------------------------------------------------------------
+# helpers shared by the rule modules
+# ---------------------------------------------------------------------------------------
+
+
+def scalar_op(var: Variable) -> Optional[S.ScalarOp]:
+    """The scalar op of the ``Elemwise`` computing ``var``, else None."""
+    if var.owner is not None and isinstance(var.owner.op, Elemwise):
+        return var.owner.op.scalar_op
+    return None
+
+
+def is_op(var: Variable, sop: S.ScalarOp) -> bool:
+    return scalar_op(var) == sop
+
+
+def is_const(var: Variable, value) -> bool:
+    """True when ``var`` is a non-empty constant whose every element equals ``value``."""
+    return isinstance(var, Constant) and var.data.size > 0 and bool(np.all(var.data == value))
+
+
+def single_client(fgraph: FunctionGraph, var: Variable) -> bool:
+    clients = fgraph.clients.get(var, ())
+    return len(clients) == 1 and clients[0][0] != OUTPUT
+
+
+def like(new: Variable, old: Variable) -> Optional[Variable]:
+    """``new`` cast to ``old``'s dtype when the cast is exact (widening), else None."""
+    if new.dtype == old.dtype:
+        return new
+    if np.can_cast(new.dtype, old.dtype, "safe"):
+        return E.cast(new, old.dtype)
+    return None
+
+
+def apply_elemwise(sop: S.ScalarOp, inputs: List[Variable]) -> Variable:
+    return Elemwise(sop)(*inputs) if len(inputs) > 1 or sop.nin == 1 else inputs[0]
+
+
+def drop_operands(node: Apply, drop: List[int]) -> Optional[Variable]:
+    """The n-ary ``node`` without the operands at ``drop`` if that keeps shape and dtype."""
+    out = node.outputs[0]
+    kept = [v for i, v in enumerate(node.inputs) if i not in drop]
+    if not covered([node.inputs[i] for i in drop], kept, out):
+        return None
+    return like(apply_elemwise(node.op.scalar_op, kept), out)
+
+
+# ---------------------------------------------------------------------------------------
+# neutral and absorbing elements
+# ---------------------------------------------------------------------------------------
+
+@register("canonicalize", Elemwise)
+def add_zero(fgraph: FunctionGraph, node: Apply):
+    """x + 0 -> x"""
+    if node.op.scalar_op != S.add or len(node.inputs) < 2:
+        return None
+    drop = [i for i, v in enumerate(node.inputs) if is_const(v, 0)]
+    if not drop or len(drop) == len(node.inputs):
+        return None
+    return drop_operands(node, drop)
+
+
+@register("canonicalize", Elemwise)
+def mul_one(fgraph: FunctionGraph, node: Apply):
+    """x * 1 -> x"""
+    if node.op.scalar_op != S.mul or len(node.inputs) < 2:
+        return None
+    drop = [i for i, v in enumerate(node.inputs) if is_const(v, 1)]
+    if not drop or len(drop) == len(node.inputs):
+        return None
+    return drop_operands(node, drop)
+
+
+@register("canonicalize", Elemwise)
+def mul_zero(fgraph: FunctionGraph, node: Apply):
+    """x * 0 -> zeros of the product's shape (a fill: second(x, 0))."""
+    if node.op.scalar_op != S.mul or len(node.inputs) < 2:
+        return None
+    zeros = [v for v in node.inputs if is_const(v, 0)]
+    if not zeros:
+        return None
+    out = node.outputs[0]
+    if all(isinstance(v, Constant) for v in node.inputs):
+        return None  # constant folding's job
+    zero = constant(np.zeros(zeros[0].data.shape, dtype=out.dtype))
+    result = zero
+    for v in reversed(node.inputs):
+        if v is not zeros[0] and not isinstance(v, Constant):
+            result = E.second(v, result)
+    # the remaining constants only contribute their shape
+    for v in node.inputs:
+        if isinstance(v, Constant) and v is not zeros[0]:
+            result = E.second(v, result)
+    return result if result.ndim == out.ndim else None
+
+
+@register("canonicalize", Elemwise)
+def sub_zero(fgraph: FunctionGraph, node: Apply):
+    """x - 0 -> x"""
+    if node.op.scalar_op != S.sub or not is_const(node.inputs[1], 0):
+        return None
+    return drop_operands(node, [1])
+
+
+@register("canonicalize", Elemwise)
+def zero_sub(fgraph: FunctionGraph, node: Apply):
+    """0 - x -> -x"""
+    if node.op.scalar_op != S.sub or not is_const(node.inputs[0], 0):
+        return None
+    x = node.inputs[1]
+    if not covered([node.inputs[0]], [x], node.outputs[0]):
+        return None
+    return like(E.neg(x), node.outputs[0])
+
+
+@register("canonicalize", Elemwise)
+def div_one(fgraph: FunctionGraph, node: Apply):
+    """x / 1 -> x"""
+    if node.op.scalar_op != S.true_div or not is_const(node.inputs[1], 1):
+        return None
+    x = node.inputs[0]
+    if not covered([node.inputs[1]], [x], node.outputs[0]):
+        return None
+    return like(x, node.outputs[0])
+
+
+# ---------------------------------------------------------------------------------------
+# negation and subtraction
+# ---------------------------------------------------------------------------------------
+
+@register("canonicalize,stabilize", Elemwise)
+def neg_neg(fgraph: FunctionGraph, node: Apply):
+    """-(-x) -> x"""
+    if node.op.scalar_op != S.neg or not is_op(node.inputs[0], S.neg):
+        return None
+    return node.inputs[0].owner.inputs[0]
+
+
+@register("canonicalize", Elemwise)
+def add_neg_to_sub(fgraph: FunctionGraph, node: Apply):
+    """x + (-y) -> x - y  (and (-y) + x -> x - y)"""
+    if node.op.scalar_op != S.add or len(node.inputs) != 2:
+        return None
+    a, b = node.inputs
+    if is_op(b, S.neg):
+        x, y = a, b.owner.inputs[0]
+    elif is_op(a, S.neg):
+        x, y = b, a.owner.inputs[0]
+    else:
+        return None
+    out = E.sub(x, y)
+    return out if out.dtype == node.outputs[0].dtype else None
+
+
+@register("canonicalize", Elemwise)
+def sub_neg(fgraph: FunctionGraph, node: Apply):
+    """x - (-y) -> x + y"""
+    if node.op.scalar_op != S.sub or not is_op(node.inputs[1], S.neg):
+        return None
+    out = E.add(node.inputs[0], node.inputs[1].owner.inputs[0])
+    return out if out.dtype == node.outputs[0].dtype else None
+
+
+@register("canonicalize", Elemwise)
+def neg_of_sub(fgraph: FunctionGraph, node: Apply):
+    """-(x - y) -> y - x  (when the subtraction has no other client)"""
+    if node.op.scalar_op != S.neg or not is_op(node.inputs[0], S.sub):
+        return None
+    inner = node.inputs[0]
+    if not single_client(fgraph, inner):
+        return None
+    x, y = inner.owner.inputs
+    return E.sub(y, x)
+
+
+@register("canonicalize", Elemwise)
+def mul_minus_one(fgraph: FunctionGraph, node: Apply):
+    """-1 * x -> -x"""
+    if node.op.scalar_op != S.mul or len(node.inputs) != 2:
+        return None
+    for i in (0, 1):
+        if is_const(node.inputs[i], -1):
+            x = node.inputs[1 - i]
+            if node.inputs[i].dtype == "bool" or not covered([node.inputs[i]], [x],
+                                                             node.outputs[0]):
+                return None
+            return like(E.neg(x), node.outputs[0])
+    return None
+
+
+# ---------------------------------------------------------------------------------------
+# n-ary flattening and constants
+# ---------------------------------------------------------------------------------------
+
+def _flatten(fgraph: FunctionGraph, node: Apply, sop: S.ScalarOp):
+    if node.op.scalar_op != sop:
+        return None
+    out = node.outputs[0]
+    new, changed = [], False
+    for v in node.inputs:
+        if is_op(v, sop) and v.dtype == out.dtype and single_client(fgraph, v):
+            new.extend(v.owner.inputs)
+            changed = True
+        else:
+            new.append(v)
+    if not changed:
+        return None
+    result = Elemwise(sop)(*new)
+    return result if result.dtype == out.dtype else None
+
+
+@register("canonicalize", Elemwise)
+def flatten_add(fgraph: FunctionGraph, node: Apply):
+    """(x + y) + z -> add(x, y, z)"""
+    return _flatten(fgraph, node, S.add)
+
+
+@register("canonicalize", Elemwise)
+def flatten_mul(fgraph: FunctionGraph, node: Apply):
+    """(x * y) * z -> mul(x, y, z)"""
+    return _flatten(fgraph, node, S.mul)
+
+
+@register("canonicalize", Elemwise)
+def combine_constants(fgraph: FunctionGraph, node: Apply):
+    """add(x, c1, c2) -> add(x, c1 + c2); mul(x, c1, c2) -> mul(x, c1 * c2)"""
+    sop = node.op.scalar_op
+    if sop not in (S.add, S.mul):
+        return None
+    consts = [i for i, v in enumerate(node.inputs) if isinstance(v, Constant)]
+    if len(consts) < 2 or len(consts) == len(node.inputs):
+        return None
+    out = node.outputs[0]
+    values = [node.inputs[i].data for i in consts]
+    ufunc = np.add if sop == S.add else np.multiply
+    with np.errstate(all="ignore"):
+        total = values[0]
+        for v in values[1:]:
+            total = ufunc(total, v)
+    total = np.asarray(total).astype(out.dtype)
+    rest = [v for i, v in enumerate(node.inputs) if i not in consts]
+    new = Elemwise(sop)(*rest, constant(total))
+    if new.dtype != out.dtype or new.ndim != out.ndim:
+        return None
+    return new
+
+
+# ---------------------------------------------------------------------------------------
+# casts
+# ---------------------------------------------------------------------------------------
+
+def _cast_target(var: Variable) -> Optional[str]:
+    sop = scalar_op(var)
+    return sop.dtype if isinstance(sop, S.CastScalar) else None
+
+
+@register("canonicalize", Elemwise)
+def useless_cast(fgraph: FunctionGraph, node: Apply):
+    """cast(x, dtype(x)) -> x"""
+    if not isinstance(node.op.scalar_op, S.CastScalar):
+        return None
+    x = node.inputs[0]
+    return x if x.dtype == node.op.scalar_op.dtype else None
+
+
+@register("canonicalize", Elemwise)
+def cast_of_cast(fgraph: FunctionGraph, node: Apply):
+    """cast(cast(x, a), b) -> cast(x, b) when the cast of x to a loses nothing."""
+    if not isinstance(node.op.scalar_op, S.CastScalar):
+        return None
+    inner = node.inputs[0]
+    mid = _cast_target(inner)
+    if mid is None:
+        return None
+    x = inner.owner.inputs[0]
+    if not np.can_cast(x.dtype, mid, "safe"):
+        return None
+    return E.cast(x, node.op.scalar_op.dtype)
+
+
+# ---------------------------------------------------------------------------------------
+# reductions
+# ---------------------------------------------------------------------------------------
+
+def _scalar_like(v: Variable) -> bool:
+    return all(s == 1 for s in v.type.shape)
+
+
+@register("canonicalize", Reduce)
+def sum_of_scalar_mul(fgraph: FunctionGraph, node: Apply):
+    """sum(c * x, axis) -> c * sum(x, axis) for a c with one element."""
+    op = node.op
+    x = node.inputs[0]
+    if op.kind != "sum" or not is_op(x, S.mul) or not single_client(fgraph, x):
+        return None
+    out = node.outputs[0]
+    if out.dtype not in ("float16", "float32", "float64"):
+        return None
+    factors = x.owner.inputs
+    scal = [v for v in factors if _scalar_like(v) and v.dtype == out.dtype]
+    rest = [v for v in factors if not any(v is s for s in scal)]
+    if not scal or not rest:
+        return None
+    if max(v.ndim for v in rest) != x.ndim:
+        return None
+    inner = apply_elemwise(S.mul, rest)
+    if inner.dtype != out.dtype:
+        return None
+    reduced = Reduce("sum", op.axis, op.keepdims)(inner)
+    # without keepdims the reduced result may have fewer dims than c: make c 0-d
+    cs = scal if op.keepdims else [dimshuffle(c, []) for c in scal]
+    return like(E.mul(*cs, reduced), out)
+
+
+@register("canonicalize", Elemwise)
+def idempotent_max_min(fgraph: FunctionGraph, node: Apply):
+    """maximum(x, x) -> x; minimum(x, x) -> x  (shape graphs of x + x are full of these)"""
+    if node.op.scalar_op not in (S.maximum, S.minimum):
+        return None
+    x, y = node.inputs
+    return x if x is y and x.dtype == node.outputs[0].dtype else None
