@@ -1,0 +1,206 @@
+"""Neural-network ops against NumPy/SciPy references, with finite-difference gradients."""
+import numpy as np
+import pytest
+
+import symgraph
+import symgraph.tensor as T
+from symgraph.ops import nnet as N
+
+special = pytest.importorskip("scipy.special")
+
+
+def _relu_ref(x, alpha=0.0):
+    return np.where(x > 0, x, alpha * x)
+
+
+def _bce_ref(o, t):
+    return -(t * np.log(o) + (1 - t) * np.log(1 - o))
+
+
+# name -> (builder over symbolic inputs, NumPy reference, input makers)
+SPEC = {
+    "sigmoid": (N.sigmoid, special.expit, [lambda r: r.normal(size=(3, 4))]),
+    "softplus": (N.softplus, lambda x: np.log1p(np.exp(x)), [lambda r: r.normal(size=(3, 4))]),
+    "hard_sigmoid": (N.hard_sigmoid, lambda x: np.clip(0.2 * x + 0.5, 0, 1),
+                     [lambda r: r.uniform(-4, 4, size=(5, 3))]),
+    "relu": (N.relu, _relu_ref, [lambda r: r.normal(size=(4, 3))]),
+    "leaky_relu": (lambda x: N.relu(x, 0.1), lambda x: _relu_ref(x, 0.1),
+                   [lambda r: r.normal(size=(4, 3))]),
+    "elu": (N.elu, lambda x: np.where(x > 0, x, np.expm1(x)), [lambda r: r.normal(size=(4, 3))]),
+    "elu_alpha": (lambda x: N.elu(x, 0.5), lambda x: np.where(x > 0, x, 0.5 * np.expm1(x)),
+                  [lambda r: r.normal(size=(4, 3))]),
+    "selu": (N.selu, lambda x: 1.0507009873554805 * np.where(
+        x > 0, x, 1.6732632423543772 * np.expm1(x)), [lambda r: r.normal(size=(4, 3))]),
+    "softsign": (N.softsign, lambda x: x / (1 + np.abs(x)), [lambda r: r.normal(size=(4, 3))]),
+    "softmax": (N.softmax, lambda x: special.softmax(x, axis=-1),
+                [lambda r: r.normal(size=(4, 5))]),
+    "softmax_axis0": (lambda x: N.softmax(x, axis=0), lambda x: special.softmax(x, axis=0),
+                      [lambda r: r.normal(size=(4, 5))]),
+    "softmax_3d": (lambda x: N.softmax(x, axis=1), lambda x: special.softmax(x, axis=1),
+                   [lambda r: r.normal(size=(2, 3, 4))]),
+    "log_softmax": (N.log_softmax, lambda x: special.log_softmax(x, axis=-1),
+                    [lambda r: r.normal(size=(4, 5))]),
+    "log_softmax_axis0": (lambda x: N.log_softmax(x, 0),
+                          lambda x: special.log_softmax(x, axis=0),
+                          [lambda r: r.normal(size=(4, 5))]),
+    "cce_onehot": (N.categorical_crossentropy,
+                   lambda p, t: -np.sum(t * np.log(p), axis=-1),
+                   [lambda r: special.softmax(r.normal(size=(4, 3)), axis=1),
+                    lambda r: np.eye(3)[r.integers(0, 3, 4)]]),
+    "bce": (N.binary_crossentropy, _bce_ref,
+            [lambda r: r.uniform(0.05, 0.95, size=(4, 3)), lambda r: r.uniform(0, 1, (4, 3))]),
+    "sigmoid_bce": (N.sigmoid_binary_crossentropy, lambda x, t: _bce_ref(special.expit(x), t),
+                    [lambda r: r.normal(size=(4, 3)), lambda r: r.uniform(0, 1, (4, 3))]),
+    "squared_error": (N.squared_error, lambda a, b: (a - b) ** 2,
+                      [lambda r: r.normal(size=(3, 2)), lambda r: r.normal(size=(3, 2))]),
+    "mse": (N.mean_squared_error, lambda a, b: np.mean((a - b) ** 2),
+            [lambda r: r.normal(size=(3, 2)), lambda r: r.normal(size=(3, 2))]),
+}
+
+
+def _inputs(values):
+    return [T.tensor("float64", (None,) * np.ndim(v), name=f"i{k}")
+            for k, v in enumerate(values)]
+
+
+@pytest.mark.parametrize("name", sorted(SPEC))
+@pytest.mark.parametrize("mode", ["FAST_RUN", "FAST_COMPILE"])
+def test_forward_matches_reference(name, mode, rng):
+    build, ref, makers = SPEC[name]
+    values = [m(rng) for m in makers]
+    xs = _inputs(values)
+    out = build(*xs)
+    got = symgraph.function(xs, out, mode=mode)(*values)
+    np.testing.assert_allclose(got, ref(*values), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(SPEC))
+def test_infer_shape_matches_value(name, rng):
+    build, ref, makers = SPEC[name]
+    values = [m(rng) for m in makers]
+    xs = _inputs(values)
+    out = build(*xs)
+    shp = symgraph.function(xs, out.shape, on_unused_input="ignore")(*values)
+    assert tuple(shp) == np.shape(ref(*values))
+
+
+@pytest.mark.parametrize("name", sorted(SPEC))
+def test_gradient_matches_finite_differences(name, rng):
+    build, ref, makers = SPEC[name]
+    values = [m(rng) for m in makers]
+    if name in ("relu", "leaky_relu", "elu", "elu_alpha", "selu", "hard_sigmoid"):
+        # keep the points away from the kinks
+        values[0] = np.where(np.abs(values[0]) < 0.05, 0.3, values[0])
+        if name == "hard_sigmoid":
+            values[0] = np.where(np.abs(np.abs(values[0]) - 2.5) < 0.05, 1.0, values[0])
+    T.verify_grad(build, values, rng=rng)
+
+
+@pytest.mark.parametrize("axis", [0, 1])
+def test_softmax_grad_op_second_order(axis, rng):
+    sm = special.softmax(rng.normal(size=(3, 4)), axis=axis)
+    dy = rng.normal(size=(3, 4))
+    T.verify_grad(lambda a, b: N.SoftmaxGrad(axis)(a, b), [dy, sm], rng=rng)
+
+
+def test_softmax_hessian_vector_product(rng):
+    x = T.vector("x")
+    c = T.vector("c")
+    cost = (N.softmax(x) * c).sum()
+    g = symgraph.grad(cost, x)
+    hv = symgraph.grad((g * c).sum(), x)
+    xv, cv = rng.normal(size=5), rng.normal(size=5)
+    got = symgraph.function([x, c], hv)(xv, cv)
+    eps = 1e-6
+    gf = symgraph.function([x, c], g)
+    num = (gf(xv + eps * cv, cv) - gf(xv - eps * cv, cv)) / (2 * eps)
+    np.testing.assert_allclose(got, num, rtol=1e-5, atol=1e-7)
+
+
+def test_categorical_crossentropy_integer_labels(rng):
+    p = special.softmax(rng.normal(size=(5, 4)), axis=1)
+    y = rng.integers(0, 4, size=5)
+    P, Y = T.matrix("p"), T.lvector("y")
+    out = N.categorical_crossentropy(P, Y)
+    got = symgraph.function([P, Y], out, mode="FAST_COMPILE")(p, y)
+    np.testing.assert_allclose(got, -np.log(p[np.arange(5), y]), rtol=1e-12)
+    T.verify_grad(lambda q: N.categorical_crossentropy(q, y), [p], rng=rng)
+
+
+def test_categorical_crossentropy_int32_labels(rng):
+    p = special.softmax(rng.normal(size=(3, 4)), axis=1)
+    y = np.array([3, 0, 1], dtype="int32")
+    P, Y = T.matrix("p"), T.ivector("y")
+    got = symgraph.function([P, Y], N.categorical_crossentropy(P, Y))(p, y)
+    np.testing.assert_allclose(got, -np.log(p[np.arange(3), y]), rtol=1e-12)
+
+
+def test_fused_softmax_crossentropy(rng):
+    x = rng.normal(size=(6, 5))
+    y = rng.integers(0, 5, size=6)
+    X, Y = T.matrix("x"), T.lvector("y")
+    loss = N.softmax_cross_entropy_with_logits(X, Y)
+    got = symgraph.function([X, Y], loss)(x, y)
+    np.testing.assert_allclose(got, -special.log_softmax(x, axis=1)[np.arange(6), y],
+                               rtol=1e-12)
+    T.verify_grad(lambda z: N.softmax_cross_entropy_with_logits(z, y), [x], rng=rng)
+    # the gradient is softmax - onehot
+    g = symgraph.grad(loss.sum(), X)
+    gv = symgraph.function([X, Y], g)(x, y)
+    np.testing.assert_allclose(gv, special.softmax(x, axis=1) - np.eye(5)[y], atol=1e-12)
+    nll, sm = N.crossentropy_softmax_1hot(X, Y)
+    nv, sv = symgraph.function([X, Y], [nll, sm])(x, y)
+    np.testing.assert_allclose(nv, got)
+    np.testing.assert_allclose(sv, special.softmax(x, axis=1))
+
+
+def test_fused_softmax_crossentropy_second_order(rng):
+    x = rng.normal(size=(3, 4))
+    y = rng.integers(0, 4, size=3)
+    T.verify_grad(lambda z: symgraph.grad(N.softmax_cross_entropy_with_logits(z, y).sum() *
+                                          1.0, z) ** 2, [x], rng=rng)
+
+
+def test_to_one_hot(rng):
+    y = rng.integers(0, 4, size=7)
+    Y = T.lvector("y")
+    out = N.to_one_hot(Y, 4, dtype="float32")
+    assert out.dtype == "float32" and out.type.shape == (None, 4)
+    got = symgraph.function([Y], out)(y)
+    np.testing.assert_array_equal(got, np.eye(4, dtype="float32")[y])
+
+
+def test_saturated_ops_are_finite():
+    x = np.array([[-1000.0, 0.0, 1000.0]])
+    X = T.matrix("x")
+    outs = [N.softmax(X), N.log_softmax(X), N.sigmoid(X), N.softplus(X), N.elu(X),
+            symgraph.grad(N.elu(X).sum(), X), N.sigmoid_binary_crossentropy(X, 0.5)]
+    for v in symgraph.function([X], outs, mode="FAST_COMPILE")(x):
+        assert np.all(np.isfinite(v))
+    np.testing.assert_allclose(symgraph.function([X], N.log_softmax(X))(x),
+                               [[-2000.0, -1000.0, 0.0]])
+
+
+def test_float32_stays_float32(rng):
+    X = T.fmatrix("x")
+    for out in (N.softmax(X), N.log_softmax(X), N.relu(X, 0.1), N.elu(X), N.hard_sigmoid(X),
+                N.softsign(X), N.binary_crossentropy(N.sigmoid(X), X)):
+        assert out.dtype == "float32", out
+
+
+def test_errors_name_the_op():
+    with pytest.raises(TypeError, match="labels"):
+        N.categorical_crossentropy(T.matrix(), T.vector())
+    with pytest.raises(ValueError, match="softmax"):
+        N.softmax(T.matrix(), axis=2)
+    with pytest.raises(TypeError, match="CrossentropyCategorical1Hot"):
+        N.CrossentropyCategorical1Hot()(T.matrix(), T.vector())
+    with pytest.raises(TypeError, match="OneHot"):
+        N.OneHot()(T.vector(), 3)
+
+
+def test_relu_symbolic_alpha(rng):
+    x = rng.normal(size=(3, 3))
+    X, a = T.matrix("x"), T.scalar("a")
+    got = symgraph.function([X, a], N.relu(X, a))(x, 0.2)
+    np.testing.assert_allclose(got, _relu_ref(x, 0.2))
