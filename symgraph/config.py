@@ -38,6 +38,12 @@ class Config(_Flags):
 
     def __init__(self) -> None:
         object.__setattr__(self, "_floatX", "float64")
+        # legacy Theano flags that programs read; accepted and ignored
+        for name, value in (("device", "cpu"), ("mode", "FAST_RUN"), ("optimizer", "fast_run"),
+                            ("compute_test_value", "off"), ("exception_verbosity", "low"),
+                            ("allow_gc", True), ("cast_policy", "custom"),
+                            ("int_division", "floatX")):
+            object.__setattr__(self, name, value)
 
     @property
     def floatX(self) -> str:
