@@ -26,14 +26,23 @@ def _split(data) -> Tuple[tuple, Optional[tuple], tuple]:
                      f"{len(data)} items")
 
 
-def _pair(p, what: str) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+def _pair(p, what: str, model) -> Tuple[np.ndarray, Optional[np.ndarray]]:
     if isinstance(p, np.ndarray):
-        return p, None
-    if len(p) == 1:
-        return p[0], None
-    x, y = p
+        x, y = p, None
+    elif len(p) == 1:
+        x, y = p[0], None
+    else:
+        x, y = p
     if y is not None and len(x) != len(y):
         raise ValueError(f"fit: {what} has {len(x)} inputs but {len(y)} targets")
+    x = np.asarray(x)
+    if x.ndim != model.input_ndim and hasattr(model, "input_shape"):
+        x = x.reshape((len(x),) + tuple(model.input_shape))  # flat images for a conv net
+    if x.ndim != model.input_ndim:
+        raise ValueError(f"fit: {what} inputs are {x.ndim}-d, {type(model).__name__} takes "
+                         f"{model.input_ndim}-d batches")
+    if x.dtype != model.dtype:
+        x = x.astype(model.dtype)
     return x, y
 
 
@@ -128,14 +137,14 @@ def fit(model, optimizer, data, epochs: int, batch_size: int = 100, seed: int = 
     The train and evaluation functions are compiled once, before the first epoch.
     """
     train, valid, test = _split(data)
-    x_tr, y_tr = _pair(train, "train")
+    x_tr, y_tr = _pair(train, "train", model)
     one_hot = y_tr is not None and np.ndim(y_tr) == 2
     trainer = Trainer(model, optimizer, one_hot=one_hot, mode=mode)
     if not trainer.supervised:
         y_tr = None
-    evaluated = [("test", _pair(test, "test"))]
+    evaluated = [("test", _pair(test, "test", model))]
     if valid is not None:
-        evaluated.insert(0, ("val", _pair(valid, "validation")))
+        evaluated.insert(0, ("val", _pair(valid, "validation", model)))
 
     def entry(epoch: int, train_loss, seconds: float, batch_losses) -> Dict[str, Any]:
         t0 = time.perf_counter()

@@ -1,0 +1,156 @@
+"""Tests of the classifiers: cost/gradient against NumPy, learning, save/load, batch norm."""
+from collections import OrderedDict
+
+import numpy as np
+import pytest
+
+import symgraph
+import symgraph.tensor as T
+import optimizers
+from models import MLP, LogisticRegression
+from models import init as inits
+from models.base import ModelFileError
+from models.training import fit
+
+
+def _softmax(z):
+    e = np.exp(z - z.max(1, keepdims=True))
+    return e / e.sum(1, keepdims=True)
+
+
+def test_logreg_cost_and_gradient_match_numpy(rng):
+    model = LogisticRegression(5, 4, init=0.3, weight_decay=0.1, seed=3)
+    x, y = model.input_variable(), model.target_variable()
+    cost = model.cost(x, y)
+    f = symgraph.function([x, y], [cost] + symgraph.grad(cost, model.params))
+    xv = rng.normal(size=(7, 5))
+    yv = rng.integers(0, 4, 7).astype("int32")
+    W, b = (p.get_value() for p in model.params)
+    p = _softmax(xv @ W + b)
+    onehot = np.eye(4)[yv]
+    want = -np.mean(np.log(p[np.arange(7), yv])) + 0.05 * np.sum(W ** 2)
+    c, gW, gb = f(xv, yv)
+    np.testing.assert_allclose(c, want, rtol=1e-10)
+    np.testing.assert_allclose(gW, xv.T @ (p - onehot) / 7 + 0.1 * W, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(gb, (p - onehot).mean(0), rtol=1e-9, atol=1e-12)
+
+
+def test_cost_stays_finite_for_huge_logits():
+    model = LogisticRegression(2, 3)
+    model.params[0].set_value(np.array([[1e4, -1e4, 0], [0, 0, 1e4]]))
+    x, y = model.input_variable(), model.target_variable()
+    f = symgraph.function([x, y], model.cost(x, y))
+    value = f(np.array([[1.0, 0.0]]), np.array([1], "int32"))
+    np.testing.assert_allclose(value, 2e4, rtol=1e-12)
+
+
+def test_one_hot_targets_give_the_same_cost(rng):
+    model = MLP([6, 5, 3], seed=1)
+    x = model.input_variable()
+    yi, yo = model.target_variable(), model.target_variable(one_hot=True)
+    f = symgraph.function([x, yi, yo], [model.cost(x, yi), model.cost(x, yo),
+                                        model.errors(x, yi), model.errors(x, yo)])
+    xv, yv = rng.normal(size=(8, 6)), rng.integers(0, 3, 8).astype("int32")
+    ci, co, ei, eo = f(xv, yv, np.eye(3)[yv])
+    np.testing.assert_allclose(ci, co, rtol=1e-12)
+    assert ei == eo
+
+
+def test_mlp_forward_matches_numpy(rng):
+    model = MLP([6, 5, 4, 3], activation="tanh", seed=2)
+    x = model.input_variable()
+    f = symgraph.function([x], model.forward(x))
+    xv = rng.normal(size=(4, 6))
+    vals = [p.get_value() for p in model.params]
+    h = np.tanh(xv @ vals[0] + vals[1])
+    h = np.tanh(h @ vals[2] + vals[3])
+    np.testing.assert_allclose(f(xv), h @ vals[4] + vals[5], rtol=1e-12)
+
+
+def test_init_is_deterministic_and_scaled():
+    a, b, c = MLP([784, 300, 10], seed=5), MLP([784, 300, 10], seed=5), MLP([784, 300, 10],
+                                                                            seed=6)
+    wa, wb, wc = (m.params[0].get_value() for m in (a, b, c))
+    np.testing.assert_array_equal(wa, wb)
+    assert not np.array_equal(wa, wc)
+    assert abs(wa.std() - np.sqrt(2 / 784)) < 0.05 * np.sqrt(2 / 784)  # He
+    w = MLP([784, 300, 10], activation="sigmoid").params[0].get_value()
+    assert abs(w.std() - np.sqrt(1 / 784)) < 0.05 * np.sqrt(1 / 784)  # Xavier
+    w = MLP([784, 300, 10], init=0.01).params[0].get_value()
+    assert abs(w.std() - 0.01) < 0.0005
+    with pytest.raises(ValueError, match="unknown initialiser"):
+        inits.get("nope")
+
+
+@pytest.mark.parametrize("make, opt", [
+    (lambda: LogisticRegression(20, 3), lambda: optimizers.SGD(lr=0.5)),
+    (lambda: MLP([20, 16, 16, 3], seed=1), lambda: optimizers.Adam(lr=0.01)),
+    (lambda: MLP([20, 16, 3], activation="sigmoid", weight_decay=1e-3, seed=1),
+     lambda: optimizers.Adam(lr=0.01)),
+    (lambda: MLP([20, 16, 16, 3], batchnorm=True, seed=1), lambda: optimizers.Adam(lr=0.01)),
+])
+def test_classifiers_learn(blobs, make, opt):
+    data = blobs()
+    history = fit(make(), opt(), data, epochs=5, batch_size=50, seed=0, evaluate_initial=True)
+    assert history[-1]["test_loss"] < 0.5 * history[0]["test_loss"]
+    assert history[-1]["train_loss"] < history[1]["train_loss"]
+    assert history[-1]["test_accuracy"] > 0.9  # chance is 1/3
+
+
+def test_save_load_round_trip_and_refusal(tmp_path, rng):
+    model = MLP([6, 5, 3], batchnorm=True, seed=0)
+    saved = model.get_values()
+    path = tmp_path / "mlp.npz"
+    model.save(path)
+    for p in model.params + model.state:
+        p.set_value(rng.normal(size=p.get_value().shape))
+    model.load(path)
+    for name, value in model.get_values().items():
+        np.testing.assert_array_equal(value, saved[name])
+    with np.load(path, allow_pickle=False) as f:
+        assert sorted(f.files) == sorted(saved)
+
+    other = MLP([6, 4, 3], batchnorm=True)
+    before = other.get_values()
+    with pytest.raises(ModelFileError, match=r"dense0.W: shape \(6, 5\)"):
+        other.load(path)
+    for name, value in other.get_values().items():
+        np.testing.assert_array_equal(value, before[name])  # nothing half-loaded
+    MLP([6, 5, 3]).save(tmp_path / "plain.npz")
+    with pytest.raises(ModelFileError, match="missing .*bn0.gamma"):
+        model.load(tmp_path / "plain.npz")
+    with pytest.raises(ModelFileError, match="unexpected"):
+        MLP([6, 5, 3]).load(path)
+    with pytest.raises(ModelFileError, match="dtype"):
+        MLP([6, 5, 3], dtype="float32").load(tmp_path / "plain.npz")
+    (tmp_path / "junk.npz").write_bytes(b"not a zip")
+    with pytest.raises(ModelFileError):
+        model.load(tmp_path / "junk.npz")
+
+
+def test_batchnorm_train_and_test_modes(rng):
+    model = MLP([4, 3, 2], batchnorm=True, activation="tanh", seed=0)
+    bn = model.norms[0]
+    x = model.input_variable()
+    updates = []
+    h_train = bn(model.layers[0](x), True, updates)
+    f_train = symgraph.function([x], h_train, updates=updates)
+    f_test = symgraph.function([x], bn(model.layers[0](x), False, None))
+    xv = rng.normal(size=(10, 4))
+    W, b = model.layers[0].W.get_value(), model.layers[0].b.get_value()
+    a = xv @ W + b
+    out = f_train(xv)
+    np.testing.assert_allclose(out, (a - a.mean(0)) / np.sqrt(a.var(0) + 1e-5), rtol=1e-9)
+    np.testing.assert_allclose(bn.running_mean.get_value(), 0.1 * a.mean(0), rtol=1e-9)
+    np.testing.assert_allclose(bn.running_var.get_value(), 0.9 + 0.1 * a.var(0), rtol=1e-9)
+    rm, rv = bn.running_mean.get_value(), bn.running_var.get_value()
+    np.testing.assert_allclose(f_test(xv), (a - rm) / np.sqrt(rv + 1e-5), rtol=1e-9)
+
+
+def test_bad_arguments_are_reported():
+    with pytest.raises(ValueError, match="sizes"):
+        MLP([784])
+    with pytest.raises(ValueError, match="activation"):
+        MLP([4, 2], activation="swish")
+    with pytest.raises(ValueError, match="dropout"):
+        MLP([4, 2], dropout=1.5)
