@@ -445,9 +445,32 @@ def mean_squared_error(output, target, axis=None) -> Variable:
     return mean(squared_error(output, target), axis=axis)
 
 
+def dropout(x, p, rng, training: bool = True) -> Variable:
+    """Inverted dropout: zero each entry with probability ``p`` and scale the rest by
+    ``1 / (1 - p)``, so the expectation is unchanged and test time needs no rescaling.
+
+    ``rng`` is a random stream (``symgraph.RandomStream`` or Theano's names); ``p`` may be
+    symbolic. Identity when ``training`` is False. Gradient: ``gz * mask / (1 - p)``.
+    """
+    x = _as_float(x, "dropout")
+    if not training:
+        return x
+    if not isinstance(p, Variable):
+        if not 0 <= p < 1:
+            raise ValueError(f"dropout: p must be in [0, 1), got {p!r}")
+        if p == 0:
+            return x
+        keep = 1.0 - float(p)
+        mask = rng.binomial(size=x.shape, n=1, p=keep, dtype=x.dtype)
+        return x * mask * (1.0 / keep)
+    keep = E.cast(1 - p, x.dtype)
+    mask = rng.binomial(size=x.shape, n=1, p=keep, dtype=x.dtype)
+    return x * mask / keep
+
+
 __all__ = ["sigmoid", "softplus", "tanh", "hard_sigmoid", "relu", "elu", "selu", "softsign",
            "Softmax", "LogSoftmax", "SoftmaxGrad", "softmax", "log_softmax", "OneHot",
            "to_one_hot", "CrossentropyCategorical1Hot", "CrossentropyCategorical1HotGrad",
            "SoftmaxCrossentropyWithLogits", "softmax_cross_entropy_with_logits",
            "categorical_crossentropy", "crossentropy_softmax_1hot", "binary_crossentropy",
-           "sigmoid_binary_crossentropy", "squared_error", "mean_squared_error"]
+           "sigmoid_binary_crossentropy", "squared_error", "mean_squared_error", "dropout"]
