@@ -79,6 +79,14 @@ class ScalarOp:
         raise AssertionError(self.kind)
 
     def impl(self, *arrays):
+        if self.nin == -1:
+            # n-ary ops fold pairwise: a third positional argument of a ufunc is its ``out``
+            if len(arrays) == 1:
+                return np.array(arrays[0])
+            out = self._impl(arrays[0], arrays[1])
+            for a in arrays[2:]:
+                out = self._impl(out, a)
+            return out
         return self._impl(*arrays)
 
     def emit(self, names: List[str]) -> str:
