@@ -204,7 +204,10 @@ def var(x, axis: Axis = None, keepdims: bool = False, ddof: int = 0, corrected: 
     v = mean(E.sqr(centred), axes, keepdims)
     if ddof:
         n = _count(x, axes)
-        v = v * (n / (n - ddof) if isinstance(n, int) else E.cast(n, v.dtype) / E.cast(n - ddof, v.dtype))
+        if isinstance(n, int):
+            v = v * (n / (n - ddof))
+        else:
+            v = v * (E.cast(n, v.dtype) / E.cast(n - ddof, v.dtype))
     return v
 
 
