@@ -14,9 +14,11 @@ from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
-from symgraph.graph import Apply, Variable, as_tensor_variable, toposort
+from symgraph.graph import Apply, Constant, Variable, as_tensor_variable, clone_replace, \
+    toposort
 from symgraph.op import Op
 from symgraph.ops import elemwise as E
+from symgraph.ops import scalar as S
 from symgraph.types import TensorType, discrete_dtypes
 
 
@@ -136,6 +138,8 @@ def grad(cost: Optional[Variable], wrt, consider_constant: Optional[Sequence[Var
     result = []
     for w in wrt_list:
         g = grads.get(w)
+        if g is _ZERO:
+            g = E.zeros_like(w)
         if isinstance(g, Variable):
             if add_names and g.name is None and w.name:
                 g.name = f"(d cost / d {w.name})"
@@ -166,14 +170,30 @@ def grad(cost: Optional[Variable], wrt, consider_constant: Optional[Sequence[Var
 
 
 _UNDEFINED = object()
+#: a gradient known to be zero everywhere (comparisons, floor, sign...): never materialised as a
+#: ``0 *`` or ``+ zeros`` term, only as ``zeros_like(wrt)`` when nothing else reaches ``wrt``
+_ZERO = object()
+
+
+def is_zero_gradient(g) -> bool:
+    """True for a gradient that is identically zero: a zero constant or ``zeros_like(x)``."""
+    if isinstance(g, Constant):
+        return g.data.size > 0 and not np.any(g.data)
+    owner = getattr(g, "owner", None)
+    if owner is not None and isinstance(owner.op, E.Elemwise) and \
+            owner.op.scalar_op == S.second:
+        return is_zero_gradient(owner.inputs[1])
+    return False
 
 
 def _backprop(roots: List[Variable], seeds: Dict[Variable, Variable], wrt: List[Variable],
               constants: set) -> Dict[Variable, object]:
     """Accumulate gradients from ``seeds`` back to ``wrt``.
 
-    Returns ``var -> Variable`` (a gradient), or ``_UNDEFINED`` (reached only through
-    non-differentiable rules).
+    Returns ``var -> Variable`` (a gradient), ``_ZERO`` (reached only through rules whose
+    gradient is identically zero, such as comparisons) or ``_UNDEFINED`` (reached only through
+    non-differentiable rules: integer paths). A defined gradient wins over zero, and zero over
+    undefined, when several paths reach a variable.
     """
     wrt_set = set(wrt)
     order = toposort(roots, stop=wrt_set)
@@ -184,6 +204,7 @@ def _backprop(roots: List[Variable], seeds: Dict[Variable, Variable], wrt: List[
             depends.update(node.outputs)
     contrib: Dict[Variable, List[Variable]] = {}
     undefined: set = set()
+    zero: set = set()
     for var, g in seeds.items():
         contrib.setdefault(var, []).append(g)
 
@@ -196,9 +217,20 @@ def _backprop(roots: List[Variable], seeds: Dict[Variable, Variable], wrt: List[
         return E.add(*terms)
 
     for node in reversed(order):
-        if not any(o in contrib for o in node.outputs):
+        live = [i for i in node.inputs if i in depends and i not in constants]
+        if not live:
             continue
-        if not any(i in depends and i not in constants for i in node.inputs):
+        if not any(o in contrib for o in node.outputs):
+            # no gradient flows here; a zero one (or a bool result of a comparison, whose
+            # gradient is zero by definition) makes the inputs' gradient zero too
+            if any(o in zero for o in node.outputs) or \
+                    (all(o.dtype == "bool" for o in node.outputs) and
+                     any(o in undefined for o in node.outputs)):
+                for inp in live:
+                    if inp.dtype not in discrete_dtypes:
+                        zero.add(inp)
+                    else:
+                        undefined.add(inp)
             continue
         out_grads = []
         for o in node.outputs:
@@ -224,6 +256,9 @@ def _backprop(roots: List[Variable], seeds: Dict[Variable, Variable], wrt: List[
             if g.ndim != inp.ndim:
                 raise ValueError(f"{node.op}.grad returned a {g.ndim}-d gradient for the "
                                  f"{inp.ndim}-d input {inp}")
+            if is_zero_gradient(g):
+                zero.add(inp)
+                continue
             if g.dtype != inp.dtype:
                 g = E.cast(g, inp.dtype)
             contrib.setdefault(inp, []).append(g)
@@ -232,6 +267,8 @@ def _backprop(roots: List[Variable], seeds: Dict[Variable, Variable], wrt: List[
         g = total(w)
         if g is not None:
             result[w] = g
+        elif w in zero:
+            result[w] = _ZERO
         elif w in undefined or _reaches_undefined(w, undefined, order):
             result[w] = _UNDEFINED
     return result
@@ -267,7 +304,8 @@ def Rop(f, wrt, eval_points, disconnected_outputs="raise"):
 
     Computed without per-op forward rules by transposing a vector-Jacobian product: with a
     dummy ``u`` of the type of ``f``, ``g(u) = J^T u`` is linear in ``u`` and
-    ``J v = d <g(u), v> / d u``.
+    ``J v = d <g(u), v> / d u``. The result does not depend on the value of ``u``, only on
+    its shape (``zeros_like``-style shape carriers), so ``u`` is finally replaced by ``f``.
     """
     fs, fcont = _as_list(f)
     ws, _ = _as_list(wrt)
@@ -282,7 +320,10 @@ def Rop(f, wrt, eval_points, disconnected_outputs="raise"):
         for g, v in zip(gs, vs):
             term = (g * as_tensor_variable(v)).sum()
             inner = term if inner is None else inner + term
-        results.append(grad(inner, u, disconnected_inputs="ignore"))
+        if inner is None:
+            raise ValueError("Rop: no wrt given")
+        jv = grad(inner, u, disconnected_inputs="ignore")
+        results.append(clone_replace([jv], {u: fi})[0])
     return results if fcont is not None else results[0]
 
 
@@ -290,8 +331,11 @@ def jacobian(expression: Variable, wrt, consider_constant=None,
              disconnected_inputs: str = "raise"):
     """Jacobian of a vector (or scalar) ``expression``: one row per element of it.
 
-    Rows are built with one ``grad`` each, which needs the length of ``expression`` to be
-    known statically (``T.vector(shape=(n,))``, a constant-size computation, ...).
+    With a static length (``T.vector(shape=(n,))``, a constant-size computation, ...) the rows
+    are built symbolically, one ``grad`` each, and the result is an ordinary graph that can be
+    differentiated again. With an unknown length the rows are computed at run time by
+    :class:`symgraph.jacobian_rows.JacobianRows`, which calls a compiled vector-Jacobian
+    product once per row (its result cannot be differentiated again).
     """
     from symgraph.ops.shape import alloc
     ws, container = _as_list(wrt)
@@ -304,8 +348,19 @@ def jacobian(expression: Variable, wrt, consider_constant=None,
                         f"{expression.type}; flatten it first")
     n = expression.type.shape[0]
     if n is None:
-        raise ValueError(f"jacobian: the length of {expression} is not known statically; give "
-                         f"the input a static shape (e.g. T.vector(shape=(3,)))")
+        from symgraph.jacobian_rows import jacobian_rows
+        for w in ws:
+            if not isinstance(w, Variable):
+                raise TypeError(f"jacobian: wrt must be symbolic variables, got "
+                                f"{type(w).__name__}")
+        if disconnected_inputs == "raise":
+            grad(expression.sum(), ws, consider_constant, disconnected_inputs="raise",
+                 null_gradients="return")
+        if consider_constant:
+            (expression,) = clone_replace(
+                [expression], {c: disconnected_grad(c) for c in consider_constant})
+        result = jacobian_rows(expression, ws)
+        return result if container is not None else result[0]
     from symgraph.ops.join import stack
     per_w: List[List[Variable]] = [[] for _ in ws]
     for i in range(n):
