@@ -1,0 +1,246 @@
+"""Random streams: distributions, default updates, reseeding, independence, Theano names."""
+import numpy as np
+import pytest
+
+import symgraph
+import symgraph.tensor as T
+from symgraph.random import RandomDraw, RandomStream, decode_state, encode_state
+from symgraph.sandbox.rng_mrg import MRG_RandomStreams
+from symgraph.tensor.shared_randomstreams import RandomStreams
+
+N = 200_000  # large draws: standard errors are ~0.2% of the scale
+
+
+def _draw(sample, inputs=(), values=(), **kw):
+    return symgraph.function(list(inputs), sample, **kw)(*values)
+
+
+def _seed(rng) -> int:
+    return int(rng.integers(2 ** 31))
+
+
+def test_state_round_trip(rng):
+    bg = np.random.PCG64(_seed(rng))
+    np.random.Generator(bg).random(3)  # move off the initial state
+    words = encode_state(bg)
+    assert words.dtype == np.uint64 and words.shape == (6,)
+    a = np.random.Generator(decode_state(words)).random(5)
+    b = np.random.Generator(bg).random(5)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_uniform_statistics(rng):
+    s = RandomStream(_seed(rng))
+    v = _draw(s.uniform((N,), low=-2.0, high=3.0))
+    assert v.dtype == np.float64 and v.shape == (N,)
+    assert v.min() >= -2.0 and v.max() < 3.0
+    assert abs(v.mean() - 0.5) < 0.02            # std of the mean ~ 0.0032
+    assert abs(v.var() - 25 / 12) < 0.03
+
+
+def test_normal_statistics(rng):
+    s = RandomStream(_seed(rng))
+    v = _draw(s.normal((N,), avg=1.5, std=2.0))
+    assert abs(v.mean() - 1.5) < 0.03            # std of the mean ~ 0.0045
+    assert abs(v.std() - 2.0) < 0.03
+
+
+def test_binomial_statistics_and_symbolic_p(rng):
+    s = RandomStream(_seed(rng))
+    p = T.scalar("p")
+    v = _draw(s.binomial((N,), n=5, p=p), [p], [0.3])
+    assert v.dtype == np.int64 and v.min() >= 0 and v.max() <= 5
+    assert abs(v.mean() - 1.5) < 0.03            # std of the mean ~ 0.0023
+    assert abs(v.var() - 5 * 0.3 * 0.7) < 0.05
+    # a tensor of probabilities: each column follows its own p
+    pv = T.vector("pv")
+    m = _draw(s.binomial((N // 10, 3), p=pv, dtype="float32"), [pv], [[0.1, 0.5, 0.9]])
+    assert m.dtype == np.float32
+    np.testing.assert_allclose(m.mean(axis=0), [0.1, 0.5, 0.9], atol=0.02)
+
+
+def test_integers_choice_permutation_multinomial(rng):
+    s = RandomStream(_seed(rng))
+    v = _draw(s.random_integers((N,), low=1, high=6))
+    assert v.min() == 1 and v.max() == 6 and abs(v.mean() - 3.5) < 0.03
+    c = _draw(s.choice((N,), a=3, p=[0.2, 0.3, 0.5]))
+    np.testing.assert_allclose(np.bincount(c) / N, [0.2, 0.3, 0.5], atol=0.01)
+    c2 = _draw(s.choice((4,), a=np.array([10, 20, 30, 40]), replace=False))
+    assert sorted(c2.tolist()) == [10, 20, 30, 40]
+    perm = s.permutation(n=6)
+    assert perm.ndim == 1
+    pv = _draw(perm)
+    assert sorted(pv.tolist()) == list(range(6))
+    perms = _draw(s.permutation((3,), n=5))
+    assert perms.shape == (3, 5) and all(sorted(r) == list(range(5)) for r in perms.tolist())
+    pvals = T.matrix("pvals")
+    counts = _draw(s.multinomial(n=1, pvals=pvals), [pvals], [np.full((N // 10, 4), 0.25)])
+    assert counts.shape == (N // 10, 4) and np.all(counts.sum(axis=1) == 1)
+    np.testing.assert_allclose(counts.mean(axis=0), 0.25, atol=0.02)
+
+
+def test_symbolic_sizes(rng):
+    s = RandomStream(_seed(rng))
+    x = T.matrix("x")
+    n = T.lscalar("n")
+    xv = np.zeros((3, 4))
+    assert _draw(s.uniform(x.shape), [x], [xv]).shape == (3, 4)
+    assert _draw(s.normal((n, 2)), [n], [5]).shape == (5, 2)
+    assert _draw(s.normal((x.shape[0], 7)), [x], [xv]).shape == (3, 7)
+    # no size: the broadcast shape of the parameters
+    lo = T.vector("lo")
+    out = s.uniform(low=lo, high=lo + 1)
+    assert out.ndim == 1
+    v = _draw(out, [lo], [np.arange(4.0)])
+    assert v.shape == (4,) and np.all((v >= np.arange(4)) & (v < np.arange(4) + 1))
+    with pytest.raises(ValueError, match="ndim"):
+        s.uniform((2, 3), ndim=3)
+
+
+def test_static_shape_and_inferred_shape(rng):
+    s = RandomStream(_seed(rng))
+    x = T.matrix("x")
+    u = s.uniform((2, 5))
+    assert u.type.shape == (2, 5)
+    n = s.normal(x.shape)
+    assert n.type.shape == (None, None)
+    from symgraph.testing import check_infer
+    check_infer(lambda m: [s.normal(m.shape) * 2, s.binomial((3,), p=0.5),
+                           s.permutation((2,), n=4), s.uniform(low=m, high=m + 1)],
+                [np.zeros((3, 4))])
+
+
+def test_default_updates_advance_and_no_default_updates_repeat(rng):
+    s = RandomStream(_seed(rng))
+    u = s.uniform((5,))
+    f = symgraph.function([], u)
+    a, b = f(), f()
+    assert not np.allclose(a, b)
+    g = symgraph.function([], u, no_default_updates=True)
+    c, d = g(), g()
+    np.testing.assert_array_equal(c, d)
+    # g did not advance the state: f continues where it was
+    f2 = symgraph.function([], u, no_default_updates=True)
+    np.testing.assert_array_equal(f2(), c)
+
+
+def test_explicit_update_overrides_default(rng):
+    s = RandomStream(_seed(rng))
+    u = s.uniform((3,))
+    state, new_state = s.updates()[0]
+    f = symgraph.function([], u, updates=[(state, state)])
+    np.testing.assert_array_equal(f(), f())
+
+
+def test_reseeding_reproduces(rng):
+    seed = _seed(rng)
+    s = RandomStream(seed)
+    u, n = s.uniform((4,)), s.normal((4,))
+    f = symgraph.function([], [u, n])
+    first = f()
+    f()
+    s.seed(seed)
+    again = f()
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a, b)
+    # a new stream with the same seed, building the same draws, gives the same numbers
+    t = RandomStream(seed)
+    other = symgraph.function([], [t.uniform((4,)), t.normal((4,))])()
+    for a, b in zip(first, other):
+        np.testing.assert_array_equal(a, b)
+    s.seed(seed + 1)
+    assert not np.allclose(f()[0], first[0])
+
+
+def test_two_draws_in_one_graph_are_independent(rng):
+    s = RandomStream(_seed(rng))
+    a, b = s.normal((N,)), s.normal((N,))
+    av, bv = symgraph.function([], [a, b])()
+    assert not np.allclose(av, bv)
+    assert abs(np.corrcoef(av, bv)[0, 1]) < 0.02   # std of the correlation ~ 0.0022
+    # merge must not unify them either
+    f = symgraph.function([], a - b)
+    assert np.std(f()) > 1.3                        # sqrt(2) for independent draws
+
+
+def test_same_draw_used_twice_is_one_sample(rng):
+    s = RandomStream(_seed(rng))
+    u = s.uniform((6,))
+    v = symgraph.function([], u - u)()
+    np.testing.assert_array_equal(v, 0)
+
+
+def test_float32_and_floatx(rng):
+    s = RandomStream(_seed(rng))
+    assert s.uniform((2,), dtype="float32").dtype == "float32"
+    with symgraph.config.change_flags(floatX="float32"):
+        u = s.normal((3,))
+    assert u.dtype == "float32"
+    assert _draw(u).dtype == np.float32
+
+
+def test_gradients(rng):
+    s = RandomStream(_seed(rng))
+    mu, sigma = T.scalar("mu"), T.scalar("sigma")
+    z = s.normal((1000,), avg=mu, std=sigma)
+    g_mu, g_sigma = symgraph.grad(z.sum(), [mu, sigma])
+    f = symgraph.function([mu, sigma], [z, g_mu, g_sigma], no_default_updates=True)
+    zv, gm, gs = f(0.5, 2.0)
+    assert gm == pytest.approx(1000.0)
+    assert gs == pytest.approx(np.sum((zv - 0.5) / 2.0))
+    lo, hi = T.scalar("lo"), T.scalar("hi")
+    u = s.uniform((100,), low=lo, high=hi)
+    gl, gh = symgraph.grad(u.sum(), [lo, hi])
+    uv, glv, ghv = symgraph.function([lo, hi], [u, gl, gh], no_default_updates=True)(1.0, 3.0)
+    assert glv + ghv == pytest.approx(100.0)
+    assert ghv == pytest.approx(np.sum((uv - 1.0) / 2.0))
+    p = T.scalar("p")
+    bern = s.binomial((10,), p=p, dtype="float64")
+    with pytest.raises(Exception):
+        symgraph.grad(bern.sum(), p)
+
+
+def test_theano_names(rng):
+    seed = _seed(rng)
+    for cls in (RandomStreams, MRG_RandomStreams):
+        r = cls(seed)
+        u = r.uniform(size=(2, 3), low=0.0, high=1.0, ndim=2)
+        n = r.normal(size=(2, 3), avg=0.0, std=1.0, ndim=None, dtype="float32")
+        b = r.binomial(size=(2, 3), n=1, p=0.5, ndim=2, dtype="int64")
+        assert (u.dtype, n.dtype, b.dtype) == ("float64", "float32", "int64")
+        f = symgraph.function([], [u, n, b])
+        first = f()
+        r.seed(seed)
+        np.testing.assert_array_equal(f()[0], first[0])
+    assert MRG_RandomStreams().normal((2,), nstreams=4).ndim == 1
+    assert symgraph.RandomStream is RandomStream
+
+
+def test_dropout(rng):
+    s = RandomStream(_seed(rng))
+    x = T.matrix("x")
+    xv = np.ones((400, 500))
+    out = symgraph.function([x], T.nnet.dropout(x, 0.3, s))(xv)
+    kept = out != 0
+    assert abs(kept.mean() - 0.7) < 0.01
+    np.testing.assert_allclose(out[kept], 1 / 0.7)
+    assert abs(out.mean() - 1.0) < 0.02
+    assert T.nnet.dropout(x, 0.3, s, training=False) is x
+    p = T.scalar("p")
+    sym = symgraph.function([x, p], T.nnet.dropout(x, p, s))(xv, 0.5)
+    assert abs((sym != 0).mean() - 0.5) < 0.01
+    fx = T.fmatrix("fx")
+    assert T.nnet.dropout(fx, 0.5, s).dtype == "float32"
+    # the gradient is the same mask, scaled
+    g = symgraph.grad((T.nnet.dropout(x, 0.5, s) * 1.0).sum(), x)
+    gv = symgraph.function([x], g)(xv)
+    assert set(np.unique(gv).tolist()) <= {0.0, 2.0}
+    with pytest.raises(ValueError, match="dropout"):
+        T.nnet.dropout(x, 1.0, s)
+
+
+def test_random_draw_errors():
+    with pytest.raises(ValueError, match="unknown distribution"):
+        RandomDraw("cauchy", "float64")
+    with pytest.raises(TypeError, match="state"):
+        RandomDraw("uniform", "float64")(T.vector(), (2,), 0.0, 1.0)
