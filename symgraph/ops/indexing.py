@@ -398,3 +398,30 @@ def expand_newaxes(arr: np.ndarray, idx) -> Tuple[np.ndarray, tuple]:
 
 #: helpers the emitted code names
 NAMESPACE = {"_slice_len": _slice_len}
+
+
+def fold_constants(entries: tuple, inputs: Sequence[Variable]) -> Tuple[tuple, list]:
+    """Move constant scalar index inputs into the pattern (``x[c:c+2]`` with ``c`` constant
+    becomes the static pattern ``x[3:5]``); array inputs stay inputs."""
+    it = iter(inputs)
+    kept: list = []
+
+    def part(p):
+        if p != SYM:
+            return p
+        v = next(it)
+        if isinstance(v, Constant):
+            return int(v.data)
+        kept.append(v)
+        return SYM
+
+    new = []
+    for e in entries:
+        if _is_slice(e):
+            new.append(("slice",) + tuple(part(p) for p in e[1:]))
+        elif e == ARR:
+            kept.append(next(it))
+            new.append(e)
+        else:
+            new.append(part(e))
+    return tuple(new), kept

@@ -14,6 +14,21 @@ from symgraph.ops.subtensor import (AdvancedIncSubtensor, AdvancedSubtensor, Inc
 ATOL = 1e-12
 
 
+@pytest.fixture(autouse=True)
+def _verify_after_each_phase(monkeypatch):
+    """Run the IR checker after every rewrite phase of every compilation in this module."""
+    from symgraph.rewrite import engine
+    from symgraph.verify import check_fgraph
+    original = engine.run_phase
+
+    def checked(fgraph, phase, *args, **kwargs):
+        result = original(fgraph, phase, *args, **kwargs)
+        check_fgraph(fgraph, where=f"phase {phase!r}")
+        return result
+
+    monkeypatch.setattr(engine, "run_phase", checked)
+
+
 def _mask(axis_dims, rng):
     """A boolean mask for the given dimensions with at least one True entry."""
     m = rng.random(axis_dims) < 0.5
@@ -182,6 +197,21 @@ def test_infer_shape(name, rng):
     if dims:
         got = symgraph.function([x] + inputs, dims, on_unused_input="ignore")(a, *values)
         assert tuple(int(g) for g in got) == want
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_shape_of_result_compiles(name, rng):
+    """``x[idx].shape`` in an optimized function (the shape rules use ``infer_shape``)."""
+    shape = _shape(rng)
+    a = rng.standard_normal(shape)
+    idx = CASES[name](shape, rng)
+    sym, inputs, values = _symbolic_index(idx)
+    x = T.tensor3("x")
+    out = x[sym]
+    f = symgraph.function([x] + inputs, [out.shape, out.sum()], on_unused_input="ignore")
+    got_shape, got_sum = f(a, *values)
+    assert tuple(got_shape) == a[idx].shape
+    np.testing.assert_allclose(got_sum, a[idx].sum(), atol=1e-10)
 
 
 def test_basic_is_a_view_and_fully_indexed_is_0d(rng):

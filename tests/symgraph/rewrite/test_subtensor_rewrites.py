@@ -1,0 +1,70 @@
+"""Rewrites of the indexing ops: structure after compilation and values equal to the
+unrewritten graph (FAST_COMPILE runs no rewrites)."""
+import numpy as np
+import pytest
+
+import symgraph
+import symgraph.tensor as T
+from symgraph.ops.subtensor import AdvancedIncSubtensor, IncSubtensor, Subtensor
+
+
+def _nodes(f, cls):
+    return [n for n in f.fgraph.apply_nodes if isinstance(n.op, cls)]
+
+
+def test_constant_bounds_fold_into_the_pattern(rng):
+    a = rng.standard_normal((7, 4))
+    x, i = T.tensor("float64", (7, None), name="x"), T.lscalar("i")
+    out = x[i:i + 2, i - 2] * 3
+    fast = symgraph.function([x], out, givens={i: T.constant(np.int64(3))})
+    ref = symgraph.function([x], out, givens={i: T.constant(np.int64(3))}, mode="FAST_COMPILE")
+    (node,) = _nodes(fast, Subtensor)
+    assert node.op == Subtensor((("slice", 3, 5, None), 1))
+    assert node.inputs[1:] == []
+    assert node.outputs[0].type.shape == (2,)  # static once the bounds are
+    assert "x[3:5, 1]" in fast.source
+    np.testing.assert_array_equal(fast(a), ref(a))
+    np.testing.assert_array_equal(fast(a), a[3:5, 1] * 3)
+
+
+def test_constant_index_folds_in_inc_ops_and_keeps_arrays(rng):
+    a = rng.standard_normal((5, 6))
+    b = rng.standard_normal(3)
+    x, y, i, idx = T.matrix("x"), T.vector("y"), T.lscalar("i"), T.lvector("idx")
+    out = T.inc_subtensor(x[i, idx], y) + T.set_subtensor(x[i + 1, 1:i], 0.0)
+    givens = {i: T.constant(np.int64(2))}
+    fast = symgraph.function([x, y, idx], out, givens=givens)
+    ref = symgraph.function([x, y, idx], out, givens=givens, mode="FAST_COMPILE")
+    (adv,) = _nodes(fast, AdvancedIncSubtensor)
+    assert adv.op.idx_list == (2, "[?]") and len(adv.inputs) == 3
+    (basic,) = _nodes(fast, IncSubtensor)
+    assert basic.op.idx_list == (3, ("slice", 1, 2, None)) and len(basic.inputs) == 2
+    iv = np.array([0, 5, 0])
+    np.testing.assert_allclose(fast(a, b, iv), ref(a, b, iv), rtol=1e-12)
+
+
+def test_useless_subtensor_removed(rng):
+    a = rng.standard_normal((3, 4))
+    x = T.matrix("x")
+    for out in (x[:] * 2, x[...] * 2, x[:, :] * 2):
+        f = symgraph.function([x], out)
+        assert not _nodes(f, Subtensor)
+        np.testing.assert_array_equal(f(a), a * 2)
+    f = symgraph.function([x], x[:])
+    got = f(a)
+    np.testing.assert_array_equal(got, a)
+    got[0, 0] = 99.0  # the output is not the caller's input array
+    assert a[0, 0] != 99.0
+
+
+@pytest.mark.parametrize("mode", ["FAST_RUN", "FAST_COMPILE"])
+def test_gradient_graph_values_agree(mode, rng):
+    a = rng.standard_normal((6, 3))
+    x, i = T.matrix("x"), T.lscalar("i")
+    cost = (x[i:i + 2] ** 2).sum() + (x[[0, 0, 5]] * 3).sum()
+    g = symgraph.function([x], T.grad(cost, x), givens={i: T.constant(np.int64(1))},
+                          mode=mode)(a)
+    want = np.zeros_like(a)
+    want[1:3] += 2 * a[1:3]
+    np.add.at(want, [0, 0, 5], 3.0)
+    np.testing.assert_allclose(g, want, rtol=1e-12)
