@@ -26,7 +26,7 @@ from symgraph.ops import elemwise as E
 from symgraph.ops import scalar as S
 from symgraph.ops.elemwise import Elemwise
 from symgraph.ops.reduce import Reduce
-from symgraph.ops.shape import dimshuffle
+from symgraph.ops.shape import Alloc, dimshuffle
 from symgraph.rewrite.engine import register
 from symgraph.rewrite.shapes import covered
 
@@ -46,9 +46,27 @@ def is_op(var: Variable, sop: S.ScalarOp) -> bool:
     return scalar_op(var) == sop
 
 
+def fill_value(var: Variable) -> Optional[np.ndarray]:
+    """The constant ``var`` is filled with: its data for a Constant, ``c`` for
+    ``second(x, c)`` and ``alloc(c, ...)``; else None."""
+    if isinstance(var, Constant):
+        return var.data
+    node = var.owner
+    if node is None:
+        return None
+    if isinstance(node.op, Elemwise) and node.op.scalar_op == S.second:
+        src = node.inputs[1]
+    elif isinstance(node.op, Alloc):
+        src = node.inputs[0]
+    else:
+        return None
+    return src.data if isinstance(src, Constant) else None
+
+
 def is_const(var: Variable, value) -> bool:
-    """True when ``var`` is a non-empty constant whose every element equals ``value``."""
-    return isinstance(var, Constant) and var.data.size > 0 and bool(np.all(var.data == value))
+    """True when every element of ``var`` is known to equal ``value`` (a constant or a fill)."""
+    data = fill_value(var)
+    return data is not None and data.size > 0 and bool(np.all(data == value))
 
 
 def single_client(fgraph: FunctionGraph, var: Variable) -> bool:
@@ -109,22 +127,22 @@ def mul_zero(fgraph: FunctionGraph, node: Apply):
     """x * 0 -> zeros of the product's shape (a fill: second(x, 0))."""
     if node.op.scalar_op != S.mul or len(node.inputs) < 2:
         return None
+    if all(isinstance(v, Constant) for v in node.inputs):
+        return None  # constant folding's job
     zeros = [v for v in node.inputs if is_const(v, 0)]
     if not zeros:
         return None
     out = node.outputs[0]
-    if all(isinstance(v, Constant) for v in node.inputs):
-        return None  # constant folding's job
-    zero = constant(np.zeros(zeros[0].data.shape, dtype=out.dtype))
-    result = zero
+    z = zeros[0]
+    if isinstance(z, Constant):
+        result = constant(np.zeros(z.data.shape, dtype=out.dtype))
+    else:
+        result = E.second(z, constant(np.zeros((), dtype=out.dtype)))
+    # every other operand contributes only its shape
     for v in reversed(node.inputs):
-        if v is not zeros[0] and not isinstance(v, Constant):
+        if v is not z:
             result = E.second(v, result)
-    # the remaining constants only contribute their shape
-    for v in node.inputs:
-        if isinstance(v, Constant) and v is not zeros[0]:
-            result = E.second(v, result)
-    return result if result.ndim == out.ndim else None
+    return result if result.ndim == out.ndim and result.dtype == out.dtype else None
 
 
 @register("canonicalize", Elemwise)

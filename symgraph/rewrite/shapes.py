@@ -71,9 +71,20 @@ def infer_shape(var: Variable, memo: Optional[Dict[Variable, tuple]] = None
             if shapes is None or shapes[k] is None or len(shapes[k]) != out.ndim:
                 memo[out] = _own_shape(out)
                 continue
-            memo[out] = tuple(s if s is not None else _as_dim(d)
+            memo[out] = tuple(s if s is not None else _simplify(_as_dim(d))
                               for s, d in zip(out.type.shape, shapes[k]))
     return memo[var]
+
+
+def _simplify(d: Dim) -> Dim:
+    """``maximum(a, a)`` (what broadcasting two equal dimensions infers) -> ``a``."""
+    while (isinstance(d, Variable) and d.owner is not None and isinstance(d.owner.op, Elemwise)
+           and d.owner.op.scalar_op in (S.maximum, S.minimum)):
+        first = d.owner.inputs[0]
+        if not all(dims_equal(first, other) for other in d.owner.inputs[1:]):
+            break
+        d = _as_dim(first)
+    return d
 
 
 def dims_equal(a: Dim, b: Dim, depth: int = 8) -> bool:

@@ -172,9 +172,10 @@ def mul_cancel_div(fgraph: FunctionGraph, node: Apply):
         return None
     i, j, a = found
     kept = [a if k == i else v for k, v in enumerate(ins) if k != j]
+    result = apply_elemwise(S.mul, kept)
     if not covered([ins[i], ins[j]], kept, node.outputs[0]):
-        return None
-    return like(apply_elemwise(S.mul, kept), node.outputs[0])
+        result = E.second(ins[j], result)  # y may still broadcast the product
+    return like(result, node.outputs[0])
 
 
 def _is_one_plus_exp_of(d: Variable, e: Variable) -> bool:
@@ -196,9 +197,10 @@ def sigmoid_from_exp_ratio(fgraph: FunctionGraph, node: Apply):
     i, j, a = found
     sig = E.sigmoid(_arg(ins[j]))
     kept = [sig if k == j else (a if k == i else v) for k, v in enumerate(ins)]
+    result = apply_elemwise(S.mul, kept)
     if not covered([ins[i]], kept, node.outputs[0]):
-        return None
-    return like(apply_elemwise(S.mul, kept), node.outputs[0])
+        result = E.second(ins[i].owner.inputs[1], result)  # 1 + exp(x) may still broadcast
+    return like(result, node.outputs[0])
 
 
 @register("stabilize", Elemwise)
@@ -210,3 +212,34 @@ def sigmoid_from_exp_div(fgraph: FunctionGraph, node: Apply):
     if not _is_one_plus_exp_of(d, e) or e.dtype not in _FLOATS:
         return None
     return like(E.sigmoid(_arg(e)), node.outputs[0])
+
+
+@register("stabilize", Elemwise)
+def distribute_cancel_div(fgraph: FunctionGraph, node: Apply):
+    """(a / y + b / z) * y * z -> a * z + b * y  (likewise with -): the gradient of a
+    cross-entropy through a sigmoid, g / s - h / (1 - s), times s * (1 - s)."""
+    if node.op.scalar_op != S.mul or node.outputs[0].dtype not in _FLOATS:
+        return None
+    out = node.outputs[0]
+    for i, v in enumerate(node.inputs):
+        sop = getattr(v.owner.op, "scalar_op", None) if v.owner is not None else None
+        if sop not in (S.add, S.sub) or v.dtype != out.dtype or \
+                len(fgraph.clients.get(v, ())) != 1:
+            continue
+        factors = [w for k, w in enumerate(node.inputs) if k != i]
+        terms = []
+        for t in v.owner.inputs:
+            if not is_op(t, S.true_div):
+                break
+            a, d = t.owner.inputs
+            pos = next((k for k, w in enumerate(factors) if w is d), None)
+            if pos is None:
+                break
+            rest = [a] + [w for k, w in enumerate(factors) if k != pos]
+            if not covered([t, d], rest, out):
+                break
+            terms.append(apply_elemwise(S.mul, rest))
+        else:
+            result = Elemwise(sop)(*terms)
+            return like(result, out)
+    return None
