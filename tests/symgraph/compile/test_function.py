@@ -531,9 +531,9 @@ def test_nanguard_names_node_producing_nan_or_inf():
     assert np.isfinite(f(np.ones(2)))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        with pytest.raises(AssertionError, match=r"NanGuardMode: inf produced by log"):
+        with pytest.raises(AssertionError, match=r"NanGuardMode: inf produced by \S*log"):
             f(np.zeros(2))
-        with pytest.raises(AssertionError, match=r"NanGuardMode: nan produced by log"):
+        with pytest.raises(AssertionError, match=r"NanGuardMode: nan produced by \S*log"):
             f(-np.ones(2))
     assert float(s.get_value()) == 1.0
 
