@@ -285,22 +285,23 @@ class ARange(Op):
                 for v, g in zip(inputs, grads)]
 
 
-def _scalar_arg(v) -> Variable:
-    if isinstance(v, Variable):
-        return v
-    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.number)):
-        raise TypeError(f"arange: bounds must be numbers or symbolic scalars, got {v!r}")
-    if isinstance(v, (int, np.integer)):
-        return constant(np.int64(v))
-    return constant(v)  # Python floats become floatX
-
-
 def arange(start, stop=None, step=1, dtype=None) -> Variable:
-    """``np.arange`` with symbolic scalar bounds; the dtype is the promotion of the bounds'
-    dtypes (Python ints are int64, Python floats ``floatX``) unless given."""
+    """``np.arange`` with symbolic scalar bounds.
+
+    Unless given, the dtype is the promotion of the symbolic bounds' dtypes; Python numbers are
+    weak, as in elementwise ops (``arange(0, n)`` with an int32 ``n`` is int32; alone, ints are
+    int64 and floats ``floatX``).
+    """
     if stop is None:
         start, stop = 0, start
-    xs = [_scalar_arg(v) for v in (start, stop, step)]
+    args = (start, stop, step)
+    for v in args:
+        if not isinstance(v, (Variable, int, float, np.number)) or \
+                isinstance(v, (bool, np.bool_)):
+            raise TypeError(f"arange: bounds must be numbers or symbolic scalars, got {v!r}")
+    strong = [v.dtype for v in args if isinstance(v, Variable)]
+    xs = [v if isinstance(v, Variable) else constant(v, dtype=E._weak_dtype(v, strong))
+          for v in args]
     if dtype is None:
         dtype = result_dtype(*[v.dtype for v in xs])
         if dtype == "bool":
