@@ -294,6 +294,11 @@ class SliceLen(Op):
     def __init__(self, parts: tuple):
         self.parts = tuple(parts)
 
+    def __str__(self) -> str:
+        return f"SliceLen{{{pattern_str((('slice',) + self.parts,))}}}"
+
+    __repr__ = __str__
+
     def make_node(self, n, *syms) -> Apply:
         n = as_tensor_variable(n)
         syms = [as_tensor_variable(s) for s in syms]

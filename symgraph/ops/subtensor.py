@@ -16,11 +16,11 @@ op's identity never depends on their values.
 """
 from __future__ import annotations
 
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Sequence, Tuple
 
 import numpy as np
 
-from symgraph.graph import Apply, Constant, Variable, as_tensor_variable, constant
+from symgraph.graph import Apply, Variable, as_tensor_variable, constant
 from symgraph.op import Op
 from symgraph.ops import indexing as I
 from symgraph.ops.indexing import ARR, SYM
@@ -262,8 +262,8 @@ def _as_value_for(y, x: Variable, what: str) -> Variable:
 def getitem(x: Variable, idx) -> Variable:
     """``x[idx]`` with NumPy semantics: basic indexing gives a :class:`Subtensor` (a view),
     integer arrays or boolean masks an :class:`AdvancedSubtensor`."""
-    if x.owner is not None and isinstance(x.owner.op, Shape) and isinstance(idx, (int, np.integer)) \
-            and not isinstance(idx, (bool, np.bool_)):
+    if (x.owner is not None and isinstance(x.owner.op, Shape)
+            and isinstance(idx, (int, np.integer)) and not isinstance(idx, (bool, np.bool_))):
         return shape_i(x.owner.inputs[0], int(idx))
     entries, inputs = I.parse_index(x, idx)
     op = AdvancedSubtensor(entries) if ARR in entries else Subtensor(entries)

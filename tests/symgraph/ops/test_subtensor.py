@@ -550,3 +550,27 @@ def test_givens_minibatch(rng):
         w_np = w_np - 0.5 * xb.T @ (pb - yb) / len(yb)
         np.testing.assert_allclose(w.get_value(), w_np, rtol=1e-10)
     np.testing.assert_array_equal(data.get_value(), data_val)
+
+
+def test_index_spellings(rng):
+    a = rng.standard_normal((5, 4))
+    x, i, j = T.matrix("x"), T.lscalar("i"), T.iscalar("j")
+    assert x[np.int64(2)].owner.op == x[2].owner.op == x[np.array(2)].owner.op
+    assert x[T.constant(np.int64(2))].owner.op == Subtensor((2,))
+    assert str(SliceLen(("?", None, 2))) == "SliceLen{?::2}"
+    outs = [x[[i, j]], x[[[0, 1]]], x[[True, False, True, True, False]],
+            x[np.array([1, 2], dtype="uint8")], x[T.bvector("b")], x[:, -2:]]
+    f = symgraph.function([x, i, j, outs[4].owner.inputs[1]], outs)
+    got = f(a, 3, np.int32(1), np.array([-1, 0], dtype="int8"))
+    want = [a[[3, 1]], a[[[0, 1]]], a[[True, False, True, True, False]], a[[1, 2]],
+            a[[-1, 0]], a[:, -2:]]
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)
+
+
+def test_unbroadcastable_index_arrays_fail_at_build_time():
+    x = T.matrix("x")
+    with pytest.raises(ValueError, match="cannot be broadcast"):
+        x[[0, 1], [0, 1, 2]]
+    with pytest.raises(ValueError, match="cannot be broadcast"):
+        x[T.tensor("int64", (2,)), T.tensor("int64", (3,))]
