@@ -22,12 +22,17 @@ Updates = List[Tuple[SharedVariable, Variable]]
 
 
 def _nnet(name: str):
-    """``symgraph.tensor.nnet.<name>`` when that op family provides it, else None."""
-    try:
-        from symgraph.tensor import nnet
-    except ImportError:
-        return None
-    return getattr(nnet, name, None)
+    """``symgraph.tensor.nnet.<name>`` (or the op family's ``symgraph.ops.nnet.<name>``) when
+    provided, else None (then the models fall back on primitives)."""
+    import importlib
+    for module in ("symgraph.tensor.nnet", "symgraph.ops.nnet"):
+        try:
+            fn = getattr(importlib.import_module(module), name, None)
+        except ImportError:
+            fn = None
+        if fn is not None:
+            return fn
+    return None
 
 
 def make_shared(value: np.ndarray, dtype: str, name: str) -> SharedVariable:
@@ -88,10 +93,13 @@ def one_hot_mask(y: Variable, n_classes: int) -> Variable:
 def nll(logits: Variable, y: Variable, n_classes: int) -> Variable:
     """Mean negative log-likelihood of labels ``y`` (int vector or one-hot rows) under
     softmax(logits): the categorical cross-entropy. Gradient wrt logits: (softmax - onehot)/n."""
-    lsm = log_softmax(logits)
     if y.ndim == 1:
+        fused = _nnet("softmax_cross_entropy_with_logits")
+        if fused is not None:
+            return T.mean(fused(logits, y))
+        lsm = log_softmax(logits)
         return -T.mean(T.sum(T.switch(one_hot_mask(y, n_classes), lsm, 0), axis=1))
-    return -T.mean(T.sum(y * lsm, axis=1))
+    return -T.mean(T.sum(y * log_softmax(logits), axis=1))
 
 
 def error_rate(logits: Variable, y: Variable) -> Variable:
