@@ -150,8 +150,9 @@ class Function:
         ins: List[In] = spec["inputs"]
         explicit = [i.variable for i in ins]
         outputs, updates = spec["outputs"], spec["updates"]
-        outputs, updates = _apply_givens(outputs, updates, spec["givens"])
+        # default updates first: their graphs (e.g. a draw of size x.shape) need givens too
         updates = _add_default_updates(outputs, updates, spec["no_default_updates"])
+        outputs, updates = _apply_givens(outputs, updates, spec["givens"])
         all_outs = list(outputs) + [v for _, v in updates]
         inputs_needed = graph_inputs(all_outs, stop=explicit)
         for v in inputs_needed:

@@ -184,7 +184,8 @@ def mean(x, axis: Axis = None, keepdims: bool = False, dtype=None, acc_dtype=Non
     axes = normalize_axis(axis, x.ndim, "mean")
     total = sum(x, axes, keepdims)
     n = _count(x, axes)
-    out_dtype = dtype or upgrade_to_float(x.dtype)
+    # integers and bools average as float64 (their sum is int64), as in Theano
+    out_dtype = dtype or upgrade_to_float(_sum_dtype(x.dtype))
     if isinstance(n, int):
         out = E.true_div(E.cast(total, out_dtype), float(n)) if n != 1 else \
             E.cast(total, out_dtype)
