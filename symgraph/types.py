@@ -157,13 +157,17 @@ class TensorType:
             if raw.dtype.kind not in _ALLOWED_KINDS:
                 raise TypeError(f"{name}: expected numbers of dtype {self.dtype}, got "
                                 f"{type(value).__name__} of dtype {raw.dtype}")
-            arr = raw.astype(target)
+            with np.errstate(all="ignore"):
+                arr = raw.astype(target)
             if not allow_downcast and not np.can_cast(raw.dtype, target, "safe"):
-                # Python floats into float32 are the normal case (Theano accepts them); integer
-                # or complex values that do not survive the cast are refused.
-                lossless = raw.dtype.kind == "f" and target.kind == "f"
+                # Python floats into float32 are the normal case (Theano accepts them), unless
+                # they overflow; integer or complex values that do not survive the cast are
+                # refused.
                 with np.errstate(all="ignore"):
-                    lossless = lossless or bool(np.all(arr == raw))
+                    if raw.dtype.kind == "f" and target.kind == "f":
+                        lossless = bool(np.all(np.isfinite(arr) | ~np.isfinite(raw)))
+                    else:
+                        lossless = bool(np.all(arr == raw))
                 if not lossless:
                     raise TypeError(f"{name}: value {value!r} does not fit dtype {self.dtype}")
         if arr.ndim != self.ndim:

@@ -82,6 +82,9 @@ def test_filter_rules():
         t.filter(np.ones(2, dtype=np.float32))
     with pytest.raises(ValueError, match="dimension 1 must have length 2"):
         t.filter(np.ones((1, 3), dtype=np.float32))
+    with pytest.raises(TypeError, match="does not fit"):
+        t.filter([[1e300, 0.0]])  # a Python float that overflows float32
+    assert np.isinf(t.filter([[np.inf, 0.0]])[0, 0])  # an infinite value stays infinite
     i = TensorType("int32", ())
     assert i.filter(7).dtype == np.int32
     with pytest.raises(TypeError, match="does not fit"):
