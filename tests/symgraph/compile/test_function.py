@@ -588,3 +588,77 @@ def test_pickled_function_runs():
     assert float(g(np.ones(2))) == 6.0
     assert float(g(np.ones(2), k=1.0)) == 4.0
     np.testing.assert_array_equal(W.get_value(), [1.0, 1.0])  # the original is untouched
+
+
+# ---------------------------------------------------------------------------------------
+# no observable aliasing or in-place damage, whatever the linker does to go fast
+# ---------------------------------------------------------------------------------------
+
+def test_inputs_are_never_modified(rng):
+    x = T.matrix("x")
+    W = T.matrix("W")
+    h = T.tanh(T.dot(x, W) + 1) * 2 - x.sum()
+    out = T.exp(h) + T.sigmoid(x).sum(axis=1).dimshuffle(0, "x")
+    f = symgraph.function([x, W], [out, T.grad(out.sum(), W)])
+    xv, Wv = rng.standard_normal((3, 3)), rng.standard_normal((3, 3))
+    xk, Wk = xv.copy(), Wv.copy()
+    f(xv, Wv)
+    np.testing.assert_array_equal(xv, xk)
+    np.testing.assert_array_equal(Wv, Wk)
+
+
+def test_results_survive_later_calls(rng):
+    x = T.matrix("x")
+    W = symgraph.shared(rng.standard_normal((3, 3)), "W")
+    y = T.sigmoid(T.dot(x, W)) * 2 + 1
+    f = symgraph.function([x], [y, y.sum(axis=0), T.grad(y.sum(), W)],
+                          updates=[(W, W * 0.5)])
+    x1 = rng.standard_normal((2, 3))
+    first = [np.array(o) for o in f(x1)]
+    kept = f(x1)
+    snapshot = [np.array(o) for o in kept]
+    f(rng.standard_normal((2, 3)))
+    f(x1)
+    for got, want in zip(kept, snapshot):
+        np.testing.assert_array_equal(got, want)
+    assert not np.allclose(first[0], snapshot[0])  # W changed between the first two calls
+
+
+def test_outputs_reading_updated_shared_see_old_value_in_any_order(rng):
+    W = symgraph.shared(rng.standard_normal((2, 3)), "W")
+    Wv = W.get_value()
+    f = symgraph.function([], [W * 1, W.T, (W + 1).sum(), W], updates=[(W, W * 2 + 1)])
+    a, b, c, d = f()
+    np.testing.assert_array_equal(a, Wv)
+    np.testing.assert_array_equal(b, Wv.T)
+    np.testing.assert_allclose(c, (Wv + 1).sum())
+    np.testing.assert_array_equal(d, Wv)
+    np.testing.assert_array_equal(W.get_value(), Wv * 2 + 1)
+
+
+def test_sgd_steps_match_numpy(rng):
+    X = rng.standard_normal((8, 3))
+    t = rng.standard_normal(8)
+    W0, b0 = rng.standard_normal(3), np.float64(0.1)
+    W, b = symgraph.shared(W0, "W"), symgraph.shared(b0, "b")
+    x, y = T.matrix("x"), T.vector("y")
+    err = T.dot(x, W) + b - y
+    cost = (err ** 2).mean()
+    gW, gb = T.grad(cost, [W, b])
+    step = symgraph.function([x, y], cost, updates=[(W, W - 0.1 * gW), (b, b - 0.1 * gb)])
+    Wn, bn = W0.copy(), float(b0)
+    for _ in range(3):
+        e = X @ Wn + bn - t
+        want = (e ** 2).mean()
+        got = step(X, t)
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+        Wn, bn = Wn - 0.1 * (2 / len(t)) * X.T @ e, bn - 0.1 * (2 / len(t)) * e.sum()
+        np.testing.assert_allclose(W.get_value(), Wn, rtol=1e-12)
+        np.testing.assert_allclose(b.get_value(), bn, rtol=1e-12)
+
+
+def test_python_float_that_overflows_float32_input_rejected():
+    x = T.fvector("fx")
+    f = symgraph.function([x], x * 2)
+    with pytest.raises(TypeError, match="input fx"):
+        f([1e300])
