@@ -114,8 +114,12 @@ def _factors(var: Variable) -> List[Variable]:
 
 
 def _is_one_minus(v: Variable, s: Variable) -> bool:
-    """True when ``v`` is ``1 - s`` (or ``1 + (-s)``)."""
+    """True when ``v`` is ``1 - s`` (or ``1 + (-s)``, or ``sigmoid(-x)`` for ``s = sigmoid(x)``).
+    """
     sop = _scalar(v)
+    if sop == S.sigmoid:
+        arg = v.owner.inputs[0]
+        return _scalar(arg) == S.neg and arg.owner.inputs[0] is s.owner.inputs[0]
     if sop == S.sub:
         a, b = v.owner.inputs
         return b is s and is_constant_value(a, 1)
