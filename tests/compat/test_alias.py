@@ -106,3 +106,13 @@ def test_variable_truthiness_like_theano():
     assert W  # `if not W:` must not raise
     with pytest.raises(TypeError):
         bool(T.vector() < 1)
+
+
+def test_extra_ops_repeat_with_gradient(rng):
+    from theano.tensor.extra_ops import repeat
+    x = T.vector("x")
+    f = theano.function([x], [repeat(x, 3), T.grad((repeat(x, 3) ** 2).sum(), x)])
+    v = rng.standard_normal(4)
+    out, g = f(v)
+    np.testing.assert_allclose(out, np.repeat(v, 3))
+    np.testing.assert_allclose(g, 3 * 2 * v)
