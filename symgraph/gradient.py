@@ -196,7 +196,9 @@ def _backprop(roots: List[Variable], seeds: Dict[Variable, Variable], wrt: List[
     undefined, when several paths reach a variable.
     """
     wrt_set = set(wrt)
-    order = toposort(roots, stop=wrt_set)
+    # no stop at wrt: with wrt = [h, x] and h = f(x), the gradient of x includes the path
+    # through h (the same total derivative as grad(cost, x) alone)
+    order = toposort(roots)
     # forward: which variables depend on wrt (through non-constant paths)?
     depends = set(wrt_set)
     for node in order:

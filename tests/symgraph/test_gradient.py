@@ -68,6 +68,17 @@ def test_wrt_structure(rng):
     assert single.name == "(d cost / d x)"
 
 
+def test_intermediate_and_input_wrt_give_total_derivatives():
+    x = T.scalar("x")
+    h = x * 2
+    cost = h * h + x
+    gh, gx = T.grad(cost, [h, x])
+    vh, vx = _fn([x], [gh, gx])(3.0)
+    assert float(vh) == 12.0  # d cost / d h = 2 h
+    assert float(vx) == 25.0  # the path through h counts: 2 h * 2 + 1
+    assert float(_fn([x], T.grad(cost, x))(3.0)) == 25.0
+
+
 def test_grad_wrt_shared_and_broadcast(rng):
     W = symgraph.shared(rng.standard_normal((3, 2)), "W")
     b = symgraph.shared(np.zeros((1, 2)), "b", broadcastable=(True, False))
