@@ -404,14 +404,27 @@ def _g_bce_grad(xs, out, g):
             -g * gz / den]
 
 
-S_BCE = S._def("binary_crossentropy", 2, None, "float",
-               "-({1} * math.log({0}) + (1.0 - {1}) * math.log1p(-{0}))", _g_bce,
-               impl=_bce_impl,
-               expr="(-({1} * np.log({0}) + (1 - {1}) * np.log1p(-{0})))")
-S_BCE_GRAD = S._def("binary_crossentropy_grad", 3, None, "float",
-                    "({0} * ({1} - {2}) / ({1} * (1.0 - {1})))", _g_bce_grad,
-                    impl=_bce_grad_impl,
-                    expr="({0} * ({1} - {2}) / ({1} * (1 - {1})))")
+class _NnetScalar(S.ScalarOp):
+    """A scalar op defined here; pickles by name through this module's table."""
+
+    def __reduce__(self):
+        return (_scalar_by_name, (self.name,))
+
+
+S_BCE = _NnetScalar("binary_crossentropy", 2, None, "float",
+                    "-({1} * math.log({0}) + (1.0 - {1}) * math.log1p(-{0}))", _g_bce,
+                    impl=_bce_impl,
+                    expr="(-({1} * np.log({0}) + (1 - {1}) * np.log1p(-{0})))")
+S_BCE_GRAD = _NnetScalar("binary_crossentropy_grad", 3, None, "float",
+                         "({0} * ({1} - {2}) / ({1} * (1.0 - {1})))", _g_bce_grad,
+                         impl=_bce_grad_impl, expr="({0} * ({1} - {2}) / ({1} * (1 - {1})))")
+_SCALARS = {op.name: op for op in (S_BCE, S_BCE_GRAD)}
+
+
+def _scalar_by_name(name: str) -> S.ScalarOp:
+    return _SCALARS[name]
+
+
 bce = E.Elemwise(S_BCE)
 bce_grad = E.Elemwise(S_BCE_GRAD)
 

@@ -172,3 +172,31 @@ def test_float32_rewrites_keep_dtype(rng):
     f = assert_same([x, y], [cost, g], [xv, rng.integers(0, 4, 3)], mode=NO_FUSE, rtol=1e-5,
                     atol=1e-6)
     assert all(np.asarray(v).dtype == np.float32 for v in f(xv, np.array([0, 1, 2])))
+
+
+def test_theano_tutorial_indexing_pattern_saturated():
+    """-mean(log(softmax(x))[arange(n), y]) (the logistic-regression tutorial's loss): the log
+    becomes log_softmax and its gradient the closed form, so saturated logits stay finite."""
+    x, y = T.matrix("x"), T.lvector("y")
+    W = symgraph.shared(np.array([[1000.0, -1000.0, 0.0], [-1000.0, 1000.0, 0.0]]), name="W")
+    p = T.nnet.softmax(T.dot(x, W))
+    cost = -T.mean(T.log(p)[T.arange(y.shape[0]), y])
+    g = symgraph.grad(cost, W)
+    f = symgraph.function([x, y], [cost, g], mode=NO_FUSE)
+    counts = op_counts(f)
+    assert "SoftmaxGrad" not in counts and "log" not in counts
+    xv, yv = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]]), np.array([1, 0, 0])
+    loss, gW = f(xv, yv)
+    assert _finite(loss, gW)
+    np.testing.assert_allclose(loss, 4000.0 / 3)
+    dz = (np.eye(3)[[0, 1, 0]] - np.eye(3)[yv]) / 3
+    np.testing.assert_allclose(gW, xv.T @ dz, atol=1e-12)
+
+
+def test_pickled_function_keeps_nnet_scalar_ops(rng):
+    import pickle
+    o, t = T.matrix("o"), T.matrix("t")
+    f = symgraph.function([o, t], N.binary_crossentropy(o, t))
+    g = pickle.loads(pickle.dumps(f))
+    ov, tv = rng.uniform(0.1, 0.9, (2, 3)), rng.uniform(size=(2, 3))
+    np.testing.assert_allclose(g(ov, tv), f(ov, tv))
