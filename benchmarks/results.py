@@ -1,0 +1,173 @@
+"""Result files of a multi-seed study: ``runs.csv``, ``summary.csv``, ``config.json``.
+
+Every file is replaced atomically (temporary file in the same folder, fsync, rename, fsync of
+the folder), so a process killed at any moment leaves either the old or the new file. Each row of
+``runs.csv`` also carries a CRC-32 of its other fields, and a run counts as complete only when
+all of its epochs are present with valid checksums: a truncated or corrupt line (written by
+anything else, or damaged later) is never taken as a finished result.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import tempfile
+import zlib
+from pathlib import Path
+from typing import Dict, Iterable, List, Sequence, Tuple, Union
+
+PathLike = Union[str, os.PathLike]
+
+#: the measured columns of runs.csv, per (optimizer, seed, epoch)
+METRICS = ("train_loss", "test_loss", "test_accuracy")
+RUN_FIELDS = ("optimizer", "seed", "epoch") + METRICS + ("seconds", "crc")
+SUMMARY_STATS = ("mean", "std", "min", "max")
+
+Row = Dict[str, object]
+RunKey = Tuple[str, int]
+
+
+def atomic_write_text(path: PathLike, text: str) -> None:
+    """Replace ``path`` by ``text`` atomically: temp file, fsync, rename, fsync the folder."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes 0600 files; results are for sharing
+        with os.fdopen(fd, "w", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    try:
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+    except OSError:  # platforms without directory handles
+        return
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _fmt(value) -> str:
+    # repr round-trips floats exactly, so a resumed study reads back the very same numbers
+    return repr(float(value)) if isinstance(value, float) else str(value)
+
+
+def row_crc(fields: Sequence[str]) -> str:
+    """Hex CRC-32 of the formatted fields of a row (everything but the crc column)."""
+    return format(zlib.crc32(",".join(fields).encode()), "08x")
+
+
+def format_row(row: Row) -> List[str]:
+    """The CSV fields of ``row``, its checksum last."""
+    fields = [_fmt(row[k]) for k in RUN_FIELDS[:-1]]
+    return fields + [row_crc(fields)]
+
+
+def write_runs(path: PathLike, rows: Iterable[Row]) -> None:
+    """Write every row (with checksums) to ``path`` atomically."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(RUN_FIELDS)
+    for row in rows:
+        writer.writerow(format_row(row))
+    atomic_write_text(path, buf.getvalue())
+
+
+def _parse(fields: List[str]) -> Row:
+    if len(fields) != len(RUN_FIELDS) or row_crc(fields[:-1]) != fields[-1]:
+        raise ValueError("bad field count or checksum")
+    row: Row = {"optimizer": fields[0], "seed": int(fields[1]), "epoch": int(fields[2])}
+    for k, v in zip(RUN_FIELDS[3:-1], fields[3:-1]):
+        row[k] = float(v)
+    return row
+
+
+def read_runs(path: PathLike) -> Tuple[List[Row], int]:
+    """The valid rows of ``path`` and the number of lines rejected (bad checksum/shape)."""
+    path = Path(path)
+    if not path.exists():
+        return [], 0
+    rows, bad = [], 0
+    with open(path, newline="") as f:
+        text = f.read()
+    # a last line without its newline may have been cut anywhere: the checksum decides
+    for k, fields in enumerate(csv.reader(text.splitlines())):
+        if k == 0 and tuple(fields) == RUN_FIELDS:
+            continue
+        try:
+            rows.append(_parse(fields))
+        except (ValueError, IndexError):
+            bad += 1
+    return rows, bad
+
+
+def complete_runs(rows: Iterable[Row], epochs: int) -> Dict[RunKey, List[Row]]:
+    """Runs whose epochs 1..``epochs`` are all present (once each): key -> rows by epoch."""
+    by_run: Dict[RunKey, Dict[int, Row]] = {}
+    dup = set()
+    for row in rows:
+        key = (str(row["optimizer"]), int(row["seed"]))
+        epoch = int(row["epoch"])
+        if epoch in by_run.setdefault(key, {}):
+            dup.add(key)
+        by_run[key][epoch] = row
+    out = {}
+    for key, per in by_run.items():
+        if key not in dup and sorted(per) == list(range(1, epochs + 1)):
+            out[key] = [per[e] for e in range(1, epochs + 1)]
+    return out
+
+
+def summarize(rows: Iterable[Row], order: Sequence[str] = ()) -> List[Dict[str, object]]:
+    """Per optimizer × epoch over seeds: ``n`` and mean, std (sample, ddof=1; 0 for one
+    seed), min, max of every metric. Optimizers follow ``order``, then name order."""
+    groups: Dict[Tuple[str, int], List[Row]] = {}
+    for row in rows:
+        groups.setdefault((str(row["optimizer"]), int(row["epoch"])), []).append(row)
+    rank = {name: i for i, name in enumerate(order)}
+    out = []
+    for (opt, epoch) in sorted(groups, key=lambda k: (rank.get(k[0], len(rank)), k[0], k[1])):
+        members = groups[(opt, epoch)]
+        rec: Dict[str, object] = {"optimizer": opt, "epoch": epoch, "n": len(members)}
+        for m in METRICS:
+            vals = [float(r[m]) for r in members]
+            mean = math.fsum(vals) / len(vals)
+            var = (math.fsum((v - mean) ** 2 for v in vals) / (len(vals) - 1)
+                   if len(vals) > 1 else 0.0)
+            rec.update({f"{m}_mean": mean, f"{m}_std": math.sqrt(var),
+                        f"{m}_min": min(vals), f"{m}_max": max(vals)})
+        out.append(rec)
+    return out
+
+
+def summary_fields() -> List[str]:
+    return ["optimizer", "epoch", "n"] + [f"{m}_{s}" for m in METRICS for s in SUMMARY_STATS]
+
+
+def write_summary(path: PathLike, summary: Sequence[Dict[str, object]]) -> None:
+    """Write :func:`summarize`'s records as CSV, atomically."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=summary_fields(), lineterminator="\n")
+    writer.writeheader()
+    for rec in summary:
+        writer.writerow({k: _fmt(v) for k, v in rec.items()})
+    atomic_write_text(path, buf.getvalue())
+
+
+def write_json(path: PathLike, data: dict) -> None:
+    """``data`` as indented JSON, atomically."""
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def read_json(path: PathLike) -> dict:
+    with open(path) as f:
+        return json.load(f)
