@@ -34,6 +34,12 @@ def make_hook(kind: str, node):
                 if got.shape != want.shape:
                     raise NodeCheckError(f"DebugMode: {_describe(node)} computed shape "
                                          f"{got.shape}, perform gives {want.shape}")
+                static = var.type.shape
+                if got.ndim != len(static) or any(
+                        want_d is not None and want_d != got_d
+                        for want_d, got_d in zip(static, got.shape)):
+                    raise NodeCheckError(f"DebugMode: {_describe(node)} computed shape "
+                                         f"{got.shape}, its type says {var.type}")
                 if got.dtype != np.dtype(var.type.dtype):
                     raise NodeCheckError(f"DebugMode: {_describe(node)} computed dtype "
                                          f"{got.dtype}, its type says {var.type.dtype}")

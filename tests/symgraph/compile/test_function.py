@@ -662,3 +662,25 @@ def test_python_float_that_overflows_float32_input_rejected():
     f = symgraph.function([x], x * 2)
     with pytest.raises(TypeError, match="input fx"):
         f([1e300])
+
+
+class _LyingShape(Op):
+    """Claims a static output length of 3 whatever its input (a broken type inference)."""
+
+    def make_node(self, x):
+        x = as_tensor_variable(x)
+        return Apply(self, [x], [Variable(symgraph.TensorType(x.dtype, (3,)))])
+
+    def perform(self, x):
+        return x * 2
+
+    def emit(self, names):
+        return f"{names[0]} * 2"
+
+
+def test_debug_mode_checks_static_shapes_and_dtypes():
+    x = T.vector("x")
+    f = symgraph.function([x], _LyingShape()(x), mode="DebugMode")
+    np.testing.assert_array_equal(f(np.ones(3)), [2.0, 2.0, 2.0])
+    with pytest.raises(AssertionError, match=r"DebugMode: _LyingShape.*shape \(4,\)"):
+        f(np.ones(4))
