@@ -296,14 +296,22 @@ class CrossentropyCategorical1Hot(Op):
 class CrossentropyCategorical1HotGrad(Op):
     """``gp[..., y] = -gz / p[..., y]``, zero elsewhere (no zero divisions off the labels).
 
-    Gradient: not implemented (second derivatives of the cross-entropy go through the fused
-    :class:`SoftmaxCrossentropyWithLogits` after the stability rewrite).
+    Gradient (with ``h = one_hot(y)``, ``q = p[..., y]``, ``r = g[..., y]``):
+    ``g_gz = -r / q``, ``g_p = h * (r gz / q**2)[..., None]``; none for the labels.
     """
 
     def make_node(self, gz, p, y) -> Apply:
         gz, p, y = (as_tensor_variable(v) for v in (gz, p, y))
         _check_labels(self, p, y)
         return Apply(self, [gz, p, y], [Variable(p.type)])
+
+    def grad(self, inputs, outputs, output_grads):
+        (gz, p, y), (g,) = inputs, output_grads
+        h = OneHot(p.dtype)(y, shape_i(p, p.ndim - 1))
+        q = _sum(p * h, axis=-1)
+        r = _sum(g * h, axis=-1)
+        g_p = h * dimshuffle(r * gz / (q * q), list(range(gz.ndim)) + ["x"])
+        return [E.cast(-r / q, gz.dtype), E.cast(g_p, p.dtype), None]
 
     def perform(self, gz, p, y):
         out = np.zeros_like(p)

@@ -204,3 +204,46 @@ def test_relu_symbolic_alpha(rng):
     X, a = T.matrix("x"), T.scalar("a")
     got = symgraph.function([X, a], N.relu(X, a))(x, 0.2)
     np.testing.assert_allclose(got, _relu_ref(x, 0.2))
+
+
+def test_crossentropy_second_order(rng):
+    p = special.softmax(rng.normal(size=(4, 3)), axis=1)
+    y = rng.integers(0, 3, size=4)
+    # the gradient of the gradient of sum(w * cce(p, y)), checked against finite differences
+    T.verify_grad(lambda q: symgraph.grad((N.categorical_crossentropy(q, y) ** 2).sum(), q),
+                  [p], rng=rng)
+    gz = rng.uniform(0.5, 1.5, size=4)
+    T.verify_grad(lambda g, q: N.CrossentropyCategorical1HotGrad()(g, q, y), [gz, p], rng=rng)
+
+
+@pytest.mark.parametrize("name", sorted(SPEC))
+def test_infer_shape_of_every_node(name, rng):
+    from symgraph.testing import check_infer
+    build, ref, makers = SPEC[name]
+    check_infer(build, [m(rng) for m in makers])
+
+
+def test_fused_ops_infer_shape(rng):
+    from symgraph.testing import check_infer
+    y = rng.integers(0, 4, size=5)
+    check_infer(lambda x: [N.softmax_cross_entropy_with_logits(x, y),
+                           N.categorical_crossentropy(x, y), N.to_one_hot(y, 4),
+                           symgraph.grad(N.categorical_crossentropy(x, y).sum(), x),
+                           symgraph.grad((N.softmax(x) * x).sum(), x)],
+                [rng.uniform(0.1, 1, size=(5, 4))])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_debug_mode_agrees_with_perform(dtype, rng):
+    x, y = T.matrix("x", dtype=dtype), T.lvector("y")
+    t = T.matrix("t", dtype=dtype)
+    outs = [N.softmax(x), N.log_softmax(x), N.categorical_crossentropy(N.softmax(x), y),
+            N.softmax_cross_entropy_with_logits(x, y), N.binary_crossentropy(N.sigmoid(x), t),
+            N.relu(x, 0.2), N.elu(x), N.hard_sigmoid(x)]
+    cost = sum(o.sum() for o in outs)
+    g = symgraph.grad(cost, x)
+    xv = rng.normal(size=(3, 4)).astype(dtype)
+    tv = rng.uniform(size=(3, 4)).astype(dtype)
+    yv = rng.integers(0, 4, 3)
+    res = symgraph.function([x, y, t], outs + [g], mode="DebugMode")(xv, yv, tv)
+    assert all(np.asarray(r).dtype == dtype for r in res)
