@@ -26,14 +26,30 @@ def default_tolerance(dtype) -> float:
 def check_grad(fn: Callable, points: Sequence, rng: np.random.Generator, **kwargs) -> None:
     """Check the gradient of ``fn`` at ``points`` against central finite differences.
 
-    A thin wrapper of :func:`symgraph.gradient.verify_grad` (one random projection and one
-    random direction per test); extra keyword arguments (``eps``, ``tol``, ``n_tests``, ``mode``)
-    are passed through.
+    Wraps :func:`symgraph.gradient.verify_grad` (one random projection and one random direction
+    per test; extra keyword arguments such as ``eps``, ``tol``, ``n_tests``, ``mode`` are passed
+    through), and first checks that every gradient has the shape and dtype of its input: a
+    directional derivative alone would not notice a gradient that still carries broadcast
+    dimensions.
     """
-    from symgraph.gradient import verify_grad
+    from symgraph.compile.function import function
+    from symgraph.gradient import grad, verify_grad
     if rng is None:
         raise TypeError("check_grad: pass an explicit rng (np.random.default_rng(seed))")
-    verify_grad(fn, [np.asarray(p) for p in points], rng=rng, **kwargs)
+    points = [np.asarray(p) for p in points]
+    inputs = _inputs_for(points, static=False)
+    out = as_tensor_variable(fn(*inputs))
+    cost = out.sum() if out.ndim else out
+    grads = grad(cost, inputs, disconnected_inputs="ignore")
+    values = function(inputs, grads, mode=kwargs.get("mode"), on_unused_input="ignore")(*points)
+    for i, (g, p) in enumerate(zip(values, points)):
+        g = np.asarray(g)
+        if g.shape != p.shape or g.dtype != p.dtype:
+            op = out.owner.op if out.owner is not None else out
+            raise AssertionError(f"{op}: the gradient of input {i} has shape {g.shape} and dtype "
+                                 f"{g.dtype}, but the input has shape {p.shape} and dtype "
+                                 f"{p.dtype}")
+    verify_grad(fn, points, rng=rng, **kwargs)
 
 
 def _inputs_for(values: Sequence, static: bool) -> List[Variable]:

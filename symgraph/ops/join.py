@@ -148,10 +148,12 @@ class Split(Op):
         return Apply(self, [x] + sizes, outs)
 
     def perform(self, x, *sizes):
-        return _split_impl(x, self.axis, *sizes)
+        pieces = _split_impl(x, self.axis, *sizes)
+        return pieces if self.n > 1 else pieces[0]
 
     def emit(self, names):
-        return f"_split({names[0]}, {self.axis}, {', '.join(names[1:])})"
+        pick = "" if self.n > 1 else "[0]"
+        return f"_split({names[0]}, {self.axis}, {', '.join(names[1:])}){pick}"
 
     def infer_shape(self, node, shapes):
         out = []
