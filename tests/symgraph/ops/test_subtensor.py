@@ -574,3 +574,28 @@ def test_unbroadcastable_index_arrays_fail_at_build_time():
         x[[0, 1], [0, 1, 2]]
     with pytest.raises(ValueError, match="cannot be broadcast"):
         x[T.tensor("int64", (2,)), T.tensor("int64", (3,))]
+
+
+def test_infer_shape_of_every_node_in_gradient_graphs(rng):
+    """Every node of forward and gradient graphs: infer_shape vs the computed shapes."""
+    from symgraph.testing import check_infer
+    a, b = rng.standard_normal((6, 4)), rng.standard_normal((2, 1))
+    idx = np.array([0, 3, 0])
+
+    def graph(x, y, i, k):
+        cost = ((T.set_subtensor(x[i:i + 2, ::-2], y) ** 2).sum() + x[k, 1:].sum()
+                + T.inc_subtensor(x[:, k[:2]], y[0]).sum() + x[x > 0].sum())
+        return [cost] + T.grad(cost, [x, y])
+
+    check_infer(graph, [a, b, np.int64(2), idx])
+    check_infer(graph, [a, b, np.int64(2), idx], static=True)
+
+
+@pytest.mark.parametrize("set_", [True, False], ids=["set", "inc"])
+def test_check_emit_inc_ops(set_, rng):
+    from symgraph.testing import check_emit
+    a = rng.standard_normal((5, 4))
+    check_emit(IncSubtensor((("slice", "?", None, -1), 2), set_),
+               [a, rng.standard_normal(4), np.int64(3)])
+    check_emit(AdvancedIncSubtensor(("[?]", None, ("slice", 1, None, None)), set_),
+               [a, rng.standard_normal((3, 1, 3)), np.array([4, 0, 4])])
