@@ -120,12 +120,19 @@ def test_set_value_seen_by_compiled_function(rng):
     np.testing.assert_allclose(f(np.ones(2)), new.sum(axis=1))
 
 
-def test_function_update_replaces_storage_not_borrowed_array():
+def test_function_updates_never_write_into_unborrowed_arrays():
+    # the storage may be updated in place, but only storage the shared variable owns: arrays
+    # given or taken without borrow=True are never written (with borrow=True they may be)
     v = np.zeros(2)
-    s = symgraph.shared(v, borrow=True)
-    symgraph.function([], [], updates=[(s, s + 1)])()
+    s = symgraph.shared(v)
+    taken = s.get_value()
+    f = symgraph.function([], [], updates=[(s, s + 1)])
+    f()
+    s.set_value(v)
+    f()
     np.testing.assert_array_equal(s.get_value(), [1.0, 1.0])
-    np.testing.assert_array_equal(v, [0.0, 0.0])  # the caller's array was not written in place
+    np.testing.assert_array_equal(v, [0.0, 0.0])
+    np.testing.assert_array_equal(taken, [0.0, 0.0])
 
 
 def test_symbolic_value_rejected():
