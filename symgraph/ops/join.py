@@ -211,13 +211,22 @@ def split(x, splits_size, n_splits: int, axis: int = 0) -> List[Variable]:
     return out if isinstance(out, list) else [out]
 
 
-def stack(tensors: Sequence, axis: int = 0) -> Variable:
+def stack(tensors: Sequence, *more, axis: int = 0) -> Variable:
     """Stack tensors of equal rank along a new ``axis`` (``np.stack``).
 
+    ``stack([a, b], axis)`` is the form to use; Theano's older ``stack(a, b, c)`` is accepted.
     Built as a new broadcastable dimension on each input followed by :class:`Join`, so the
     gradient is that of ``Join`` and ``DimShuffle``.
     """
-    if isinstance(tensors, Variable) or not isinstance(tensors, (list, tuple)):
+    if isinstance(tensors, (list, tuple)):
+        if len(more) > 1:
+            raise TypeError(f"stack: expected stack(tensors, axis), got {len(more) + 1} "
+                            f"positional arguments after a list")
+        if more:
+            axis = more[0]
+    elif isinstance(tensors, (Variable, int, float, np.number, np.ndarray)):
+        tensors = (tensors,) + more
+    else:
         raise TypeError(f"stack: expected a list or tuple of tensors, got "
                         f"{type(tensors).__name__}")
     if not tensors:
@@ -499,18 +508,26 @@ def repeat(x, repeats, axis: Optional[int] = None) -> Variable:
     return Repeat(_axis(axis, x.ndim, "repeat"))(x, repeats)
 
 
-def tile(x, reps: Sequence[int]) -> Variable:
-    """``np.tile`` with static integer ``reps``.
+def tile(x, reps) -> Variable:
+    """``np.tile``; ``reps`` holds ints or symbolic int scalars (or is an int vector of static
+    length).
 
     Built from ``alloc`` over an interleaved broadcastable view and a ``reshape``, so the
     gradient (sum over the copies) comes from those ops.
     """
     x = as_tensor_variable(x)
-    if isinstance(reps, (int, np.integer)):
-        reps = (int(reps),)
-    reps = tuple(int(r) for r in reps)
-    if any(r < 0 for r in reps):
-        raise ValueError(f"tile: reps must be non-negative, got {reps}")
+    if isinstance(reps, (int, np.integer, Variable)) and not \
+            (isinstance(reps, Variable) and reps.ndim == 1):
+        reps = (reps,)
+    if isinstance(reps, Variable):
+        from symgraph.ops.shape import shape_entries
+        reps = shape_entries(reps)
+    reps = tuple(r if isinstance(r, Variable) else int(r) for r in reps)
+    for r in reps:
+        if isinstance(r, Variable):
+            _int_scalar(r, "tile")
+        elif r < 0:
+            raise ValueError(f"tile: reps must be non-negative, got {reps}")
     d = builtins.max(len(reps), x.ndim)
     reps = (1,) * (d - len(reps)) + reps
     if x.ndim < d:

@@ -238,3 +238,26 @@ def test_join_emit_and_infer(rng):
     check_emit(Join(0), [a, b])
     check_infer(lambda u, v: T.concatenate([u, v, u]), [a, b])
     check_emit(ARange("float32"), [np.float32(0.5), np.float32(3.0), np.float32(0.25)])
+
+
+def test_stack_accepts_theano_varargs_form(rng):
+    a, b = T.vector("a"), T.vector("b")
+    av, bv = rng.standard_normal(3), rng.standard_normal(3)
+    f = symgraph.function([a, b], [T.stack(a, b), T.stack([a, b], 1), T.stack([a, b], axis=-1)])
+    got = f(av, bv)
+    np.testing.assert_array_equal(got[0], np.stack([av, bv]))
+    np.testing.assert_array_equal(got[1], np.stack([av, bv], 1))
+    np.testing.assert_array_equal(got[2], np.stack([av, bv], -1))
+    with pytest.raises(TypeError, match="stack: expected a list"):
+        T.stack("ab")
+
+
+def test_tile_with_symbolic_reps(rng):
+    x, n = T.matrix("x"), T.lscalar("n")
+    xv = rng.standard_normal((2, 3))
+    f = symgraph.function([x, n], [T.tile(x, (n, 2)), T.tile(x, T.stack([n, n]))])
+    a, b = f(xv, 3)
+    np.testing.assert_array_equal(a, np.tile(xv, (3, 2)))
+    np.testing.assert_array_equal(b, np.tile(xv, (3, 3)))
+    with pytest.raises(TypeError, match="tile: expected an integer scalar"):
+        T.tile(x, (T.scalar(), 2))
