@@ -684,3 +684,44 @@ def test_debug_mode_checks_static_shapes_and_dtypes():
     np.testing.assert_array_equal(f(np.ones(3)), [2.0, 2.0, 2.0])
     with pytest.raises(AssertionError, match=r"DebugMode: _LyingShape.*shape \(4,\)"):
         f(np.ones(4))
+
+
+@pytest.mark.parametrize("order", ["ab", "ba"])
+def test_cross_reading_updates_in_either_order(order, rng):
+    av, bv = rng.standard_normal(3), rng.standard_normal(3)
+    a, b = symgraph.shared(av, "a"), symgraph.shared(bv, "b")
+    pairs = {"a": (a, a + b), "b": (b, (a - b) * 2)}
+    symgraph.function([], [], updates=[pairs[k] for k in order])()
+    np.testing.assert_allclose(a.get_value(), av + bv, rtol=1e-12)
+    np.testing.assert_allclose(b.get_value(), (av - bv) * 2, rtol=1e-12)
+
+
+def test_update_failing_at_run_time_commits_nothing(rng):
+    a = symgraph.shared(np.zeros(3), "a")
+    W = symgraph.shared(np.zeros(3), "W")
+    x = T.vector("x")
+    f = symgraph.function([x], [], updates=[(a, a + 1), (W, W + x)])
+    with pytest.raises(ValueError):
+        f(np.ones(2))  # W + x cannot broadcast
+    np.testing.assert_array_equal(a.get_value(), np.zeros(3))
+    np.testing.assert_array_equal(W.get_value(), np.zeros(3))
+    f(np.ones(3))
+    np.testing.assert_array_equal(a.get_value(), np.ones(3))
+    np.testing.assert_array_equal(W.get_value(), np.ones(3))
+
+
+def test_update_that_broadcasts_to_a_new_shape_commits_new_shape():
+    W = symgraph.shared(np.zeros((1, 3)), "W")  # dims unknown: the update may grow it
+    x = T.matrix("x")
+    f = symgraph.function([x], [], updates=[(W, W + x)])
+    f(np.ones((2, 3)))
+    np.testing.assert_array_equal(W.get_value(), np.ones((2, 3)))
+
+
+def test_update_of_a_readonly_value(rng):
+    v = np.zeros(2)
+    v.setflags(write=False)
+    s = symgraph.shared(v, borrow=True)
+    symgraph.function([], [], updates=[(s, s + 1)])()
+    np.testing.assert_array_equal(s.get_value(), [1.0, 1.0])
+    np.testing.assert_array_equal(v, [0.0, 0.0])
