@@ -599,3 +599,65 @@ def test_check_emit_inc_ops(set_, rng):
                [a, rng.standard_normal(4), np.int64(3)])
     check_emit(AdvancedIncSubtensor(("[?]", None, ("slice", 1, None, None)), set_),
                [a, rng.standard_normal((3, 1, 3)), np.array([4, 0, 4])])
+
+
+def _random_index(shape, rng):
+    """A random NumPy index for an array of ``shape``: ints, slices (negative steps,
+    out-of-range bounds), new axes, an Ellipsis, integer arrays (one common shape, with
+    repeats) and boolean masks."""
+    entries = []
+    axis = 0
+    arr_shape = tuple(int(d) for d in rng.integers(1, 4, size=int(rng.integers(1, 3))))
+    while axis < len(shape) and rng.random() < 0.8:
+        n = shape[axis]
+        kind = rng.choice(["int", "slice", "slice", "array", "mask", "none"])
+        if kind == "int":
+            entries.append(int(rng.integers(-n, n)))
+        elif kind == "slice":
+            def bound():
+                return None if rng.random() < 0.3 else int(rng.integers(-n - 2, n + 3))
+            step = [None, 1, 2, -1, -2, 3][int(rng.integers(0, 6))]
+            entries.append(slice(bound(), bound(), step))
+        elif kind == "array":
+            entries.append(rng.integers(-n, n, size=arr_shape))
+        elif kind == "mask":
+            k = 2 if axis + 1 < len(shape) and rng.random() < 0.3 else 1
+            entries.append(rng.random(shape[axis:axis + k]) < 0.5)
+            axis += k - 1
+        else:
+            entries.append(None)
+            continue
+        axis += 1
+    if rng.random() < 0.3:
+        entries.insert(int(rng.integers(0, len(entries) + 1)), Ellipsis)
+    return tuple(entries)
+
+
+def test_fuzz_against_numpy(rng):
+    """Random shapes and indices: forward (static and symbolic indices), set and inc."""
+    checked = 0
+    while checked < 120:
+        shape = tuple(int(d) for d in rng.integers(1, 5, size=int(rng.integers(1, 4))))
+        a = rng.standard_normal(shape)
+        idx = _random_index(shape, rng)
+        try:
+            want = a[idx]
+        except IndexError:  # arrays and masks that do not broadcast together
+            continue
+        x = T.tensor("float64", (None,) * len(shape), name="x")
+        mode = "FAST_RUN" if checked % 4 == 0 else "FAST_COMPILE"
+        got = symgraph.function([x], x[idx], mode=mode)(a)
+        np.testing.assert_array_equal(got, want, err_msg=f"x{shape}[{idx}]")
+        sym, inputs, values = _symbolic_index(idx)
+        out = x[sym]
+        _check_static(out, want)
+        got = symgraph.function([x] + inputs, out, mode=mode)(a, *values)
+        np.testing.assert_array_equal(got, want, err_msg=f"x{shape}[{idx}] symbolic")
+        b = rng.standard_normal(want.shape)
+        y = T.tensor("float64", (None,) * want.ndim, name="y")
+        for set_, fn in ((True, T.set_subtensor), (False, T.inc_subtensor)):
+            f = symgraph.function([x, y] + inputs, fn(out, y), mode=mode)
+            np.testing.assert_allclose(f(a, b, *values),
+                                       _numpy_write(a, lambda p: p[idx], b, set_),
+                                       atol=ATOL, err_msg=f"{fn.__name__} x{shape}[{idx}]")
+        checked += 1
