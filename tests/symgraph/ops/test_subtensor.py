@@ -661,3 +661,31 @@ def test_fuzz_against_numpy(rng):
                                        _numpy_write(a, lambda p: p[idx], b, set_),
                                        atol=ATOL, err_msg=f"{fn.__name__} x{shape}[{idx}]")
         checked += 1
+
+
+def test_sparse_row_update_of_shared_variable(rng):
+    """The embedding idiom: update only the rows used, through inc_subtensor on a shared
+    variable; repeated rows accumulate, and a failing call leaves the variable untouched."""
+    w_val = rng.standard_normal((6, 3))
+    W = symgraph.shared(w_val.copy(), name="W")
+    idx = T.lvector("idx")
+    rows = W[idx]
+    cost = (rows ** 2).sum()
+    g_rows = T.grad(cost, rows)
+    step = symgraph.function([idx], cost, updates=[(W, T.inc_subtensor(rows, -0.1 * g_rows))])
+    iv = np.array([1, 4, 1])
+    got = step(iv)
+    np.testing.assert_allclose(got, (w_val[iv] ** 2).sum(), rtol=1e-12)
+    want = w_val.copy()
+    np.add.at(want, iv, -0.1 * 2 * w_val[iv])
+    np.testing.assert_allclose(W.get_value(), want, rtol=1e-12)
+    before = W.get_value()
+    with pytest.raises(IndexError):
+        step(np.array([0, 6]))
+    np.testing.assert_array_equal(W.get_value(), before)
+
+
+def test_grad_through_self_mask(rng):
+    a = rng.standard_normal((4, 5))
+    a[np.abs(a) < 0.1] = 0.5  # keep entries away from the mask's threshold
+    T.verify_grad(lambda x: x[x > 0] ** 2, [a], rng=rng)
