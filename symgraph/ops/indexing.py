@@ -38,6 +38,30 @@ def input_kinds(entries: tuple) -> List[str]:
     return kinds
 
 
+def check_pattern(entries: tuple) -> tuple:
+    """Return ``entries`` as a tuple, or raise ``TypeError`` naming the malformed entry."""
+    entries = tuple(entries)
+    for e in entries:
+        ok = e is None or e in (SYM, ARR) or (isinstance(e, int) and not isinstance(e, bool))
+        if _is_slice(e):
+            ok = len(e) == 4 and e[0] == "slice" and all(
+                p is None or p == SYM or (isinstance(p, int) and not isinstance(p, bool))
+                for p in e[1:]) and e[3] != 0
+        if not ok:
+            raise TypeError(f"malformed index pattern entry {e!r} in {entries!r}: expected an "
+                            f"int, {SYM!r}, {ARR!r}, None or ('slice', start, stop, step)")
+    return entries
+
+
+def check_fits(x: Variable, entries: tuple, index: Sequence[Variable], what: str) -> None:
+    """Raise ``IndexError`` when the pattern indexes more dimensions than ``x`` has."""
+    used = sum(_consumed(e, b if e == ARR else None)
+               for e, b in zip(entries, _bind(entries, index)))
+    if used > x.ndim:
+        raise IndexError(f"{what}: too many indices: the pattern indexes {used} dimensions but "
+                         f"{x} has {x.ndim} (type {x.type})")
+
+
 def _bind(entries: tuple, args: Sequence) -> list:
     """The pattern with each marker replaced by its argument (a variable or a value)."""
     it = iter(args)

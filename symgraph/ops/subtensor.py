@@ -53,7 +53,7 @@ class _IndexOp(Op):
     props = ("idx_list",)
 
     def __init__(self, idx_list: tuple):
-        self.idx_list = tuple(idx_list)
+        self.idx_list = I.check_pattern(idx_list)
 
     def __str__(self) -> str:
         return f"{type(self).__name__}{{{I.pattern_str(self.idx_list)}}}"
@@ -74,6 +74,7 @@ class Subtensor(_IndexOp):
         if ARR in self.idx_list:
             raise TypeError(f"{self}: array indices belong to AdvancedSubtensor")
         index = _index_inputs(self.idx_list, index, str(self))
+        I.check_fits(x, self.idx_list, index, str(self))
         shp = I.out_shape(x.type.shape, self.idx_list, index, static=True)
         return Apply(self, [x] + index, [Variable(TensorType(x.dtype, shp))])
 
@@ -108,6 +109,7 @@ class AdvancedSubtensor(_IndexOp):
         if ARR not in self.idx_list:
             raise TypeError(f"{self}: a pattern without array indices belongs to Subtensor")
         index = _index_inputs(self.idx_list, index, str(self))
+        I.check_fits(x, self.idx_list, index, str(self))
         shp = I.out_shape(x.type.shape, self.idx_list, index, static=True)
         return Apply(self, [x] + index, [Variable(TensorType(x.dtype, shp))])
 
@@ -180,6 +182,7 @@ class _IncOp(_IndexOp):
         index = _index_inputs(self.idx_list, index, str(self))
         if (ARR in self.idx_list) != (self._read_op is AdvancedSubtensor):
             raise TypeError(f"{self}: array indices belong to the Advanced ops only")
+        I.check_fits(x, self.idx_list, index, str(self))
         y = _as_value_for(y, x, str(self))
         sub = I.out_shape(x.type.shape, self.idx_list, index, static=True)
         if y.ndim > len(sub):

@@ -510,6 +510,15 @@ def test_ops_check_their_index_inputs():
         Subtensor(("[?]",))(x, T.lvector())
     with pytest.raises(TypeError, match="integer or boolean array"):
         AdvancedSubtensor(("[?]",))(x, T.dvector())
+    with pytest.raises(IndexError, match="too many indices"):
+        Subtensor((0, 1, 2))(x)
+    with pytest.raises(IndexError, match="too many indices"):
+        AdvancedSubtensor((0, "[?]"))(x, T.tensor("bool", (None, None)))
+    with pytest.raises(IndexError, match="too many indices"):
+        IncSubtensor((0, 1, "?"))(x, 1.0, T.lscalar())
+    for bad in [(1.5,), (True,), (("slice", 1, 2),), (("slice", None, None, 0),), ("x",)]:
+        with pytest.raises(TypeError, match="malformed index pattern"):
+            Subtensor(bad)
 
 
 def test_slice_len_matches_python(rng):
