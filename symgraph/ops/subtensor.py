@@ -248,6 +248,10 @@ def _as_value_for(y, x: Variable, what: str) -> Variable:
         if not np.can_cast(arr.dtype, x.dtype, "same_kind") and not (
                 arr.dtype.kind in "iub" and x.dtype not in discrete_dtypes):
             raise TypeError(f"{what}: cannot write {arr.dtype} values into {x} of type {x.type}")
+        if arr.dtype.kind in "iu" and x.dtype in I.int_dtypes and arr.size:
+            info = np.iinfo(x.dtype)
+            if arr.min() < info.min or arr.max() > info.max:
+                raise TypeError(f"{what}: value {y!r} does not fit {x} of type {x.type}")
         return constant(arr, dtype=x.dtype)
     if y.dtype == x.dtype:
         return y

@@ -498,6 +498,10 @@ def test_set_inc_errors():
         T.inc_subtensor(T.tensor("float64", (4, 3))[1:3], T.tensor("float64", (3, 3)))
     with pytest.raises(TypeError, match="cannot write"):
         T.set_subtensor(T.lmatrix("k")[0], T.dvector("d"))
+    with pytest.raises(TypeError, match="cannot write"):
+        T.set_subtensor(T.lmatrix("k")[0], 1.5)
+    with pytest.raises(TypeError, match="does not fit"):
+        T.inc_subtensor(T.bvector("b")[1:], 300)
 
 
 def test_ops_check_their_index_inputs():
