@@ -53,7 +53,7 @@ def seed_state(seed: int, index: int) -> np.ndarray:
 
 
 #: distribution -> number of parameters
-_DISTS = {"uniform": 2, "normal": 2, "binomial": 2, "integers": 2, "choice": 2,
+_DISTS = {"uniform": 2, "normal": 2, "truncated_normal": 2, "binomial": 2, "integers": 2, "choice": 2,
           "choice_noreplace": 2, "permutation": 1, "multinomial": 2}
 
 
@@ -63,7 +63,7 @@ class RandomDraw(Op):
     Inputs ``(state, size, *params)``; outputs ``(new_state, sample)``. ``size`` is an int64
     vector, or an empty vector when ``sized`` is False (the sample then takes the broadcast
     shape of the parameters). Gradients: none for the state and the size; the
-    reparameterisation gradients for ``normal`` (``d/davg = gz``, ``d/dstd = gz (s - avg) /
+    reparameterisation gradients for ``normal`` and ``truncated_normal`` (``d/davg = gz``, ``d/dstd = gz (s - avg) /
     std``) and ``uniform`` (``d/dlow = gz (1 - u)``, ``d/dhigh = gz u`` with
     ``u = (s - low) / (high - low)``); none for the other distributions' parameters.
     """
@@ -116,6 +116,9 @@ class RandomDraw(Op):
             out = gen.uniform(params[0], params[1], shape)
         elif d == "normal":
             out = gen.normal(params[0], params[1], shape)
+        elif d == "truncated_normal":
+            out = params[0] + params[1] * _truncated_standard_normal(
+                gen, shape if shape is not None else np.broadcast_shapes(*map(np.shape, params)))
         elif d == "binomial":
             out = gen.binomial(params[0], params[1], shape)
         elif d == "integers":
@@ -163,10 +166,10 @@ class RandomDraw(Op):
         sample, gz = outputs[1], output_grads[1]
         none: List = [disconnected, None] + [None] * len(params)
         if gz is None or self.dtype not in float_dtypes or \
-                self.dist not in ("normal", "uniform"):
+                self.dist not in ("normal", "truncated_normal", "uniform"):
             return none
         a, b = params
-        if self.dist == "normal":
+        if self.dist != "uniform":
             ga, gb = gz, gz * (sample - a) / b
         else:
             u = (sample - a) / (b - a)
@@ -232,18 +235,29 @@ class RandomStream:
     def uniform(self, size=None, low=0.0, high=1.0, ndim: Optional[int] = None, dtype=None,
                 **kwargs) -> Variable:
         """Uniform samples in ``[low, high)`` (``floatX`` unless ``dtype``)."""
+        _theano_kwargs("uniform", kwargs)
         dtype = dtype or config.floatX
         return self.gen("uniform", size, _params(dtype, low, high), dtype, ndim)
 
     def normal(self, size=None, avg=0.0, std=1.0, ndim: Optional[int] = None, dtype=None,
                **kwargs) -> Variable:
-        """Gaussian samples of mean ``avg`` and standard deviation ``std``."""
+        """Gaussian samples of mean ``avg`` and standard deviation ``std`` (redrawn until
+        within ``2 std`` of ``avg`` when ``truncate=True``, as in ``MRG_RandomStreams``)."""
+        truncate = kwargs.pop("truncate", False)
+        _theano_kwargs("normal", kwargs)
         dtype = dtype or config.floatX
-        return self.gen("normal", size, _params(dtype, avg, std), dtype, ndim)
+        dist = "truncated_normal" if truncate else "normal"
+        return self.gen(dist, size, _params(dtype, avg, std), dtype, ndim)
+
+    def truncated_normal(self, size=None, avg=0.0, std=1.0, ndim: Optional[int] = None,
+                         dtype=None) -> Variable:
+        """Gaussian samples redrawn until within two standard deviations of ``avg``."""
+        return self.normal(size, avg, std, ndim, dtype, truncate=True)
 
     def binomial(self, size=None, n=1, p=0.5, ndim: Optional[int] = None, dtype="int64",
                  **kwargs) -> Variable:
         """Binomial counts of ``n`` trials with success probability ``p`` (may be symbolic)."""
+        _theano_kwargs("binomial", kwargs)
         n = as_tensor_variable(n) if isinstance(n, Variable) else constant(np.int64(n))
         p = as_tensor_variable(p) if isinstance(p, Variable) else constant(np.float64(p))
         return self.gen("binomial", size, [n, p], dtype, ndim)
@@ -278,10 +292,29 @@ class RandomStream:
     def multinomial(self, size=None, n=1, pvals=None, ndim: Optional[int] = None,
                     dtype="int64", **kwargs) -> Variable:
         """Counts of ``n`` draws over the categories of each row of ``pvals``."""
+        _theano_kwargs("multinomial", kwargs)
         if pvals is None:
             raise TypeError("multinomial: pvals is required")
         n = as_tensor_variable(n) if isinstance(n, Variable) else constant(np.int64(n))
         return self.gen("multinomial", size, [n, as_tensor_variable(pvals)], dtype, ndim)
+
+
+def _truncated_standard_normal(gen: np.random.Generator, shape) -> np.ndarray:
+    z = np.asarray(gen.standard_normal(shape))
+    bad = np.abs(z) > 2
+    while bad.any():
+        z[bad] = gen.standard_normal(int(bad.sum()))
+        bad = np.abs(z) > 2
+    return z
+
+
+def _theano_kwargs(what: str, kwargs: dict) -> None:
+    """Accept MRG_RandomStreams' ``nstreams`` (meaningless here); refuse what would change the
+    distribution silently."""
+    for key, value in kwargs.items():
+        if key == "nstreams":
+            continue
+        raise TypeError(f"{what}: unsupported argument {key}={value!r}")
 
 
 def _broadcast_dims(shapes: Sequence[tuple], static: Sequence[tuple]) -> tuple:

@@ -244,3 +244,24 @@ def test_random_draw_errors():
         RandomDraw("cauchy", "float64")
     with pytest.raises(TypeError, match="state"):
         RandomDraw("uniform", "float64")(T.vector(), (2,), 0.0, 1.0)
+
+
+def test_truncated_normal(rng):
+    s = MRG_RandomStreams(_seed(rng))
+    v = _draw(s.normal((N,), avg=1.0, std=3.0, truncate=True))
+    assert v.min() >= 1.0 - 6.0 and v.max() <= 1.0 + 6.0
+    assert abs(v.mean() - 1.0) < 0.03
+    # variance of a standard normal truncated to [-2, 2]: 1 - 4 phi(2) / (2 Phi(2) - 1)
+    from math import erf, exp, pi, sqrt
+    phi2 = exp(-2.0) / sqrt(2 * pi)
+    ref_var = 1 - 4 * phi2 / erf(2 / sqrt(2))
+    assert abs(v.var() / 9.0 - ref_var) < 0.01
+    w = _draw(s.truncated_normal((3, 2)))
+    assert w.shape == (3, 2) and np.all(np.abs(w) <= 2)
+
+
+def test_unsupported_theano_arguments_are_refused(rng):
+    s = MRG_RandomStreams(_seed(rng))
+    s.uniform((2,), nstreams=8)  # accepted: meaningless for this generator
+    with pytest.raises(TypeError, match="unsupported argument"):
+        s.uniform((2,), bogus=1)
