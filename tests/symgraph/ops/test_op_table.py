@@ -19,6 +19,7 @@ import pytest
 import symgraph
 import symgraph.tensor as T
 from symgraph.graph import Constant, toposort
+from symgraph.ops import nnet as NN
 from symgraph.testing import check_emit, check_grad, check_infer
 
 FLOATS = ("float64", "float32")
@@ -295,6 +296,67 @@ SPECS += [
     Spec("repeat[axis=None]", lambda x: T.repeat(x, 2), lambda x: np.repeat(x, 2), R3),
     Spec("tile", lambda x: T.tile(x, (2, 1, 3)), lambda x: np.tile(x, (2, 1, 3)),
          (((2, 3),), ((4,),))),
+]
+
+
+
+def _set_ref(x, y):
+    out = x.copy()
+    out[1:3] = y
+    return out
+
+
+def _inc_at_ref(x, y):
+    out = x.copy()
+    np.add.at(out, [0, 0, 2], y)
+    return out
+
+
+def _softmax_ref(x):
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+_LABELS = np.array([1, 0, 3])
+_M = (((3, 4),),)
+
+# indexing
+SPECS += [
+    Spec("getitem[1:3]", lambda x: x[1:3], lambda x: x[1:3], (((4, 5),), ((4,),))),
+    Spec("getitem[:,::2]", lambda x: x[:, ::2], lambda x: x[:, ::2], (((4, 5),),)),
+    Spec("getitem[-1]", lambda x: x[-1], lambda x: x[-1], (((4, 5),), ((4,),))),
+    Spec("getitem[1,2]", lambda x: x[1, 2], lambda x: x[1, 2], (((4, 5),),)),
+    Spec("getitem[None,1:]", lambda x: x[None, 1:], lambda x: x[None, 1:], (((4, 5),),)),
+    Spec("getitem[symbolic]", lambda x: x[:x.shape[0] - 1], lambda x: x[:x.shape[0] - 1],
+         (((4, 5),),)),
+    Spec("getitem[int-array]", lambda x: x[[0, 2, 2]], lambda x: x[[0, 2, 2]], (((4, 5),),)),
+    Spec("getitem[:,int-array]", lambda x: x[:, [1, 0]], lambda x: x[:, [1, 0]], (((4, 5),),)),
+    Spec("getitem[mask]", lambda x: x[x > 0], lambda x: x[x > 0], (((4, 5),),)),
+    Spec("set_subtensor[1:3]", lambda x, y: T.set_subtensor(x[1:3], y), _set_ref,
+         (((4, 5), (2, 5)), ((4, 5), (5,)))),
+    Spec("inc_subtensor[int-array]", lambda x, y: T.inc_subtensor(x[[0, 0, 2]], y), _inc_at_ref,
+         (((4, 5), (3, 5)), ((4, 5), (5,)))),
+]
+
+# neural-network ops
+SPECS += [
+    Spec("softmax", NN.softmax, _softmax_ref, _M + (((2, 3, 4),),), grad2=True),
+    Spec("log_softmax", NN.log_softmax, lambda x: np.log(_softmax_ref(x)), _M, grad2=True),
+    Spec("relu", NN.relu, lambda x: np.maximum(x, 0), U[:2], "nonzero"),
+    Spec("relu[leaky]", lambda x: NN.relu(x, 0.1), lambda x: np.where(x > 0, x, 0.1 * x),
+         U[:2], "nonzero"),
+    Spec("elu", NN.elu, lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0))), U[:2],
+         "nonzero"),
+    Spec("softsign", NN.softsign, lambda x: x / (1 + np.abs(x)), U[:2], "nonzero"),
+    Spec("hard_sigmoid", NN.hard_sigmoid, lambda x: np.clip(0.2 * x + 0.5, 0, 1), U[:2]),
+    Spec("categorical_crossentropy[labels]",
+         lambda x: NN.categorical_crossentropy(NN.softmax(x), T.constant(_LABELS)),
+         lambda x: -np.log(_softmax_ref(x)[np.arange(3), _LABELS]), _M),
+    Spec("binary_crossentropy",
+         lambda x, t: NN.binary_crossentropy(T.sigmoid(x), t),
+         lambda x, t: -(t * np.log(1 / (1 + np.exp(-x))) +
+                        (1 - t) * np.log(1 - 1 / (1 + np.exp(-x)))),
+         (((3, 4), (3, 4)),), ("real", "high")),
 ]
 
 _NAMES = [s.name for s in SPECS]
