@@ -131,39 +131,56 @@ def _is_one_minus(v: Variable, s: Variable) -> bool:
     return False
 
 
+def _bce_grad_term(v: Variable):
+    """``(gz, s, t, wrap)`` when ``v`` is ``bce_grad(gz, s, t)`` with ``s = sigmoid(x)``, maybe
+    inside the run-time ``SumToShape`` of ``unbroadcast`` (``wrap`` re-applies it)."""
+    wrap = None
+    if v.owner is not None and isinstance(v.owner.op, SumToShape):
+        op, shp = v.owner.op, v.owner.inputs[1]
+        wrap = lambda e, op=op, shp=shp: op(e, shp)  # noqa: E731
+        v = v.owner.inputs[0]
+    if _scalar(v) != N.S_BCE_GRAD:
+        return None
+    gz, s, t = v.owner.inputs
+    if _scalar(s) != S.sigmoid:
+        return None
+    return gz, s, t, wrap or (lambda e: e)
+
+
 @register("stabilize", E.Elemwise)
 def sigmoid_bce_grad(fgraph: FunctionGraph, node):
     """bce_grad(gz, sigmoid(x), t) * sigmoid(x) * (1 - sigmoid(x)) -> gz (sigmoid(x) - t)
 
-    (the chain rule through sigmoid of the gradient of binary_crossentropy(sigmoid(x), t));
-    a ``SumToShape`` around ``bce_grad`` is kept around the result.
+    (the chain rule through sigmoid of the gradient of binary_crossentropy(sigmoid(x), t)).
+    A ``SumToShape`` around ``bce_grad`` is kept around the result (``s (1 - s)`` is constant
+    along the axes it sums). When the sigmoid has other clients, the gradient reaching it is a
+    sum: ``(bce_grad + h) s (1 - s) -> gz (s - t) + h s (1 - s)``.
     """
     if node.op.scalar_op != S.mul:
         return None
     factors = _factors(node.outputs[0])
-    for i, g in enumerate(factors):
-        # unbroadcast() may have wrapped the gradient in a run-time SumToShape
-        summed = g.owner is not None and isinstance(g.owner.op, SumToShape)
-        inner = g.owner.inputs[0] if summed else g
-        if _scalar(inner) != N.S_BCE_GRAD:
-            continue
-        gz, s, t = inner.owner.inputs
-        if _scalar(s) != S.sigmoid:
-            continue
-        rest = factors[:i] + factors[i + 1:]
-        if s not in rest:
-            continue
-        rest.remove(s)
-        k = next((j for j, f in enumerate(rest) if _is_one_minus(f, s)), None)
-        if k is None:
-            continue
-        del rest[k]
-        # s (1 - s) is constant along the axes SumToShape sums, so it moves inside the sum
-        direct = gz * (s - t)
-        if summed:
-            direct = g.owner.op(direct, g.owner.inputs[1])
-        new = E.mul(direct, *rest) if rest else direct
-        return _cast_like(new, node.outputs[0])
+    for i, f in enumerate(factors):
+        terms = list(f.owner.inputs) if _scalar(f) == S.add else [f]
+        for j, term in enumerate(terms):
+            found = _bce_grad_term(term)
+            if found is None:
+                continue
+            gz, s, t, wrap = found
+            rest = factors[:i] + factors[i + 1:]
+            if s not in rest:
+                continue
+            rest.remove(s)
+            k = next((m for m, r in enumerate(rest) if _is_one_minus(r, s)), None)
+            if k is None:
+                continue
+            one_minus = rest.pop(k)
+            new = wrap(gz * (s - t))
+            others = terms[:j] + terms[j + 1:]
+            if others:
+                new = new + E.mul(E.add(*others) if len(others) > 1 else others[0], s, one_minus)
+            if rest:
+                new = E.mul(new, *rest)
+            return _cast_like(new, node.outputs[0])
     return None
 
 
