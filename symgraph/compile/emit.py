@@ -16,17 +16,20 @@ import numpy as np
 
 from symgraph.fgraph import FunctionGraph
 from symgraph.graph import Constant, Variable
+from symgraph.ops.blas import Dot
 from symgraph.ops.scalar import NAMESPACE as _SCALAR_NS
 from symgraph.ops.shape import NAMESPACE as _SHAPE_NS
 from symgraph.ops.subtensor import NAMESPACE as _SUBTENSOR_NS
 from symgraph.ops.join import NAMESPACE as _JOIN_NS
-from symgraph.compile import checks
+from symgraph.compile import checks, kernels, schedule
+from symgraph.rewrite.fusion import NAMESPACE as _FUSION_NS, Composite, Gemm
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 #: helpers every generated function may name
 BASE_NAMESPACE = {"np": np, "_ndarray": np.ndarray, "_asarray": np.asarray,
-                  **_SCALAR_NS, **_SHAPE_NS, **_JOIN_NS, **_SUBTENSOR_NS}
+                  **_SCALAR_NS, **_SHAPE_NS, **_JOIN_NS, **_SUBTENSOR_NS, **_FUSION_NS,
+                  **kernels.NAMESPACE}
 
 
 class Namer:
@@ -74,13 +77,16 @@ def _shape_str(shape) -> str:
 
 def generate(fgraph: FunctionGraph, explicit: Sequence[Variable], shared: Sequence[Variable],
              n_outputs: int, update_targets: Sequence[int], check: Optional[str] = None,
-             name: str = "compiled", allow_downcast: Optional[bool] = None
-             ) -> Tuple[str, dict]:
+             name: str = "compiled", allow_downcast: Optional[bool] = None,
+             fuse: bool = False, backend: str = "numpy") -> Tuple[str, dict]:
     """Return ``(source, namespace)`` of a function ``name(*explicit_inputs)``.
 
     ``fgraph.outputs[:n_outputs]`` are returned to the caller; ``fgraph.outputs[n_outputs:]``
     are the new values of ``shared[update_targets[k]]``. The function returns the list of
-    output values.
+    output values. With ``fuse`` (and no ``check``), storage is planned
+    (:mod:`symgraph.compile.schedule`): fused kernels write reused buffers, and eligible
+    updates are computed in place into shared storage at commit time; ``backend`` ``'numba'``
+    (or ``'auto'`` when numba is importable) compiles each fused kernel into one loop.
     """
     ns: dict = dict(BASE_NAMESPACE)
     namer = Namer()
@@ -101,12 +107,17 @@ def generate(fgraph: FunctionGraph, explicit: Sequence[Variable], shared: Sequen
         ns[f"_sv{k}"] = v.container
         lines.append(f"    {namer(v)} = _sv{k}.value  # shared {v}")
 
-    order = fgraph.toposort()
+    plan = schedule.plan(fgraph, shared, n_outputs, update_targets) \
+        if fuse and not check else None
+    order = plan.order if plan else fgraph.toposort()
     protected = set(explicit) | set(shared) | set(fgraph.outputs)
     last_use: Dict[Variable, int] = {}
-    for i, node in enumerate(order):
-        for inp in node.inputs:
-            last_use[inp] = i
+    if plan:
+        last_use = {v: i for v, i in plan.last_use.items()}
+    else:
+        for i, node in enumerate(order):
+            for inp in node.inputs:
+                last_use[inp] = i
 
     def ref(var: Variable) -> str:
         if var in namer.names:
@@ -118,8 +129,18 @@ def generate(fgraph: FunctionGraph, explicit: Sequence[Variable], shared: Sequen
         raise KeyError(f"variable {var} used before it was computed (graph not closed over "
                        f"its inputs)")
 
+    linker = _Planned(plan, ns, namer, backend, shared) if plan else None
     for i, node in enumerate(order):
         in_names = [ref(v) for v in node.inputs]
+        planned = linker.node_lines(node, in_names) if linker else None
+        if planned is not None:
+            lines.extend(planned)
+            dead = [n for v, n in zip(node.inputs, in_names)
+                    if last_use.get(v) == i and v not in protected and v.owner is not None]
+            dead = list(dict.fromkeys(dead))
+            if dead:
+                lines.append(f"    del {', '.join(dead)}")
+            continue
         expr = node.op.emit(in_names)
         if expr is None:
             pname = namer.fresh(f"_perform_{type(node.op).__name__}")
@@ -155,7 +176,10 @@ def generate(fgraph: FunctionGraph, explicit: Sequence[Variable], shared: Sequen
         handed_out.add(root)
         results.append(r)
     commits = []
+    deferred = {node.outputs[0] for node, _ in plan.deferred} if plan else set()
     for j, (out, k) in enumerate(zip(fgraph.outputs[n_outputs:], update_targets)):
+        if out in deferred:
+            continue  # computed in place at commit time
         r = ref(out)
         root = alias_root(out)
         if root in set(explicit) or root in set(shared) or isinstance(root, Constant) or \
@@ -168,9 +192,15 @@ def generate(fgraph: FunctionGraph, explicit: Sequence[Variable], shared: Sequen
         new = namer.fresh(f"_new{k}")
         lines.append(f"    {new} = {r}")
         commits.append(f"    _sv{k}.value = {new}")
+    if plan and plan.deferred:
+        lines.append("    # checks of the in-place updates: anything that can fail fails here")
+        lines.extend(linker.precheck_lines(plan.deferred, shared, ref))
     lines.append("    _out = [" + ", ".join(results) + "]")
     lines.append("    # commit: every output and update exists, so no call leaves a half-update")
     lines.extend(commits)
+    if plan:
+        for node, k in plan.deferred:
+            lines.extend(linker.commit_lines(node, k, [ref(v) for v in node.inputs]))
     lines.append("    return _out")
     return "\n".join(lines) + "\n", ns
 
@@ -182,3 +212,115 @@ def _bind_filter(var: Variable, allow_downcast):
     def _filter(value):
         return typ.filter(value, name=label, allow_downcast=allow_downcast)
     return _filter
+
+
+class _Planned:
+    """Source for the nodes the storage plan handles: fused kernels into reused buffers,
+    products into reused buffers, and updates computed in place at commit time."""
+
+    def __init__(self, plan: schedule.Plan, ns: dict, namer: Namer, backend: str,
+                 shared: Sequence[Variable]):
+        self.plan, self.ns, self.namer, self.shared = plan, ns, namer, list(shared)
+        if backend == "auto":
+            backend = "numba" if kernels.numba_available() else "numpy"
+        if backend not in ("numpy", "numba"):
+            raise ValueError(f"unknown backend {backend!r}: expected 'numpy', 'numba' or 'auto'")
+        self.backend = backend
+        self._kernels: Dict[tuple, str] = {}
+        for k, dtype in enumerate(plan.slot_dtype):
+            ns[f"_slot{k}"] = {}
+
+    # -- helpers --------------------------------------------------------------------------
+    def _temp(self):
+        counts: Dict[str, int] = {}
+
+        def temp(dtype: str) -> str:
+            j = counts[dtype] = counts.get(dtype, -1) + 1
+            slot = f"_tmp_{dtype}_{j}"
+            self.ns.setdefault(slot, {})
+            return f"_getbuf({slot}, _shp, '{dtype}')"
+        return temp
+
+    @staticmethod
+    def _shape_expr(node, names: Sequence[str]) -> str:
+        out = node.outputs[0]
+        arrays = [(x, n) for x, n in zip(node.inputs, names) if x.ndim > 0]
+        if len(arrays) == 1 and arrays[0][0].ndim == out.ndim:
+            return f"{arrays[0][1]}.shape"
+        return f"_bshape({', '.join(n for _, n in arrays)})"
+
+    def _kernel(self, node) -> str:
+        key = (node.op, tuple(x.type for x in node.inputs))
+        if key not in self._kernels:
+            kern = kernels.NumbaKernel(node.op.program, [x.dtype for x in node.inputs],
+                                       [x.ndim for x in node.inputs], node.outputs[0].dtype,
+                                       node.outputs[0].ndim)
+            name = self.namer.fresh("_kernel")
+            self.ns[name] = kern
+            self._kernels[key] = name
+        return self._kernels[key]
+
+    def _composite(self, node, names, out: Optional[str], result: str, indent: str) -> List[str]:
+        dtypes = [x.dtype for x in node.inputs]
+        if self.backend == "numba":
+            return [f"{indent}{result} = {self._kernel(node)}({out or 'None'}, _shp, "
+                    f"{', '.join(names)})"]
+        return kernels.numpy_lines(node.op.program, names, dtypes, out, result, self._temp(),
+                                   indent)
+
+    # -- the three kinds of code ----------------------------------------------------------
+    def node_lines(self, node, names: Sequence[str]) -> Optional[List[str]]:
+        """Lines for ``node`` if the plan handles it, else ``None``."""
+        op, out = node.op, node.outputs[0]
+        slot = self.plan.slot.get(out)
+        if isinstance(op, Composite) and out.ndim > 0:
+            result = self.namer(out, "v")
+            lines = [f"    # {describe(node)}", f"    _shp = {self._shape_expr(node, names)}"]
+            buf = None
+            if slot is not None:
+                lines.append(f"    {result} = _getbuf(_slot{slot}, _shp, '{out.dtype}')")
+                buf = result
+            return lines + self._composite(node, names, buf, result, "    ")
+        if slot is not None and isinstance(op, Dot):
+            result = self.namer(out, "v")
+            a, b = names
+            return [f"    {result} = np.dot({a}, {b}, out=_getbuf(_slot{slot}, "
+                    f"({a}.shape[0], {b}.shape[1]), '{out.dtype}'))  # {describe(node)}"]
+        return None
+
+    def precheck_lines(self, deferred, shared, ref) -> List[str]:
+        lines = []
+        storage = {node.outputs[0]: self.namer(shared[k]) for node, k in deferred}
+        oks = {}
+        for node, k in deferred:
+            s = self.namer(shared[k])
+            ok = f"_ok{k}"
+            oks[node.outputs[0]] = ok
+            names = [storage.get(x) or ref(x) for x in node.inputs]
+            if isinstance(node.op, Gemm):
+                lines.append(f"    {ok} = _gemm_check({', '.join(names[:1] + names[2:])})")
+                continue
+            deps = [oks[x] for x in node.inputs if x in oks]
+            arrays = [n for x, n in zip(node.inputs, names) if x.ndim > 0]
+            cond = [f"_bshape({', '.join(arrays)}) == {s}.shape" if arrays
+                    else f"{s}.ndim == 0", f"{s}.flags.writeable"] + deps
+            lines.append(f"    {ok} = {' and '.join(cond)}")
+        return lines
+
+    def commit_lines(self, node, k: int, names: Sequence[str]) -> List[str]:
+        out = node.outputs[0]
+        result = self.namer(out, "v")
+        lines = [f"    # in place at commit: {describe(node)}"]
+        if isinstance(node.op, Gemm):
+            c, alpha, a, b = names
+            lines.append(f"    {result} = _gemm_into({c} if _ok{k} else np.array({c}), {alpha}, "
+                         f"{a}, {b})")
+        else:
+            storage = self.namer.names[self.shared[k]]
+            lines.append(f"    _shp = {self._shape_expr(node, names)}")
+            lines.append(f"    if _ok{k}:")
+            lines += self._composite(node, names, storage, result, "        ")
+            lines.append("    else:")
+            lines += self._composite(node, names, None, result, "        ")
+        lines.append(f"    _sv{k}.value = {result}")
+        return lines

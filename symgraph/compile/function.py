@@ -179,7 +179,8 @@ class Function:
         update_targets = [shared.index(t) for t, _ in updates]
         source, ns = emit.generate(fgraph, explicit, shared, len(outputs), update_targets,
                                    check=mode.check, name=spec["name"] or "compiled",
-                                   allow_downcast=spec["allow_input_downcast"])
+                                   allow_downcast=spec["allow_input_downcast"],
+                                   fuse=mode.fuse, backend=mode.backend)
         code = compile(source, f"<symgraph {spec['name'] or 'function'}>", "exec")
         exec(code, ns)
         self._fn = ns[spec["name"] or "compiled"]

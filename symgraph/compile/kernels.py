@@ -1,0 +1,339 @@
+"""Code for fused elementwise clusters (:class:`~symgraph.rewrite.fusion.Composite`).
+
+Two back ends:
+
+* NumPy (always available): the cluster becomes a short sequence of ufunc calls with ``out=``,
+  each writing a buffer of the cluster's full shape. Intermediates live in temporary buffers
+  that the caller plans (and reuses across calls); only the last step writes the output, so the
+  output may alias any input of the same shape (an in-place update) without changing a value
+  that a later step still reads.
+* numba (the ``[fast]`` extra): the cluster becomes ONE loop over the elements, parallel over
+  them, compiled once and cached on disk in a module named by the hash of its source, so a
+  second process compiles nothing. Small arrays still take the NumPy path, where a parallel
+  loop's start-up costs more than it saves.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import sys
+import tempfile
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from symgraph.ops import scalar as S
+
+#: steps that NumPy cannot write into an ``out=`` buffer, and how to emit them
+_NO_OUT = {"sigmoid", "softplus", "erf", "switch", "round_half_away_from_zero"}
+
+#: below this many elements the numba wrapper runs the NumPy code instead
+NUMBA_MIN_SIZE = 1 << 15
+
+
+def bshape(*arrays) -> tuple:
+    """Broadcast shape of ``arrays`` (a fast path when every shape is equal)."""
+    s = arrays[0].shape
+    for a in arrays[1:]:
+        if a.shape != s:
+            return np.broadcast_shapes(*[np.shape(x) for x in arrays])
+    return s
+
+
+def get_buffer(slot: dict, shape: tuple, dtype) -> np.ndarray:
+    """The buffer of ``slot`` for ``shape``, allocated the first time it is needed."""
+    buf = slot.get(shape)
+    if buf is None:
+        buf = slot[shape] = np.empty(shape, dtype)
+    return buf
+
+
+NAMESPACE = {"_bshape": bshape, "_getbuf": get_buffer}
+
+
+def _const(ref) -> str:
+    _, dtype, value = ref
+    if dtype == "bool":
+        return repr(bool(value))
+    return f"np.{dtype}({value!r})"
+
+
+def step_lifetimes(program) -> List[int]:
+    """For each step, the index of the last step that reads it (its own index if none)."""
+    last = list(range(len(program)))
+    for j, (_, args, _) in enumerate(program):
+        for a in args:
+            if a[0] == "s":
+                last[a[1]] = j
+    return last
+
+
+def numpy_lines(program, in_names: Sequence[str], in_dtypes: Sequence[str], out: Optional[str],
+                result: str, temp: Callable[[str], str], indent: str = "    ",
+                shape: str = "_shp") -> List[str]:
+    """Statements computing ``program`` over ``in_names`` into the variable ``result``.
+
+    ``out`` names a preallocated buffer of the full shape (or ``None``: the last step
+    allocates); ``shape`` names the variable holding that shape. ``temp(dtype)`` returns an expression for a fresh temporary buffer of the full
+    shape and that dtype; temporaries are recycled inside the cluster as soon as their value
+    is dead.
+    """
+    lines: List[str] = []
+    names: List[str] = []
+    dtypes: List[str] = []
+    free: Dict[str, List[str]] = {}
+    last = step_lifetimes(program)
+    n = len(program)
+    counter = [0]
+
+    def arg(a) -> Tuple[str, str]:
+        if a[0] == "i":
+            return in_names[a[1]], in_dtypes[a[1]]
+        if a[0] == "s":
+            return names[a[1]], dtypes[a[1]]
+        return _const(a), a[1]
+
+    def new_temp(dtype: str) -> str:
+        pool = free.get(dtype)
+        if pool:
+            return pool.pop()
+        counter[0] += 1
+        name = f"{result}_t{counter[0]}"
+        lines.append(f"{indent}{name} = {temp(dtype)}")
+        return name
+
+    for j, (sop, args, dtype) in enumerate(program):
+        parts = [arg(a) for a in args]
+        pnames = [p[0] for p in parts]
+        final = j == n - 1
+        # release temporaries whose last reader is this step: the step may write into them
+        for a in dict.fromkeys(args):
+            if a[0] == "s" and last[a[1]] == j and names[a[1]].startswith(f"{result}_t"):
+                free.setdefault(dtypes[a[1]], []).append(names[a[1]])
+        if sop.ufunc is not None and sop.name not in _NO_OUT:
+            target = (out if out is not None else None) if final else new_temp(dtype)
+            extra = ""
+            if sop.kind == "float" and any(p[1] != dtype for p in parts):
+                extra = f", dtype='{dtype}'"
+            if sop.nin == -1 and len(pnames) > 2 and target is None:
+                lines.append(f"{indent}{result} = {sop.emit(pnames)}")
+                name = result
+            elif sop.nin == -1 and len(pnames) > 2:
+                # n-ary add/mul: accumulate pairwise. The accumulator must not be an operand
+                # read later (move it first), and the output, which may alias an input, is
+                # written only by the last call.
+                acc = new_temp(dtype) if final else target
+                ops = sorted(pnames, key=lambda p: p != acc)
+                first = ops[0]
+                for k, other in enumerate(ops[1:]):
+                    dest = target if k == len(ops) - 2 else acc
+                    lines.append(f"{indent}np.{sop.ufunc}({first}, {other}, out={dest}{extra})")
+                    first = acc
+                name = target
+            elif sop.nin == -1 and len(pnames) == 1:
+                name = _copy_into(lines, indent, target, pnames[0], dtype, result, shape)
+            elif target is None:
+                lines.append(f"{indent}{result} = np.{sop.ufunc}({', '.join(pnames)}"
+                             f"{extra})")
+                name = result
+            else:
+                lines.append(f"{indent}np.{sop.ufunc}({', '.join(pnames)}, out={target}{extra})")
+                name = target
+        elif isinstance(sop, S.CastScalar) or sop.name in ("identity", "second"):
+            src = pnames[-1] if sop.name == "second" else pnames[0]
+            target = out if final else new_temp(dtype)
+            name = _copy_into(lines, indent, target, src, dtype, result, shape)
+        else:
+            expr = sop.emit(pnames)
+            if final and out is not None:
+                lines.append(f"{indent}np.copyto({out}, {expr}, casting='unsafe')")
+                name = out
+            else:
+                name = f"{result}_e{j}" if not final else result
+                lines.append(f"{indent}{name} = {expr}")
+        names.append(name)
+        dtypes.append(dtype)
+    if names[-1] != result:
+        lines.append(f"{indent}{result} = {names[-1]}")
+    return lines
+
+
+def _copy_into(lines, indent, target, src, dtype, result, shape) -> str:
+    if target is None:
+        lines.append(f"{indent}{result} = np.empty({shape}, '{dtype}')")
+        target = result
+    lines.append(f"{indent}np.copyto({target}, {src}, casting='unsafe')")
+    return target
+
+
+def numpy_function(program, in_dtypes: Sequence[str], out_dtype: str, name: str = "_kernel"
+                   ) -> Callable:
+    """A Python function ``f(out, shape, *inputs)`` running the NumPy steps (``out`` may be
+    ``None``); its temporaries are private buffers reused across calls."""
+    ins = [f"i{k}" for k in range(len(in_dtypes))]
+    ns: dict = {"np": np, **NAMESPACE}
+    counter = [0]
+
+    def temp(dtype: str) -> str:
+        counter[0] += 1
+        ns[f"_slot{counter[0]}"] = {}
+        return f"_getbuf(_slot{counter[0]}, shape, '{dtype}')"
+
+    body = numpy_lines(program, ins, in_dtypes, "out", "r", temp, "        ", "shape")
+    body_none = numpy_lines(program, ins, in_dtypes, None, "r", temp, "        ", "shape")
+    src = [f"def {name}(out, shape, {', '.join(ins)}):", "    if out is None:", *body_none,
+           "        return r", "    else:", *body, "        return r"]
+    exec(compile("\n".join(src) + "\n", f"<symgraph kernel {name}>", "exec"), ns)
+    fn = ns[name]
+    fn.source = "\n".join(src)
+    return fn
+
+
+# ---------------------------------------------------------------------------------------
+# numba: one loop per cluster, cached on disk by the hash of its source
+# ---------------------------------------------------------------------------------------
+
+def numba_available() -> bool:
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def cache_dir() -> str:
+    """Where compiled kernels live: ``$XDG_CACHE_HOME/symgraph/kernels`` (read when called)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    path = os.path.join(base, "symgraph", "kernels")
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError:
+        path = os.path.join(tempfile.gettempdir(), "symgraph-kernels")
+        os.makedirs(path, exist_ok=True)
+    return path
+
+
+_NB_TYPES = {"float32": "float32", "float64": "float64", "int8": "int8", "int16": "int16",
+             "int32": "int32", "int64": "int64", "uint8": "uint8", "uint16": "uint16",
+             "uint32": "uint32", "uint64": "uint64", "bool": "boolean"}
+
+
+def _kernel_body(program, in_refs: Sequence[str], indent: str) -> Tuple[List[str], str]:
+    lines, names = [], []
+    for j, (sop, args, dtype) in enumerate(program):
+        parts = []
+        for a in args:
+            if a[0] == "i":
+                parts.append(in_refs[a[1]])
+            elif a[0] == "s":
+                parts.append(names[a[1]])
+            else:
+                parts.append(_const(a))
+        expr = sop.kernel_expr(parts)
+        if dtype != "bool":
+            expr = f"np.{dtype}({expr})"
+        lines.append(f"{indent}s{j} = {expr}")
+        names.append(f"s{j}")
+    return lines, names[-1]
+
+
+def numba_source(program, in_dtypes: Sequence[str], scalar: Sequence[bool], out_dtype: str,
+                 ndim: int) -> str:
+    """Source of a module defining ``flat`` (1-d contiguous operands) and ``nd`` (``ndim``-d
+    operands already broadcast to the output shape) loop kernels."""
+    args = ", ".join(f"i{k}" for k in range(len(in_dtypes)))
+    sig_args = ", ".join(_NB_TYPES[d] if s else f"{_NB_TYPES[d]}[::1]"
+                         for d, s in zip(in_dtypes, scalar))
+    sig = f"void({_NB_TYPES[out_dtype]}[::1], {sig_args})"
+    flat_refs = [f"i{k}" if s else f"i{k}[k]" for k, s in enumerate(scalar)]
+    body, res = _kernel_body(program, flat_refs, "        ")
+    idx = ", ".join(f"k{d}" for d in range(ndim))
+    nd_refs = [f"i{k}" if s else f"i{k}[{idx}]" for k, s in enumerate(scalar)]
+    nd_body, nd_res = _kernel_body(program, nd_refs, "    " * (ndim + 1))
+    src = ["import math", "import numpy as np", "from numba import njit, prange", "",
+           "_OPTS = dict(parallel=True, cache=True, nogil=True, error_model='numpy')", "",
+           f"@njit(['{sig}'], **_OPTS)", f"def flat(out, {args}):",
+           "    for k in prange(out.shape[0]):", *body, f"        out[k] = {res}", "", "",
+           "@njit(**_OPTS)", f"def nd(out, {args}):"]
+    for d in range(ndim):
+        loop = "prange" if d == 0 else "range"
+        src.append("    " * (d + 1) + f"for k{d} in {loop}(out.shape[{d}]):")
+    src += nd_body + ["    " * (ndim + 1) + f"out[{idx}] = {nd_res}", ""]
+    return "\n".join(src)
+
+
+def _load_module(src: str):
+    digest = hashlib.sha256(src.encode()).hexdigest()[:24]
+    modname = f"symgraph_kernel_{digest}"
+    if modname in sys.modules:
+        return sys.modules[modname]
+    path = os.path.join(cache_dir(), modname + ".py")
+    if not os.path.exists(path):
+        # write once, atomically: rewriting would change the stamp numba's cache is keyed by
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
+        with os.fdopen(fd, "w") as fh:
+            fh.write(src)
+        os.replace(tmp, path)
+    spec = importlib.util.spec_from_file_location(modname, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[modname] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(modname, None)
+        raise
+    return module
+
+
+class NumbaKernel:
+    """``kernel(out, shape, *inputs)``: one compiled loop for a fused cluster.
+
+    Operands are passed as 1-d views when every non-scalar input already has the output's
+    shape and is C-contiguous (the common case: optimizer updates), else broadcast views go to
+    an ``ndim``-d loop. Below :data:`NUMBA_MIN_SIZE` elements the NumPy steps run instead.
+    """
+
+    def __init__(self, program, in_dtypes: Sequence[str], in_ndims: Sequence[int],
+                 out_dtype: str, ndim: int):
+        self.scalar = [nd == 0 for nd in in_ndims]
+        self.out_dtype = np.dtype(out_dtype)
+        self.ndim = ndim
+        self.source = numba_source(program, in_dtypes, self.scalar, out_dtype, ndim)
+        module = _load_module(self.source)
+        self._flat, self._nd = module.flat, module.nd
+        self._numpy = numpy_function(program, in_dtypes, out_dtype)
+        self._arrays = [k for k, s in enumerate(self.scalar) if not s]
+
+    def __call__(self, out, shape, *ins):
+        size = 1
+        for d in shape:
+            size *= d
+        if size < NUMBA_MIN_SIZE:
+            return self._numpy(out, shape, *ins)
+        if out is None:
+            out = np.empty(shape, self.out_dtype)
+        elif not out.flags.c_contiguous:
+            return self._numpy(out, shape, *ins)
+        args = list(ins)
+        flat = True
+        for k in self._arrays:
+            a = args[k]
+            if a.shape != shape or not a.flags.c_contiguous:
+                flat = False
+                break
+        if flat:
+            for k in self._arrays:
+                args[k] = args[k].reshape(-1)
+            for k, s in enumerate(self.scalar):
+                if s:
+                    args[k] = args[k][()] if isinstance(args[k], np.ndarray) else args[k]
+            self._flat(out.reshape(-1), *args)
+            return out
+        for k in self._arrays:
+            args[k] = np.broadcast_to(args[k], shape)
+        for k, s in enumerate(self.scalar):
+            if s and isinstance(args[k], np.ndarray):
+                args[k] = args[k][()]
+        self._nd(out, *args)
+        return out
