@@ -82,25 +82,47 @@ def _divided_by(dy: Variable, sm: Variable) -> Optional[Variable]:
     return None
 
 
-@register("stabilize", N.SoftmaxGrad)
-def softmax_grad_of_log(fgraph: FunctionGraph, node):
-    """SoftmaxGrad(a / sm, sm) -> a - sm sum(a, axis)  (the gradient of log(softmax(x)))
-
-    and SoftmaxGrad(crossentropy_1hot_grad(gz, sm, y), sm) -> gz (sm - one_hot(y)).
-    """
-    dy, sm = node.inputs
-    if sm.owner is None or not isinstance(sm.owner.op, N.Softmax):
-        return None
-    out = node.outputs[0]
+def _stable_softmax_vjp(dy: Variable, sm: Variable, axis: int) -> Optional[Variable]:
+    """The closed form of ``SoftmaxGrad(dy, sm)`` when ``dy`` is a log's or a 1-hot
+    cross-entropy's gradient, else None."""
     if dy.owner is not None and isinstance(dy.owner.op, N.CrossentropyCategorical1HotGrad):
         gz, p, y = dy.owner.inputs
-        if p is sm and node.op.axis == sm.ndim - 1:
-            return _cast_like(N.softmax_crossentropy_grad(gz, sm, y), out)
+        if p is sm and axis == sm.ndim - 1:
+            return N.softmax_crossentropy_grad(gz, sm, y)
         return None
     a = _divided_by(dy, sm)
     if a is None:
         return None
-    return _cast_like(a - sm * _sum(a, axis=node.op.axis, keepdims=True), out)
+    return a - sm * _sum(a, axis=axis, keepdims=True)
+
+
+@register("stabilize", N.SoftmaxGrad)
+def softmax_grad_of_log(fgraph: FunctionGraph, node):
+    """SoftmaxGrad(a / sm, sm) -> a - sm sum(a, axis)  (the gradient of log(softmax(x)))
+
+    and SoftmaxGrad(crossentropy_1hot_grad(gz, sm, y), sm) -> gz (sm - one_hot(y)). The op is
+    linear in its first input, so a sum of such terms and others is split:
+    ``SoftmaxGrad(u + h, sm) -> stable(u) + SoftmaxGrad(h, sm)``.
+    """
+    dy, sm = node.inputs
+    if sm.owner is None or not isinstance(sm.owner.op, N.Softmax):
+        return None
+    axis = node.op.axis
+    terms = list(dy.owner.inputs) if _scalar(dy) == S.add else [dy]
+    stable, others = [], []
+    for term in terms:
+        closed = _stable_softmax_vjp(term, sm, axis) if term.ndim == sm.ndim else None
+        if closed is None:
+            others.append(term)
+        else:
+            stable.append(closed)
+    if not stable:
+        return None
+    if others:
+        rest = E.add(*others) if len(others) > 1 else others[0]
+        stable.append(N.SoftmaxGrad(axis)(E.cast(rest, sm.dtype), sm))
+    new = E.add(*stable) if len(stable) > 1 else stable[0]
+    return _cast_like(new, node.outputs[0])
 
 
 def _factors(var: Variable) -> List[Variable]:

@@ -215,3 +215,18 @@ def test_bce_gradient_when_sigmoid_has_other_clients(rng):
                                atol=1e-12)
     got = symgraph.function([x, t], g)(SATURATED[:, :2], np.full((2, 2), 0.5))
     assert _finite(got)
+
+
+def test_softmax_gradient_when_softmax_has_other_clients(rng):
+    x, y = T.matrix("x"), T.lvector("y")
+    p = N.softmax(x)
+    cost = N.categorical_crossentropy(p, y).sum() + (p[:, 0] * 3.0).sum()
+    g = symgraph.grad(cost, x)
+    xv, yv = rng.normal(size=(4, 3)), rng.integers(0, 3, 4)
+    f = assert_same([x, y], [cost, g], [xv, yv])
+    assert "CrossentropyCategorical1HotGrad" not in op_counts(f)
+    sm = special.softmax(xv, 1)
+    extra = 3.0 * sm[:, :1] * (np.eye(3)[0] - sm)
+    np.testing.assert_allclose(f(xv, yv)[1], sm - np.eye(3)[yv] + extra, atol=1e-12)
+    got = symgraph.function([x, y], g)(SATURATED, np.array([1, 0]))
+    assert _finite(got)
