@@ -427,6 +427,9 @@ class Repeat(Op):
                 shp[self.axis] = int(r.sum())
         else:
             shp[self.axis] = None
+            k = repeats.type.shape[0] if repeats.ndim else None
+            if k is not None and n is not None and k != n:
+                raise ValueError(f"{self}: {k} repeats for an axis of length {n}")
         return Apply(self, [x, repeats], [Variable(TensorType(x.dtype, shp))])
 
     def perform(self, x, repeats):

@@ -261,3 +261,10 @@ def test_tile_with_symbolic_reps(rng):
     np.testing.assert_array_equal(b, np.tile(xv, (3, 3)))
     with pytest.raises(TypeError, match="tile: expected an integer scalar"):
         T.tile(x, (T.scalar(), 2))
+
+
+def test_repeat_checks_the_static_length_of_symbolic_repeats():
+    x = T.tensor("float64", (2, 3))
+    with pytest.raises(ValueError, match="Repeat.*4 repeats for an axis of length 3"):
+        T.repeat(x, T.lvector(shape=(4,)), axis=1)
+    assert T.repeat(x, T.lvector(shape=(3,)), axis=1).type.shape == (2, None)
