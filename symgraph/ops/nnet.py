@@ -88,14 +88,16 @@ def softsign(x) -> Variable:
 # ---------------------------------------------------------------------------------------
 
 def _softmax_impl(x, axis):
-    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    e = x - np.max(x, axis=axis, keepdims=True)  # a fresh array: the rest works in place
+    np.exp(e, out=e)
     e /= np.sum(e, axis=axis, keepdims=True)
     return e
 
 
 def _log_softmax_impl(x, axis):
     z = x - np.max(x, axis=axis, keepdims=True)
-    return z - np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
+    z -= np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
+    return z
 
 
 def _softmax_grad_impl(dy, sm, axis):

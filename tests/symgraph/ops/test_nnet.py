@@ -247,3 +247,28 @@ def test_debug_mode_agrees_with_perform(dtype, rng):
     yv = rng.integers(0, 4, 3)
     res = symgraph.function([x, y, t], outs + [g], mode="DebugMode")(xv, yv, tv)
     assert all(np.asarray(r).dtype == dtype for r in res)
+
+
+def test_theano_namespace(rng):
+    v = T.vector("v")
+    sm = T.nnet.softmax(v)
+    assert sm.type.shape == (1, None)  # Theano: a vector gives one row
+    vv = rng.normal(size=4)
+    np.testing.assert_allclose(symgraph.function([v], sm)(vv), special.softmax(vv)[None])
+    np.testing.assert_allclose(symgraph.function([v], T.nnet.logsoftmax(v))(vv),
+                               special.log_softmax(vv)[None])
+    assert N.softmax(v).ndim == 1   # the op family's function keeps the rank
+    x, b, y = T.matrix("x"), T.vector("b"), T.lvector("y")
+    xv, bv, yv = rng.normal(size=(3, 4)), rng.normal(size=4), np.array([0, 3, 1])
+    nll, smv, am = T.nnet.crossentropy_softmax_argmax_1hot_with_bias(x, b, y)
+    got = symgraph.function([x, b, y], [nll, smv, am, T.nnet.softmax_with_bias(x, b)])(
+        xv, bv, yv)
+    z = xv + bv
+    np.testing.assert_allclose(got[0], -special.log_softmax(z, 1)[np.arange(3), yv])
+    np.testing.assert_allclose(got[1], special.softmax(z, 1))
+    np.testing.assert_array_equal(got[2], z.argmax(1))
+    np.testing.assert_allclose(got[3], special.softmax(z, 1))
+    assert T.nnet.ultra_fast_sigmoid is T.nnet.sigmoid
+    assert callable(T.nnet.conv2d) and T.nnet.bn.batch_normalization_train is not None
+    with pytest.raises(AttributeError):
+        T.nnet.no_such_thing
