@@ -409,6 +409,23 @@ def test_forward_matches_numpy(spec, shapes, dtype, static, rng):
         np.testing.assert_array_equal(got, want, err_msg=f"{spec.name}: values differ")
 
 
+@pytest.mark.parametrize("spec", [pytest.param(s, id=s.name) for s in SPECS])
+def test_debug_mode_checks_every_rewritten_node(spec, rng):
+    """DebugMode runs the rewritten graph and compares every node with its ``perform``."""
+    shapes, dtype = spec.shapes[0], spec.dtypes[0]
+    vals = _values(spec, shapes, dtype, rng)
+    inputs = [T.tensor(dtype, (None,) * len(s), name=f"x{i}") for i, s in enumerate(shapes)]
+    try:
+        out = spec.fn(*inputs)
+        got = symgraph.function(inputs, out, mode="DebugMode",
+                                on_unused_input="ignore")(*[v.copy() for v in vals])
+    except Exception as exc:  # noqa: BLE001
+        _fail(spec, shapes, "DebugMode", exc)
+    np.testing.assert_allclose(np.asarray(got, dtype=np.float64),
+                               np.asarray(spec.ref(*vals), dtype=np.float64), rtol=1e-6,
+                               atol=1e-9, equal_nan=True, err_msg=f"{spec.name}: DebugMode value")
+
+
 @pytest.mark.parametrize("spec,shapes,dtype", _cases(SPECS, dtypes="first"))
 def test_infer_shape_matches_actual(spec, shapes, dtype, rng):
     vals = _values(spec, shapes, dtype, rng)
