@@ -336,12 +336,14 @@ def _shape_args(shape, what: str) -> tuple:
 
 def zeros(shape, dtype=None) -> Variable:
     """A new tensor of zeros (``dtype`` defaults to ``floatX``); built on ``alloc``."""
-    return alloc(constant(0, dtype=dtype or config.floatX), *_shape_args(shape, "zeros"))
+    dtype = normalize_dtype(dtype or config.floatX)
+    return alloc(constant(0, dtype=dtype), *_shape_args(shape, "zeros"))
 
 
 def ones(shape, dtype=None) -> Variable:
     """A new tensor of ones (``dtype`` defaults to ``floatX``); built on ``alloc``."""
-    return alloc(constant(1, dtype=dtype or config.floatX), *_shape_args(shape, "ones"))
+    dtype = normalize_dtype(dtype or config.floatX)
+    return alloc(constant(1, dtype=dtype), *_shape_args(shape, "ones"))
 
 
 # ---------------------------------------------------------------------------------------

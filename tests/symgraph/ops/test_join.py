@@ -172,6 +172,7 @@ def test_zeros_ones_shapes_and_dtypes():
     assert T.zeros((2, 3)).type.shape == (2, 3)
     with symgraph.config.change_flags(floatX="float32"):
         assert T.ones(4).dtype == "float32"
+        assert T.zeros(4, dtype="floatX").dtype == "float32"
     x = T.matrix("x")
     np.testing.assert_array_equal(symgraph.function([x], T.ones(x.shape))(np.zeros((2, 5))),
                                   np.ones((2, 5)))
