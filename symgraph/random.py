@@ -53,8 +53,8 @@ def seed_state(seed: int, index: int) -> np.ndarray:
 
 
 #: distribution -> number of parameters
-_DISTS = {"uniform": 2, "normal": 2, "truncated_normal": 2, "binomial": 2, "integers": 2, "choice": 2,
-          "choice_noreplace": 2, "permutation": 1, "multinomial": 2}
+_DISTS = {"uniform": 2, "normal": 2, "truncated_normal": 2, "binomial": 2, "integers": 2,
+          "choice": 2, "choice_noreplace": 2, "permutation": 1, "multinomial": 2}
 
 
 class RandomDraw(Op):
@@ -63,9 +63,10 @@ class RandomDraw(Op):
     Inputs ``(state, size, *params)``; outputs ``(new_state, sample)``. ``size`` is an int64
     vector, or an empty vector when ``sized`` is False (the sample then takes the broadcast
     shape of the parameters). Gradients: none for the state and the size; the
-    reparameterisation gradients for ``normal`` and ``truncated_normal`` (``d/davg = gz``, ``d/dstd = gz (s - avg) /
-    std``) and ``uniform`` (``d/dlow = gz (1 - u)``, ``d/dhigh = gz u`` with
-    ``u = (s - low) / (high - low)``); none for the other distributions' parameters.
+    reparameterisation gradients for ``normal`` and ``truncated_normal`` (``d/davg = gz``,
+    ``d/dstd = gz (s - avg) / std``) and ``uniform`` (``d/dlow = gz (1 - u)``,
+    ``d/dhigh = gz u`` with ``u = (s - low) / (high - low)``); none for the other
+    distributions' parameters.
     """
 
     props = ("dist", "dtype", "sized")

@@ -247,7 +247,8 @@ class OneHot(Op):
 
     def infer_shape(self, node, shapes):
         n = node.inputs[1]
-        return [tuple(shapes[0]) + (int(n.data) if isinstance(n, Constant) else E.cast(n, "int64"),)]
+        last = int(n.data) if isinstance(n, Constant) else E.cast(n, "int64")
+        return [tuple(shapes[0]) + (last,)]
 
     def grad(self, inputs, outputs, output_grads):
         return [None, None]
