@@ -19,6 +19,7 @@ from symgraph.graph import Apply, Constant, Variable, as_tensor_variable, clone_
 from symgraph.op import Op
 from symgraph.ops import elemwise as E
 from symgraph.ops import scalar as S
+from symgraph.ops.shape import Shape, ShapeI
 from symgraph.types import TensorType, discrete_dtypes
 
 
@@ -169,6 +170,8 @@ def grad(cost: Optional[Variable], wrt, consider_constant: Optional[Sequence[Var
     return container(result)
 
 
+#: ops whose output depends on the shape of their input only: no gradient path at all
+_SHAPE_OPS = (Shape, ShapeI)
 _UNDEFINED = object()
 #: a gradient known to be zero everywhere (comparisons, floor, sign...): never materialised as a
 #: ``0 *`` or ``+ zeros`` term, only as ``zeros_like(wrt)`` when nothing else reaches ``wrt``
@@ -224,15 +227,18 @@ def _backprop(roots: List[Variable], seeds: Dict[Variable, Variable], wrt: List[
             continue
         if not any(o in contrib for o in node.outputs):
             # no gradient flows here; a zero one (or a bool result of a comparison, whose
-            # gradient is zero by definition) makes the inputs' gradient zero too
+            # gradient is zero by definition) makes the inputs' gradient zero too; an undefined
+            # one makes them undefined, except through shape ops (disconnected, as in Theano)
+            reached_undefined = any(o in undefined for o in node.outputs)
             if any(o in zero for o in node.outputs) or \
-                    (all(o.dtype == "bool" for o in node.outputs) and
-                     any(o in undefined for o in node.outputs)):
+                    (reached_undefined and all(o.dtype == "bool" for o in node.outputs)):
                 for inp in live:
                     if inp.dtype not in discrete_dtypes:
                         zero.add(inp)
                     else:
                         undefined.add(inp)
+            elif reached_undefined and not isinstance(node.op, _SHAPE_OPS):
+                undefined.update(live)
             continue
         out_grads = []
         for o in node.outputs:
@@ -271,18 +277,9 @@ def _backprop(roots: List[Variable], seeds: Dict[Variable, Variable], wrt: List[
             result[w] = g
         elif w in zero:
             result[w] = _ZERO
-        elif w in undefined or _reaches_undefined(w, undefined, order):
+        elif w in undefined:
             result[w] = _UNDEFINED
     return result
-
-
-def _reaches_undefined(w, undefined, order) -> bool:
-    """True when ``w`` feeds a variable whose gradient was undefined (an integer path)."""
-    reach = {w}
-    for node in order:
-        if any(i in reach for i in node.inputs):
-            reach.update(node.outputs)
-    return bool(reach & undefined)
 
 
 def Lop(f, wrt, eval_points, consider_constant=None, disconnected_inputs="raise"):

@@ -166,6 +166,17 @@ def test_integer_only_path_raises_null_grad():
     np.testing.assert_array_equal(_fn([x], g)(np.array([0.3, 1.7])), [1.0, 1.0])
 
 
+def test_shape_only_dependence_is_disconnected():
+    x, W = T.vector("x"), T.vector("W")
+    with pytest.raises(DisconnectedInputError):
+        T.grad(T.cast(x.shape[0], "float64"), x)
+    cost = (W ** 2).sum() / x.shape[0]
+    gW, gx = T.grad(cost, [W, x], disconnected_inputs="ignore")
+    vW, vx = _fn([W, x], [gW, gx])(np.ones(2), np.ones(4))
+    np.testing.assert_allclose(vW, [0.5, 0.5])
+    np.testing.assert_array_equal(vx, np.zeros(4))
+
+
 def test_comparisons_give_zero_gradient(rng):
     x = T.vector("x")
     xv = np.array([-1.0, 0.2, 0.7, 3.0])
