@@ -265,3 +265,17 @@ def test_unsupported_theano_arguments_are_refused(rng):
     s.uniform((2,), nstreams=8)  # accepted: meaningless for this generator
     with pytest.raises(TypeError, match="unsupported argument"):
         s.uniform((2,), bogus=1)
+
+
+def test_documented_derivation_of_the_numbers(rng):
+    """Draw k of RandomStream(seed) is NumPy's Generator(PCG64) on the k-th SeedSequence child
+    of seed: the numbers depend on nothing but the seed and the creation order."""
+    seed = _seed(rng)
+    s = RandomStream(seed)
+    a, b = s.uniform((5,)), s.normal((3,), avg=1.0, std=2.0)
+    got_a, got_b = symgraph.function([], [a, b])()
+    children = np.random.SeedSequence(seed).spawn(2)
+    np.testing.assert_array_equal(got_a, np.random.Generator(np.random.PCG64(children[0]))
+                                  .uniform(0.0, 1.0, 5))
+    np.testing.assert_array_equal(got_b, np.random.Generator(np.random.PCG64(children[1]))
+                                  .normal(1.0, 2.0, 3))
