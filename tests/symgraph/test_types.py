@@ -119,6 +119,18 @@ def test_weak_scalars_keep_float32(build, dtype):
     assert build(T.fmatrix()).dtype == dtype
 
 
+def test_numpy_values_on_the_left_build_graphs():
+    fm, x = T.fmatrix("fm"), T.vector("x")
+    for expr in (np.float32(0.1) * fm, np.float64(0.1) * fm, np.float64(2) + fm):
+        assert isinstance(expr, symgraph.Variable) and expr.dtype == "float32"
+    arr = np.ones(3) * x
+    assert isinstance(arr, symgraph.Variable) and arr.type.shape == (3,)
+    cmp = np.ones(3) < x
+    assert cmp.dtype == "bool"
+    with pytest.raises(TypeError, match="no truth value"):
+        bool(cmp)
+
+
 def test_weak_scalar_values_computed_in_float32(rng):
     m = T.fmatrix("m")
     f = symgraph.function([m], [m * 0.1, 0.1 * m, m / 2])
