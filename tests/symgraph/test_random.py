@@ -279,3 +279,13 @@ def test_documented_derivation_of_the_numbers(rng):
                                   .uniform(0.0, 1.0, 5))
     np.testing.assert_array_equal(got_b, np.random.Generator(np.random.PCG64(children[1]))
                                   .normal(1.0, 2.0, 3))
+
+
+@pytest.mark.parametrize("mode", ["DebugMode", "NanGuardMode", "FAST_COMPILE"])
+def test_checked_modes(mode, rng):
+    # DebugMode re-runs perform on the same state: a draw is deterministic given its state
+    s = RandomStream(_seed(rng))
+    x = T.matrix("x")
+    f = symgraph.function([x], [T.nnet.dropout(x, 0.5, s), s.normal(x.shape)], mode=mode)
+    a, b = f(np.ones((4, 3)))
+    assert a.shape == b.shape == (4, 3) and set(np.unique(a)) <= {0.0, 2.0}
