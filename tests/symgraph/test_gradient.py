@@ -421,3 +421,18 @@ def test_gradient_reuses_forward_results():
     assert f.source.count("np.exp(") == 1
     v, gv = f(np.array([0.0, 1.0]))
     np.testing.assert_allclose(gv, np.exp([0.0, 1.0]))
+
+
+def test_float32_graphs_keep_float32_gradients(rng):
+    with symgraph.config.change_flags(floatX="float32"):
+        x = T.matrix("x")
+        W = symgraph.shared(rng.standard_normal((3, 2)).astype(np.float32), "W")
+        cost = (T.tanh(T.dot(x, W)) ** 2 * 0.5).mean() + 1e-3 * (W ** 2).sum() \
+            + T.softplus(x).max()
+        assert cost.dtype == "float32"
+        g = T.grad(cost, [x, W])
+        assert [v.dtype for v in g] == ["float32", "float32"]
+        outs = _fn([x], g)(rng.standard_normal((2, 3)).astype(np.float32))
+        assert [o.dtype for o in outs] == [np.float32, np.float32]
+        T.verify_grad(lambda a: (T.tanh(a) ** 2).mean(),
+                      [rng.standard_normal((3, 3)).astype(np.float32)], rng=rng)
