@@ -8,5 +8,6 @@ from symgraph.ops.shape import (shape, shape_i, reshape, flatten, dimshuffle, tr
 from symgraph.ops.blas import dot, outer  # noqa: F401
 from symgraph.ops.subtensor import getitem, set_subtensor, inc_subtensor  # noqa: F401
 from symgraph.ops.join import (Join, Split, ARange, Repeat, join, concatenate, split,  # noqa
-                              stack, arange, zeros, ones, squeeze, swapaxes, repeat, tile)
-from symgraph.ops.linalg import Matmul, TensorDot, matmul, tensordot  # noqa: F401
+                              stack, arange, zeros, ones, squeeze, swapaxes, repeat, tile,
+                              horizontal_stack, vertical_stack, eye, identity_like)
+from symgraph.ops.linalg import Matmul, TensorDot, matmul, tensordot, batched_dot  # noqa

@@ -1,5 +1,5 @@
 """Joining and constructing tensors: ``Join``/``Split``, ``stack``, ``ARange``, ``zeros``/``ones``,
-``squeeze``, ``swapaxes``, ``Repeat`` (with its adjoint ``RepeatSum``) and ``tile``."""
+``Eye``, ``squeeze``, ``swapaxes``, ``Repeat`` (with its adjoint ``RepeatSum``) and ``tile``."""
 from __future__ import annotations
 
 import builtins
@@ -211,6 +211,17 @@ def split(x, splits_size, n_splits: int, axis: int = 0) -> List[Variable]:
     return out if isinstance(out, list) else [out]
 
 
+def horizontal_stack(*tensors) -> Variable:
+    """Theano's ``horizontal_stack``: join matrices along axis 1 (vectors along axis 0)."""
+    xs = [as_tensor_variable(t) for t in tensors]
+    return join(1 if xs and xs[0].ndim > 1 else 0, *xs)
+
+
+def vertical_stack(*tensors) -> Variable:
+    """Theano's ``vertical_stack``: join along axis 0."""
+    return join(0, *tensors)
+
+
 def stack(tensors: Sequence, *more, axis: int = 0) -> Variable:
     """Stack tensors of equal rank along a new ``axis`` (``np.stack``).
 
@@ -344,6 +355,46 @@ def ones(shape, dtype=None) -> Variable:
     """A new tensor of ones (``dtype`` defaults to ``floatX``); built on ``alloc``."""
     dtype = normalize_dtype(dtype or config.floatX)
     return alloc(constant(1, dtype=dtype), *_shape_args(shape, "ones"))
+
+
+class Eye(Op):
+    """``np.eye(n, m, k)`` with symbolic integer sizes and diagonal offset (no gradient)."""
+
+    props = ("dtype",)
+
+    def __init__(self, dtype: str):
+        self.dtype = normalize_dtype(dtype)
+
+    def make_node(self, n, m, k) -> Apply:
+        n, m, k = [_int_scalar(v, "eye") for v in (n, m, k)]
+        return Apply(self, [n, m, k],
+                     [Variable(TensorType(self.dtype, (_static_int(n), _static_int(m))))])
+
+    def perform(self, n, m, k):
+        return np.eye(int(n), int(m), int(k), dtype=self.dtype)
+
+    def emit(self, names):
+        return f"np.eye({names[0]}, {names[1]}, {names[2]}, dtype=np.{self.dtype})"
+
+    def infer_shape(self, node, shapes):
+        n, m, _ = node.inputs
+        return [tuple(_static_int(v) if isinstance(v, Constant) else v for v in (n, m))]
+
+    def grad(self, inputs, outputs, output_grads):
+        return [None, None, None]
+
+
+def eye(n, m=None, k=0, dtype=None) -> Variable:
+    """An ``n x m`` matrix with ones on diagonal ``k`` (``dtype`` defaults to ``floatX``)."""
+    return Eye(normalize_dtype(dtype or config.floatX))(n, n if m is None else m, k)
+
+
+def identity_like(x, dtype=None) -> Variable:
+    """The identity pattern of the shape of the matrix ``x`` (of its dtype unless given)."""
+    x = as_tensor_variable(x)
+    if x.ndim != 2:
+        raise TypeError(f"identity_like: expected a matrix, got {x} of type {x.type}")
+    return eye(shape_i(x, 0), shape_i(x, 1), 0, dtype or x.dtype)
 
 
 # ---------------------------------------------------------------------------------------

@@ -237,3 +237,20 @@ def tensordot(a, b, axes: Axes = 2) -> Variable:
     ``b``) or a pair of axis lists."""
     a, b = as_tensor_variable(a), as_tensor_variable(b)
     return TensorDot(_normalize_axes(axes, a.ndim, b.ndim))(a, b)
+
+
+def batched_dot(a, b) -> Variable:
+    """Theano's ``batched_dot``: ``dot(a[i], b[i])`` for every ``i`` of the first axis.
+
+    Operands have 2 or 3 dimensions (a 2-d operand is a batch of vectors); built on
+    :class:`Matmul`, whose gradient it inherits.
+    """
+    a, b = as_tensor_variable(a), as_tensor_variable(b)
+    if a.ndim not in (2, 3) or b.ndim not in (2, 3):
+        raise TypeError(f"batched_dot: operands must have 2 or 3 dimensions, got {a.type} and "
+                        f"{b.type}")
+    a3 = a if a.ndim == 3 else dimshuffle(a, (0, "x", 1))
+    b3 = b if b.ndim == 3 else dimshuffle(b, (0, 1, "x"))
+    out = matmul(a3, b3)
+    keep = [0] + ([1] if a.ndim == 3 else []) + ([2] if b.ndim == 3 else [])
+    return dimshuffle(out, keep)

@@ -269,3 +269,17 @@ def test_repeat_checks_the_static_length_of_symbolic_repeats():
     with pytest.raises(ValueError, match="Repeat.*4 repeats for an axis of length 3"):
         T.repeat(x, T.lvector(shape=(4,)), axis=1)
     assert T.repeat(x, T.lvector(shape=(3,)), axis=1).type.shape == (2, None)
+
+
+def test_eye_and_identity_like():
+    n = T.lscalar("n")
+    f = symgraph.function([n], [T.eye(n), T.eye(n, 2, -1, dtype="int32")])
+    a, b = f(3)
+    np.testing.assert_array_equal(a, np.eye(3))
+    np.testing.assert_array_equal(b, np.eye(3, 2, -1, dtype="int32"))
+    assert b.dtype == np.int32
+    assert T.eye(3, 4).type.shape == (3, 4)
+    with pytest.raises(TypeError, match="eye: expected an integer scalar"):
+        T.eye(T.scalar())
+    with pytest.raises(TypeError, match="identity_like: expected a matrix"):
+        T.identity_like(T.vector())

@@ -105,3 +105,9 @@ def test_dot_of_higher_ranks_follows_numpy(rng):
     m = T.matrix("m")
     mv = rng.standard_normal((4, 2))
     np.testing.assert_allclose(symgraph.function([a, m], T.dot(a, m))(av, mv), np.dot(av, mv))
+
+
+def test_batched_dot_rank_errors():
+    with pytest.raises(TypeError, match="batched_dot: operands must have 2 or 3 dimensions"):
+        T.batched_dot(T.vector(), T.matrix())
+    assert T.batched_dot(T.tensor3(), T.matrix()).ndim == 2
