@@ -18,6 +18,8 @@ from symgraph.ops.nnet import (  # noqa: F401
     CrossentropyCategorical1Hot, SoftmaxCrossentropyWithLogits)
 
 ultra_fast_sigmoid = sigmoid
+#: Theano's op instances
+crossentropy_categorical_1hot = CrossentropyCategorical1Hot()
 
 
 def _as_matrix(c) -> Variable:

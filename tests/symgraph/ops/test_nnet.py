@@ -269,6 +269,11 @@ def test_theano_namespace(rng):
     np.testing.assert_array_equal(got[2], z.argmax(1))
     np.testing.assert_allclose(got[3], special.softmax(z, 1))
     assert T.nnet.ultra_fast_sigmoid is T.nnet.sigmoid
+    p = T.matrix("p")
+    pv = special.softmax(xv, 1)
+    np.testing.assert_allclose(
+        symgraph.function([p, y], T.nnet.crossentropy_categorical_1hot(p, y))(pv, yv),
+        -np.log(pv[np.arange(3), yv]))
     assert callable(T.nnet.conv2d) and T.nnet.bn.batch_normalization_train is not None
     with pytest.raises(AttributeError):
         T.nnet.no_such_thing
