@@ -54,6 +54,7 @@ def make_plots(out, summary: Optional[List[Dict]] = None) -> List[Path]:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        from matplotlib.ticker import MaxNLocator
     except ImportError:
         print("matplotlib is not installed: skipping the plots (pip install matplotlib, then "
               f"python -m benchmarks.plot {out})", file=sys.stderr)
@@ -77,6 +78,7 @@ def make_plots(out, summary: Optional[List[Dict]] = None) -> List[Path]:
         for opt, s in acc.items():
             band(ax, s, opt)
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel("test accuracy")
         ax.set_title(f"Test accuracy, mean ± std over {n_seeds} seed(s)"
                      + (" (top of range)" if zoom else ""))
@@ -99,6 +101,7 @@ def make_plots(out, summary: Optional[List[Dict]] = None) -> List[Path]:
             band(ax, s, opt)
         ax.set_yscale("log")
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(title)
         ax.grid(alpha=0.3, which="both")
     axes[0].set_ylabel("cross-entropy")
