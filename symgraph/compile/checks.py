@@ -13,10 +13,26 @@ def _describe(node) -> str:
     return f"{node.op}({ins})"
 
 
+def snapshot(inputs: tuple) -> tuple:
+    """Copies of a node's input values, taken before it runs (DebugMode)."""
+    return tuple(np.array(i, copy=True) for i in inputs)
+
+
+def _same(a, b) -> bool:
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    return bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+
+
 def make_hook(kind: str, node):
-    """Return ``hook(outputs, inputs)`` for ``kind`` in ``('debug', 'nanguard')``."""
+    """Return ``hook(outputs, inputs, before=None)`` for ``kind`` in ``('debug', 'nanguard')``.
+
+    ``before`` (DebugMode) holds copies of the inputs taken before the node ran: an input that
+    changed is an undeclared in-place write, and the reference ``perform`` runs on the copies.
+    """
     if kind == "nanguard":
-        def nanguard(outputs, inputs):
+        def nanguard(outputs, inputs, before=None):
             for out, var in zip(outputs, node.outputs):
                 arr = np.asarray(out)
                 if arr.dtype.kind in "fc" and not np.all(np.isfinite(arr)):
@@ -25,7 +41,15 @@ def make_hook(kind: str, node):
                                          f"(output {var} of type {var.type})")
         return nanguard
     if kind == "debug":
-        def debug(outputs, inputs):
+        def debug(outputs, inputs, before=None):
+            if before is not None:
+                for k, (was, now) in enumerate(zip(before, inputs)):
+                    if not _same(was, now):
+                        raise NodeCheckError(
+                            f"DebugMode: {_describe(node)} modified its input {k} "
+                            f"({node.inputs[k]}) in place; an op must not write into its "
+                            f"inputs")
+                inputs = [np.array(b) for b in before]
             ref = node.op.perform(*[np.array(i) if isinstance(i, np.ndarray) else i
                                     for i in inputs])
             refs = ref if len(node.outputs) > 1 else (ref,)

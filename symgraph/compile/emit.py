@@ -148,11 +148,20 @@ def generate(fgraph: FunctionGraph, explicit: Sequence[Variable], shared: Sequen
             expr = f"{pname}({', '.join(in_names)})"
         outs = [namer(o, "v") for o in node.outputs]
         target = outs[0] if len(outs) == 1 else ", ".join(outs)
+        pre = None
+        if check == "debug" and in_names:
+            # copies of the inputs: an undeclared in-place write is reported, not propagated
+            pre = namer.fresh(f"_pre{i}")
+            ns["_snapshot"] = checks.snapshot
+            lines.append(f"    {pre} = _snapshot(({', '.join(in_names)},))")
         lines.append(f"    {target} = {expr}  # {describe(node)}")
         if check:
             hook = namer.fresh(f"_check{i}")
             ns[hook] = checks.make_hook(check, node)
-            lines.append(f"    {hook}(({', '.join(outs)},), ({', '.join(in_names)},))")
+            extra = f", {pre}" if pre else ""
+            lines.append(f"    {hook}(({', '.join(outs)},), ({', '.join(in_names)},){extra})")
+            if pre:
+                lines.append(f"    del {pre}")
         dead = [n for v, n in zip(node.inputs, in_names)
                 if last_use.get(v) == i and v not in protected and v.owner is not None]
         dead = list(dict.fromkeys(dead))

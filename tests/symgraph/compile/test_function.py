@@ -725,3 +725,25 @@ def test_update_of_a_readonly_value(rng):
     symgraph.function([], [], updates=[(s, s + 1)])()
     np.testing.assert_array_equal(s.get_value(), [1.0, 1.0])
     np.testing.assert_array_equal(v, [0.0, 0.0])
+
+
+class _SneakyInplace(Op):
+    """exp that also writes into its input without declaring it (a broken op)."""
+
+    def make_node(self, x):
+        x = as_tensor_variable(x)
+        return Apply(self, [x], [Variable(x.type)])
+
+    def perform(self, x):
+        return np.exp(x)
+
+    def emit(self, names):
+        return f"np.exp({names[0]}, out={names[0]})"
+
+
+def test_debug_mode_reports_undeclared_inplace_write():
+    x = T.vector("x")
+    y = _SneakyInplace()(x * 2)
+    f = symgraph.function([x], [y, (x * 2).sum()], mode="DebugMode")
+    with pytest.raises(AssertionError, match=r"DebugMode: _SneakyInplace.*modified its input 0"):
+        f(np.ones(2))
