@@ -46,5 +46,9 @@ def assert_same(inputs, outputs, values, mode=NO_FUSE, rtol=1e-7, atol=1e-10):
         res = fused(*values)
         res = res if isinstance(outputs, (list, tuple)) else [res]
         for g, w in zip(res, want):
-            np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=rtol, atol=atol)
+            g, w = np.asarray(g), np.asarray(w)
+            assert (g.dtype, g.shape) == (w.dtype, w.shape), \
+                f"FAST_RUN gives {g.dtype}{g.shape}, FAST_COMPILE {w.dtype}{w.shape}"
+            np.testing.assert_allclose(g, w, rtol=rtol, atol=atol,
+                                       err_msg="FAST_RUN (fused) differs from FAST_COMPILE")
     return opt
