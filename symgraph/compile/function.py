@@ -255,9 +255,40 @@ class Function:
         new._build()
         return new
 
-    def copy(self) -> "Function":
-        """A new function over the same graph and the same shared storage."""
-        return Function(dict(self._spec))
+    def copy(self, share_memory: bool = True, swap: Optional[Dict] = None,
+             name: Optional[str] = None) -> "Function":
+        """A new function over the same graph (Theano's ``Function.copy``).
+
+        Parameters
+        ----------
+        share_memory : bool
+            True: the copy reads and updates the same shared storage. False: it gets its own
+            copies of the shared variables (as ``copy.deepcopy`` does).
+        swap : dict, optional
+            ``old shared variable -> new shared variable`` of the same type: the copy reads
+            and updates the new ones instead.
+        """
+        spec = dict(self._spec)
+        if name is not None:
+            spec["name"] = name if name.isidentifier() else None
+        if not share_memory:
+            spec = copy.deepcopy(spec)
+            if swap:
+                raise ValueError("Function.copy: swap needs share_memory=True")
+        if swap:
+            for old, new in swap.items():
+                if not (isinstance(old, SharedVariable) and isinstance(new, SharedVariable)):
+                    raise TypeError(f"Function.copy: swap maps shared variables to shared "
+                                    f"variables, got {old!r} -> {new!r}")
+                if old.type.dtype != new.type.dtype or old.ndim != new.ndim:
+                    raise TypeError(f"Function.copy: cannot swap {old} of type {old.type} for "
+                                    f"{new} of type {new.type}")
+            outs = spec["outputs"]
+            vals = clone_replace(list(outs) + [v for _, v in spec["updates"]], dict(swap))
+            spec["outputs"] = vals[:len(outs)]
+            spec["updates"] = [(swap.get(t, t), v) for (t, _), v in
+                               zip(spec["updates"], vals[len(outs):])]
+        return Function(spec)
 
 
 def function(inputs: Sequence = (), outputs=None, updates=None, givens=None, mode=None,

@@ -747,3 +747,21 @@ def test_debug_mode_reports_undeclared_inplace_write():
     f = symgraph.function([x], [y, (x * 2).sum()], mode="DebugMode")
     with pytest.raises(AssertionError, match=r"DebugMode: _SneakyInplace.*modified its input 0"):
         f(np.ones(2))
+
+
+def test_function_copy_without_shared_memory_and_with_swap():
+    W = symgraph.shared(np.zeros(2), "W")
+    x = T.vector("x")
+    f = symgraph.function([x], (W * 2).sum(), updates=[(W, W + x)])
+    own = f.copy(share_memory=False)
+    own(np.ones(2))
+    np.testing.assert_array_equal(W.get_value(), [0.0, 0.0])
+    V = symgraph.shared(np.full(2, 10.0), "V")
+    swapped = f.copy(swap={W: V})
+    assert float(swapped(np.ones(2))) == 40.0
+    np.testing.assert_array_equal(V.get_value(), [11.0, 11.0])
+    np.testing.assert_array_equal(W.get_value(), [0.0, 0.0])
+    assert float(f(np.ones(2))) == 0.0
+    np.testing.assert_array_equal(W.get_value(), [1.0, 1.0])
+    with pytest.raises(TypeError, match="cannot swap"):
+        f.copy(swap={W: symgraph.shared(np.zeros((2, 2)), "M")})
