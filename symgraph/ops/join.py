@@ -1,5 +1,9 @@
-"""Joining and constructing tensors: ``Join``/``Split``, ``stack``, ``ARange``, ``zeros``/``ones``,
-``Eye``, ``squeeze``, ``swapaxes``, ``Repeat`` (with its adjoint ``RepeatSum``) and ``tile``."""
+"""Joining tensors and moving their axes: ``Join``/``Split``, ``concatenate``, ``stack``,
+``squeeze`` and ``swapaxes``.
+
+The construction functions (:mod:`symgraph.ops.construct`) and ``repeat``/``tile``
+(:mod:`symgraph.ops.tiling`) are re-exported here, where they were first defined.
+"""
 from __future__ import annotations
 
 import builtins
@@ -7,35 +11,15 @@ from typing import List, Optional, Sequence, Union
 
 import numpy as np
 
-from symgraph.config import config
-from symgraph.graph import Apply, Constant, Variable, as_tensor_variable, constant
+from symgraph.graph import Apply, Constant, Variable, as_tensor_variable
 from symgraph.op import Op
 from symgraph.ops import elemwise as E
-from symgraph.ops.shape import alloc, dimshuffle, reshape, shape_i
-from symgraph.types import TensorType, discrete_dtypes, int_dtypes, normalize_dtype, \
-    result_dtype
-
-
-def _axis(axis, ndim: int, what: str) -> int:
-    """A non-negative axis of an ``ndim``-d tensor (``axis`` may be a scalar constant)."""
-    if isinstance(axis, Constant):
-        axis = axis.data.item()
-    if isinstance(axis, Variable):
-        raise TypeError(f"{what}: axis must be known at graph build time, got {axis}")
-    if not isinstance(axis, (int, np.integer)) or not -ndim <= axis < ndim:
-        raise ValueError(f"{what}: axis {axis!r} is out of range for {ndim}-d inputs")
-    return int(axis) % ndim
-
-
-def _int_scalar(v, what: str) -> Variable:
-    v = constant(np.int64(v)) if isinstance(v, (int, np.integer)) else as_tensor_variable(v)
-    if v.ndim != 0 or v.dtype not in int_dtypes:
-        raise TypeError(f"{what}: expected an integer scalar, got {v} of type {v.type}")
-    return v
-
-
-def _static_int(v: Variable) -> Optional[int]:
-    return int(v.data) if isinstance(v, Constant) else None
+from symgraph.ops.construct import (ARange, Eye, _axis, _int_scalar, _static_int,  # noqa: F401
+                                    arange, eye, identity_like, ones, zeros)
+from symgraph.ops.shape import dimshuffle, shape_i
+from symgraph.ops.tiling import NAMESPACE as _TILING_NS
+from symgraph.ops.tiling import Repeat, RepeatSum, repeat, tile  # noqa: F401
+from symgraph.types import TensorType, discrete_dtypes, result_dtype
 
 
 # ---------------------------------------------------------------------------------------
@@ -255,149 +239,6 @@ def stack(tensors: Sequence, *more, axis: int = 0) -> Variable:
 
 
 # ---------------------------------------------------------------------------------------
-# Construction: arange, zeros, ones
-# ---------------------------------------------------------------------------------------
-
-class ARange(Op):
-    """``np.arange(start, stop, step)`` with symbolic scalar bounds.
-
-    Gradient: ``out[i] = start + i * step`` so ``d/dstart = sum(gz)``,
-    ``d/dstep = sum(gz * arange(n))``; ``stop`` only changes the length (zero gradient).
-    """
-
-    props = ("dtype",)
-
-    def __init__(self, dtype: str):
-        self.dtype = normalize_dtype(dtype)
-
-    def make_node(self, start, stop, step) -> Apply:
-        xs = [as_tensor_variable(v) for v in (start, stop, step)]
-        for name, v in zip(("start", "stop", "step"), xs):
-            if v.ndim != 0:
-                raise TypeError(f"{self}: {name} must be a scalar, got {v} of type {v.type}")
-        if isinstance(xs[2], Constant) and xs[2].data == 0:
-            raise ValueError(f"{self}: step must not be zero")
-        length = None
-        if all(isinstance(v, Constant) for v in xs):
-            length = len(np.arange(*[v.data.item() for v in xs], dtype=self.dtype))
-        return Apply(self, xs, [Variable(TensorType(self.dtype, (length,)))])
-
-    def perform(self, start, stop, step):
-        return np.arange(start, stop, step, dtype=self.dtype)
-
-    def emit(self, names):
-        return f"np.arange({names[0]}, {names[1]}, {names[2]}, dtype=np.{self.dtype})"
-
-    def infer_shape(self, node, shapes):
-        if node.outputs[0].type.shape[0] is not None:
-            return [node.outputs[0].type.shape]
-        start, stop, step = [E.cast(v, "float64") for v in node.inputs]
-        n = E.cast(E.ceil((stop - start) / step), "int64")
-        return [(E.maximum(n, 0),)]
-
-    def grad(self, inputs, outputs, output_grads):
-        (gz,) = output_grads
-        if self.dtype in discrete_dtypes:
-            return [None if v.dtype in discrete_dtypes else E.zeros_like(v) for v in inputs]
-        start, stop, step = inputs
-        from symgraph.ops.reduce import sum as _sum
-        index = arange(0, shape_i(outputs[0], 0), dtype=gz.dtype)
-        grads = [_sum(gz), E.zeros_like(stop), _sum(gz * index)]
-        return [None if v.dtype in discrete_dtypes else E.cast(g, v.dtype)
-                for v, g in zip(inputs, grads)]
-
-
-def arange(start, stop=None, step=1, dtype=None) -> Variable:
-    """``np.arange`` with symbolic scalar bounds.
-
-    Unless given, the dtype is the promotion of the symbolic bounds' dtypes; Python numbers are
-    weak, as in elementwise ops (``arange(0, n)`` with an int32 ``n`` is int32; alone, ints are
-    int64 and floats ``floatX``).
-    """
-    if stop is None:
-        start, stop = 0, start
-    args = (start, stop, step)
-    for v in args:
-        if not isinstance(v, (Variable, int, float, np.number)) or \
-                isinstance(v, (bool, np.bool_)):
-            raise TypeError(f"arange: bounds must be numbers or symbolic scalars, got {v!r}")
-    strong = [v.dtype for v in args if isinstance(v, Variable)]
-    xs = [v if isinstance(v, Variable) else constant(v, dtype=E._weak_dtype(v, strong))
-          for v in args]
-    if dtype is None:
-        dtype = result_dtype(*[v.dtype for v in xs])
-        if dtype == "bool":
-            dtype = "int64"
-    return ARange(normalize_dtype(dtype))(*xs)
-
-
-def _shape_args(shape, what: str) -> tuple:
-    if isinstance(shape, (int, np.integer)):
-        return (int(shape),)
-    if isinstance(shape, Variable):
-        if shape.ndim == 0:
-            return (shape,)
-        if shape.ndim != 1:
-            raise TypeError(f"{what}: shape must be an int vector, got {shape.type}")
-        return (shape,)
-    if isinstance(shape, (tuple, list)):
-        return tuple(shape)
-    raise TypeError(f"{what}: shape must be an int, a tuple or an int vector, got {shape!r}")
-
-
-def zeros(shape, dtype=None) -> Variable:
-    """A new tensor of zeros (``dtype`` defaults to ``floatX``); built on ``alloc``."""
-    dtype = normalize_dtype(dtype or config.floatX)
-    return alloc(constant(0, dtype=dtype), *_shape_args(shape, "zeros"))
-
-
-def ones(shape, dtype=None) -> Variable:
-    """A new tensor of ones (``dtype`` defaults to ``floatX``); built on ``alloc``."""
-    dtype = normalize_dtype(dtype or config.floatX)
-    return alloc(constant(1, dtype=dtype), *_shape_args(shape, "ones"))
-
-
-class Eye(Op):
-    """``np.eye(n, m, k)`` with symbolic integer sizes and diagonal offset (no gradient)."""
-
-    props = ("dtype",)
-
-    def __init__(self, dtype: str):
-        self.dtype = normalize_dtype(dtype)
-
-    def make_node(self, n, m, k) -> Apply:
-        n, m, k = [_int_scalar(v, "eye") for v in (n, m, k)]
-        return Apply(self, [n, m, k],
-                     [Variable(TensorType(self.dtype, (_static_int(n), _static_int(m))))])
-
-    def perform(self, n, m, k):
-        return np.eye(int(n), int(m), int(k), dtype=self.dtype)
-
-    def emit(self, names):
-        return f"np.eye({names[0]}, {names[1]}, {names[2]}, dtype=np.{self.dtype})"
-
-    def infer_shape(self, node, shapes):
-        n, m, _ = node.inputs
-        return [tuple(_static_int(v) if isinstance(v, Constant) else v for v in (n, m))]
-
-    def grad(self, inputs, outputs, output_grads):
-        return [None, None, None]
-
-
-def eye(n, m=None, k=0, dtype=None) -> Variable:
-    """An ``n x m`` matrix with ones on diagonal ``k`` (``dtype`` defaults to ``floatX``)."""
-    return Eye(normalize_dtype(dtype or config.floatX))(n, n if m is None else m, k)
-
-
-def identity_like(x, dtype=None) -> Variable:
-    """The identity pattern of the shape of the matrix ``x`` (of its dtype unless given)."""
-    x = as_tensor_variable(x)
-    if x.ndim != 2:
-        raise TypeError(f"identity_like: expected a matrix, got {x} of type {x.type}")
-    return eye(shape_i(x, 0), shape_i(x, 1), 0, dtype or x.dtype)
-
-
-# ---------------------------------------------------------------------------------------
 # Axis manipulation: squeeze, swapaxes
 # ---------------------------------------------------------------------------------------
 
@@ -426,179 +267,5 @@ def swapaxes(x, axis1: int, axis2: int) -> Variable:
     return dimshuffle(x, perm)
 
 
-# ---------------------------------------------------------------------------------------
-# Repeat and its adjoint
-# ---------------------------------------------------------------------------------------
-
-def _repeat_sum(g, repeats, axis: int, n):
-    """Sum consecutive runs of ``g`` along ``axis``: run ``i`` has length ``repeats[i]``."""
-    g = np.asarray(g)
-    repeats = np.asarray(repeats)
-    n = int(n)
-    if repeats.ndim == 0:
-        shp = g.shape[:axis] + (n, int(repeats)) + g.shape[axis + 1:]
-        return g.reshape(shp).sum(axis=axis + 1)
-    idx = np.repeat(np.arange(n), repeats)
-    moved = np.moveaxis(g, axis, 0)
-    out = np.zeros((n,) + moved.shape[1:], dtype=g.dtype)
-    np.add.at(out, idx, moved)
-    return np.moveaxis(out, 0, axis)
-
-
-class Repeat(Op):
-    """``np.repeat(x, repeats, axis)``: ``repeats`` is an int scalar or an int vector with one
-    entry per element of the axis (Theano's ``extra_ops.repeat``; ``axis=None`` is handled by
-    :func:`repeat` by flattening first).
-
-    Gradient: ``gz`` summed over each run of repeated entries (:class:`RepeatSum`).
-    """
-
-    props = ("axis",)
-
-    def __init__(self, axis: int):
-        self.axis = int(axis)
-
-    def make_node(self, x, repeats) -> Apply:
-        x = as_tensor_variable(x)
-        repeats = as_tensor_variable(repeats)
-        if repeats.dtype not in int_dtypes or repeats.ndim > 1:
-            raise TypeError(f"{self}: repeats must be an integer scalar or vector, got "
-                            f"{repeats} of type {repeats.type}")
-        if not 0 <= self.axis < x.ndim:
-            raise ValueError(f"{self}: axis {self.axis} out of range for {x} of type {x.type}")
-        shp = list(x.type.shape)
-        n = shp[self.axis]
-        if isinstance(repeats, Constant):
-            r = repeats.data
-            if np.any(r < 0):
-                raise ValueError(f"{self}: repeats must be non-negative, got {r}")
-            if r.ndim == 0:
-                shp[self.axis] = None if n is None else n * int(r)
-            else:
-                if n is not None and r.size != n:
-                    raise ValueError(f"{self}: {r.size} repeats for an axis of length {n}")
-                shp[self.axis] = int(r.sum())
-        else:
-            shp[self.axis] = None
-            k = repeats.type.shape[0] if repeats.ndim else None
-            if k is not None and n is not None and k != n:
-                raise ValueError(f"{self}: {k} repeats for an axis of length {n}")
-        return Apply(self, [x, repeats], [Variable(TensorType(x.dtype, shp))])
-
-    def perform(self, x, repeats):
-        return np.repeat(x, repeats, axis=self.axis)
-
-    def emit(self, names):
-        return f"np.repeat({names[0]}, {names[1]}, axis={self.axis})"
-
-    def infer_shape(self, node, shapes):
-        x, repeats = node.inputs
-        out = list(shapes[0])
-        static = node.outputs[0].type.shape[self.axis]
-        if static is not None:
-            out[self.axis] = static
-        elif repeats.ndim == 0:
-            out[self.axis] = out[self.axis] * E.cast(repeats, "int64")
-        else:
-            from symgraph.ops.reduce import sum as _sum
-            out[self.axis] = E.cast(_sum(repeats), "int64")
-        return [tuple(out)]
-
-    def grad(self, inputs, outputs, output_grads):
-        x, repeats = inputs
-        if x.dtype in discrete_dtypes:
-            return [None, None]
-        n = shape_i(x, self.axis)
-        return [RepeatSum(self.axis)(output_grads[0], repeats, n), None]
-
-
-class RepeatSum(Op):
-    """The adjoint of :class:`Repeat`: sum runs of ``repeats`` consecutive entries along
-    ``axis`` back to ``n`` entries.
-
-    Gradient: the incoming gradient repeated again (``Repeat`` is its adjoint).
-    """
-
-    props = ("axis",)
-
-    def __init__(self, axis: int):
-        self.axis = int(axis)
-
-    def make_node(self, g, repeats, n) -> Apply:
-        g = as_tensor_variable(g)
-        repeats = as_tensor_variable(repeats)
-        n = _int_scalar(n, str(self))
-        shp = list(g.type.shape)
-        shp[self.axis] = _static_int(n)
-        return Apply(self, [g, repeats, n], [Variable(TensorType(g.dtype, shp))])
-
-    def perform(self, g, repeats, n):
-        return _repeat_sum(g, repeats, self.axis, n)
-
-    def emit(self, names):
-        return f"_repeat_sum({names[0]}, {names[1]}, {self.axis}, {names[2]})"
-
-    def infer_shape(self, node, shapes):
-        out = list(shapes[0])
-        n = node.inputs[2]
-        out[self.axis] = _static_int(n) if isinstance(n, Constant) else n
-        return [tuple(out)]
-
-    def grad(self, inputs, outputs, output_grads):
-        return [Repeat(self.axis)(output_grads[0], inputs[1]), None, None]
-
-
-def repeat(x, repeats, axis: Optional[int] = None) -> Variable:
-    """``np.repeat``: repeat each element ``repeats`` times (an int, an int scalar or an int
-    vector) along ``axis``; ``axis=None`` repeats the flattened tensor."""
-    x = as_tensor_variable(x)
-    if isinstance(repeats, (int, np.integer)):
-        repeats = constant(np.int64(repeats))
-    elif isinstance(repeats, (list, tuple, np.ndarray)):
-        repeats = constant(np.asarray(repeats, dtype="int64"))
-    if axis is None:
-        x = x.flatten() if x.ndim != 1 else x
-        axis = 0
-    if x.ndim == 0:
-        x = dimshuffle(x, ("x",))
-    return Repeat(_axis(axis, x.ndim, "repeat"))(x, repeats)
-
-
-def tile(x, reps) -> Variable:
-    """``np.tile``; ``reps`` holds ints or symbolic int scalars (or is an int vector of static
-    length).
-
-    Built from ``alloc`` over an interleaved broadcastable view and a ``reshape``, so the
-    gradient (sum over the copies) comes from those ops.
-    """
-    x = as_tensor_variable(x)
-    if isinstance(reps, (int, np.integer, Variable)) and not \
-            (isinstance(reps, Variable) and reps.ndim == 1):
-        reps = (reps,)
-    if isinstance(reps, Variable):
-        from symgraph.ops.shape import shape_entries
-        reps = shape_entries(reps)
-    reps = tuple(r if isinstance(r, Variable) else int(r) for r in reps)
-    for r in reps:
-        if isinstance(r, Variable):
-            _int_scalar(r, "tile")
-        elif r < 0:
-            raise ValueError(f"tile: reps must be non-negative, got {reps}")
-    d = builtins.max(len(reps), x.ndim)
-    reps = (1,) * (d - len(reps)) + reps
-    if x.ndim < d:
-        x = dimshuffle(x, ("x",) * (d - x.ndim) + tuple(range(x.ndim)))
-    if d == 0:
-        return x
-    dims = [shape_i(x, i) for i in range(d)]
-    pattern: List = []
-    full: List = []
-    for i in range(d):
-        pattern += ["x", i]
-        full += [reps[i], dims[i]]
-    expanded = alloc(dimshuffle(x, pattern), *full)
-    return reshape(expanded, [r * n for r, n in zip(reps, dims)])
-
-
-#: helpers the emitted code of this module names
-NAMESPACE = {"_split": _split_impl, "_repeat_sum": _repeat_sum}
+#: helpers the emitted code of this module (and of the re-exported ones) names
+NAMESPACE = {"_split": _split_impl, **_TILING_NS}

@@ -1,11 +1,11 @@
-"""Join/Split, stack, arange, zeros/ones, squeeze, swapaxes, repeat and tile: static types,
-build-time errors, run-time behaviour and gradients beyond what the op table covers."""
+"""Join/Split, concatenate, stack, squeeze and swapaxes: static types, build-time errors,
+run-time behaviour and gradients beyond what the op table covers."""
 import numpy as np
 import pytest
 
 import symgraph
 import symgraph.tensor as T
-from symgraph.ops.join import ARange, Join, Repeat, Split
+from symgraph.ops.join import Join, Split
 from symgraph.testing import check_emit, check_grad, check_infer
 
 
@@ -116,68 +116,6 @@ def test_list_of_variables_becomes_a_stacked_tensor(rng):
     np.testing.assert_allclose(symgraph.function([a], v)(2.0), [2.0, 4.0, 1.5])
 
 
-@pytest.mark.parametrize("args", [(5,), (2, 9), (2, 9, 3), (9, 2, -2), (0.5, 3.0, 0.7),
-                                  (3, 1), (1.0, -2.0, -0.4)])
-def test_arange_constant_bounds_have_static_length(args):
-    out = T.arange(*args)
-    want = np.arange(*args)
-    assert out.type.shape == want.shape
-    np.testing.assert_allclose(out.eval(), want)
-
-
-def test_arange_symbolic_bounds_and_dtypes():
-    n = T.iscalar("n")
-    assert T.arange(n).dtype == "int32"
-    assert T.arange(5).dtype == "int64"
-    assert T.arange(T.fscalar()).dtype == "float32"
-    assert T.arange(0.5, 2).dtype == symgraph.config.floatX
-    assert T.arange(n, dtype="float64").dtype == "float64"
-    start, stop, step = T.lscalar(), T.lscalar(), T.lscalar()
-    f = symgraph.function([start, stop, step], T.arange(start, stop, step))
-    for a, b, c in ((0, 7, 2), (7, 0, -3), (5, 5, 1), (4, 1, 1)):
-        np.testing.assert_array_equal(f(a, b, c), np.arange(a, b, c))
-    check_infer(lambda a, b, c: T.arange(a, b, c), [np.int64(7), np.int64(0), np.int64(-3)])
-    check_infer(lambda a, b, c: T.arange(a, b, c), [np.float64(0.1), np.float64(2.0),
-                                                    np.float64(0.3)])
-
-
-def test_arange_errors():
-    with pytest.raises(ValueError, match="step must not be zero"):
-        T.arange(0, 5, 0)
-    with pytest.raises(TypeError, match="must be a scalar"):
-        T.arange(T.vector())
-    with pytest.raises(TypeError, match="arange: bounds must be numbers"):
-        T.arange("3")
-
-
-def test_arange_gradient_of_start_and_step(rng):
-    s, st = T.scalar("s"), T.scalar("st")
-    out = T.arange(s, 3.0, st)
-    gs, gst = T.grad((out ** 2).sum(), [s, st])
-    f = symgraph.function([s, st], [gs, gst])
-    sv, stv = 0.25, 0.5
-    vals = np.arange(sv, 3.0, stv)
-    got = f(sv, stv)
-    np.testing.assert_allclose(got[0], 2 * vals.sum())
-    np.testing.assert_allclose(got[1], 2 * (vals * np.arange(len(vals))).sum())
-
-
-def test_zeros_ones_shapes_and_dtypes():
-    n = T.lscalar("n")
-    f = symgraph.function([n], [T.zeros((n, 2)), T.ones(n, dtype="int32"), T.zeros(())])
-    z, o, s = f(3)
-    assert z.shape == (3, 2) and z.dtype == np.float64 and not z.any()
-    assert o.dtype == np.int32 and o.tolist() == [1, 1, 1]
-    assert s.shape == () and s == 0
-    assert T.zeros((2, 3)).type.shape == (2, 3)
-    with symgraph.config.change_flags(floatX="float32"):
-        assert T.ones(4).dtype == "float32"
-        assert T.zeros(4, dtype="floatX").dtype == "float32"
-    x = T.matrix("x")
-    np.testing.assert_array_equal(symgraph.function([x], T.ones(x.shape))(np.zeros((2, 5))),
-                                  np.ones((2, 5)))
-
-
 def test_squeeze_and_swapaxes():
     x = T.tensor("float64", (None, 1, 3, 1))
     assert T.squeeze(x).type.shape == (None, 3)
@@ -194,51 +132,10 @@ def test_squeeze_and_swapaxes():
         f(np.zeros((2, 2, 3)))  # axis 0 is not of length 1 at run time
 
 
-def test_repeat_static_shapes_and_errors():
-    x = T.tensor("float64", (2, 3))
-    assert T.repeat(x, 2, axis=1).type.shape == (2, 6)
-    assert T.repeat(x, [1, 0, 4], axis=1).type.shape == (2, 5)
-    assert T.repeat(x, 3).type.shape == (18,)
-    assert T.repeat(x, T.lscalar(), axis=0).type.shape == (None, 3)
-    with pytest.raises(ValueError, match="3 repeats for an axis of length 2"):
-        T.repeat(x, [1, 2, 3], axis=0)
-    with pytest.raises(TypeError, match="repeats must be an integer"):
-        T.repeat(x, T.vector(), axis=0)
-    with pytest.raises(ValueError, match="non-negative"):
-        T.repeat(x, -1, axis=0)
-
-
-def test_repeat_symbolic_repeats_and_gradients(rng):
-    x, r = T.matrix("x"), T.lvector("r")
-    out = T.repeat(x, r, axis=0)
-    g = T.grad((out * out).sum(), x)
-    xv = rng.standard_normal((3, 2))
-    rv = np.array([2, 0, 3])
-    got, gx = symgraph.function([x, r], [out, g])(xv, rv)
-    np.testing.assert_array_equal(got, np.repeat(xv, rv, axis=0))
-    np.testing.assert_allclose(gx, 2 * xv * rv[:, None])
-    check_infer(lambda a, b: T.repeat(a, b, axis=0), [xv, rv])
-    check_infer(lambda a, b: T.repeat(a, b, axis=1), [xv, np.int64(3)])
-    check_emit(Repeat(0), [xv, rv])
-    # second derivative: the adjoint (RepeatSum) differentiates back into Repeat
-    check_grad(lambda v: T.grad((T.repeat(v, [1, 2, 0], axis=0) ** 3).sum(), v), [xv], rng)
-
-
-def test_tile(rng):
-    x = T.matrix("x")
-    xv = rng.standard_normal((2, 3))
-    for reps in ((2, 2), (3,), (2, 1, 2), (1, 1)):
-        np.testing.assert_array_equal(symgraph.function([x], T.tile(x, reps))(xv),
-                                      np.tile(xv, reps))
-    assert T.tile(T.tensor("float64", (2, 3)), (2, 2)).type.shape == (4, 6)
-    check_grad(lambda v: T.tile(v, (2, 3)), [xv], rng)
-
-
 def test_join_emit_and_infer(rng):
     a, b = rng.standard_normal((2, 3)), rng.standard_normal((4, 3))
     check_emit(Join(0), [a, b])
     check_infer(lambda u, v: T.concatenate([u, v, u]), [a, b])
-    check_emit(ARange("float32"), [np.float32(0.5), np.float32(3.0), np.float32(0.25)])
 
 
 def test_stack_accepts_theano_varargs_form(rng):
@@ -251,35 +148,3 @@ def test_stack_accepts_theano_varargs_form(rng):
     np.testing.assert_array_equal(got[2], np.stack([av, bv], -1))
     with pytest.raises(TypeError, match="stack: expected a list"):
         T.stack("ab")
-
-
-def test_tile_with_symbolic_reps(rng):
-    x, n = T.matrix("x"), T.lscalar("n")
-    xv = rng.standard_normal((2, 3))
-    f = symgraph.function([x, n], [T.tile(x, (n, 2)), T.tile(x, T.stack([n, n]))])
-    a, b = f(xv, 3)
-    np.testing.assert_array_equal(a, np.tile(xv, (3, 2)))
-    np.testing.assert_array_equal(b, np.tile(xv, (3, 3)))
-    with pytest.raises(TypeError, match="tile: expected an integer scalar"):
-        T.tile(x, (T.scalar(), 2))
-
-
-def test_repeat_checks_the_static_length_of_symbolic_repeats():
-    x = T.tensor("float64", (2, 3))
-    with pytest.raises(ValueError, match="Repeat.*4 repeats for an axis of length 3"):
-        T.repeat(x, T.lvector(shape=(4,)), axis=1)
-    assert T.repeat(x, T.lvector(shape=(3,)), axis=1).type.shape == (2, None)
-
-
-def test_eye_and_identity_like():
-    n = T.lscalar("n")
-    f = symgraph.function([n], [T.eye(n), T.eye(n, 2, -1, dtype="int32")])
-    a, b = f(3)
-    np.testing.assert_array_equal(a, np.eye(3))
-    np.testing.assert_array_equal(b, np.eye(3, 2, -1, dtype="int32"))
-    assert b.dtype == np.int32
-    assert T.eye(3, 4).type.shape == (3, 4)
-    with pytest.raises(TypeError, match="eye: expected an integer scalar"):
-        T.eye(T.scalar())
-    with pytest.raises(TypeError, match="identity_like: expected a matrix"):
-        T.identity_like(T.vector())
