@@ -214,7 +214,9 @@ def _g_switch(xs, out, gz):
     E = _E()
     c, a, b = xs
     zero = E.zeros_like(gz)
-    return [None, E.switch(c, gz, zero), E.switch(c, zero, gz)]
+    # the condition is piecewise constant: zero gradient for a float one, none for a bool one
+    gc = None if c.dtype in discrete_dtypes else E.zeros_like(c)
+    return [gc, E.switch(c, gz, zero), E.switch(c, zero, gz)]
 
 
 def _g_tanh(xs, out, gz):

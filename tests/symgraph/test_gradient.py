@@ -185,6 +185,8 @@ def test_comparisons_give_zero_gradient(rng):
     # reached only through a comparison: a defined zero, not an error
     g0 = T.grad(T.cast(x > 0, "float64").sum(), x)
     np.testing.assert_array_equal(_fn([x], g0)(xv), np.zeros(4))
+    gf = T.grad(T.switch(x, 1.0, 2.0).sum(), x)  # a float condition: zero, not undefined
+    np.testing.assert_array_equal(_fn([x], gf)(xv), np.zeros(4))
     gs = T.grad(T.switch(x > 0.5, x * 3, x * x).sum(), x)
     np.testing.assert_allclose(_fn([x], gs)(xv), np.where(xv > 0.5, 3.0, 2 * xv))
 
