@@ -6,7 +6,7 @@ from symgraph.ops.reduce import (sum, prod, max, min, all, any, mean, var, std, 
 from symgraph.ops.shape import (shape, shape_i, reshape, flatten, dimshuffle, transpose,  # noqa
                                 alloc)
 from symgraph.ops.blas import dot, outer  # noqa: F401
-from symgraph.ops.subtensor import getitem, set_subtensor, inc_subtensor  # noqa: F401
+from symgraph.ops.subtensor import getitem, set_subtensor, inc_subtensor, take  # noqa: F401
 from symgraph.ops.join import (Join, Split, ARange, Repeat, join, concatenate, split,  # noqa
                               stack, arange, zeros, ones, squeeze, swapaxes, repeat, tile,
                               horizontal_stack, vertical_stack, eye, identity_like)

@@ -16,7 +16,7 @@ op's identity never depends on their values.
 """
 from __future__ import annotations
 
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -309,6 +309,19 @@ def inc_subtensor(x_sub: Variable, y, inplace: bool = False, set_instead_of_inc:
     x, entries, index, advanced = _indexed(x_sub, "inc_subtensor")
     cls = AdvancedIncSubtensor if advanced else IncSubtensor
     return cls(entries, set_instead_of_inc=set_instead_of_inc)(x, y, *index)
+
+
+def take(a, indices, axis: Optional[int] = None) -> Variable:
+    """``np.take(a, indices, axis)``: ``a.flatten()[indices]`` without ``axis``, else
+    ``a[:, ..., indices]`` with ``indices`` at ``axis`` (negative axes count from the end).
+    Gradient: that of the indexing it builds (repeated indices accumulate)."""
+    a = as_tensor_variable(a)
+    if axis is None:
+        return getitem(a.flatten(), indices)
+    if not -a.ndim <= axis < a.ndim:
+        raise ValueError(f"take: axis {axis} out of range for {a} with {a.ndim} dims")
+    axis %= a.ndim
+    return getitem(a, (slice(None),) * axis + (indices,))
 
 
 #: helpers the emitted code of this module names

@@ -702,3 +702,18 @@ def test_grad_through_self_mask(rng):
     a = rng.standard_normal((4, 5))
     a[np.abs(a) < 0.1] = 0.5  # keep entries away from the mask's threshold
     T.verify_grad(lambda x: x[x > 0] ** 2, [a], rng=rng)
+
+
+def test_take_matches_numpy(rng):
+    a = rng.standard_normal((3, 4, 5))
+    idx = np.array([[0, 2], [2, 2]])
+    x, i = T.tensor3("x"), T.lmatrix("i")
+    outs = [T.take(x, i), T.take(x, i, axis=1), T.take(x, i, axis=-1), T.take(x, 1, axis=2)]
+    got = symgraph.function([x, i], outs)(a, idx)
+    want = [np.take(a, idx), np.take(a, idx, axis=1), np.take(a, idx, axis=-1),
+            np.take(a, 1, axis=2)]
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)
+    with pytest.raises(ValueError, match="axis 3 out of range"):
+        T.take(x, i, axis=3)
+    T.verify_grad(lambda v: T.take(v, idx, axis=1), [a], rng=rng)
