@@ -20,6 +20,8 @@ import symgraph
 import symgraph.tensor as T
 from symgraph.graph import Constant, toposort
 from symgraph.ops import nnet as NN
+from symgraph.ops.conv import conv2d as NN_conv2d
+from symgraph.ops.pool import pool_2d
 from symgraph.testing import check_emit, check_grad, check_infer
 
 FLOATS = ("float64", "float32")
@@ -369,6 +371,37 @@ SPECS += [
          lambda x, t: -(t * np.log(1 / (1 + np.exp(-x))) +
                         (1 - t) * np.log(1 - 1 / (1 + np.exp(-x)))),
          (((3, 4), (3, 4)),), ("real", "high")),
+]
+
+
+
+def _conv_ref(x, w, pad=0, flip=True):
+    """Direct-sum 2-d convolution (flipped kernels) or cross-correlation, stride 1."""
+    if pad:
+        x = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    k = w[:, :, ::-1, ::-1] if flip else w
+    win = np.lib.stride_tricks.sliding_window_view(x, k.shape[2:], axis=(2, 3))
+    return np.einsum("ncijab,ocab->noij", win, k).astype(np.result_type(x, w))
+
+
+def _pool_ref(x, mode):
+    n, c, h, w = x.shape
+    blocks = x[:, :, :h // 2 * 2, :w // 2 * 2].reshape(n, c, h // 2, 2, w // 2, 2)
+    return getattr(blocks, mode)(axis=(3, 5))
+
+
+_IMG = (((2, 2, 5, 4), (3, 2, 3, 2)),)
+
+# convolution and pooling
+SPECS += [
+    Spec("conv2d[valid]", NN_conv2d, _conv_ref, _IMG),
+    Spec("conv2d[full,no-flip]", lambda x, w: NN_conv2d(x, w, filter_shape=(3, 2, 3, 3),
+                                                        border_mode="full", filter_flip=False),
+         lambda x, w: _conv_ref(x, w, pad=2, flip=False), (((1, 2, 4, 4), (3, 2, 3, 3)),)),
+    Spec("pool_2d[max]", lambda x: pool_2d(x, (2, 2), ignore_border=True),
+         lambda x: _pool_ref(x, "max"), (((2, 3, 5, 4),),)),
+    Spec("pool_2d[sum]", lambda x: pool_2d(x, (2, 2), ignore_border=True, mode="sum"),
+         lambda x: _pool_ref(x, "sum"), (((2, 3, 4, 4),),)),
 ]
 
 _NAMES = [s.name for s in SPECS]
