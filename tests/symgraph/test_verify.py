@@ -1,11 +1,9 @@
 """The IR checker accepts compiled graphs and names each broken invariant."""
-import numpy as np
 import pytest
 
 import symgraph
 import symgraph.tensor as T
 from symgraph.fgraph import FunctionGraph
-from symgraph.graph import Variable
 from symgraph.types import TensorType
 from symgraph.verify import InvalidGraphError, check_fgraph
 

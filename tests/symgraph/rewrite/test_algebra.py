@@ -1,11 +1,10 @@
 """Canonical identities: the graph each rule leaves, and equal values to FAST_COMPILE."""
 import numpy as np
-import pytest
 
 import symgraph
 import symgraph.tensor as T
 
-from rewrite_helpers import NO_FUSE, assert_same, op_counts
+from rewrite_helpers import assert_same, op_counts
 
 
 def _m(rng, *shape, dtype="float64"):

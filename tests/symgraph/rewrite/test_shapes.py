@@ -3,11 +3,10 @@ import numpy as np
 
 import symgraph
 import symgraph.tensor as T
-from symgraph.fgraph import FunctionGraph
 from symgraph.ops.shape import ShapeI, sum_to_shape
 from symgraph.rewrite.shapes import covered, dims_equal, infer_shape
 
-from rewrite_helpers import NO_FUSE, assert_same, op_counts
+from rewrite_helpers import assert_same, op_counts
 
 
 def _m(rng, *shape):

@@ -6,7 +6,7 @@ import pytest
 import symgraph
 import symgraph.tensor as T
 
-from rewrite_helpers import NO_FUSE, assert_same, op_counts
+from rewrite_helpers import assert_same, op_counts
 
 
 def _v(rng, n=5, scale=3.0):
