@@ -138,7 +138,7 @@ class TensorType:
         ``allow_downcast``). Static dimensions must match.
         """
         target = self.numpy_dtype
-        if isinstance(value, np.ndarray) and value.dtype == target:
+        if type(value) is np.ndarray and value.dtype == target:
             arr = value
         elif isinstance(value, (np.ndarray, np.generic)):
             arr = np.asarray(value)

@@ -765,3 +765,14 @@ def test_function_copy_without_shared_memory_and_with_swap():
     np.testing.assert_array_equal(W.get_value(), [1.0, 1.0])
     with pytest.raises(TypeError, match="cannot swap"):
         f.copy(swap={W: symgraph.shared(np.zeros((2, 2)), "M")})
+
+
+def test_ndarray_subclass_inputs_become_plain_arrays():
+    x = T.matrix("x")
+    f = symgraph.function([x], x * x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        m = np.matrix([[1.0, 2.0], [3.0, 4.0]])
+    out = f(m)  # elementwise, not np.matrix's matrix product
+    assert type(out) is np.ndarray
+    np.testing.assert_array_equal(out, [[1.0, 4.0], [9.0, 16.0]])
