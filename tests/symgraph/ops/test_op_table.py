@@ -171,7 +171,7 @@ SPECS += [
          grad2=True),
     Spec("clip", T.clip, np.clip, TER, ("real", "low", "high"), grad2=True),
     Spec("switch", lambda c, a, b: T.switch(c > 0, a, b), lambda c, a, b: np.where(c > 0, a, b),
-         TER, grad2=True, wrt=(1, 2)),
+         TER, grad2=True),
     Spec("and", T.and_, np.bitwise_and, B, "small", INTS, grad=False),
     Spec("or", T.or_, np.bitwise_or, B, "small", INTS, grad=False),
     Spec("xor", T.xor, np.bitwise_xor, B, "small", INTS, grad=False),
