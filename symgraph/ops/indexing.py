@@ -123,7 +123,7 @@ def _entry(r, what: str):
         except TypeError as exc:
             raise IndexError(f"{what}: cannot use {type(r).__name__} {r!r} as an index") \
                 from exc
-        if isinstance(r, (list, tuple)) and v.data.size == 0:
+        if isinstance(r, (list, tuple)) and len(r) == 0:
             v = constant(v.data.astype("int64"))  # x[[]] selects nothing, as in NumPy
     if v.dtype not in int_dtypes and v.dtype != "bool":
         raise IndexError(f"{what}: index {v} has dtype {v.dtype}; indices must be integers or "
