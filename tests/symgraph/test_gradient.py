@@ -438,3 +438,30 @@ def test_float32_graphs_keep_float32_gradients(rng):
         assert [o.dtype for o in outs] == [np.float32, np.float32]
         T.verify_grad(lambda a: (T.tanh(a) ** 2).mean(),
                       [rng.standard_normal((3, 3)).astype(np.float32)], rng=rng)
+
+
+def _fd_hessian(f, x0, eps=1e-4):
+    n = len(x0)
+    H = np.zeros((n, n))
+    E = np.eye(n) * eps
+    for i in range(n):
+        for j in range(n):
+            H[i, j] = (f(x0 + E[i] + E[j]) - f(x0 + E[i] - E[j]) - f(x0 - E[i] + E[j])
+                       + f(x0 - E[i] - E[j])) / (4 * eps * eps)
+    return H
+
+
+@pytest.mark.parametrize("cost", [
+    lambda v: T.log(T.exp(v).sum()),
+    lambda v: (v[1:] * v[:-1]).sum() + v[0] ** 3,
+    lambda v: (T.concatenate([v, v ** 2]) ** 2).sum(),
+    lambda v: T.sigmoid(v).prod() + T.dot(v, v) ** 2,
+])
+@pytest.mark.parametrize("static", [True, False])
+def test_hessian_matches_finite_differences(cost, static, rng):
+    x = T.vector("x", shape=(3,) if static else (None,))
+    x0 = rng.standard_normal(3)
+    fc = _fn([x], cost(x))
+    H = _fn([x], T.hessian(cost(x), x))(x0)
+    np.testing.assert_allclose(H, H.T, atol=1e-10)
+    np.testing.assert_allclose(H, _fd_hessian(lambda a: float(fc(a)), x0), atol=1e-5)
