@@ -480,6 +480,21 @@ def test_infer_shape_matches_actual(spec, shapes, dtype, rng):
         _fail(spec, shapes, "infer_shape", exc)
 
 
+@pytest.mark.parametrize("spec", [pytest.param(s, id=s.name) for s in SPECS])
+def test_symbolic_shape_after_rewrites(spec, rng):
+    """``out.shape`` compiled with every rewrite (shape rules use ``infer_shape``) is right."""
+    shapes, dtype = spec.shapes[0], spec.dtypes[0]
+    vals = _values(spec, shapes, dtype, rng)
+    inputs = [T.tensor(dtype, (None,) * len(s), name=f"x{i}") for i, s in enumerate(shapes)]
+    try:
+        out = spec.fn(*inputs)
+        got = symgraph.function(inputs, out.shape, on_unused_input="ignore")(*vals)
+    except Exception as exc:  # noqa: BLE001
+        _fail(spec, shapes, "compiling out.shape", exc)
+    want = np.shape(spec.ref(*vals))
+    assert tuple(got) == want, f"{spec.name}: out.shape gives {tuple(got)}, NumPy {want}"
+
+
 def _perform_values(outputs, feed: dict) -> dict:
     """Evaluate a graph node by node with ``perform`` (the reference interpreter)."""
     env = dict(feed)
