@@ -717,3 +717,20 @@ def test_take_matches_numpy(rng):
     with pytest.raises(ValueError, match="axis 3 out of range"):
         T.take(x, i, axis=3)
     T.verify_grad(lambda v: T.take(v, idx, axis=1), [a], rng=rng)
+
+
+def test_rop_and_hessian_through_indexing(rng):
+    """Rop (a transposed Lop, so a gradient of the gradient ops) and a Hessian."""
+    a, v = rng.standard_normal(5), rng.standard_normal(5)
+    x, ev = T.vector("x"), T.vector("v")
+    idx = np.array([0, 3, 3, 1])
+    out = T.set_subtensor(x[1:3], x[idx][:2] ** 2) * 2
+    jv = symgraph.function([x, ev], T.Rop(out, x, ev))(a, v)
+    eps = 1e-6
+    f = symgraph.function([x], out)
+    np.testing.assert_allclose(jv, (f(a + eps * v) - f(a - eps * v)) / (2 * eps), atol=1e-6)
+    x3 = T.vector("x3", shape=(5,))
+    h = symgraph.function([x3], T.hessian((x3[idx] ** 3).sum(), x3))(a)
+    want = np.zeros((5, 5))
+    np.add.at(want, (idx, idx), 6 * a[idx])
+    np.testing.assert_allclose(h, want, rtol=1e-10)
