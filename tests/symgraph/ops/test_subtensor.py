@@ -734,3 +734,19 @@ def test_rop_and_hessian_through_indexing(rng):
     want = np.zeros((5, 5))
     np.add.at(want, (idx, idx), 6 * a[idx])
     np.testing.assert_allclose(h, want, rtol=1e-10)
+
+
+def test_float32_stays_float32(rng):
+    a = rng.standard_normal((4, 3)).astype("float32")
+    x, idx = T.fmatrix("x"), T.lvector("idx")
+    out = T.inc_subtensor(x[idx, 1:], 0.1) + T.set_subtensor(x[0], 2.5)
+    cost = (out ** 2).sum() + x[idx].sum()
+    outs = [out, T.grad(cost, x)]
+    assert all(o.dtype == "float32" for o in outs)
+    got = symgraph.function([x, idx], outs)(a, np.array([2, 2]))
+    assert all(g.dtype == np.float32 for g in got)
+    want = a.copy()
+    want[2, 1:] += np.float32(0.2)
+    want2 = a.copy()
+    want2[0] = 2.5
+    np.testing.assert_allclose(got[0], want + want2, rtol=1e-6)
