@@ -200,6 +200,14 @@ def generate(fgraph: FunctionGraph, explicit: Sequence[Variable], shared: Sequen
         handed_out.add(root)
         new = namer.fresh(f"_new{k}")
         lines.append(f"    {new} = {r}")
+        target = shared[k]
+        loose = [(i, d) for i, (d, e) in enumerate(zip(target.type.shape, out.type.shape))
+                 if d is not None and e is None]
+        if loose:
+            # the value's type does not guarantee the target's static dims: check before commit
+            ns["_check_update_shape"] = _check_update_shape
+            ns[f"_target{k}"] = target
+            lines.append(f"    _check_update_shape({new}, _target{k})")
         commits.append(f"    _sv{k}.value = {new}")
     if plan and plan.deferred:
         lines.append("    # checks of the in-place updates: anything that can fail fails here")
@@ -212,6 +220,14 @@ def generate(fgraph: FunctionGraph, explicit: Sequence[Variable], shared: Sequen
             lines.extend(linker.commit_lines(node, k, [ref(v) for v in node.inputs]))
     lines.append("    return _out")
     return "\n".join(lines) + "\n", ns
+
+
+def _check_update_shape(value, target) -> None:
+    """Refuse a new value whose shape contradicts the static dims of the shared variable."""
+    for axis, want in enumerate(target.type.shape):
+        if want is not None and value.shape[axis] != want:
+            raise ValueError(f"update of shared variable {target}: dimension {axis} of the new "
+                             f"value is {value.shape[axis]}, its type {target.type} says {want}")
 
 
 def _bind_filter(var: Variable, allow_downcast):

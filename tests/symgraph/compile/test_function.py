@@ -805,3 +805,16 @@ def test_intermediates_returned_with_gradients_match_numpy(rng):
     for got, want in kept:  # earlier results were not overwritten by later calls
         for g, w in zip(got, want):
             np.testing.assert_allclose(g, w, rtol=1e-10, atol=1e-14)
+
+
+def test_update_contradicting_static_shape_refused_at_run_time():
+    b = symgraph.shared(np.zeros((1, 3)), "b", broadcastable=(True, False))
+    a = symgraph.shared(np.zeros(3), "a")
+    x = T.matrix("x")
+    f = symgraph.function([x], [], updates=[(a, a + 1), (b, x * 1)])
+    with pytest.raises(ValueError, match="update of shared variable b: dimension 0"):
+        f(np.ones((2, 3)))
+    np.testing.assert_array_equal(a.get_value(), np.zeros(3))
+    np.testing.assert_array_equal(b.get_value(), np.zeros((1, 3)))
+    f(np.ones((1, 3)))
+    np.testing.assert_array_equal(b.get_value(), np.ones((1, 3)))
