@@ -28,7 +28,7 @@ from symgraph.ops.elemwise import Elemwise
 from symgraph.ops.reduce import Reduce
 from symgraph.ops.shape import Alloc, dimshuffle
 from symgraph.rewrite.engine import register
-from symgraph.rewrite.shapes import covered
+from symgraph.rewrite.shapes import covered, shape_memo
 
 # ---------------------------------------------------------------------------------------
 # helpers shared by the rule modules
@@ -87,11 +87,11 @@ def apply_elemwise(sop: S.ScalarOp, inputs: List[Variable]) -> Variable:
     return Elemwise(sop)(*inputs) if len(inputs) > 1 or sop.nin == 1 else inputs[0]
 
 
-def drop_operands(node: Apply, drop: List[int]) -> Optional[Variable]:
+def drop_operands(fgraph: FunctionGraph, node: Apply, drop: List[int]) -> Optional[Variable]:
     """The n-ary ``node`` without the operands at ``drop`` if that keeps shape and dtype."""
     out = node.outputs[0]
     kept = [v for i, v in enumerate(node.inputs) if i not in drop]
-    if not covered([node.inputs[i] for i in drop], kept, out):
+    if not covered([node.inputs[i] for i in drop], kept, out, shape_memo(fgraph)):
         return None
     return like(apply_elemwise(node.op.scalar_op, kept), out)
 
@@ -108,7 +108,7 @@ def add_zero(fgraph: FunctionGraph, node: Apply):
     drop = [i for i, v in enumerate(node.inputs) if is_const(v, 0)]
     if not drop or len(drop) == len(node.inputs):
         return None
-    return drop_operands(node, drop)
+    return drop_operands(fgraph, node, drop)
 
 
 @register("canonicalize", Elemwise)
@@ -119,7 +119,7 @@ def mul_one(fgraph: FunctionGraph, node: Apply):
     drop = [i for i, v in enumerate(node.inputs) if is_const(v, 1)]
     if not drop or len(drop) == len(node.inputs):
         return None
-    return drop_operands(node, drop)
+    return drop_operands(fgraph, node, drop)
 
 
 @register("canonicalize", Elemwise)
@@ -150,7 +150,7 @@ def sub_zero(fgraph: FunctionGraph, node: Apply):
     """x - 0 -> x"""
     if node.op.scalar_op != S.sub or not is_const(node.inputs[1], 0):
         return None
-    return drop_operands(node, [1])
+    return drop_operands(fgraph, node, [1])
 
 
 @register("canonicalize", Elemwise)
@@ -159,7 +159,7 @@ def zero_sub(fgraph: FunctionGraph, node: Apply):
     if node.op.scalar_op != S.sub or not is_const(node.inputs[0], 0):
         return None
     x = node.inputs[1]
-    if not covered([node.inputs[0]], [x], node.outputs[0]):
+    if not covered([node.inputs[0]], [x], node.outputs[0], shape_memo(fgraph)):
         return None
     return like(E.neg(x), node.outputs[0])
 
@@ -170,7 +170,7 @@ def div_one(fgraph: FunctionGraph, node: Apply):
     if node.op.scalar_op != S.true_div or not is_const(node.inputs[1], 1):
         return None
     x = node.inputs[0]
-    if not covered([node.inputs[1]], [x], node.outputs[0]):
+    if not covered([node.inputs[1]], [x], node.outputs[0], shape_memo(fgraph)):
         return None
     return like(x, node.outputs[0])
 
@@ -232,8 +232,8 @@ def mul_minus_one(fgraph: FunctionGraph, node: Apply):
     for i in (0, 1):
         if is_const(node.inputs[i], -1):
             x = node.inputs[1 - i]
-            if node.inputs[i].dtype == "bool" or not covered([node.inputs[i]], [x],
-                                                             node.outputs[0]):
+            if node.inputs[i].dtype == "bool" or not covered(
+                    [node.inputs[i]], [x], node.outputs[0], shape_memo(fgraph)):
                 return None
             return like(E.neg(x), node.outputs[0])
     return None

@@ -39,6 +39,23 @@ def _as_dim(d) -> Dim:
     return d
 
 
+def shape_memo(fgraph: Optional[FunctionGraph]) -> Dict[Variable, tuple]:
+    """A memo for :func:`infer_shape` shared by the rules while ``fgraph`` does not change.
+
+    Most rules return None, so between two replacements the same shapes are asked for again
+    and again; any replacement (a new entry in ``fgraph.history``) starts a fresh memo, since
+    the memoized expressions may name variables that left the graph.
+    """
+    if fgraph is None:
+        return {}
+    stamp = len(fgraph.history)
+    cached = getattr(fgraph, "_shape_memo", None)
+    if cached is None or cached[0] != stamp:
+        cached = (stamp, {})
+        fgraph._shape_memo = cached
+    return cached[1]
+
+
 def infer_shape(var: Variable, memo: Optional[Dict[Variable, tuple]] = None
                 ) -> Tuple[Dim, ...]:
     """The shape of ``var`` as ints and int64 scalar variables computed from its ancestors.
@@ -106,13 +123,13 @@ def shapes_equal(a: Sequence[Dim], b: Sequence[Dim]) -> bool:
     return len(a) == len(b) and all(dims_equal(x, y) for x, y in zip(a, b))
 
 
-def covered(dropped: Sequence[Variable], kept: Sequence[Variable], out: Variable) -> bool:
+def covered(dropped: Sequence[Variable], kept: Sequence[Variable], out: Variable,
+            memo: Optional[Dict[Variable, tuple]] = None) -> bool:
     """True when broadcasting ``kept`` alone already gives ``out``'s shape, i.e. the
     ``dropped`` operands of an elementwise op never enlarge it."""
     if not kept or max(v.ndim for v in kept) != out.ndim:
         return False
-    memo: Dict[Variable, tuple] = {}
-    kept_shapes = [(v.ndim, v.type.shape, None) for v in kept]
+    memo = {} if memo is None else memo
     for d in dropped:
         if d.ndim > out.ndim:
             return False
@@ -121,7 +138,8 @@ def covered(dropped: Sequence[Variable], kept: Sequence[Variable], out: Variable
                 continue
             axis = k + out.ndim - d.ndim
             ok = False
-            for v, (nd, vstatic, _) in zip(kept, kept_shapes):
+            for v in kept:
+                nd, vstatic = v.ndim, v.type.shape
                 j = axis - (out.ndim - nd)
                 if j < 0 or vstatic[j] == 1:
                     continue
@@ -153,7 +171,7 @@ def _int64(d: Dim) -> Variable:
 def shape_to_dims(fgraph: FunctionGraph, node: Apply):
     """shape(x) -> make_vector(d_0, ..., d_n) with the d_i inferred from x's producers."""
     x = node.inputs[0]
-    dims = infer_shape(x)
+    dims = infer_shape(x, shape_memo(fgraph))
     if all(_is_own_dim(d, x, i) for i, d in enumerate(dims)):
         return None
     if not dims:
@@ -165,7 +183,7 @@ def shape_to_dims(fgraph: FunctionGraph, node: Apply):
 def shape_i_to_dim(fgraph: FunctionGraph, node: Apply):
     """shape(x)[i] -> d_i inferred from x's producers."""
     x, i = node.inputs[0], node.op.i
-    d = infer_shape(x)[i]
+    d = infer_shape(x, shape_memo(fgraph))[i]
     if _is_own_dim(d, x, i):
         return None
     return _int64(d)
@@ -208,7 +226,7 @@ def useless_reshape(fgraph: FunctionGraph, node: Apply):
         return None
     if x.ndim == 1 and len(entries) == 1 and isinstance(entries[0], int) and entries[0] == -1:
         return x
-    return x if shapes_equal(infer_shape(x), entries) else None
+    return x if shapes_equal(infer_shape(x, shape_memo(fgraph)), entries) else None
 
 
 @register("canonicalize", SumToShape)
@@ -216,7 +234,7 @@ def useless_sum_to_shape(fgraph: FunctionGraph, node: Apply):
     """sum_to_shape(g, s) -> g when g's shape is provably s (nothing was broadcast)."""
     g, shp = node.inputs
     entries = shape_entries(shp)
-    return g if shapes_equal(infer_shape(g), entries) else None
+    return g if shapes_equal(infer_shape(g, shape_memo(fgraph)), entries) else None
 
 
 def _is_second(node: Apply) -> bool:
@@ -230,7 +248,7 @@ def useless_second(fgraph: FunctionGraph, node: Apply):
         return None
     x, y = node.inputs
     out = node.outputs[0]
-    if y.ndim != out.ndim or not covered([x], [y], out):
+    if y.ndim != out.ndim or not covered([x], [y], out, shape_memo(fgraph)):
         return None
     return y
 
@@ -247,7 +265,7 @@ def second_to_alloc(fgraph: FunctionGraph, node: Apply):
     for client, i in fgraph.clients.get(x, ()):
         if client == OUTPUT or not (_is_second(client) and i == 0):
             return None
-    memo: Dict[Variable, tuple] = {}
+    memo = shape_memo(fgraph)
     dims = node.op.infer_shape(node, [infer_shape(x, memo), infer_shape(y, memo)])[0]
     dims = [_as_dim(d) for d in dims]
     for d in dims:
@@ -273,4 +291,5 @@ def alloc_of_same_shape(fgraph: FunctionGraph, node: Apply):
     v, dims = node.inputs[0], node.inputs[1:]
     if v.ndim != len(dims):
         return None
-    return v if shapes_equal(infer_shape(v), [_as_dim(d) for d in dims]) else None
+    memo = shape_memo(fgraph)
+    return v if shapes_equal(infer_shape(v, memo), [_as_dim(d) for d in dims]) else None

@@ -16,7 +16,7 @@ from symgraph.ops import scalar as S
 from symgraph.ops.elemwise import Elemwise
 from symgraph.rewrite.algebra import apply_elemwise, is_const, is_op, like
 from symgraph.rewrite.engine import register
-from symgraph.rewrite.shapes import covered
+from symgraph.rewrite.shapes import covered, shape_memo
 
 _FLOATS = ("float16", "float32", "float64")
 
@@ -173,7 +173,7 @@ def mul_cancel_div(fgraph: FunctionGraph, node: Apply):
     i, j, a = found
     kept = [a if k == i else v for k, v in enumerate(ins) if k != j]
     result = apply_elemwise(S.mul, kept)
-    if not covered([ins[i], ins[j]], kept, node.outputs[0]):
+    if not covered([ins[i], ins[j]], kept, node.outputs[0], shape_memo(fgraph)):
         result = E.second(ins[j], result)  # y may still broadcast the product
     return like(result, node.outputs[0])
 
@@ -198,7 +198,7 @@ def sigmoid_from_exp_ratio(fgraph: FunctionGraph, node: Apply):
     sig = E.sigmoid(_arg(ins[j]))
     kept = [sig if k == j else (a if k == i else v) for k, v in enumerate(ins)]
     result = apply_elemwise(S.mul, kept)
-    if not covered([ins[i]], kept, node.outputs[0]):
+    if not covered([ins[i]], kept, node.outputs[0], shape_memo(fgraph)):
         result = E.second(ins[i].owner.inputs[1], result)  # 1 + exp(x) may still broadcast
     return like(result, node.outputs[0])
 
@@ -236,7 +236,7 @@ def distribute_cancel_div(fgraph: FunctionGraph, node: Apply):
             if pos is None:
                 break
             rest = [a] + [w for k, w in enumerate(factors) if k != pos]
-            if not covered([t, d], rest, out):
+            if not covered([t, d], rest, out, shape_memo(fgraph)):
                 break
             terms.append(apply_elemwise(S.mul, rest))
         else:
