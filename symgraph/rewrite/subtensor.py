@@ -1,8 +1,17 @@
-"""Canonical rewrites of the indexing ops (:mod:`symgraph.ops.subtensor`)."""
+"""Rewrites of the indexing ops (:mod:`symgraph.ops.subtensor`): canonical forms, and the
+stabilisation of ``log(softmax(x)[idx])`` (the negative log-likelihood written with the log
+after the indexing) in the forward graph and in its gradient."""
 from __future__ import annotations
 
+from typing import Optional
+
 from symgraph.fgraph import FunctionGraph
-from symgraph.graph import Apply, Constant
+from symgraph.graph import Apply, Constant, Variable, is_constant_value
+from symgraph.ops import elemwise as E
+from symgraph.ops import nnet as N
+from symgraph.ops import scalar as S
+from symgraph.ops.reduce import sum as _sum
+from symgraph.ops.shape import Alloc
 from symgraph.ops.indexing import SYM, fold_constants, input_kinds
 from symgraph.ops.subtensor import (AdvancedIncSubtensor, AdvancedSubtensor, IncSubtensor,
                                     Subtensor, _IncOp)
@@ -30,3 +39,121 @@ def useless_subtensor(fgraph: FunctionGraph, node: Apply):
     if node.op.idx_list == ():
         return node.inputs[0]
     return None
+
+
+# ---------------------------------------------------------------------------------------
+# stabilisation: log(softmax(x)[idx])
+# ---------------------------------------------------------------------------------------
+
+_READS = (Subtensor, AdvancedSubtensor)
+
+
+def _is_softmax(v: Variable) -> bool:
+    return v.owner is not None and isinstance(v.owner.op, N.Softmax)
+
+
+@register("stabilize", E.Elemwise)
+def log_of_indexed_softmax(fgraph: FunctionGraph, node: Apply):
+    """log(softmax(x)[idx]) -> log(softmax(x))[idx], which becomes log_softmax(x)[idx]:
+    finite where a selected probability underflows to 0."""
+    if node.op.scalar_op != S.log:
+        return None
+    (p,) = node.inputs
+    if p.owner is None or not isinstance(p.owner.op, _READS) or not _is_softmax(p.owner.inputs[0]):
+        return None
+    sm, index = p.owner.inputs[0], p.owner.inputs[1:]
+    out = p.owner.op(E.log(sm), *index)
+    return out if out.dtype == node.outputs[0].dtype else E.cast(out, node.outputs[0].dtype)
+
+
+def _is_zeros(v: Variable) -> bool:
+    """True for ``zeros_like``/``alloc(0, ...)``/a constant 0 (the base of an index gradient)."""
+    if is_constant_value(v, 0):
+        return True
+    if v.owner is None:
+        return False
+    op = v.owner.op
+    if isinstance(op, E.Elemwise) and op.scalar_op == S.second:
+        return is_constant_value(v.owner.inputs[1], 0)
+    return isinstance(op, Alloc) and is_constant_value(v.owner.inputs[0], 0)
+
+
+def _numerator(d: Variable, s: Variable) -> Optional[Variable]:
+    """``a`` when ``d`` is ``a / s`` (or a product with the factor ``1 / s``), else None."""
+    if d.owner is None or not isinstance(d.owner.op, E.Elemwise):
+        return None
+    sop = d.owner.op.scalar_op
+    if sop == S.true_div and d.owner.inputs[1] is s:
+        return d.owner.inputs[0]
+    if sop == S.mul:
+        factors = list(d.owner.inputs)
+        for i, f in enumerate(factors):
+            if (f.owner is not None and isinstance(f.owner.op, E.Elemwise)
+                    and f.owner.op.scalar_op == S.true_div and f.owner.inputs[1] is s
+                    and is_constant_value(f.owner.inputs[0], 1)):
+                rest = factors[:i] + factors[i + 1:]
+                return rest[0] if len(rest) == 1 else E.mul(*rest)
+    return None
+
+
+def _indexed_log_grad(term: Variable, sm: Variable) -> Optional[Variable]:
+    """``A = inc_subtensor(zeros[idx], a)`` when ``term`` is ``inc_subtensor(zeros[idx],
+    a / sm[idx])`` (the gradient of ``log(sm[idx])``), else None."""
+    node = term.owner
+    if node is None or not isinstance(node.op, _IncOp) or node.op.set_instead_of_inc:
+        return None
+    zeros, d, index = node.inputs[0], node.inputs[1], node.inputs[2:]
+    if not _is_zeros(zeros):
+        return None
+    for s in _sources(d):
+        read = s.owner
+        if (read is not None and read.op == node.op._read_op(node.op.idx_list)
+                and read.inputs[0] is sm and len(read.inputs) - 1 == len(index)
+                and all(a is b for a, b in zip(read.inputs[1:], index))):
+            a = _numerator(d, s)
+            if a is not None:
+                return type(node.op)(node.op.idx_list, False)(zeros, a, *index)
+    return None
+
+
+def _sources(d: Variable):
+    """Candidate denominators of ``d`` (``s`` in ``a / s`` or in a factor ``1 / s``)."""
+    if d.owner is None or not isinstance(d.owner.op, E.Elemwise):
+        return []
+    if d.owner.op.scalar_op == S.true_div:
+        return [d.owner.inputs[1]]
+    if d.owner.op.scalar_op == S.mul:
+        return [f.owner.inputs[1] for f in d.owner.inputs
+                if f.owner is not None and isinstance(f.owner.op, E.Elemwise)
+                and f.owner.op.scalar_op == S.true_div]
+    return []
+
+
+@register("stabilize", N.SoftmaxGrad)
+def softmax_grad_of_indexed_log(fgraph: FunctionGraph, node: Apply):
+    """SoftmaxGrad(inc_subtensor(zeros[idx], a / sm[idx]), sm) -> A - sm sum(A, axis) with
+    A = inc_subtensor(zeros[idx], a): the gradient of log(softmax(x)[idx]) without dividing
+    by a probability that may be 0. (``dy * sm`` is ``A``, repeated indices included.)
+
+    The op is linear in ``dy``, so other terms of a sum stay in a ``SoftmaxGrad``.
+    """
+    dy, sm = node.inputs
+    if not _is_softmax(sm):
+        return None
+    is_sum = dy.owner is not None and isinstance(dy.owner.op, E.Elemwise) and \
+        dy.owner.op.scalar_op == S.add
+    terms = list(dy.owner.inputs) if is_sum else [dy]
+    stable, others = [], []
+    for term in terms:
+        found = _indexed_log_grad(term, sm) if term.ndim == sm.ndim else None
+        if found is None:
+            others.append(term)
+        else:
+            stable.append(found - sm * _sum(found, axis=node.op.axis, keepdims=True))
+    if not stable:
+        return None
+    if others:
+        rest = E.add(*others) if len(others) > 1 else others[0]
+        stable.append(N.SoftmaxGrad(node.op.axis)(E.cast(rest, sm.dtype), sm))
+    new = E.add(*stable) if len(stable) > 1 else stable[0]
+    return new if new.dtype == node.outputs[0].dtype else E.cast(new, node.outputs[0].dtype)

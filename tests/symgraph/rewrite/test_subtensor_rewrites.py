@@ -68,3 +68,47 @@ def test_gradient_graph_values_agree(mode, rng):
     want[1:3] += 2 * a[1:3]
     np.add.at(want, [0, 0, 5], 3.0)
     np.testing.assert_allclose(g, want, rtol=1e-12)
+
+
+def _nll_cases(P, Y):
+    rows = T.arange(Y.shape[0])
+    return {
+        "advanced": -T.mean(T.log(P[rows, Y])),
+        "repeated_rows": -T.log(P[T.concatenate([rows, rows]), T.concatenate([Y, Y])]).sum(),
+        "basic": -T.log(P[0, 2]) - T.log(P[:, 1]).sum(),
+        "with_other_terms": -T.mean(T.log(P[rows, Y])) + (P ** 2).sum(),
+    }
+
+
+@pytest.mark.parametrize("case", ["advanced", "repeated_rows", "basic", "with_other_terms"])
+def test_log_of_indexed_softmax_is_stable(case, rng):
+    x, y = T.matrix("x"), T.lvector("y")
+    p = T.nnet.softmax(x)
+    cost = _nll_cases(p, y)[case]
+    outs = [cost, T.grad(cost, x)]
+    fast = symgraph.function([x, y], outs, on_unused_input="ignore")
+    ref = symgraph.function([x, y], outs, mode="FAST_COMPILE", on_unused_input="ignore")
+    from symgraph.ops import nnet as N
+    ops = [type(n.op) for n in fast.fgraph.apply_nodes]
+    assert N.LogSoftmax in ops
+    if case != "with_other_terms":
+        assert N.SoftmaxGrad not in ops  # no division by a probability is left
+    # moderate logits: same values as the unrewritten graph
+    xv, yv = rng.standard_normal((4, 3)), rng.integers(0, 3, size=4)
+    for got, want in zip(fast(xv, yv), ref(xv, yv)):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+    # saturated logits: the selected probabilities underflow to 0, the maths stays finite
+    xs = np.array([[1000.0, 0.0, -1000.0], [-800.0, 800.0, 0.0], [1.0, 2.0, 3.0],
+                   [0.0, 0.0, -900.0]])
+    ys = np.array([2, 0, 1, 2])
+    with np.errstate(divide="raise", invalid="raise", over="raise", under="ignore"):
+        value, grad = fast(xs, ys)
+    assert np.isfinite(value) and np.all(np.isfinite(grad))
+    if case == "advanced":
+        sm = np.exp(xs - xs.max(1, keepdims=True))
+        sm /= sm.sum(1, keepdims=True)
+        logsm = xs - xs.max(1, keepdims=True) - np.log(
+            np.exp(xs - xs.max(1, keepdims=True)).sum(1, keepdims=True))
+        np.testing.assert_allclose(value, -logsm[np.arange(4), ys].mean(), rtol=1e-12)
+        onehot = np.eye(3)[ys]
+        np.testing.assert_allclose(grad, (sm - onehot) / 4, atol=1e-12)
