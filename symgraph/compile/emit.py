@@ -239,6 +239,10 @@ def _bind_filter(var: Variable, allow_downcast):
     return _filter
 
 
+#: shorter clusters are single passes in NumPy too: a compiled loop gains nothing there
+_NUMBA_MIN_STEPS = 3
+
+
 class _Planned:
     """Source for the nodes the storage plan handles: fused kernels into reused buffers,
     products into reused buffers, and updates computed in place at commit time."""
@@ -287,7 +291,7 @@ class _Planned:
 
     def _composite(self, node, names, out: Optional[str], result: str, indent: str) -> List[str]:
         dtypes = [x.dtype for x in node.inputs]
-        if self.backend == "numba":
+        if self.backend == "numba" and len(node.op.program) >= _NUMBA_MIN_STEPS:
             return [f"{indent}{result} = {self._kernel(node)}({out or 'None'}, _shp, "
                     f"{', '.join(names)})"]
         return kernels.numpy_lines(node.op.program, names, dtypes, out, result, self._temp(),
@@ -309,7 +313,8 @@ class _Planned:
         if slot is not None and isinstance(op, Dot):
             result = self.namer(out, "v")
             a, b = names
-            return [f"    {result} = np.dot({a}, {b}, out=_getbuf(_slot{slot}, "
+            # matmul: NumPy's dot with out= may take a slow non-BLAS path
+            return [f"    {result} = np.matmul({a}, {b}, out=_getbuf(_slot{slot}, "
                     f"({a}.shape[0], {b}.shape[1]), '{out.dtype}'))  # {describe(node)}"]
         return None
 

@@ -35,8 +35,10 @@ NUMBA_MIN_SIZE = 1 << 15
 def bshape(*arrays) -> tuple:
     """Broadcast shape of ``arrays`` (a fast path when every shape is equal)."""
     s = arrays[0].shape
+    n = len(s)
     for a in arrays[1:]:
-        if a.shape != s:
+        t = a.shape
+        if t != s and (len(t) > n or t != s[n - len(t):]):
             return np.broadcast_shapes(*[np.shape(x) for x in arrays])
     return s
 
@@ -172,7 +174,7 @@ def numpy_function(program, in_dtypes: Sequence[str], out_dtype: str, name: str 
     """A Python function ``f(out, shape, *inputs)`` running the NumPy steps (``out`` may be
     ``None``); its temporaries are private buffers reused across calls."""
     ins = [f"i{k}" for k in range(len(in_dtypes))]
-    ns: dict = {"np": np, **NAMESPACE}
+    ns: dict = {"np": np, **S.NAMESPACE, **NAMESPACE}
     counter = [0]
 
     def temp(dtype: str) -> str:

@@ -1,0 +1,295 @@
+"""Speed of compiled train steps: ``python -m benchmarks.speed [--peers torch] [--out DIR]``.
+
+Measures, in one process, medians of:
+
+* an MLP 784-1000-1000-10 (ReLU, softmax cross-entropy, batch 128, float32) train step with
+  SGD and with Adam, compiled by symgraph (default NumPy linker, and the numba backend when
+  numba is importable), and the compile time of each train function (grad + rewrites + code);
+* the NumPy GEMM-only time of that step (the five matrix products of forward and backward
+  alone), the denominator of every ratio;
+* a hand-written NumPy SGD step of the same model;
+* a tiny MLP 784-100-10, batch 32, SGD: per-call time of symgraph and of hand-written NumPy;
+* peak memory (tracemalloc) of one step;
+* PyTorch eager (``--peers torch``, torch==2.13.0) when installed.
+
+Results are printed as a table and written as JSON into ``--out`` when given.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+import tracemalloc
+from collections import OrderedDict
+from typing import Callable, Dict, List, Optional, Sequence
+
+import numpy as np
+
+import symgraph
+import symgraph.tensor as T
+from symgraph.compile.mode import FAST_RUN
+
+BIG = (784, 1000, 1000, 10)
+TINY = (784, 100, 10)
+
+
+def median_time(fn: Callable[[], object], repeat: int, warmup: int = 2) -> float:
+    """Median wall time of ``fn()`` in seconds over ``repeat`` calls."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def init_params(sizes: Sequence[int], seed: int) -> List[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    params = []
+    for a, b in zip(sizes[:-1], sizes[1:]):
+        params.append((rng.standard_normal((a, b)) * np.sqrt(2.0 / a)).astype(np.float32))
+        params.append(np.zeros(b, np.float32))
+    return params
+
+
+def make_data(sizes: Sequence[int], batch: int, seed: int):
+    rng = np.random.default_rng(seed + 1)
+    x = rng.standard_normal((batch, sizes[0])).astype(np.float32)
+    y = np.eye(sizes[-1], dtype=np.float32)[rng.integers(0, sizes[-1], batch)]
+    return x, y
+
+
+# ---------------------------------------------------------------------------------------
+# symgraph
+# ---------------------------------------------------------------------------------------
+
+def mlp_cost(params, x, y):
+    """ReLU MLP with a softmax cross-entropy written from primitives (stable log-sum-exp)."""
+    h = x
+    n = len(params) // 2
+    for i in range(n):
+        h = T.dot(h, params[2 * i]) + params[2 * i + 1]
+        if i < n - 1:
+            h = T.maximum(h, 0)
+    m = T.max(h, axis=1, keepdims=True)
+    logp = h - (T.log(T.sum(T.exp(h - m), axis=1, keepdims=True)) + m)
+    return -T.mean(T.sum(y * logp, axis=1))
+
+
+def adam_updates(cost, params, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
+    """Adam, inline (the optimizers package's Adam is used instead when importable)."""
+    try:
+        import optimizers
+        return optimizers.Adam(lr=lr, beta1=b1, beta2=b2, eps=eps).updates(cost, params)
+    except ImportError:
+        pass
+    grads = T.grad(cost, params)
+    t = symgraph.shared(np.float32(0), "t")
+    t1 = t + 1
+    ups = OrderedDict([(t, t1)])
+    lr_t = lr * T.sqrt(1 - b2 ** t1) / (1 - b1 ** t1)
+    for p, g in zip(params, grads):
+        m = symgraph.shared(np.zeros_like(p.get_value()))
+        v = symgraph.shared(np.zeros_like(p.get_value()))
+        m1 = b1 * m + (1 - b1) * g
+        v1 = b2 * v + (1 - b2) * g * g
+        ups[m], ups[v] = m1, v1
+        ups[p] = p - lr_t * m1 / (T.sqrt(v1) + eps)
+    return ups
+
+
+def build_step(sizes, opt: str, mode, seed: int = 0, lr: float = 0.01):
+    """Compile a train step; return ``(step, compile_seconds)``."""
+    t0 = time.perf_counter()
+    params = [symgraph.shared(p, borrow=True) for p in init_params(sizes, seed)]
+    x, y = T.fmatrix("x"), T.fmatrix("y")
+    cost = mlp_cost(params, x, y)
+    if opt == "sgd":
+        ups = OrderedDict((p, p - lr * g) for p, g in zip(params, T.grad(cost, params)))
+    else:
+        ups = adam_updates(cost, params)
+    f = symgraph.function([x, y], cost, updates=ups, mode=mode)
+    return f, time.perf_counter() - t0
+
+
+# ---------------------------------------------------------------------------------------
+# NumPy references
+# ---------------------------------------------------------------------------------------
+
+def numpy_gemm_only(sizes, batch, seed):
+    """The matrix products of one forward + backward pass, into preallocated outputs."""
+    params = init_params(sizes, seed)
+    Ws = params[0::2]
+    x, _ = make_data(sizes, batch, seed)
+    acts = [x] + [np.empty((batch, W.shape[1]), np.float32) for W in Ws]
+    grads_a = [np.empty((batch, W.shape[0]), np.float32) for W in Ws]
+    grads_w = [np.empty_like(W) for W in Ws]
+    gz = [np.ones((batch, W.shape[1]), np.float32) * 0.01 for W in Ws]
+
+    def step():
+        for i, W in enumerate(Ws):
+            np.dot(acts[i], W, out=acts[i + 1])
+        for i in reversed(range(len(Ws))):
+            np.dot(acts[i].T, gz[i], out=grads_w[i])
+            if i:
+                np.dot(gz[i], Ws[i].T, out=grads_a[i])
+    return step
+
+
+def numpy_sgd_step(sizes, batch, seed, lr=0.01):
+    """A straightforward hand-written NumPy train step (what a user would write)."""
+    params = init_params(sizes, seed)
+    x, y = make_data(sizes, batch, seed)
+    n = len(params) // 2
+
+    def step():
+        hs = [x]
+        for i in range(n):
+            z = hs[-1] @ params[2 * i] + params[2 * i + 1]
+            hs.append(np.maximum(z, 0) if i < n - 1 else z)
+        z = hs[-1]
+        z = z - z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        p = e / e.sum(axis=1, keepdims=True)
+        cost = -np.mean(np.sum(y * (z - np.log(e.sum(axis=1, keepdims=True))), axis=1))
+        g = (p - y) / batch
+        for i in reversed(range(n)):
+            gW = hs[i].T @ g
+            gb = g.sum(axis=0)
+            if i:
+                g = (g @ params[2 * i].T) * (hs[i] > 0)
+            params[2 * i] -= lr * gW
+            params[2 * i + 1] -= lr * gb
+        return cost
+    return step
+
+
+# ---------------------------------------------------------------------------------------
+# PyTorch
+# ---------------------------------------------------------------------------------------
+
+def torch_steps(sizes, batch, seed, tiny_sizes, tiny_batch) -> Optional[Dict[str, float]]:
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(os.cpu_count() or 1)
+
+    def make(sz, bs, opt):
+        params = [torch.tensor(p, requires_grad=True) for p in init_params(sz, seed)]
+        x, y = (torch.tensor(a) for a in make_data(sz, bs, seed))
+        o = torch.optim.SGD(params, lr=0.01) if opt == "sgd" else torch.optim.Adam(params, 1e-3)
+        n = len(params) // 2
+
+        def step():
+            h = x
+            for i in range(n):
+                h = h @ params[2 * i] + params[2 * i + 1]
+                if i < n - 1:
+                    h = torch.relu(h)
+            loss = -(y * torch.log_softmax(h, dim=1)).sum(dim=1).mean()
+            o.zero_grad(set_to_none=True)
+            loss.backward()
+            o.step()
+            return loss
+        return step
+    return {"version": torch.__version__,
+            "sgd": median_time(make(sizes, batch, "sgd"), 20),
+            "adam": median_time(make(sizes, batch, "adam"), 20),
+            "tiny": median_time(make(tiny_sizes, tiny_batch, "sgd"), 300)}
+
+
+# ---------------------------------------------------------------------------------------
+
+def peak_memory(step) -> int:
+    step()
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    step()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak
+
+
+def run(peers: Sequence[str], repeat: int, seed: int) -> dict:
+    batch, tiny_batch = 128, 32
+    x, y = make_data(BIG, batch, seed)
+    tx, ty = make_data(TINY, tiny_batch, seed)
+    res: dict = {"config": {"sizes": BIG, "batch": batch, "tiny": TINY, "tiny_batch": tiny_batch,
+                            "repeat": repeat, "seed": seed, "numpy": np.__version__}}
+    res["gemm_only"] = median_time(numpy_gemm_only(BIG, batch, seed), repeat)
+    res["numpy_sgd"] = median_time(numpy_sgd_step(BIG, batch, seed), repeat)
+    res["numpy_tiny"] = median_time(numpy_sgd_step(TINY, tiny_batch, seed), repeat * 20)
+
+    backends = [("numpy", FAST_RUN)]
+    try:
+        import numba  # noqa: F401
+        backends.append(("numba", FAST_RUN.__class__("NUMBA", backend="numba")))
+    except ImportError:
+        pass
+    for label, mode in backends:
+        row = {}
+        for opt in ("sgd", "adam"):
+            f, ct = build_step(BIG, opt, mode, seed)
+            row[f"{opt}_compile"] = ct
+            f(x, y)  # first call: loads lazily compiled kernels
+            row[opt] = median_time(lambda: f(x, y), repeat)
+            row[f"{opt}_peak_bytes"] = peak_memory(lambda: f(x, y))
+        f, _ = build_step(TINY, "sgd", mode, seed)
+        row["tiny"] = median_time(lambda: f(tx, ty), repeat * 20)
+        res[f"symgraph_{label}"] = row
+    res["numpy_sgd_peak_bytes"] = peak_memory(numpy_sgd_step(BIG, batch, seed))
+    if "torch" in peers:
+        res["torch"] = torch_steps(BIG, batch, seed, TINY, tiny_batch)
+    return res
+
+
+def table(res: dict) -> str:
+    g = res["gemm_only"]
+
+    def ms(t):
+        return "—" if t is None else f"{t * 1e3:.2f} ms ({t / g:.2f}x)"
+
+    def us(t):
+        return "—" if t is None else f"{t * 1e6:.0f} us"
+    rows = [("| | compile cold | SGD step | Adam step | tiny step | peak mem (SGD/Adam) |"),
+            "|---|---|---|---|---|---|"]
+    for key in ("symgraph_numpy", "symgraph_numba"):
+        r = res.get(key)
+        if not r:
+            continue
+        rows.append(f"| {key.replace('_', ' ')} | {r['sgd_compile']:.3f} s / "
+                    f"{r['adam_compile']:.3f} s | {ms(r['sgd'])} | {ms(r['adam'])} | "
+                    f"{us(r['tiny'])} | {r['sgd_peak_bytes'] / 2**20:.1f} / "
+                    f"{r['adam_peak_bytes'] / 2**20:.1f} MiB |")
+    t = res.get("torch")
+    if t:
+        rows.append(f"| torch {t['version']} eager | — | {ms(t['sgd'])} | {ms(t['adam'])} | "
+                    f"{us(t['tiny'])} | — |")
+    rows.append(f"| hand-written NumPy | — | {ms(res['numpy_sgd'])} | — | "
+                f"{us(res['numpy_tiny'])} | {res['numpy_sgd_peak_bytes'] / 2**20:.1f} MiB |")
+    rows.append(f"| NumPy GEMM-only | — | {g * 1e3:.2f} ms (1.00x) | — | — | — |")
+    return "\n".join(rows)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--peers", default="", help="comma-separated: torch")
+    ap.add_argument("--repeat", type=int, default=30, help="timed calls per big-model median")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", default=None, help="folder for speed.json")
+    args = ap.parse_args(argv)
+    res = run([p for p in args.peers.split(",") if p], args.repeat, args.seed)
+    print(table(res))
+    if args.out:
+        os.makedirs(args.out, exist_ok=True)
+        with open(os.path.join(args.out, "speed.json"), "w") as fh:
+            json.dump(res, fh, indent=2, default=str)
+
+
+if __name__ == "__main__":
+    main()

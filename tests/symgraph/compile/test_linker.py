@@ -1,0 +1,309 @@
+"""The fusing linker: fused kernels equal the unfused graph, planned buffers never leak into
+results, in-place updates keep all-or-nothing semantics, BLAS gemm updates, numba kernels."""
+from collections import OrderedDict
+
+import numpy as np
+import pytest
+
+import symgraph
+import symgraph.tensor as T
+from symgraph.compile import kernels
+from symgraph.compile.mode import FAST_RUN
+from symgraph.rewrite.fusion import Composite, Gemm, gemm_into
+
+NUMBA = FAST_RUN.__class__("NUMBA", backend="numba")
+
+
+def _ops(f):
+    return [type(n.op) for n in f.fgraph.toposort()]
+
+
+def _tol(dtype):
+    return dict(rtol=1e-5, atol=1e-6) if dtype == "float32" else dict(rtol=1e-12, atol=1e-12)
+
+
+# expression builders over (x, y, z); shapes are given per case
+EXPRESSIONS = {
+    "chain": lambda x, y, z: T.exp(x * 2 + y) - T.log(x * x + 1),
+    "tree": lambda x, y, z: (x + y) * (y - z) / (T.abs(z) + 1),
+    "reuse": lambda x, y, z: T.tanh(x) * T.tanh(x) + y,
+    "nary": lambda x, y, z: x + y + z + x * y * z,
+    "compare": lambda x, y, z: T.switch(x > y, x * 3, z - 1) + (x >= 0) * y,
+    "sigmoid": lambda x, y, z: T.sigmoid(x) * (1 - T.sigmoid(y)) + T.softplus(z),
+    "cast": lambda x, y, z: T.cast(x * 3, "int32") + T.cast(y, "float32") * z,
+    "second": lambda x, y, z: T.ones_like(x) * y + T.zeros_like(z),
+    "clip": lambda x, y, z: T.clip(x, -0.5, 0.5) * T.maximum(y, z) + T.minimum(x, 0),
+    "sqrt_pow": lambda x, y, z: T.sqrt(T.abs(x) + 1) ** 2 + y ** 3 - T.abs(z) ** 0.5,
+}
+SHAPES = {
+    "same": [(3, 4), (3, 4), (3, 4)],
+    "row": [(3, 4), (4,), (1, 4)],
+    "col": [(3, 1), (1, 4), (3, 4)],
+    "scalar": [(5,), (), (5,)],
+}
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("shapes", list(SHAPES))
+@pytest.mark.parametrize("expr", list(EXPRESSIONS))
+@pytest.mark.parametrize("static", [False, True])
+def test_fused_equals_unfused(expr, shapes, dtype, static, rng):
+    shps = SHAPES[shapes]
+    ins = [T.tensor(dtype, s if static else [None if d != 1 else 1 for d in s], name=n)
+           for s, n in zip(shps, "xyz")]
+    out = EXPRESSIONS[expr](*ins)
+    vals = [rng.uniform(-2, 2, s).astype(dtype) for s in shps]
+    fused = symgraph.function(ins, out, on_unused_input="ignore")
+    plain = symgraph.function(ins, out, mode="FAST_COMPILE", on_unused_input="ignore")
+    got, want = fused(*vals), plain(*vals)
+    assert got.dtype == want.dtype and got.shape == want.shape
+    np.testing.assert_allclose(got, want, **_tol(dtype))
+    # and a second call with other values (buffers are reused) is still right
+    vals = [rng.uniform(-2, 2, s).astype(dtype) for s in shps]
+    np.testing.assert_allclose(fused(*vals), plain(*vals), **_tol(dtype))
+
+
+def test_integer_and_bool_clusters(rng):
+    a, b = T.imatrix("a"), T.ivector("b")
+    out = (a * 3 + b) // 2 - (a % 5) * (a > b)
+    av = rng.integers(-50, 50, (4, 6)).astype("int32")
+    bv = rng.integers(-50, 50, 6).astype("int32")
+    fused, plain = symgraph.function([a, b], out), symgraph.function([a, b], out,
+                                                                     mode="FAST_COMPILE")
+    np.testing.assert_array_equal(fused(av, bv), plain(av, bv))
+
+
+def test_chain_becomes_one_composite():
+    x, y = T.matrix("x"), T.vector("y")
+    f = symgraph.function([x, y], T.exp(x * 2 + y) - T.log(x * x + 1))
+    comps = [n for n in f.fgraph.toposort() if isinstance(n.op, Composite)]
+    assert len(comps) == 1 and len(f.fgraph.apply_nodes) == 1
+    assert "out=" in f.source  # intermediates written into buffers
+
+
+def test_intermediate_with_two_clients_is_not_fused_away(rng):
+    x = T.vector("x")
+    e = T.exp(x)
+    f = symgraph.function([x], [e * 2, e + 1])
+    v = rng.standard_normal(5)
+    a, b = f(v)
+    np.testing.assert_allclose(a, 2 * np.exp(v))
+    np.testing.assert_allclose(b, np.exp(v) + 1)
+
+
+# ---------------------------------------------------------------------------------------
+# buffers never leak into results
+# ---------------------------------------------------------------------------------------
+
+def test_results_are_not_overwritten_by_later_calls(rng):
+    x, W = T.matrix("x"), T.matrix("W")
+    h = T.maximum(T.dot(x, W) + 1, 0)          # internal, planned
+    outs = [h.sum(axis=1), T.dot(h, W.T) * 2, (h * 3).T, h[0]]
+    f = symgraph.function([x, W], outs)
+    x1, W1 = rng.standard_normal((4, 3)), rng.standard_normal((3, 3))
+    first = f(x1, W1)
+    kept = [np.array(r) for r in first]
+    second = f(rng.standard_normal((4, 3)), rng.standard_normal((3, 3)))
+    for r, k in zip(first, kept):
+        np.testing.assert_array_equal(r, k)
+    for r, s in zip(first, second):
+        assert not np.shares_memory(r, s)
+
+
+def test_output_view_of_intermediate_is_fresh(rng):
+    x = T.matrix("x")
+    y = T.exp(x) + 1
+    f = symgraph.function([x], [(y * 2).T, y.sum()])
+    a = rng.standard_normal((3, 2))
+    r1, _ = f(a)
+    keep = r1.copy()
+    f(a * 5)
+    np.testing.assert_array_equal(r1, keep)
+
+
+def test_inputs_are_never_written(rng):
+    x, y = T.matrix("x"), T.matrix("y")
+    f = symgraph.function([x, y], (x * 2 + y) * (x - y))
+    a, b = rng.standard_normal((3, 3)), rng.standard_normal((3, 3))
+    a0, b0 = a.copy(), b.copy()
+    f(a, b)
+    np.testing.assert_array_equal(a, a0)
+    np.testing.assert_array_equal(b, b0)
+
+
+# ---------------------------------------------------------------------------------------
+# shared updates: in place, atomic, gemm
+# ---------------------------------------------------------------------------------------
+
+def _sgd_model(rng, mode=None):
+    W = symgraph.shared(rng.standard_normal((5, 4)), "W")
+    b = symgraph.shared(np.zeros(4), "b")
+    x, y = T.matrix("x"), T.matrix("y")
+    cost = T.mean(T.sqr(T.tanh(T.dot(x, W) + b) - y))
+    gW, gb = T.grad(cost, [W, b])
+    f = symgraph.function([x, y], cost, updates=OrderedDict([(W, W - 0.1 * gW),
+                                                              (b, b - 0.1 * gb)]), mode=mode)
+    return f, W, b
+
+
+def test_gemm_update_in_place_matches_unfused(rng):
+    f, W, b = _sgd_model(np.random.default_rng(0))
+    g, W2, b2 = _sgd_model(np.random.default_rng(0), mode="FAST_COMPILE")
+    assert Gemm in _ops(f)
+    storage_W, storage_b = W.get_value(borrow=True), b.get_value(borrow=True)
+    for _ in range(3):
+        x, y = rng.standard_normal((7, 5)), rng.standard_normal((7, 4))
+        np.testing.assert_allclose(f(x, y), g(x, y), rtol=1e-12)
+    np.testing.assert_allclose(W.get_value(), W2.get_value(), rtol=1e-12)
+    np.testing.assert_allclose(b.get_value(), b2.get_value(), rtol=1e-12)
+    # written into the same storage: no fresh allocation per step
+    assert W.get_value(borrow=True) is storage_W
+    assert b.get_value(borrow=True) is storage_b
+
+
+def test_failing_call_changes_nothing(rng):
+    W = symgraph.shared(rng.standard_normal((3, 3)), "W")
+    m = symgraph.shared(np.zeros((3, 3)), "m")
+    x, M = T.matrix("x"), T.matrix("M")
+    g = T.dot(x.T, x)
+    ups = OrderedDict([(m, 0.9 * m + 0.1 * g), (W, W - 0.5 * T.dot(x.T, x))])
+    # the output fails at run time when M has the wrong shape
+    f = symgraph.function([x, M], T.dot(x, M).sum(), updates=ups)
+    f(rng.standard_normal((2, 3)), rng.standard_normal((3, 2)))
+    before = W.get_value(), m.get_value()
+    with pytest.raises(ValueError):
+        f(rng.standard_normal((2, 3)), rng.standard_normal((4, 2)))
+    np.testing.assert_array_equal(W.get_value(), before[0])
+    np.testing.assert_array_equal(m.get_value(), before[1])
+
+
+def test_update_shape_mismatch_fails_before_any_commit(rng):
+    W = symgraph.shared(rng.standard_normal((3, 3)), "W")
+    b = symgraph.shared(np.ones(3), "b")
+    a, c = T.matrix("a"), T.matrix("c")
+    f = symgraph.function([a, c], [], updates=OrderedDict([(b, b * 2),
+                                                          (W, W - 0.1 * T.dot(a, c))]))
+    assert Gemm in _ops(f)
+    W0, b0 = W.get_value(), b.get_value()
+    with pytest.raises(ValueError):
+        f(rng.standard_normal((2, 4)), rng.standard_normal((4, 3)))  # (2, 3) != W's (3, 3)
+    np.testing.assert_array_equal(W.get_value(), W0)
+    np.testing.assert_array_equal(b.get_value(), b0)
+
+
+def test_update_that_changes_shape_is_not_written_in_place(rng):
+    v = symgraph.shared(np.ones((1, 3)), "v")
+    x = T.matrix("x")
+    f = symgraph.function([x], [], updates=[(v, v * 2 + x)])
+    old = v.get_value(borrow=True)
+    f(np.ones((4, 3)))
+    np.testing.assert_array_equal(v.get_value(), np.full((4, 3), 3.0))
+    np.testing.assert_array_equal(old, np.ones((1, 3)))
+
+
+def test_update_reading_another_updated_shared(rng):
+    # simultaneous semantics: b's new value uses a's OLD value, a's uses b's old value
+    a = symgraph.shared(np.arange(4.0), "a")
+    b = symgraph.shared(np.arange(4.0) * 10, "b")
+    f = symgraph.function([], [], updates=OrderedDict([(a, b + 1), (b, a * 2)]))
+    f()
+    np.testing.assert_array_equal(a.get_value(), np.arange(4.0) * 10 + 1)
+    np.testing.assert_array_equal(b.get_value(), np.arange(4.0) * 2)
+
+
+def test_update_chain_uses_new_values_in_order(rng):
+    # Adam-like: p's update reads m's new value, computed in place first
+    p = symgraph.shared(rng.standard_normal(6), "p")
+    m = symgraph.shared(rng.standard_normal(6), "m")
+    g = T.vector("g")
+    m1 = 0.9 * m + 0.1 * g
+    f = symgraph.function([g], [], updates=OrderedDict([(p, p - 0.5 * m1 / (T.abs(m1) + 1)),
+                                                        (m, m1)]))
+    p0, m0, gv = p.get_value(), m.get_value(), rng.standard_normal(6)
+    f(gv)
+    mn = 0.9 * m0 + 0.1 * gv
+    np.testing.assert_allclose(m.get_value(), mn)
+    np.testing.assert_allclose(p.get_value(), p0 - 0.5 * mn / (np.abs(mn) + 1))
+
+
+def test_output_equal_to_update_value_is_copied(rng):
+    w = symgraph.shared(np.ones(3), "w")
+    new = w * 2
+    f = symgraph.function([], new, updates=[(w, new)])
+    r = f()
+    np.testing.assert_array_equal(r, [2, 2, 2])
+    f()
+    np.testing.assert_array_equal(r, [2, 2, 2])
+    np.testing.assert_array_equal(w.get_value(), [4, 4, 4])
+
+
+def test_gemm_into_matches_numpy(rng):
+    for dtype in ("float32", "float64"):
+        c = rng.standard_normal((4, 5)).astype(dtype)
+        a = rng.standard_normal((3, 4)).astype(dtype).T  # Fortran-ordered view
+        b = rng.standard_normal((3, 5)).astype(dtype)
+        want = c + 0.3 * a @ b
+        got = gemm_into(c, 0.3, a, b)
+        assert got is c
+        np.testing.assert_allclose(got, want, **_tol(dtype))
+
+
+def test_debug_mode_with_fusion(rng):
+    x = T.matrix("x")
+    f = symgraph.function([x], T.exp(x) * 2 + 1, mode="DebugMode")
+    a = rng.standard_normal((2, 3))
+    np.testing.assert_allclose(f(a), np.exp(a) * 2 + 1)
+
+
+# ---------------------------------------------------------------------------------------
+# numba kernels equal the NumPy path
+# ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("shapes", ["same", "row", "scalar"])
+def test_numba_equals_numpy(shapes, rng, monkeypatch):
+    pytest.importorskip("numba")
+    monkeypatch.setattr(kernels, "NUMBA_MIN_SIZE", 1)
+    shps = SHAPES[shapes]
+    ins = [T.tensor("float32", [None if d != 1 else 1 for d in s], name=n)
+           for s, n in zip(shps, "xyz")]
+    out = T.exp(ins[0] * 0.5 + ins[1]) * T.sqrt(T.abs(ins[2]) + 1) - ins[1]
+    vals = [rng.uniform(-2, 2, s).astype("float32") for s in shps]
+    fast = symgraph.function(ins, out, mode=NUMBA)
+    ref = symgraph.function(ins, out)
+    assert "_kernel" in fast.source
+    np.testing.assert_allclose(fast(*vals), ref(*vals), rtol=1e-5, atol=1e-6)
+
+
+def test_numba_in_place_updates(rng, monkeypatch):
+    pytest.importorskip("numba")
+    monkeypatch.setattr(kernels, "NUMBA_MIN_SIZE", 1)
+
+    def build(mode):
+        r = np.random.default_rng(3)
+        p = symgraph.shared(r.standard_normal((8, 5)).astype("float32"), "p")
+        m = symgraph.shared(np.zeros((8, 5), "float32"), "m")
+        g = T.fmatrix("g")
+        m1 = 0.9 * m + 0.1 * g
+        ups = OrderedDict([(m, m1), (p, p - 0.01 * m1 / (T.sqrt(T.abs(m1)) + 1e-3))])
+        return symgraph.function([g], [], updates=ups, mode=mode), p, m
+    (f, p, m), (h, p2, m2) = build(NUMBA), build(None)
+    storage = p.get_value(borrow=True)
+    for _ in range(3):
+        gv = rng.standard_normal((8, 5)).astype("float32")
+        f(gv)
+        h(gv)
+    np.testing.assert_allclose(p.get_value(), p2.get_value(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(m.get_value(), m2.get_value(), rtol=1e-5, atol=1e-6)
+    assert p.get_value(borrow=True) is storage
+
+
+def test_numpy_function_kernel(rng):
+    x, y = T.matrix("x"), T.vector("y")
+    f = symgraph.function([x, y], T.exp(x - y) * 2 + T.sigmoid(x))
+    (node,) = f.fgraph.toposort()
+    fn = kernels.numpy_function(node.op.program, ["float64", "float64"], "float64")
+    a, b = rng.standard_normal((3, 4)), rng.standard_normal(4)
+    out = np.empty((3, 4))
+    assert fn(out, (3, 4), a, b) is out
+    np.testing.assert_allclose(out, f(a, b))
+    np.testing.assert_allclose(fn(None, (3, 4), a, b), f(a, b))
