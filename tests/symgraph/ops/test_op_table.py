@@ -22,6 +22,7 @@ from symgraph.graph import Constant, toposort
 from symgraph.ops import nnet as NN
 from symgraph.ops.conv import conv2d as NN_conv2d
 from symgraph.ops.pool import pool_2d
+from symgraph.ops.shape import sum_to_shape
 from symgraph.testing import check_emit, check_grad, check_infer
 
 FLOATS = ("float64", "float32")
@@ -267,6 +268,12 @@ SPECS += [
     Spec("dimshuffle[x,1,x,0]", lambda x: x.dimshuffle("x", 1, "x", 0),
          lambda x: x.T[None, :, None, :], (((3, 4),),)),
     Spec("dimshuffle[drop]", lambda x: x.dimshuffle(0), lambda x: x[:, 0], (((3, 1),),)),
+    Spec("shape", lambda x: x.shape, lambda x: np.array(x.shape, dtype="int64"), R3 + U[2:],
+         grad=False),
+    Spec("sum_to_shape", lambda g, x: sum_to_shape(g, x.shape),
+         lambda g, x: g.sum(axis=0, keepdims=True) if x.shape[0] == 1 else g,
+         (((3, 4), (1, 4)), ((3, 4), (3, 4))), wrt=(0,)),
+    Spec("disconnected_grad", T.disconnected_grad, np.array, U[:2], grad=False),
     Spec("alloc", lambda x: T.alloc(x, 2, 3, 4), lambda x: np.broadcast_to(x, (2, 3, 4)).copy(),
          (((4,),), ((3, 1),), ((),))),
     Spec("alloc[symbolic]", lambda x, y: T.alloc(x, y.shape[0], x.shape[0]),
