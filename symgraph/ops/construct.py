@@ -37,7 +37,6 @@ def _static_int(v: Variable) -> Optional[int]:
     return int(v.data) if isinstance(v, Constant) else None
 
 
-
 class ARange(Op):
     """``np.arange(start, stop, step)`` with symbolic scalar bounds.
 
