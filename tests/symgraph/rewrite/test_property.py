@@ -55,6 +55,10 @@ UNARY = [
     ("pow_minus_one", lambda x: _pos(x) ** -1, _always, True),
     ("pow_one", lambda x: x ** 1, _always, True),
     ("pow3", lambda x: x ** 3, _small(10), True),
+    ("const_chain", lambda x: ((x + 1) * 2.0 + 3) * 0.5 - 1, _always, True),
+    ("neg_sub", lambda x: -(x - 2.0) * -1, _always, True),
+    ("fill_zero_add", lambda x: x + T.zeros_like(x) * x, _always, True),
+    ("sub_sigmoid", lambda x: (1 - T.sigmoid(x)) * T.sigmoid(x), _always, True),
     ("self_mul", lambda x: x * x, _small(100), True),
     ("exp_ratio", lambda x: T.exp(x) / (1 + T.exp(x)), _small(30), True),
     ("double_transpose", lambda x: x.T.T + 1, _always, True),
@@ -121,7 +125,7 @@ def _broadcastable(a, b):
 def graphs(draw):
     dtype = draw(st.sampled_from(["float32", "float64"]))
     ndim = draw(st.integers(0, 3))
-    base = [draw(st.integers(1, 3)) for _ in range(ndim)]
+    base = [draw(st.integers(1, 4)) for _ in range(ndim)]
     n_inputs = draw(st.integers(1, 3))
     inputs, values = [], {}
     seed = draw(st.integers(0, 2 ** 32 - 1))
