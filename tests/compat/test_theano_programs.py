@@ -28,17 +28,13 @@ def _run(python, program, env_extra=None, timeout=600):
 
 
 def _result(out: str) -> dict:
-    results = {}
-    for line in out.splitlines():
-        if line.startswith("RESULT"):
-            words = line.split()[1:]
-            key = ""
-            for w in words:
-                if NUMBER.fullmatch(w):
-                    results[key] = float(w)
-                else:
-                    key = (key + " " + w).strip() if not results or key in results else w
-                    key = w if key in results else key
+    """``RESULT name 1.0 other 2.0`` -> {'name': 1.0, 'other': 2.0} (last RESULT line)."""
+    lines = [line.split()[1:] for line in out.splitlines() if line.startswith("RESULT")]
+    assert lines, f"no RESULT line in:\n{out[-2000:]}"
+    words, results = lines[-1], {}
+    for key, value in zip(words, words[1:]):
+        if NUMBER.fullmatch(value) and not NUMBER.fullmatch(key):
+            results[key] = float(value)
     return results
 
 
