@@ -82,3 +82,22 @@ def test_train_step_values_match_unoptimized(rng):
     xv, yv = _data(rng)
     for got, want in zip(fast(xv, yv), ref(xv, yv)):
         np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+
+
+def test_train_step_under_debug_mode(rng):
+    inputs, cost, params = _mlp(rng)
+    grads = T.grad(cost, params)
+    debug = symgraph.function(inputs, [cost] + grads, mode="DebugMode")
+    ref = symgraph.function(inputs, [cost] + grads, mode="FAST_COMPILE")
+    xv, yv = _data(rng)
+    for got, want in zip(debug(xv, yv), ref(xv, yv)):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+
+
+def test_stabilized_graph_passes_nan_guard():
+    x = T.vector("x")
+    cost = (T.log(1 + T.exp(x)) + T.log(T.sigmoid(x))).sum()
+    g = T.grad(cost, x)
+    f = symgraph.function([x], [cost, g], mode="NanGuardMode")
+    c, gv = f(np.array([1000.0, -1000.0, 0.0]))
+    assert np.isfinite(c) and np.all(np.isfinite(gv))
