@@ -370,3 +370,45 @@ def idempotent_max_min(fgraph: FunctionGraph, node: Apply):
         return None
     x, y = node.inputs
     return x if x is y and x.dtype == node.outputs[0].dtype else None
+
+
+@register("canonicalize", Elemwise)
+def fill_cut(fgraph: FunctionGraph, node: Apply):
+    """f(second(a, b), y) -> f(b, y) when the other operands already have a's shape: the fill
+    only broadcasts, and f broadcasts anyway (the gradient of sum(x**2) is a fill times x).
+    Likewise f(alloc(b, *s), y) -> f(b, y)."""
+    sop = node.op.scalar_op
+    if sop == S.second or sop.nin == 1:
+        return None
+    out = node.outputs[0]
+    memo = shape_memo(fgraph)
+    new = list(node.inputs)
+    changed = False
+    for i, v in enumerate(node.inputs):
+        if is_op(v, S.second):
+            a, b = v.owner.inputs
+        elif v.owner is not None and isinstance(v.owner.op, Alloc):
+            a, b = v, v.owner.inputs[0]
+        else:
+            continue
+        others = [w for k, w in enumerate(new) if k != i] + [b]
+        if covered([a], others, out, memo):
+            new[i] = b
+            changed = True
+    if not changed:
+        return None
+    result = Elemwise(sop)(*new)
+    return result if result.dtype == out.dtype and result.ndim == out.ndim else None
+
+
+@register("canonicalize", Elemwise)
+def round_of_integer(fgraph: FunctionGraph, node: Apply):
+    """floor(x) -> x, ceil(x) -> x, round(x) -> x for integer-valued x (an integer, or an
+    integer cast to float: shape arithmetic is full of these)"""
+    if node.op.scalar_op not in (S.floor, S.ceil, S.round_half_to_even, S.round_half_away):
+        return None
+    x = node.inputs[0]
+    src = x.owner.inputs[0] if isinstance(scalar_op(x), S.CastScalar) else x
+    if src.dtype not in S.discrete_dtypes:
+        return None
+    return like(x, node.outputs[0])

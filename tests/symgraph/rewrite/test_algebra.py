@@ -200,3 +200,30 @@ def test_idempotent_maximum(rng):
     f = assert_same([x], T.maximum(x, x) + T.minimum(x, x), [_m(rng, 2, 2)])
     counts = op_counts(f)
     assert counts.get("maximum", 0) == 0 and counts.get("minimum", 0) == 0
+
+
+def test_fill_cut(rng):
+    w = T.matrix("w")
+    g = T.grad((w ** 2).sum() * 1e-3, w)
+    f = assert_same([w], g, [_m(rng, 3, 4)])
+    counts = op_counts(f)
+    assert "second" not in counts and "sqr" not in counts and "Alloc" not in counts
+    assert counts["mul"] == 1
+
+
+def test_fill_cut_keeps_broadcasting_fill(rng):
+    x, v = T.matrix("x"), T.vector("v")
+    out = T.second(x, 2.0) * v  # the fill gives the (n, m) shape v alone lacks
+    f = assert_same([x, v], out, [_m(rng, 2, 3), _m(rng, 3)])
+    assert f(_m(rng, 2, 3), _m(rng, 3)).shape == (2, 3)
+
+
+def test_round_of_integer(rng):
+    i = T.lvector("i")
+    fi = T.cast(i, "float64")
+    out = [T.ceil(fi), T.floor(fi), T.round(fi), T.cast(T.ceil(fi), "int64")]
+    vals = [np.array([-3, 0, 7], dtype="int64")]
+    f = assert_same([i], out, vals)
+    counts = op_counts(f)
+    assert not {"ceil", "floor", "round", "round_half_away_from_zero"} & set(counts)
+    assert f.fgraph.outputs[3] is f.fgraph.inputs[0]  # cast(cast(i)) is i itself
