@@ -180,8 +180,12 @@ class TensorType:
         return arr
 
 
-def broadcast_shapes(shapes: Iterable[tuple], what: str = "elementwise op") -> tuple:
-    """Static NumPy broadcasting of shapes with ``None`` entries; raise on a known mismatch."""
+def broadcast_shapes(shapes: Iterable[tuple], what="elementwise op") -> tuple:
+    """Static NumPy broadcasting of shapes with ``None`` entries; raise on a known mismatch.
+
+    ``what`` names the operation in the error: a string, or a callable returning one (so that
+    building the message, which may print constants, costs nothing when shapes agree).
+    """
     shapes = list(shapes)
     ndim = max((len(s) for s in shapes), default=0)
     padded = [(1,) * (ndim - len(s)) + tuple(s) for s in shapes]
@@ -189,6 +193,7 @@ def broadcast_shapes(shapes: Iterable[tuple], what: str = "elementwise op") -> t
     for axis in range(ndim):
         known = {s[axis] for s in padded if s[axis] is not None and s[axis] != 1}
         if len(known) > 1:
+            what = what() if callable(what) else what
             raise ValueError(f"{what}: shapes {[tuple(s) for s in shapes]} cannot be broadcast "
                              f"together (dimension {axis} is {sorted(known)})")
         if known:

@@ -38,13 +38,18 @@ class Namer:
     def __init__(self, reserved: Sequence[str] = ()):
         self.taken = set(reserved) | set(BASE_NAMESPACE) | set(dir(__builtins__))
         self.names: Dict[Variable, str] = {}
+        # next suffix to try per base: naming stays linear in the number of nodes
+        self._next: Dict[str, int] = {}
 
     def fresh(self, base: str) -> str:
         base = base if _IDENT.match(base or "") and not keyword.iskeyword(base) else "v"
-        name, k = base, 0
+        name, k = base, self._next.get(base, 0)
+        if k:
+            name = f"{base}_{k}"
         while name in self.taken:
             k += 1
             name = f"{base}_{k}"
+        self._next[base] = k + 1
         self.taken.add(name)
         return name
 

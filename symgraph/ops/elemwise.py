@@ -100,7 +100,7 @@ class Elemwise(Op):
         except TypeError as exc:
             raise TypeError(f"{self}: {exc}") from None
         shape = broadcast_shapes([v.type.shape for v in converted],
-                                 what=f"{self}({', '.join(map(str, converted))})")
+                                 what=lambda: f"{self}({', '.join(map(str, converted))})")
         return Apply(self, converted, [Variable(TensorType(out_dtype, shape))])
 
     def perform(self, *arrays):

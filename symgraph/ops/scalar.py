@@ -94,6 +94,9 @@ class ScalarOp:
         if self._expr is not None:
             return self._expr.format(*names)
         if self.nin == -1:
+            if len(names) > _MAX_NESTED:
+                # one flat call: Python refuses source nested ~200 parentheses deep
+                return f"_nary(np.{self.ufunc}, {', '.join(names)})"
             expr = names[0]
             for n in names[1:]:
                 expr = f"np.{self.ufunc}({expr}, {n})"
@@ -294,6 +297,17 @@ def _erf(x):
     return np.vectorize(erf, otypes=[np.result_type(x, np.float32)])(x)
 
 
+def _nary(ufunc, first, *rest):
+    """``ufunc(...ufunc(ufunc(first, rest[0]), rest[1])...)`` for n-ary add and mul."""
+    out = first
+    for x in rest:
+        out = ufunc(out, x)
+    return out
+
+
+#: n-ary expressions with more operands than this are emitted as one flat ``_nary`` call
+_MAX_NESTED = 16
+
 _TABLE = {}
 
 
@@ -366,7 +380,8 @@ identity = _def("identity", 1, None, "same", "{0}", _g_identity, impl=np.array,
                 expr="np.array({0})")
 
 #: helpers the emitted NumPy expressions may name
-NAMESPACE = {"_sigmoid": _sigmoid, "_softplus": _softplus, "_second": _second, "_erf": _erf}
+NAMESPACE = {"_sigmoid": _sigmoid, "_softplus": _softplus, "_second": _second, "_erf": _erf,
+             "_nary": _nary}
 
 
 class CastScalar(ScalarOp):

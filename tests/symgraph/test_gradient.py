@@ -465,3 +465,26 @@ def test_hessian_matches_finite_differences(cost, static, rng):
     H = _fn([x], T.hessian(cost(x), x))(x0)
     np.testing.assert_allclose(H, H.T, atol=1e-10)
     np.testing.assert_allclose(H, _fd_hessian(lambda a: float(fc(a)), x0), atol=1e-5)
+
+
+@pytest.mark.parametrize("mode", ["FAST_COMPILE", "FAST_RUN"])
+def test_gradient_of_a_variable_with_hundreds_of_clients(mode):
+    # the accumulated gradient is one n-ary add of 300 terms: its source must still compile
+    x = T.vector("x")
+    cost = sum(((x * float(i)) ** 2).sum() for i in range(300))
+    g = _fn([x], T.grad(cost, x), mode=mode)(np.ones(2))
+    np.testing.assert_allclose(g, 2 * sum(i * i for i in range(300)) * np.ones(2), rtol=1e-12)
+
+
+def test_gradient_of_a_deep_chain_compiles_and_matches(rng):
+    x = T.vector("x")
+    y = x
+    for i in range(300):
+        y = T.tanh(y) * 1.0001 + 0.001 if i % 2 else y + 0.5
+    g = T.grad(y.sum(), x)
+    xv = rng.standard_normal(2)
+    fast = _fn([x], [y, g])(xv)
+    ref = _fn([x], [y, g], mode="FAST_COMPILE")(xv)
+    for a, b in zip(fast, ref):
+        np.testing.assert_allclose(a, b, rtol=1e-10)
+    T.verify_grad(lambda v: (T.tanh(T.tanh(v) * 2) * 3).sum(), [xv], rng=rng)
