@@ -10,7 +10,7 @@ dependence at all, as for ``disconnected_grad``).
 """
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
