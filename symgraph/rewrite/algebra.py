@@ -412,3 +412,15 @@ def round_of_integer(fgraph: FunctionGraph, node: Apply):
     if src.dtype not in S.discrete_dtypes:
         return None
     return like(x, node.outputs[0])
+
+
+@register("canonicalize", Reduce)
+def sum_of_neg(fgraph: FunctionGraph, node: Apply):
+    """sum(-x, axis) -> -sum(x, axis)  (the negation runs on the reduced array)"""
+    x = node.inputs[0]
+    if node.op.kind != "sum" or not is_op(x, S.neg) or not single_client(fgraph, x):
+        return None
+    inner = x.owner.inputs[0]
+    if inner.dtype != x.dtype:
+        return None
+    return like(E.neg(Reduce("sum", node.op.axis, node.op.keepdims)(inner)), node.outputs[0])

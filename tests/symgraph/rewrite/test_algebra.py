@@ -227,3 +227,12 @@ def test_round_of_integer(rng):
     counts = op_counts(f)
     assert not {"ceil", "floor", "round", "round_half_away_from_zero"} & set(counts)
     assert f.fgraph.outputs[3] is f.fgraph.inputs[0]  # cast(cast(i)) is i itself
+
+
+def test_sum_of_neg(rng):
+    x = T.matrix("x")
+    f = assert_same([x], [(-T.exp(x)).sum(axis=1, keepdims=True), (-x).sum()], [_m(rng, 3, 4)])
+    for n in f.fgraph.apply_nodes:
+        if type(n.op).__name__ == "Reduce":
+            assert "neg" not in str(n.inputs[0].owner)  # the negation comes after the sum
+    assert op_counts(f)["neg"] == 2
