@@ -8,8 +8,13 @@ The normal form these rules aim at:
   fill of zeros -- but only where the shape and dtype of the result provably stay the same;
 * subtraction stays ``sub`` (one NumPy call) rather than ``add(x, neg(y))`` (two): negations
   are absorbed into ``sub``/``add``, double negations cancel, and ``-1 * x`` is ``neg(x)``;
-* casts to the same dtype vanish and a lossless cast followed by another is one cast;
-* ``sum(c * x)`` with a scalar ``c`` is ``c * sum(x)`` (one multiply on the reduced result).
+* a fill (``second(a, c)``, ``alloc(c, ...)``) feeding an elementwise op whose other operands
+  already have its shape is replaced by its value ``c``;
+* casts to the same dtype vanish, a lossless cast followed by another is one cast, and
+  floor/ceil/round of integer values vanish;
+* ``sum(c * x)`` with a scalar ``c`` is ``c * sum(x)`` and ``sum(-x)`` is ``-sum(x)`` (the
+  elementwise work runs on the reduced result);
+* ``maximum(x, x)`` and ``minimum(x, x)`` are ``x``.
 
 ``x * 0 -> 0`` is the one identity that may change a value: where ``x`` is inf or nan the
 product is nan (Theano makes the same trade: gradients are full of multiplications by zero).
