@@ -6,13 +6,16 @@ from symgraph.verify import check_fgraph
 
 
 @pytest.fixture(autouse=True)
-def _verify_after_each_phase(monkeypatch):
+def verified_phases(monkeypatch):
+    """Wrap ``engine.run_phase`` so ``check_fgraph`` runs after it; yields the phases checked."""
     original = engine.run_phase
+    checked_phases = []
 
     def checked(fgraph, phase, *args, **kwargs):
         result = original(fgraph, phase, *args, **kwargs)
         check_fgraph(fgraph, where=f"phase {phase!r}")
+        checked_phases.append(phase)
         return result
 
     monkeypatch.setattr(engine, "run_phase", checked)
-    yield
+    yield checked_phases

@@ -86,3 +86,9 @@ def test_fold_shape_of_constant():
     f = symgraph.function([], c.shape)
     np.testing.assert_array_equal(f(), [3, 5])
     assert not f.fgraph.apply_nodes
+
+
+def test_ir_checker_runs_after_every_phase(verified_phases):
+    x = T.vector("x")
+    symgraph.function([x], T.exp(x) + 1)
+    assert verified_phases == list(symgraph.FAST_RUN.phases)
