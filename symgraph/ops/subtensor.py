@@ -239,6 +239,69 @@ class AdvancedIncSubtensor(_IncOp):
         return f"{fn}({names[0]}, {names[1]}, np.s_[{I.index_source(self.idx_list, names[2:])}])"
 
 
+def _zeros_write_impl(shp, y, idx, dtype, accumulate):
+    """A new zero array of shape ``shp`` with ``y`` written (or, repeats accumulating, added)
+    at ``idx``; ``np.zeros`` pages are zero-filled lazily, so nothing is filled or copied."""
+    out = np.zeros(tuple(int(s) for s in shp), dtype=dtype)
+    if accumulate:
+        view, idx = I.expand_newaxes(out, idx)
+        np.add.at(view, idx, y)
+    else:
+        out[idx] = y
+    return out
+
+
+class ZerosIncSubtensor(_IndexOp):
+    """``inc_subtensor(zeros(shape)[idx], y)`` (or ``set_subtensor``) building the zeros itself:
+    the form every indexing gradient takes, without filling and then copying a zero array.
+
+    ``accumulate`` is set for advanced increments (repeated indices add up); for basic indices,
+    or when setting, writing ``y`` into zeros is the same. Gradient: ``y`` gets ``gz[idx]``
+    summed back to its shape; the shape and index inputs have none.
+    """
+
+    props = ("idx_list", "accumulate", "dtype")
+
+    def __init__(self, idx_list: tuple, accumulate: bool, dtype: str):
+        super().__init__(idx_list)
+        self.accumulate = bool(accumulate)
+        self.dtype = str(dtype)
+
+    def __str__(self) -> str:
+        kind = "Add" if self.accumulate else "Write"
+        return f"Zeros{kind}Subtensor{{{I.pattern_str(self.idx_list)}}}"
+
+    __repr__ = __str__
+
+    def make_node(self, shp, y, *index) -> Apply:
+        from symgraph.ops.shape import as_shape_vector
+        vec, static = as_shape_vector(shp, str(self))
+        like = Variable(TensorType(self.dtype, static))  # the zeros this op stands for
+        # the write op's own checks: index inputs, y's dtype (cast) and broadcastability
+        checked = _WRITE[ARR in self.idx_list](self.idx_list, False).make_node(like, y, *index)
+        return Apply(self, [vec] + checked.inputs[1:], [Variable(like.type)])
+
+    def perform(self, shp, y, *index):
+        return _zeros_write_impl(shp, y, I.runtime_index(self.idx_list, index), self.dtype,
+                                 self.accumulate)
+
+    def emit(self, names):
+        idx = I.index_source(self.idx_list, names[2:])
+        return (f"_zeros_write({names[0]}, {names[1]}, np.s_[{idx}], '{self.dtype}', "
+                f"{self.accumulate})")
+
+    def infer_shape(self, node, shapes):
+        from symgraph.ops.shape import shape_entries
+        return [tuple(shape_entries(node.inputs[0]))]
+
+    def grad(self, inputs, outputs, output_grads):
+        from symgraph.ops.elemwise import unbroadcast
+        y, index = inputs[1], inputs[2:]
+        read = _WRITE[ARR in self.idx_list]._read_op(self.idx_list)
+        gy_full = read(output_grads[0], *index)
+        return [None, unbroadcast(gy_full, y, [gy_full])] + [None] * len(index)
+
+
 def _as_value_for(y, x: Variable, what: str) -> Variable:
     """``y`` as a variable of ``x``'s dtype: numbers are weak, tensors must cast same-kind."""
     if not isinstance(y, Variable):
@@ -324,6 +387,8 @@ def take(a, indices, axis: Optional[int] = None) -> Variable:
     return getitem(a, (slice(None),) * axis + (indices,))
 
 
+_WRITE = {False: IncSubtensor, True: AdvancedIncSubtensor}
+
 #: helpers the emitted code of this module names
 NAMESPACE = {"_set_subtensor": _set_subtensor_impl, "_inc_subtensor": _inc_subtensor_impl,
-             "_add_at": _add_at_impl, **I.NAMESPACE}
+             "_add_at": _add_at_impl, "_zeros_write": _zeros_write_impl, **I.NAMESPACE}

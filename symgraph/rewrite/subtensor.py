@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Optional
 
+import numpy as np
+
 from symgraph.fgraph import FunctionGraph
 from symgraph.graph import Apply, Constant, Variable, is_constant_value
 from symgraph.ops import elemwise as E
@@ -14,7 +16,7 @@ from symgraph.ops.reduce import sum as _sum
 from symgraph.ops.shape import Alloc
 from symgraph.ops.indexing import SYM, fold_constants, input_kinds
 from symgraph.ops.subtensor import (AdvancedIncSubtensor, AdvancedSubtensor, IncSubtensor,
-                                    Subtensor, _IncOp)
+                                    Subtensor, ZerosIncSubtensor, _IncOp)
 from symgraph.rewrite.engine import register
 
 
@@ -157,3 +159,39 @@ def softmax_grad_of_indexed_log(fgraph: FunctionGraph, node: Apply):
         stable.append(N.SoftmaxGrad(node.op.axis)(E.cast(rest, sm.dtype), sm))
     new = E.add(*stable) if len(stable) > 1 else stable[0]
     return new if new.dtype == node.outputs[0].dtype else E.cast(new, node.outputs[0].dtype)
+
+
+# ---------------------------------------------------------------------------------------
+# specialisation: writes into fresh zeros
+# ---------------------------------------------------------------------------------------
+
+def _zeros_shape(z: Variable) -> Optional[Variable]:
+    """A shape vector for the zeros ``z`` (see :func:`_is_zeros`), without computing ``z``."""
+    from symgraph.graph import constant
+    from symgraph.ops.shape import MakeVector, shape
+    if isinstance(z, Constant):
+        return constant(np.array(z.data.shape, dtype="int64"))
+    op = z.owner.op
+    if isinstance(op, Alloc):
+        dims = z.owner.inputs[1:]
+        if not dims:
+            return constant(np.zeros(0, dtype="int64"))
+        return MakeVector("int64")(*[E.cast(d, "int64") for d in dims])
+    like = z.owner.inputs[0]
+    return shape(like) if like.ndim == z.ndim else None
+
+
+@register("specialize", IncSubtensor, AdvancedIncSubtensor)
+def write_into_zeros(fgraph: FunctionGraph, node: Apply):
+    """inc_subtensor(zeros[idx], y) / set_subtensor(zeros[idx], y) -> one op that allocates
+    the zeros itself (``np.zeros``, lazily zero-filled) and writes ``y``: the gradient of
+    every indexing no longer fills and then copies an array of the indexed tensor's size."""
+    zeros, y, index = node.inputs[0], node.inputs[1], node.inputs[2:]
+    if not _is_zeros(zeros):
+        return None
+    shp = _zeros_shape(zeros)
+    if shp is None:
+        return None
+    op = node.op
+    accumulate = isinstance(op, AdvancedIncSubtensor) and not op.set_instead_of_inc
+    return ZerosIncSubtensor(op.idx_list, accumulate, zeros.dtype)(shp, y, *index)

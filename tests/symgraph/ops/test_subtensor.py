@@ -750,3 +750,28 @@ def test_float32_stays_float32(rng):
     want2 = a.copy()
     want2[0] = 2.5
     np.testing.assert_allclose(got[0], want + want2, rtol=1e-6)
+
+
+@pytest.mark.parametrize("accumulate", [True, False], ids=["add", "write"])
+def test_zeros_inc_subtensor_op(accumulate, rng):
+    from symgraph.ops.subtensor import ZerosIncSubtensor
+    from symgraph.testing import check_emit, check_infer
+    pattern = ("[?]", None, ("slice", 1, None, None))
+    op = ZerosIncSubtensor(pattern, accumulate, "float64")
+    iv = np.array([3, 0, 3]) if accumulate else np.array([3, 0, 2])
+    yv = rng.standard_normal((3, 1, 3))
+    got = op.perform(np.array([5, 4]), yv, iv)
+    want = np.zeros((5, 4))
+    view = want[:, None]  # the new axis as a length-1 axis of a view
+    if accumulate:
+        np.add.at(view, (iv, slice(None), slice(1, None)), yv)
+    else:
+        view[iv, :, 1:] = yv
+    np.testing.assert_array_equal(got, want)
+    constant_shape = as_tensor_variable(np.array([5, 4]))
+    check_emit(op, [constant_shape, yv, iv])
+    assert op(constant_shape, yv, iv).type.shape == (5, 4)
+    check_infer(lambda s, y, i: op(s, y, i), [np.array([5, 4]), yv, iv], static=True)
+    T.verify_grad(lambda y: op(constant_shape, y, iv), [yv], rng=rng)
+    with pytest.raises(ValueError, match="does not broadcast"):
+        op(constant_shape, T.tensor("float64", (3, 2, 3)), iv)

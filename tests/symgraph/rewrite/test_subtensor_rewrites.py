@@ -112,3 +112,36 @@ def test_log_of_indexed_softmax_is_stable(case, rng):
         np.testing.assert_allclose(value, -logsm[np.arange(4), ys].mean(), rtol=1e-12)
         onehot = np.eye(3)[ys]
         np.testing.assert_allclose(grad, (sm - onehot) / 4, atol=1e-12)
+
+
+WRITE_CASES = {
+    "slice_grad": lambda x, y, i: T.grad((x[1:3] * y).sum(), x),
+    "int_newaxis_grad": lambda x, y, i: T.grad((x[None, 2] ** 2).sum(), x),
+    "repeated_rows_grad": lambda x, y, i: T.grad((x[i] * 3).sum() + (x[i, 1:] ** 2).sum(), x),
+    "mask_grad": lambda x, y, i: T.grad((x[x > 0] ** 2).sum(), x),
+    "alloc_inc": lambda x, y, i: T.inc_subtensor(T.zeros((5, 4))[i], y[0]),
+    "zeros_like_set": lambda x, y, i: T.set_subtensor(T.zeros_like(x)[i, None, 1:],
+                                                      y[:, None, 1:]),
+    "constant_zeros": lambda x, y, i: T.inc_subtensor(T.constant(np.zeros((5, 4)))[:, 0],
+                                                      y[0, 0]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(WRITE_CASES))
+def test_writes_into_zeros_allocate_them(case, rng):
+    from symgraph.ops.subtensor import (AdvancedIncSubtensor, IncSubtensor,
+                                        ZerosIncSubtensor)
+    x, y, i = T.matrix("x"), T.matrix("y"), T.lvector("i")
+    out = WRITE_CASES[case](x, y, i)
+    args = [x, y, i]
+    fast = symgraph.function(args, out, on_unused_input="ignore")
+    ref = symgraph.function(args, out, mode="FAST_COMPILE", on_unused_input="ignore")
+    assert _nodes(fast, ZerosIncSubtensor)
+    assert not _nodes(fast, (IncSubtensor, AdvancedIncSubtensor))
+    xv, yv = rng.standard_normal((5, 4)), rng.standard_normal((2, 4))
+    iv = np.array([4, 0]) if case == "zeros_like_set" else np.array([4, 0, 4])
+    got, want = fast(xv, yv, iv), ref(xv, yv, iv)
+    assert got.dtype == want.dtype
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    got[0, 0] += 1.0  # a fresh array: writable, and the next call is unaffected
+    np.testing.assert_allclose(fast(xv, yv, iv), want, rtol=1e-12)
