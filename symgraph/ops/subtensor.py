@@ -297,6 +297,8 @@ class ZerosIncSubtensor(_IndexOp):
     def grad(self, inputs, outputs, output_grads):
         from symgraph.ops.elemwise import unbroadcast
         y, index = inputs[1], inputs[2:]
+        if self.dtype in discrete_dtypes:
+            return [None] * len(inputs)
         read = _WRITE[ARR in self.idx_list]._read_op(self.idx_list)
         gy_full = read(output_grads[0], *index)
         return [None, unbroadcast(gy_full, y, [gy_full])] + [None] * len(index)

@@ -177,8 +177,9 @@ def _zeros_shape(z: Variable) -> Optional[Variable]:
         if not dims:
             return constant(np.zeros(0, dtype="int64"))
         return MakeVector("int64")(*[E.cast(d, "int64") for d in dims])
-    like = z.owner.inputs[0]
-    return shape(like) if like.ndim == z.ndim else None
+    like, fill = z.owner.inputs
+    # second(like, 0): the shape is like's when the fill cannot enlarge it
+    return shape(like) if like.ndim == z.ndim and fill.data.size == 1 else None
 
 
 @register("specialize", IncSubtensor, AdvancedIncSubtensor)
