@@ -244,6 +244,36 @@ def mul_minus_one(fgraph: FunctionGraph, node: Apply):
     return None
 
 
+def _negatable_constant(v: Variable) -> bool:
+    return isinstance(v, Constant) and v.dtype[0] in "fic"
+
+
+@register("canonicalize", Elemwise)
+def neg_into_constant(fgraph: FunctionGraph, node: Apply):
+    """-(c * x) -> (-c) * x and (-x) * c -> x * (-c) for a constant c: one pass fewer."""
+    sop = node.op.scalar_op
+    out = node.outputs[0]
+    if sop == S.neg and is_op(node.inputs[0], S.mul) and single_client(fgraph, node.inputs[0]):
+        factors = list(node.inputs[0].owner.inputs)
+        negated = None
+    elif sop == S.mul:
+        factors = list(node.inputs)
+        negated = next((i for i, v in enumerate(factors) if is_op(v, S.neg)
+                        and single_client(fgraph, v)), None)
+        if negated is None:
+            return None
+    else:
+        return None
+    k = next((i for i, v in enumerate(factors) if _negatable_constant(v)), None)
+    if k is None:
+        return None
+    factors[k] = constant(-factors[k].data)
+    if negated is not None:
+        factors[negated] = factors[negated].owner.inputs[0]
+    result = Elemwise(S.mul)(*factors)
+    return result if result.dtype == out.dtype and result.ndim == out.ndim else None
+
+
 # ---------------------------------------------------------------------------------------
 # n-ary flattening and constants
 # ---------------------------------------------------------------------------------------

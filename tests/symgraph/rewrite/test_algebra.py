@@ -236,3 +236,13 @@ def test_sum_of_neg(rng):
         if type(n.op).__name__ == "Reduce":
             assert "neg" not in str(n.inputs[0].owner)  # the negation comes after the sum
     assert op_counts(f)["neg"] == 2
+
+
+def test_neg_into_constant(rng):
+    x, y = T.matrix("x"), T.matrix("y")
+    f = assert_same([x, y], [-(0.1 * T.exp(x)), (-T.exp(y)) * 3.0], [_m(rng, 2, 3), _m(rng, 2, 3)])
+    counts = op_counts(f)
+    assert "neg" not in counts and counts["mul"] == 2
+    consts = sorted(float(v.data) for n in f.fgraph.apply_nodes for v in n.inputs
+                    if isinstance(v, symgraph.Constant) and v.ndim == 0)
+    assert consts == [-3.0, -0.1]
