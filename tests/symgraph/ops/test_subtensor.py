@@ -775,3 +775,14 @@ def test_zeros_inc_subtensor_op(accumulate, rng):
     T.verify_grad(lambda y: op(constant_shape, y, iv), [yv], rng=rng)
     with pytest.raises(ValueError, match="does not broadcast"):
         op(constant_shape, T.tensor("float64", (3, 2, 3)), iv)
+
+
+def test_compiled_indexing_pickles(rng):
+    import pickle
+    x, i, idx = T.matrix("x"), T.lscalar("i"), T.lvector("idx")
+    cost = (x[i:i + 2] ** 2).sum() + x[idx].sum()
+    f = symgraph.function([x, i, idx], [cost, T.grad(cost, x), x[i:i + 3:2].shape])
+    g = pickle.loads(pickle.dumps(f))
+    a = rng.standard_normal((4, 3))
+    for u, v in zip(f(a, 1, [0, 0]), g(a, 1, [0, 0])):
+        np.testing.assert_array_equal(u, v)
