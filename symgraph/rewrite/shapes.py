@@ -114,6 +114,8 @@ def dims_equal(a: Dim, b: Dim, depth: int = 8) -> bool:
     if depth == 0 or a.owner is None or b.owner is None:
         return False
     na, nb = a.owner, b.owner
+    if not getattr(na.op, "deterministic", True):
+        return False  # two draws of a random op are not equal
     return (a.index == b.index and na.op == nb.op and len(na.inputs) == len(nb.inputs)
             and all(x is y or (x.ndim == 0 and y.ndim == 0 and dims_equal(x, y, depth - 1))
                     for x, y in zip(na.inputs, nb.inputs)))
