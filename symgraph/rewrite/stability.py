@@ -134,6 +134,16 @@ def log_exp(fgraph: FunctionGraph, node: Apply):
 
 
 @register("stabilize", Elemwise)
+def log_one_minus_exp(fgraph: FunctionGraph, node: Apply):
+    """log(1 - exp(x)) -> log(-expm1(x))  (no cancellation for x near 0-)"""
+    arg = _log_input(node)
+    e = _one_minus(arg) if arg is not None else None
+    if e is None or not is_op(e, S.exp):
+        return None
+    return like(E.log(E.neg(E.expm1(_arg(e)))), node.outputs[0])
+
+
+@register("stabilize", Elemwise)
 def one_minus_sigmoid(fgraph: FunctionGraph, node: Apply):
     """1 - sigmoid(x) -> sigmoid(-x)  (exact where 1 - sigmoid(x) cancels to 0)"""
     if node.op.scalar_op != S.sub:

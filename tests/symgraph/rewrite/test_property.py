@@ -50,6 +50,7 @@ UNARY = [
     ("log1m_sigmoid", lambda x: T.log(1 - T.sigmoid(x)), _small(30), True),
     ("expm1_pattern", lambda x: T.exp(x) - 1, _small(4), True),
     ("log_exp", lambda x: T.log(T.exp(x)), _small(30), True),
+    ("log1mexp", lambda x: T.log(1 - T.exp(-_pos(x))), _small(30), True),
     ("pow2", lambda x: x ** 2, _small(100), True),
     ("pow_half", lambda x: _pos(x) ** 0.5, _always, True),
     ("pow_minus_one", lambda x: _pos(x) ** -1, _always, True),

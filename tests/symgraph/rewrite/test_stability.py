@@ -157,3 +157,12 @@ def test_binary_crossentropy_stable_with_gradient(rng):
                                atol=1e-12)
     T.verify_grad(lambda a, b: -(b * T.log(T.sigmoid(a)) + (1 - b) * T.log(1 - T.sigmoid(a))),
                   [rng.standard_normal(4), rng.uniform(size=4)], rng=rng)
+
+
+def test_log_one_minus_exp(rng):
+    x = T.vector("x")
+    xv = -np.abs(_v(rng)) - 0.1
+    f = assert_same([x], T.log(1 - T.exp(x)), [xv])
+    counts = op_counts(f)
+    assert counts["expm1"] == 1 and "exp" not in counts and "sub" not in counts
+    np.testing.assert_allclose(f(np.array([-1e-20])), [np.log(1e-20)], rtol=1e-12)
