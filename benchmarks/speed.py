@@ -12,6 +12,9 @@ Measures, in one process, medians of:
 * peak memory (tracemalloc) of one step;
 * PyTorch eager (``--peers torch``, torch==2.13.0) when installed.
 
+On a machine shared with other work, ``--threads 1`` (threadpoolctl) keeps BLAS threads from
+fighting over the cores, which otherwise dominates every number.
+
 Results are printed as a table and written as JSON into ``--out`` when given.
 """
 from __future__ import annotations
@@ -59,7 +62,7 @@ def init_params(sizes: Sequence[int], seed: int) -> List[np.ndarray]:
 def make_data(sizes: Sequence[int], batch: int, seed: int):
     rng = np.random.default_rng(seed + 1)
     x = rng.standard_normal((batch, sizes[0])).astype(np.float32)
-    y = np.eye(sizes[-1], dtype=np.float32)[rng.integers(0, sizes[-1], batch)]
+    y = rng.integers(0, sizes[-1], batch).astype(np.int32)  # class labels
     return x, y
 
 
@@ -68,16 +71,15 @@ def make_data(sizes: Sequence[int], batch: int, seed: int):
 # ---------------------------------------------------------------------------------------
 
 def mlp_cost(params, x, y):
-    """ReLU MLP with a softmax cross-entropy written from primitives (stable log-sum-exp)."""
+    """ReLU MLP, mean softmax cross-entropy of integer labels ``y`` (Theano's idiom, which
+    the stabilizer turns into the fused log-softmax form)."""
     h = x
     n = len(params) // 2
     for i in range(n):
         h = T.dot(h, params[2 * i]) + params[2 * i + 1]
         if i < n - 1:
             h = T.maximum(h, 0)
-    m = T.max(h, axis=1, keepdims=True)
-    logp = h - (T.log(T.sum(T.exp(h - m), axis=1, keepdims=True)) + m)
-    return -T.mean(T.sum(y * logp, axis=1))
+    return T.mean(T.nnet.categorical_crossentropy(T.nnet.softmax(h), y))
 
 
 def adam_updates(cost, params, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
@@ -106,7 +108,7 @@ def build_step(sizes, opt: str, mode, seed: int = 0, lr: float = 0.01):
     """Compile a train step; return ``(step, compile_seconds)``."""
     t0 = time.perf_counter()
     params = [symgraph.shared(p, borrow=True) for p in init_params(sizes, seed)]
-    x, y = T.fmatrix("x"), T.fmatrix("y")
+    x, y = T.fmatrix("x"), T.ivector("y")
     cost = mlp_cost(params, x, y)
     if opt == "sgd":
         ups = OrderedDict((p, p - lr * g) for p, g in zip(params, T.grad(cost, params)))
@@ -145,6 +147,7 @@ def numpy_sgd_step(sizes, batch, seed, lr=0.01):
     params = init_params(sizes, seed)
     x, y = make_data(sizes, batch, seed)
     n = len(params) // 2
+    rows = np.arange(batch)
 
     def step():
         hs = [x]
@@ -155,8 +158,9 @@ def numpy_sgd_step(sizes, batch, seed, lr=0.01):
         z = z - z.max(axis=1, keepdims=True)
         e = np.exp(z)
         p = e / e.sum(axis=1, keepdims=True)
-        cost = -np.mean(np.sum(y * (z - np.log(e.sum(axis=1, keepdims=True))), axis=1))
-        g = (p - y) / batch
+        cost = -np.mean(z[rows, y] - np.log(e.sum(axis=1)))
+        p[rows, y] -= 1
+        g = p / batch
         for i in reversed(range(n)):
             gW = hs[i].T @ g
             gb = g.sum(axis=0)
@@ -182,6 +186,7 @@ def torch_steps(sizes, batch, seed, tiny_sizes, tiny_batch) -> Optional[Dict[str
     def make(sz, bs, opt):
         params = [torch.tensor(p, requires_grad=True) for p in init_params(sz, seed)]
         x, y = (torch.tensor(a) for a in make_data(sz, bs, seed))
+        y = y.long()
         o = torch.optim.SGD(params, lr=0.01) if opt == "sgd" else torch.optim.Adam(params, 1e-3)
         n = len(params) // 2
 
@@ -191,7 +196,7 @@ def torch_steps(sizes, batch, seed, tiny_sizes, tiny_batch) -> Optional[Dict[str
                 h = h @ params[2 * i] + params[2 * i + 1]
                 if i < n - 1:
                     h = torch.relu(h)
-            loss = -(y * torch.log_softmax(h, dim=1)).sum(dim=1).mean()
+            loss = torch.nn.functional.cross_entropy(h, y)
             o.zero_grad(set_to_none=True)
             loss.backward()
             o.step()
@@ -213,6 +218,15 @@ def peak_memory(step) -> int:
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     return peak
+
+
+def buffer_bytes(f) -> int:
+    """Bytes held between calls in the compiled function's planned buffers."""
+    total = 0
+    for name, val in f._fn.__globals__.items():
+        if name.startswith(("_slot", "_tmp_")) and isinstance(val, dict):
+            total += sum(a.nbytes for a in val.values())
+    return total
 
 
 def run(peers: Sequence[str], repeat: int, seed: int) -> dict:
@@ -239,6 +253,7 @@ def run(peers: Sequence[str], repeat: int, seed: int) -> dict:
             f(x, y)  # first call: loads lazily compiled kernels
             row[opt] = median_time(lambda: f(x, y), repeat)
             row[f"{opt}_peak_bytes"] = peak_memory(lambda: f(x, y))
+            row[f"{opt}_buffer_bytes"] = buffer_bytes(f)
         f, _ = build_step(TINY, "sgd", mode, seed)
         row["tiny"] = median_time(lambda: f(tx, ty), repeat * 20)
         res[f"symgraph_{label}"] = row
@@ -256,8 +271,8 @@ def table(res: dict) -> str:
 
     def us(t):
         return "—" if t is None else f"{t * 1e6:.0f} us"
-    rows = [("| | compile cold | SGD step | Adam step | tiny step | peak mem (SGD/Adam) |"),
-            "|---|---|---|---|---|---|"]
+    rows = [("| | compile cold | SGD step | Adam step | tiny step | peak mem (SGD/Adam) "
+             "| reused buffers (SGD/Adam) |"), "|---|---|---|---|---|---|---|"]
     for key in ("symgraph_numpy", "symgraph_numba"):
         r = res.get(key)
         if not r:
@@ -265,14 +280,15 @@ def table(res: dict) -> str:
         rows.append(f"| {key.replace('_', ' ')} | {r['sgd_compile']:.3f} s / "
                     f"{r['adam_compile']:.3f} s | {ms(r['sgd'])} | {ms(r['adam'])} | "
                     f"{us(r['tiny'])} | {r['sgd_peak_bytes'] / 2**20:.1f} / "
-                    f"{r['adam_peak_bytes'] / 2**20:.1f} MiB |")
+                    f"{r['adam_peak_bytes'] / 2**20:.1f} MiB | "
+                    f"{r['sgd_buffer_bytes'] / 2**20:.1f} / {r['adam_buffer_bytes'] / 2**20:.1f} MiB |")
     t = res.get("torch")
     if t:
         rows.append(f"| torch {t['version']} eager | — | {ms(t['sgd'])} | {ms(t['adam'])} | "
-                    f"{us(t['tiny'])} | — |")
+                    f"{us(t['tiny'])} | — | — |")
     rows.append(f"| hand-written NumPy | — | {ms(res['numpy_sgd'])} | — | "
-                f"{us(res['numpy_tiny'])} | {res['numpy_sgd_peak_bytes'] / 2**20:.1f} MiB |")
-    rows.append(f"| NumPy GEMM-only | — | {g * 1e3:.2f} ms (1.00x) | — | — | — |")
+                f"{us(res['numpy_tiny'])} | {res['numpy_sgd_peak_bytes'] / 2**20:.1f} MiB | — |")
+    rows.append(f"| NumPy GEMM-only | — | {g * 1e3:.2f} ms (1.00x) | — | — | — | — |")
     return "\n".join(rows)
 
 
@@ -282,8 +298,26 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     ap.add_argument("--repeat", type=int, default=30, help="timed calls per big-model median")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=None, help="folder for speed.json")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="limit BLAS (and numba) threads; needs threadpoolctl")
     args = ap.parse_args(argv)
-    res = run([p for p in args.peers.split(",") if p], args.repeat, args.seed)
+    peers = [p for p in args.peers.split(",") if p]
+    if args.threads:
+        from threadpoolctl import threadpool_limits
+        try:  # load SciPy's BLAS now: threadpoolctl limits the libraries loaded so far
+            import scipy.linalg.blas  # noqa: F401
+        except ImportError:
+            pass
+        try:
+            import numba
+            numba.set_num_threads(args.threads)
+        except ImportError:
+            pass
+        with threadpool_limits(args.threads):
+            res = run(peers, args.repeat, args.seed)
+        res["config"]["threads"] = args.threads
+    else:
+        res = run(peers, args.repeat, args.seed)
     print(table(res))
     if args.out:
         os.makedirs(args.out, exist_ok=True)

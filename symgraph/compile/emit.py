@@ -17,6 +17,7 @@ import numpy as np
 from symgraph.fgraph import FunctionGraph
 from symgraph.graph import Constant, Variable
 from symgraph.ops.blas import Dot
+from symgraph.ops import scalar as S
 from symgraph.ops.scalar import NAMESPACE as _SCALAR_NS
 from symgraph.ops.shape import NAMESPACE as _SHAPE_NS
 from symgraph.ops.subtensor import NAMESPACE as _SUBTENSOR_NS
@@ -296,11 +297,17 @@ class _Planned:
 
     def _composite(self, node, names, out: Optional[str], result: str, indent: str) -> List[str]:
         dtypes = [x.dtype for x in node.inputs]
-        if self.backend == "numba" and len(node.op.program) >= _NUMBA_MIN_STEPS:
-            return [f"{indent}{result} = {self._kernel(node)}({out or 'None'}, _shp, "
-                    f"{', '.join(names)})"]
-        return kernels.numpy_lines(node.op.program, names, dtypes, out, result, self._temp(),
-                                   indent)
+        program = node.op.program
+        lines = kernels.numpy_lines(program, names, dtypes, out, result, self._temp(), indent)
+        if self.backend != "numba" or len(program) < _NUMBA_MIN_STEPS or \
+                any(type(sop) not in (S.ScalarOp, S.CastScalar) for sop, _, _ in program):
+            return lines
+        # one compiled loop for large operands; small ones stay in NumPy (no call overhead)
+        size = " * ".join(f"_shp[{d}]" for d in range(node.outputs[0].ndim))
+        call = f"{self._kernel(node)}({out or 'None'}, _shp, {', '.join(names)})"
+        return [f"{indent}if {size} >= {kernels.NUMBA_MIN_SIZE}:",
+                f"{indent}    {result} = {call}", f"{indent}else:",
+                *["    " + ln for ln in lines]]
 
     # -- the three kinds of code ----------------------------------------------------------
     def node_lines(self, node, names: Sequence[str]) -> Optional[List[str]]:
@@ -315,6 +322,10 @@ class _Planned:
                 lines.append(f"    {result} = _getbuf(_slot{slot}, _shp, '{out.dtype}')")
                 buf = result
             return lines + self._composite(node, names, buf, result, "    ")
+        if isinstance(op, Composite) and op.n_inputs == len(names):
+            result = self.namer(out, "v")
+            return [f"    {result} = {kernels.scalar_expr(op.program, names)}  "
+                    f"# {describe(node)}"]
         if slot is not None and isinstance(op, Dot):
             result = self.namer(out, "v")
             a, b = names

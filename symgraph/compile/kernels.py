@@ -33,14 +33,30 @@ NUMBA_MIN_SIZE = 1 << 15
 
 
 def bshape(*arrays) -> tuple:
-    """Broadcast shape of ``arrays`` (a fast path when every shape is equal)."""
+    """Broadcast shape of ``arrays`` (a fast path when every shape is equal or a suffix)."""
     s = arrays[0].shape
     n = len(s)
     for a in arrays[1:]:
         t = a.shape
         if t != s and (len(t) > n or t != s[n - len(t):]):
-            return np.broadcast_shapes(*[np.shape(x) for x in arrays])
+            s = _broadcast2(s, t)
+            n = len(s)
     return s
+
+
+def _broadcast2(s: tuple, t: tuple) -> tuple:
+    if len(s) < len(t):
+        s, t = t, s
+    t = (1,) * (len(s) - len(t)) + t
+    out = []
+    for a, b in zip(s, t):
+        if a == b or b == 1:
+            out.append(a)
+        elif a == 1:
+            out.append(b)
+        else:
+            raise ValueError(f"operands could not be broadcast together with shapes {s} {t}")
+    return tuple(out)
 
 
 def get_buffer(slot: dict, shape: tuple, dtype) -> np.ndarray:
@@ -82,6 +98,12 @@ def numpy_lines(program, in_names: Sequence[str], in_dtypes: Sequence[str], out:
     is dead.
     """
     lines: List[str] = []
+    used = {a[1] for _, args, _ in program for a in args if a[0] == "i"}
+    if out is None and len(used) < len(in_names):
+        # an input read only for its shape: the natural result of the last step may be
+        # smaller than the cluster's shape, so allocate the full result
+        lines.append(f"{indent}{result} = np.empty({shape}, '{program[-1][2]}')")
+        out = result
     names: List[str] = []
     dtypes: List[str] = []
     free: Dict[str, List[str]] = {}
@@ -159,6 +181,22 @@ def numpy_lines(program, in_names: Sequence[str], in_dtypes: Sequence[str], out:
     if names[-1] != result:
         lines.append(f"{indent}{result} = {names[-1]}")
     return lines
+
+
+def scalar_expr(program, in_names: Sequence[str]) -> str:
+    """One nested expression for a 0-d cluster, giving a NumPy scalar of the exact dtype
+    (cheaper than 0-d arrays; results are wrapped into arrays where they leave the function)."""
+    done: List[str] = []
+    for sop, args, dtype in program:
+        parts = [in_names[a[1]] if a[0] == "i" else done[a[1]] if a[0] == "s" else _const(a)
+                 for a in args]
+        if isinstance(sop, S.CastScalar) or sop.name == "identity":
+            done.append(f"np.{dtype}({parts[0]})")
+        elif sop.name == "second":
+            done.append(f"np.{dtype}({parts[1]})")
+        else:
+            done.append(sop.emit(parts))
+    return f"np.{program[-1][2]}({done[-1]})"
 
 
 def _copy_into(lines, indent, target, src, dtype, result, shape) -> str:

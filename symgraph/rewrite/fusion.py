@@ -40,12 +40,16 @@ class Composite(Op):
     completeness it is the chain rule through the unfused graph (:meth:`expand`).
     """
 
-    props = ("program",)
+    props = ("program", "n_inputs")
 
-    def __init__(self, program: Sequence[Step]):
+    def __init__(self, program: Sequence[Step], n_inputs: Optional[int] = None):
         self.program = tuple(program)
         if not self.program:
             raise ValueError("Composite: empty program")
+        used = 1 + max((a[1] for _, args, _ in self.program for a in args if a[0] == "i"),
+                       default=-1)
+        # inputs the program does not read still shape the result (broadcasting)
+        self.n_inputs = used if n_inputs is None else n_inputs
 
     def __str__(self) -> str:
         return f"Composite{{{self.expression()}}}"
@@ -67,11 +71,6 @@ class Composite(Op):
             done.append(f"{sop.name}({', '.join(parts)})")
         return done[-1]
 
-    @property
-    def n_inputs(self) -> int:
-        return 1 + max((a[1] for _, args, _ in self.program for a in args if a[0] == "i"),
-                       default=-1)
-
     # -- the contract ---------------------------------------------------------------------
     def make_node(self, *inputs) -> Apply:
         inputs = [as_tensor_variable(x) for x in inputs]
@@ -87,7 +86,9 @@ class Composite(Op):
                    else np.asarray(a[2], dtype=a[1]) for a in args]
             out = sop.impl(*ins)
             vals.append(np.asarray(out, dtype=dtype))
-        return vals[-1]
+        shape = np.broadcast_shapes(*[np.shape(a) for a in arrays])
+        return np.array(np.broadcast_to(vals[-1], shape)) if vals[-1].shape != shape \
+            else vals[-1]
 
     def emit(self, names: Sequence[str]) -> str:
         """One nested NumPy expression (used when the linker does not plan buffers)."""
@@ -97,7 +98,11 @@ class Composite(Op):
                      else f"np.{a[1]}({a[2]!r})" for a in args]
             expr = sop.emit(parts)
             done.append(expr)
-        return f"np.asarray({done[-1]}, dtype='{self.program[-1][2]}')"
+        expr = f"np.asarray({done[-1]}, dtype='{self.program[-1][2]}')"
+        if self.n_inputs > len({a for _, args, _ in self.program for a in args if a[0] == "i"}):
+            shape = f"np.broadcast_shapes({', '.join(f'np.shape({n})' for n in names)})"
+            expr = f"np.array(np.broadcast_to({expr}, {shape}))"
+        return expr
 
     def infer_shape(self, node: Apply, input_shapes: List[tuple]) -> List[tuple]:
         return Elemwise.infer_shape(self, node, input_shapes)
@@ -309,26 +314,32 @@ def build_cluster(fgraph: FunctionGraph, root_node: Apply):
     members: List[Apply] = []
     memo: Dict[Variable, Ref] = {}
 
+    def resolve(inp: Variable, node: Apply) -> Ref:
+        if inp in memo:
+            return memo[inp]
+        if _absorbable(fgraph, inp, node, root):
+            ref = visit(inp.owner)
+        elif isinstance(inp, Constant) and inp.data.size == 1 and \
+                all(s == 1 for s in inp.type.shape):
+            ref = ("c", inp.dtype, inp.data.reshape(()).item())
+        else:
+            if inp not in index:
+                index[inp] = len(inputs)
+                inputs.append(inp)
+            ref = ("i", index[inp])
+        memo[inp] = ref
+        return ref
+
     def visit(node: Apply) -> Ref:
         members.append(node)
-        args = []
-        for inp in node.inputs:
-            if inp in memo:
-                args.append(memo[inp])
-                continue
-            if _absorbable(fgraph, inp, node, root):
-                ref = visit(inp.owner)
-            elif isinstance(inp, Constant) and inp.data.size == 1 and inp.ndim <= root.ndim \
-                    and all(s == 1 for s in inp.type.shape):
-                ref = ("c", inp.dtype, inp.data.reshape(()).item())
-            else:
-                if inp not in index:
-                    index[inp] = len(inputs)
-                    inputs.append(inp)
-                ref = ("i", index[inp])
-            memo[inp] = ref
-            args.append(ref)
-        steps.append((node.op.scalar_op, tuple(args), node.outputs[0].dtype))
+        if node.op.scalar_op == S.second and node is not root_node and \
+                not _absorbable(fgraph, node.inputs[0], node, root):
+            # second(x, y) inside a cluster is y: every step is computed at the cluster's full
+            # shape, which x (kept as an input) still contributes to
+            resolve(node.inputs[0], node)
+            return resolve(node.inputs[1], node)
+        args = tuple(resolve(inp, node) for inp in node.inputs)
+        steps.append((node.op.scalar_op, args, node.outputs[0].dtype))
         return ("s", len(steps) - 1)
 
     visit(root_node)
@@ -347,7 +358,7 @@ def fuse_elemwise(fgraph: FunctionGraph) -> bool:
         done.update(members)
         if not inputs:
             continue  # all-constant: constant folding's business
-        new = Composite(program)(*inputs)
+        new = Composite(program, len(inputs))(*inputs)
         old = node.outputs[0]
         if new.type != old.type:
             if new.dtype != old.dtype or new.ndim != old.ndim:
