@@ -15,7 +15,7 @@ import numpy as np
 from symgraph.fgraph import OUTPUT, FunctionGraph
 from symgraph.graph import Apply, Constant, Variable, constant
 from symgraph.ops import scalar as S
-from symgraph.ops.elemwise import Elemwise
+from symgraph.ops.elemwise import Elemwise, cast
 from symgraph.ops.shape import (Alloc, DimShuffle, MakeVector, Reshape, Shape, ShapeI,
                                 SumToShape, alloc, shape_entries)
 from symgraph.rewrite.engine import register
@@ -162,7 +162,10 @@ def _is_own_dim(d: Dim, var: Variable, i: int) -> bool:
 
 
 def _int64(d: Dim) -> Variable:
-    return constant(np.int64(d)) if isinstance(d, int) else d
+    """A dimension as an int64 scalar (user shapes may be int32 scalars)."""
+    if isinstance(d, int):
+        return constant(np.int64(d))
+    return d if d.dtype == "int64" else cast(d, "int64")
 
 
 # ---------------------------------------------------------------------------------------

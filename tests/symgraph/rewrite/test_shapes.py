@@ -140,3 +140,16 @@ def test_covered_static_and_symbolic():
     assert not covered([row], [x], out)  # row's dim 1 may enlarge x's at run time
     assert covered([T.exp(x)], [x], x * T.exp(x))
     assert covered([T.constant(np.ones((1, 1)))], [x], x + 1)
+
+
+def test_int32_user_dims_become_int64_shapes():
+    x, n = T.vector("x"), T.iscalar("n")
+    y = T.exp(x.reshape((n, 3)))
+    a = T.alloc(T.constant(1.0), n, 3)
+    outs = [y.shape[0], y.shape, T.exp(a).shape[0], T.exp(a).shape]
+    f = symgraph.function([x, n], outs)
+    ref = symgraph.function([x, n], outs, mode="FAST_COMPILE")
+    for got, want in zip(f(np.arange(6.0), 2), ref(np.arange(6.0), 2)):
+        assert np.asarray(got).dtype == np.int64
+        np.testing.assert_array_equal(got, want)
+    assert "Reshape" not in op_counts(f) and "Alloc" not in op_counts(f)
