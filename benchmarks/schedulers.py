@@ -103,9 +103,11 @@ def run_dask(fn: Callable[[Spec], Result], specs: List[Spec], jobs: int,
                     n_workers=jobs, threads_per_worker=1, processes=True,
                     dashboard_address=None, silence_logs=40))
             client = stack.enter_context(Client(cluster))
+        import uuid
+        token = uuid.uuid4().hex[:8]  # task keys unique per study even on a shared scheduler
         futures = {}
         for spec in specs:
-            key = f"run-{spec['optimizer']}-{spec['seed']}-{os.getpid()}"
+            key = f"run-{spec['optimizer']}-{spec['seed']}-{token}"
             futures[client.submit(fn, spec, key=key, pure=False)] = spec
         try:
             for fut, result in as_completed(list(futures), with_results=True):
