@@ -46,6 +46,9 @@ class IdxDataset:
     md5 : dict
         File name to its official md5 (of the ``.gz`` file). Files without an entry are
         checked against an ``MD5SUMS`` file in their folder when there is one.
+    payload_md5 : dict
+        File name (``.gz``) to the md5 of the uncompressed IDX bytes: accepts the same data
+        uncompressed or recompressed (distribution packages strip the gzip header's name).
     mirrors : tuple
         Base URLs tried in order when downloading.
     system_dirs : tuple
@@ -57,6 +60,7 @@ class IdxDataset:
     name: str
     files: Dict[str, str]
     md5: Dict[str, str] = field(default_factory=dict)
+    payload_md5: Dict[str, str] = field(default_factory=dict)
     mirrors: Tuple[str, ...] = ()
     system_dirs: Tuple[str, ...] = ()
     n_classes: int = 10
@@ -74,6 +78,10 @@ MNIST = IdxDataset(
          "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
          "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
          "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c"},
+    payload_md5={"train-images-idx3-ubyte.gz": "6bbc9ace898e44ae57da46a324031adb",
+                 "train-labels-idx1-ubyte.gz": "a25bea736e30d166cdddb491f175f624",
+                 "t10k-images-idx3-ubyte.gz": "2646ac647ad5339dbf082846283269ea",
+                 "t10k-labels-idx1-ubyte.gz": "27ae3e4e09519cfbb04c329615203637"},
     mirrors=("https://ossci-datasets.s3.amazonaws.com/mnist/",
              "https://storage.googleapis.com/cvdf-datasets/mnist/",
              "http://yann.lecun.com/exdb/mnist/"),
@@ -85,9 +93,12 @@ FASHION_MNIST = IdxDataset(
          "train-labels-idx1-ubyte.gz": "25c81989df183df01b3e8a0aad5dffbe",
          "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
          "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310"},
+    payload_md5={"train-images-idx3-ubyte.gz": "f4a8712d7a061bf5bd6d2ca38dc4d50a",
+                 "train-labels-idx1-ubyte.gz": "9018921c3c673c538a1fc5bad174d6f9",
+                 "t10k-images-idx3-ubyte.gz": "8181f5470baa50b63fa0f6fddb340f0a",
+                 "t10k-labels-idx1-ubyte.gz": "15d484375f8d13e6eb1aabb0c3f46965"},
     mirrors=("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
-    system_dirs=("/usr/share/dataset-fashion-mnist", "/usr/share/fashion-mnist",
-                 "/usr/share/dataset-fashion-mnist/data"),
+    system_dirs=("/usr/share/datasets/fashion-mnist",),  # Debian's dataset-fashion-mnist
 )
 
 
@@ -179,10 +190,11 @@ def _search_dirs(spec: IdxDataset, data_dir: Optional[PathLike]) -> Tuple[List[P
 
 
 def _locate(folder: Path, gz_name: str) -> Optional[Path]:
-    for candidate in (folder / gz_name, folder / gz_name[:-3] if gz_name.endswith(".gz")
-                      else None):
-        if candidate is not None and candidate.is_file():
-            return candidate
+    """The file in ``folder``, compressed or not (``name.gz`` or ``name``), else None."""
+    names = [gz_name] + ([gz_name[:-3]] if gz_name.endswith(".gz") else [])
+    for name in names:
+        if (folder / name).is_file():
+            return folder / name
     return None
 
 
@@ -198,13 +210,24 @@ def _md5sums(folder: Path) -> Dict[str, str]:
 
 
 def _check_md5(spec: IdxDataset, path: Path) -> None:
+    """Accept ``path`` when its md5 or the md5 of its uncompressed bytes is the expected one."""
+    gz_name = path.name if path.name.endswith(".gz") else path.name + ".gz"
     want = spec.md5.get(path.name) or _md5sums(path.parent).get(path.name)
-    if want is None:
-        return  # an uncompressed file without a listed checksum: the IDX checks still apply
-    got = _md5(path)
-    if got != want:
-        raise DataError(f"{path}: md5 {got} does not match the expected {want}; the file is "
-                        f"corrupt or not the official one: delete it and provide it again")
+    if want is not None and _md5(path) == want:
+        return
+    want_payload = spec.payload_md5.get(gz_name)
+    if want_payload is not None:
+        got = hashlib.md5(_read_bytes(path)).hexdigest()
+        if got == want_payload:
+            return
+        raise DataError(f"{path}: the md5 of its uncompressed data is {got}, not the expected "
+                        f"{want_payload}; the file is corrupt or not the official one: delete "
+                        f"it and provide it again")
+    if want is not None:
+        raise DataError(f"{path}: md5 {_md5(path)} does not match the expected {want}; the "
+                        f"file is corrupt or not the official one: delete it and provide it "
+                        f"again")
+    # a file without any known checksum: the IDX structure checks still apply when read
 
 
 def _progress(total: Optional[int], desc: str):
