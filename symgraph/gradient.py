@@ -14,8 +14,8 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from symgraph.graph import Apply, Constant, Variable, as_tensor_variable, clone_replace, \
-    toposort
+from symgraph.graph import Apply, Constant, Variable, ancestors, as_tensor_variable, \
+    clone_replace, constant, toposort
 from symgraph.op import Op
 from symgraph.ops import elemwise as E
 from symgraph.ops import scalar as S
@@ -103,7 +103,12 @@ def grad(cost: Optional[Variable], wrt, consider_constant: Optional[Sequence[Var
         Gradients of the cost w.r.t. intermediate variables, to start the backward pass from.
     return_disconnected : {'zero', 'None', 'disconnected'}
         What to return for disconnected ``wrt`` (when not raising).
+    null_gradients : {'raise', 'return'}
+        A ``wrt`` reached only through integer paths raises ``NullGradError``, or with
+        ``'return'`` gives what ``return_disconnected`` says (zeros by default).
     """
+    if null_gradients not in ("raise", "return"):
+        raise ValueError(f"null_gradients must be 'raise' or 'return', got {null_gradients!r}")
     if disconnected_inputs not in ("raise", "warn", "ignore"):
         raise ValueError(f"disconnected_inputs must be 'raise', 'warn' or 'ignore', got "
                          f"{disconnected_inputs!r}")
@@ -123,7 +128,9 @@ def grad(cost: Optional[Variable], wrt, consider_constant: Optional[Sequence[Var
                             f"reduce it first (e.g. cost.sum() or cost.mean())")
         if cost.dtype in discrete_dtypes:
             raise TypeError(f"grad: cost {cost} has integer/bool type {cost.type}")
-        seeds[cost] = E.ones_like(cost)
+        # d cost / d cost = 1: a constant (ones_like(cost) would make every gradient graph
+        # compute the cost too, and need all of its inputs)
+        seeds[cost] = constant(1, dtype=cost.dtype)
     elif not known_grads:
         raise ValueError("grad: cost is None and no known_grads were given")
     for var, g in (known_grads or {}).items():
@@ -150,6 +157,11 @@ def grad(cost: Optional[Variable], wrt, consider_constant: Optional[Sequence[Var
             raise NullGradError(
                 f"grad: the cost depends on {w} only through non-differentiable operations "
                 f"(integer casts, argmax, integer arithmetic...); its gradient is undefined")
+        if g is _UNDEFINED:
+            # null_gradients='return': what return_disconnected asks for, without complaint
+            result.append(E.zeros_like(w) if return_disconnected == "zero" else
+                          None if return_disconnected == "None" else disconnected)
+            continue
         msg = (f"grad: {w} (type {w.type}) is not part of the computational graph of the "
                f"cost, or is used only by a non-differentiable operator or behind "
                f"disconnected_grad/consider_constant")
@@ -306,18 +318,32 @@ def Rop(f, wrt, eval_points, disconnected_outputs="raise"):
     ``J v = d <g(u), v> / d u``. The result does not depend on the value of ``u``, only on
     its shape (``zeros_like``-style shape carriers), so ``u`` is finally replaced by ``f``.
     """
+    if disconnected_outputs not in ("raise", "warn", "ignore"):
+        raise ValueError(f"disconnected_outputs must be 'raise', 'warn' or 'ignore', got "
+                         f"{disconnected_outputs!r}")
     fs, fcont = _as_list(f)
     ws, _ = _as_list(wrt)
     vs, _ = _as_list(eval_points)
     if len(ws) != len(vs):
         raise ValueError(f"Rop: {len(ws)} wrt but {len(vs)} eval_points")
+    vs = [as_tensor_variable(v) for v in vs]
+    for w, v in zip(ws, vs):
+        if v.ndim != w.ndim:
+            raise TypeError(f"Rop: eval point {v} has {v.ndim} dims, {w} has {w.ndim}")
     results = []
     for fi in fs:
+        if not set(ws) & ancestors([fi]):
+            msg = f"Rop: {fi} does not depend on any of {ws}; its Jacobian is zero"
+            if disconnected_outputs == "raise":
+                raise DisconnectedInputError(msg + " (pass disconnected_outputs='ignore')")
+            if disconnected_outputs == "warn":
+                import warnings
+                warnings.warn(msg, stacklevel=2)
         u = Variable(TensorType(fi.dtype, fi.type.shape), name="_rop_u")
         gs = Lop(fi, ws, u, disconnected_inputs="ignore")
         inner = None
         for g, v in zip(gs, vs):
-            term = (g * as_tensor_variable(v)).sum()
+            term = (g * v).sum()
             inner = term if inner is None else inner + term
         if inner is None:
             raise ValueError("Rop: no wrt given")
@@ -353,8 +379,7 @@ def jacobian(expression: Variable, wrt, consider_constant=None,
                 raise TypeError(f"jacobian: wrt must be symbolic variables, got "
                                 f"{type(w).__name__}")
         if disconnected_inputs == "raise":
-            grad(expression.sum(), ws, consider_constant, disconnected_inputs="raise",
-                 null_gradients="return")
+            grad(expression.sum(), ws, consider_constant, disconnected_inputs="raise")
         if consider_constant:
             (expression,) = clone_replace(
                 [expression], {c: disconnected_grad(c) for c in consider_constant})

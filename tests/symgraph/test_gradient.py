@@ -488,3 +488,28 @@ def test_gradient_of_a_deep_chain_compiles_and_matches(rng):
     for a, b in zip(fast, ref):
         np.testing.assert_allclose(a, b, rtol=1e-10)
     T.verify_grad(lambda v: (T.tanh(T.tanh(v) * 2) * 3).sum(), [xv], rng=rng)
+
+
+def test_rop_disconnected_outputs_and_bad_eval_points():
+    x, y = T.vector("x"), T.vector("y")
+    v = T.vector("v")
+    with pytest.raises(DisconnectedInputError, match="does not depend"):
+        T.Rop(T.exp(y), x, v)
+    r = T.Rop(T.exp(y), x, v, disconnected_outputs="ignore")
+    np.testing.assert_array_equal(_fn([y, v], r)(np.ones(3), np.ones(2)), np.zeros(3))
+    with pytest.raises(TypeError, match="eval point"):
+        T.Rop(T.exp(x), x, T.matrix())
+
+
+def test_null_gradients_return():
+    x, y = T.vector("x"), T.vector("y")
+    cost = T.cast(T.cast(x, "int64"), "float64").sum() + y.sum()
+    gx, gy = T.grad(cost, [x, y], null_gradients="return")
+    vx, vy = _fn([x, y], [gx, gy])(np.ones(3), np.ones(2))
+    np.testing.assert_array_equal(vx, np.zeros(3))
+    np.testing.assert_array_equal(vy, [1.0, 1.0])
+    gx, gy = T.grad(cost, [x, y], null_gradients="return", return_disconnected="None")
+    assert gx is None
+    np.testing.assert_array_equal(_fn([y], gy)(np.ones(2)), [1.0, 1.0])  # no need for x
+    with pytest.raises(ValueError, match="null_gradients"):
+        T.grad(cost, x, null_gradients="sometimes")
