@@ -1,7 +1,6 @@
 """Stacked denoising autoencoder: greedy layer-wise pre-training, then supervised fine-tuning."""
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import Callable, List, Optional, Sequence, Union
 
 from symgraph.graph import Variable

@@ -1,11 +1,8 @@
 """Tests of the classifiers: cost/gradient against NumPy, learning, save/load, batch norm."""
-from collections import OrderedDict
-
 import numpy as np
 import pytest
 
 import symgraph
-import symgraph.tensor as T
 import optimizers
 from models import MLP, LogisticRegression
 from models import init as inits

@@ -94,3 +94,17 @@ def test_bad_data_is_reported(blobs):
         training.fit(LogisticRegression(20, 3), optimizers.SGD(), ((tr[0], tr[1][:5]), te), 1)
     with pytest.raises(ValueError, match="pairs"):
         training.fit(LogisticRegression(20, 3), optimizers.SGD(), (tr,), 1)
+
+
+def test_dropout_runs_are_deterministic_and_learn(blobs):
+    data = blobs()
+    runs = []
+    for _ in range(2):
+        model = MLP([20, 32, 3], dropout=0.3, input_dropout=0.1, seed=2)
+        runs.append((training.fit(model, optimizers.Adam(lr=0.01), data, epochs=3,
+                                  batch_size=50, seed=5), _params(model)))
+    (h1, p1), (h2, p2) = runs
+    assert [h["train_loss"] for h in h1] == [h["train_loss"] for h in h2]
+    for a, b in zip(p1, p2):
+        np.testing.assert_array_equal(a, b)
+    assert h1[-1]["test_accuracy"] > 0.9
