@@ -513,3 +513,12 @@ def test_null_gradients_return():
     np.testing.assert_array_equal(_fn([y], gy)(np.ones(2)), [1.0, 1.0])  # no need for x
     with pytest.raises(ValueError, match="null_gradients"):
         T.grad(cost, x, null_gradients="sometimes")
+
+
+def test_gradient_graph_does_not_compute_the_cost():
+    x = T.vector("x")
+    cost = (T.exp(x) ** 2).sum()
+    g = T.grad(cost, x)
+    assert cost not in ancestors([g])
+    e = cost.owner.inputs[0].owner.inputs[0]
+    assert e.owner.op == T.exp and e in ancestors([g])  # the forward exp(x) is reused
