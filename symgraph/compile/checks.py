@@ -33,6 +33,16 @@ def make_hook(kind: str, node):
     """
     if kind == "nanguard":
         def nanguard(outputs, inputs, before=None):
+            for val, var in zip(inputs, node.inputs):
+                # an earlier node would have raised: a non-finite input comes from outside
+                arr = np.asarray(val)
+                if var.owner is None and arr.dtype.kind in "fc" and \
+                        not np.all(np.isfinite(arr)):
+                    what = "nan" if np.any(np.isnan(arr)) else "inf"
+                    kind = "constant" if hasattr(var, "data") else \
+                        "shared variable" if hasattr(var, "container") else "input"
+                    raise NodeCheckError(f"NanGuardMode: {what} in {kind} {var} (type "
+                                         f"{var.type}), read by {_describe(node)}")
             for out, var in zip(outputs, node.outputs):
                 arr = np.asarray(out)
                 if arr.dtype.kind in "fc" and not np.all(np.isfinite(arr)):

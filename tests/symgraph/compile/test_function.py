@@ -813,3 +813,14 @@ def test_update_contradicting_static_shape_refused_at_run_time():
     np.testing.assert_array_equal(b.get_value(), np.zeros((1, 3)))
     f(np.ones((1, 3)))
     np.testing.assert_array_equal(b.get_value(), np.ones((1, 3)))
+
+
+def test_nanguard_names_non_finite_inputs_and_shared_values():
+    x = T.vector("x")
+    W = symgraph.shared(np.ones(2), "W")
+    f = symgraph.function([x], T.exp(x * W).sum(), mode="NanGuardMode")
+    with pytest.raises(AssertionError, match=r"NanGuardMode: nan in input x"):
+        f(np.array([1.0, np.nan]))
+    W.set_value(np.array([np.inf, 1.0]))
+    with pytest.raises(AssertionError, match=r"NanGuardMode: inf in shared variable W"):
+        f(np.ones(2))
