@@ -824,3 +824,38 @@ def test_nanguard_names_non_finite_inputs_and_shared_values():
     W.set_value(np.array([np.inf, 1.0]))
     with pytest.raises(AssertionError, match=r"NanGuardMode: inf in shared variable W"):
         f(np.ones(2))
+
+
+def test_random_simultaneous_update_programs_match_numpy(rng):
+    # k shared vectors, each updated to an elementwise/linear mix of all of them and an input;
+    # whatever the linker does in place, the result is the simultaneous update
+    for trial in range(12):
+        k = int(rng.integers(2, 5))
+        vals = [rng.standard_normal(3) for _ in range(k)]
+        svs = [symgraph.shared(v.copy(), f"s{i}") for i, v in enumerate(vals)]
+        M = rng.standard_normal((3, 3))
+        x = T.vector("x")
+        coef = rng.standard_normal((k, k))
+        kinds = rng.integers(0, 3, size=k)
+        updates, refs = [], []
+        for i in range(k):
+            expr = sum(float(coef[i, j]) * svs[j] for j in range(k))
+            ref = sum(coef[i, j] * vals[j] for j in range(k))
+            if kinds[i] == 1:
+                expr = T.tanh(expr) + svs[i] * x
+                ref = np.tanh(ref) + vals[i] * 0.5
+            elif kinds[i] == 2:
+                expr = svs[i] - 0.1 * T.dot(T.constant(M), expr)
+                ref = vals[i] - 0.1 * M @ ref
+            updates.append((svs[i], expr))
+            refs.append(ref)
+        order = rng.permutation(k)
+        outs = [svs[int(order[0])] * 2, sum(svs).sum()]
+        f = symgraph.function([x], outs, updates=[updates[int(i)] for i in order],
+                              on_unused_input="ignore")
+        o0, o1 = f(np.full(3, 0.5))
+        np.testing.assert_allclose(o0, vals[int(order[0])] * 2, rtol=1e-12)
+        np.testing.assert_allclose(o1, sum(vals).sum(), rtol=1e-12)
+        for sv, ref in zip(svs, refs):
+            np.testing.assert_allclose(sv.get_value(), ref, rtol=1e-10, atol=1e-12,
+                                       err_msg=f"trial {trial}")
