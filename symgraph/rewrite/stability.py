@@ -209,7 +209,7 @@ def sigmoid_from_exp_ratio(fgraph: FunctionGraph, node: Apply):
     kept = [sig if k == j else (a if k == i else v) for k, v in enumerate(ins)]
     result = apply_elemwise(S.mul, kept)
     if not covered([ins[i]], kept, node.outputs[0], shape_memo(fgraph)):
-        result = E.second(ins[i].owner.inputs[1], result)  # 1 + exp(x) may still broadcast
+        result = E.second(_arg(ins[j]), result)  # 1 + exp(x), shaped as x, may broadcast
     return like(result, node.outputs[0])
 
 

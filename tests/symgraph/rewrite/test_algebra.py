@@ -162,6 +162,8 @@ def test_useless_cast():
     fg = FunctionGraph([x], [out])
     run_phase(fg, "canonicalize")
     assert fg.outputs[0] is x
+    f = assert_same([x], T.exp(out), [np.arange(3.0)])
+    assert "cast{float64}" not in op_counts(f)
 
 
 def test_cast_of_cast(rng):

@@ -166,3 +166,22 @@ def test_log_one_minus_exp(rng):
     counts = op_counts(f)
     assert counts["expm1"] == 1 and "exp" not in counts and "sub" not in counts
     np.testing.assert_allclose(f(np.array([-1e-20])), [np.log(1e-20)], rtol=1e-12)
+
+
+def test_sigmoid_from_exp_ratio(rng):
+    x, a = T.vector("x"), T.vector("a")
+    e = T.exp(x)
+    f = assert_same([x, a], (a / (1 + e)) * e, [_v(rng), _v(rng)])
+    counts = op_counts(f)
+    assert counts["sigmoid"] == 1 and "exp" not in counts and "true_div" not in counts
+    assert f(np.zeros(3), np.ones(1)).shape == (3,)  # a of length 1 still broadcasts
+    np.testing.assert_allclose(f(np.array([1000.0]), np.array([2.0])), [2.0])
+
+
+def test_distribute_cancel_div(rng):
+    a, b, y, z = [T.tensor("float64", (5,), name) for name in "abyz"]
+    ey, ez = T.exp(y), T.exp(z)
+    out = (a / ey - b / ez) * ey * ez
+    f = assert_same([a, b, y, z], out, [_v(rng), _v(rng), _v(rng), _v(rng)])
+    counts = op_counts(f)
+    assert "true_div" not in counts and counts["sub"] == 1 and counts["mul"] == 2
