@@ -103,7 +103,9 @@ def generate(fgraph: FunctionGraph, explicit: Sequence[Variable], shared: Sequen
     # inputs: the fast path accepts an ndarray of the exact dtype and rank (and static dims)
     for k, (v, arg) in enumerate(zip(explicit, arg_names)):
         ns[f"_dt{k}"] = v.type.numpy_dtype
-        ns[f"_filter{k}"] = _bind_filter(v, allow_downcast)
+        # one flag for all inputs, or one per input (``In(x, allow_downcast=...)``)
+        own = allow_downcast[k] if isinstance(allow_downcast, (list, tuple)) else allow_downcast
+        ns[f"_filter{k}"] = _bind_filter(v, own)
         cond = [f"{arg}.__class__ is not _ndarray", f"{arg}.dtype is not _dt{k}",
                 f"{arg}.ndim != {v.ndim}"]
         cond += [f"{arg}.shape[{i}] != {s}" for i, s in enumerate(v.type.shape) if s is not None]
@@ -239,6 +241,13 @@ def _check_update_shape(value, target) -> None:
 def _bind_filter(var: Variable, allow_downcast):
     label = f"input {var.name or var}"
     typ = var.type
+    if allow_downcast == "strict":
+        def _strict(value):
+            # In(x, strict=True): no conversion at all (the fast path took exact arrays)
+            raise TypeError(f"{label}: strict input needs an ndarray of dtype {typ.dtype}, "
+                            f"{typ.ndim}-d (type {typ}), got {type(value).__name__} "
+                            f"{getattr(value, 'dtype', '')} of shape {np.shape(value)}")
+        return _strict
 
     def _filter(value):
         return typ.filter(value, name=label, allow_downcast=allow_downcast)

@@ -31,6 +31,7 @@ class In:
         self.value = value
         self.has_default = value is not None
         self.allow_downcast = allow_downcast
+        self.strict = strict
         if update is not None:
             raise NotImplementedError("In(update=...) is not supported; pass updates=")
 
@@ -42,6 +43,14 @@ class Out:
     def __init__(self, variable: Variable, borrow: bool = False):
         self.variable = variable
         self.borrow = borrow
+
+
+def _input_policy(i: In, spec: dict):
+    """How the input's value is converted: 'strict' (not at all), or the allow_downcast flag
+    (the input's own, else the function's)."""
+    if i.strict:
+        return "strict"
+    return i.allow_downcast if i.allow_downcast is not None else spec["allow_input_downcast"]
 
 
 def _as_in(x) -> In:
@@ -179,7 +188,7 @@ class Function:
         update_targets = [shared.index(t) for t, _ in updates]
         source, ns = emit.generate(fgraph, explicit, shared, len(outputs), update_targets,
                                    check=mode.check, name=spec["name"] or "compiled",
-                                   allow_downcast=spec["allow_input_downcast"],
+                                   allow_downcast=[_input_policy(i, spec) for i in ins],
                                    fuse=mode.fuse, backend=mode.backend)
         code = compile(source, f"<symgraph {spec['name'] or 'function'}>", "exec")
         exec(code, ns)

@@ -859,3 +859,19 @@ def test_random_simultaneous_update_programs_match_numpy(rng):
         for sv, ref in zip(svs, refs):
             np.testing.assert_allclose(sv.get_value(), ref, rtol=1e-10, atol=1e-12,
                                        err_msg=f"trial {trial}")
+
+
+def test_in_allow_downcast_and_strict_per_input():
+    a, b, c = T.fvector("a"), T.fvector("b"), T.fvector("c")
+    f = symgraph.function([In(a, allow_downcast=True), b, In(c, strict=True)], a + b + c)
+    f32 = np.ones(2, dtype=np.float32)
+    out = f(np.ones(2), f32, f32)  # float64 into a: allowed for a only
+    assert out.dtype == np.float32 and float(out[0]) == 3.0
+    with pytest.raises(TypeError, match="input b"):
+        f(f32, np.ones(2), f32)
+    with pytest.raises(TypeError, match="input c: strict"):
+        f(f32, f32, [1.0, 1.0])  # even a lossless conversion is refused
+    g = symgraph.function([In(a, allow_downcast=False), b], a + b, allow_input_downcast=True)
+    assert g(f32, np.ones(2)).dtype == np.float32
+    with pytest.raises(TypeError, match="input a"):
+        g(np.ones(2), f32)
