@@ -407,7 +407,7 @@ def idempotent_max_min(fgraph: FunctionGraph, node: Apply):
     return x if x is y and x.dtype == node.outputs[0].dtype else None
 
 
-@register("canonicalize", Elemwise)
+@register("canonicalize,stabilize", Elemwise)
 def fill_cut(fgraph: FunctionGraph, node: Apply):
     """f(second(a, b), y) -> f(b, y) when the other operands already have a's shape: the fill
     only broadcasts, and f broadcasts anyway (the gradient of sum(x**2) is a fill times x).

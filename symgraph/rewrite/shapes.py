@@ -246,7 +246,7 @@ def _is_second(node: Apply) -> bool:
     return isinstance(node.op, Elemwise) and node.op.scalar_op == S.second
 
 
-@register("canonicalize", Elemwise)
+@register("canonicalize,stabilize", Elemwise)
 def useless_second(fgraph: FunctionGraph, node: Apply):
     """second(x, y) -> y when x never enlarges y (y already has the broadcast shape)."""
     if not _is_second(node):
@@ -258,7 +258,7 @@ def useless_second(fgraph: FunctionGraph, node: Apply):
     return y
 
 
-@register("canonicalize", Elemwise)
+@register("canonicalize,stabilize", Elemwise)
 def second_to_alloc(fgraph: FunctionGraph, node: Apply):
     """second(x, y) -> alloc(y, *shape(x, y)) when x is computed only for its shape, so that
     x's producer (a product, say) is no longer run."""
