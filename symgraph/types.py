@@ -63,7 +63,10 @@ class TensorType:
     __slots__ = ("dtype", "shape", "_hash")
 
     def __init__(self, dtype, shape: Sequence[Optional[int]] = ()):
-        dtype = normalize_dtype(dtype)
+        try:
+            dtype = normalize_dtype(dtype)
+        except TypeError as exc:
+            raise TypeError(f"TensorType: {exc}") from None
         if isinstance(shape, (int, np.integer)) or shape is None:
             raise TypeError(f"TensorType shape must be a sequence, got {shape!r}")
         clean = []

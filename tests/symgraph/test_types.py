@@ -40,10 +40,12 @@ def test_tensor_type_rejects_bad_shapes(bad):
 
 @pytest.mark.parametrize("bad", ["foo", "object", "str", "U8", "datetime64"])
 def test_unknown_dtypes_rejected(bad):
-    with pytest.raises(TypeError, match="dtype"):
+    with pytest.raises(TypeError, match="TensorType: .*dtype"):
         TensorType(bad, ())
-    with pytest.raises(TypeError, match="dtype"):
+    with pytest.raises(TypeError, match="TensorType: .*dtype"):
         T.tensor(bad, (None,))
+    with pytest.raises(TypeError, match="TensorType: .*dtype"):
+        T.matrix(dtype=bad)
 
 
 def test_tensor_type_pickle_and_copy():
