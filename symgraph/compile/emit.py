@@ -267,9 +267,11 @@ class _Planned:
         self.plan, self.ns, self.namer, self.shared = plan, ns, namer, list(shared)
         if backend == "auto":
             backend = "numba" if kernels.numba_available() else "numpy"
-        if backend not in ("numpy", "numba"):
-            raise ValueError(f"unknown backend {backend!r}: expected 'numpy', 'numba' or 'auto'")
-        self.backend = backend
+        if backend not in ("numpy", "numba", "numba-parallel"):
+            raise ValueError(f"unknown backend {backend!r}: expected 'numpy', 'numba', "
+                             f"'numba-parallel' or 'auto'")
+        self.parallel = backend == "numba-parallel"
+        self.backend = "numba" if self.parallel else backend
         self._kernels: Dict[tuple, str] = {}
         for k, dtype in enumerate(plan.slot_dtype):
             ns[f"_slot{k}"] = {}
@@ -293,18 +295,19 @@ class _Planned:
             return f"{arrays[0][1]}.shape"
         return f"_bshape({', '.join(n for _, n in arrays)})"
 
-    def _kernel(self, node) -> str:
-        key = (node.op, tuple(x.type for x in node.inputs))
+    def _kernel(self, node, inplace: Optional[int] = None) -> str:
+        key = (node.op, tuple(x.type for x in node.inputs), inplace)
         if key not in self._kernels:
             kern = kernels.NumbaKernel(node.op.program, [x.dtype for x in node.inputs],
                                        [x.ndim for x in node.inputs], node.outputs[0].dtype,
-                                       node.outputs[0].ndim)
+                                       node.outputs[0].ndim, self.parallel, inplace)
             name = self.namer.fresh("_kernel")
             self.ns[name] = kern
             self._kernels[key] = name
         return self._kernels[key]
 
-    def _composite(self, node, names, out: Optional[str], result: str, indent: str) -> List[str]:
+    def _composite(self, node, names, out: Optional[str], result: str, indent: str,
+                   inplace: Optional[int] = None) -> List[str]:
         dtypes = [x.dtype for x in node.inputs]
         program = node.op.program
         lines = kernels.numpy_lines(program, names, dtypes, out, result, self._temp(), indent)
@@ -313,7 +316,7 @@ class _Planned:
             return lines
         # one compiled loop for large operands; small ones stay in NumPy (no call overhead)
         size = " * ".join(f"_shp[{d}]" for d in range(node.outputs[0].ndim))
-        call = f"{self._kernel(node)}({out or 'None'}, _shp, {', '.join(names)})"
+        call = f"{self._kernel(node, inplace)}({out or 'None'}, _shp, {', '.join(names)})"
         return [f"{indent}if {size} >= {kernels.NUMBA_MIN_SIZE}:",
                 f"{indent}    {result} = {call}", f"{indent}else:",
                 *["    " + ln for ln in lines]]
@@ -373,8 +376,10 @@ class _Planned:
         else:
             storage = self.namer.names[self.shared[k]]
             lines.append(f"    _shp = {self._shape_expr(node, names)}")
+            target = self.shared[k]
+            inplace = node.inputs.index(target) if target in node.inputs else None
             lines.append(f"    if _ok{k}:")
-            lines += self._composite(node, names, storage, result, "        ")
+            lines += self._composite(node, names, storage, result, "        ", inplace)
             lines.append("    else:")
             lines += self._composite(node, names, None, result, "        ")
         lines.append(f"    _sv{k}.value = {result}")

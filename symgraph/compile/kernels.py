@@ -7,10 +7,12 @@ Two back ends:
   that the caller plans (and reuses across calls); only the last step writes the output, so the
   output may alias any input of the same shape (an in-place update) without changing a value
   that a later step still reads.
-* numba (the ``[fast]`` extra): the cluster becomes ONE loop over the elements, parallel over
-  them, compiled once and cached on disk in a module named by the hash of its source, so a
-  second process compiles nothing. Small arrays still take the NumPy path, where a parallel
-  loop's start-up costs more than it saves.
+* numba (the ``[fast]`` extra): the cluster becomes ONE loop over the elements (optionally
+  parallel over them: backend ``'numba-parallel'``), compiled once and cached on disk in a
+  module named by the hash of its source, so a second process compiles nothing. Small arrays
+  still take the NumPy path, where a compiled call costs more than it saves. Serial loops are
+  the default: measured on this 2-core machine shared with other work, parallel loops were up
+  to 25x slower (threads waiting for cores) while a serial loop beat three NumPy passes 2x.
 """
 from __future__ import annotations
 
@@ -279,9 +281,17 @@ def _kernel_body(program, in_refs: Sequence[str], indent: str) -> Tuple[List[str
 
 
 def numba_source(program, in_dtypes: Sequence[str], scalar: Sequence[bool], out_dtype: str,
-                 ndim: int) -> str:
+                 ndim: int, parallel: bool = False, inplace: Optional[int] = None) -> str:
     """Source of a module defining ``flat`` (1-d contiguous operands) and ``nd`` (``ndim``-d
-    operands already broadcast to the output shape) loop kernels."""
+    operands already broadcast to the output shape) loop kernels; ``parallel`` spreads the
+    outer loop over threads (``prange``).
+
+    With ``inplace = j`` it also defines ``flat_inplace``, which writes its result into input
+    ``j`` itself. An ``out`` argument that aliases an input stops LLVM from vectorizing the
+    loop (its overlap check fails, measured 5x slower); writing through the input it reads at
+    the same index does not.
+    """
+    loop = "prange" if parallel else "range"
     args = ", ".join(f"i{k}" for k in range(len(in_dtypes)))
     sig_args = ", ".join(_NB_TYPES[d] if s else f"{_NB_TYPES[d]}[::1]"
                          for d, s in zip(in_dtypes, scalar))
@@ -292,13 +302,18 @@ def numba_source(program, in_dtypes: Sequence[str], scalar: Sequence[bool], out_
     nd_refs = [f"i{k}" if s else f"i{k}[{idx}]" for k, s in enumerate(scalar)]
     nd_body, nd_res = _kernel_body(program, nd_refs, "    " * (ndim + 1))
     src = ["import math", "import numpy as np", "from numba import njit, prange", "",
-           "_OPTS = dict(parallel=True, cache=True, nogil=True, error_model='numpy')", "",
+           f"_OPTS = dict(parallel={bool(parallel)}, cache=True, nogil=True, "
+           f"error_model='numpy')", "",
            f"@njit(['{sig}'], **_OPTS)", f"def flat(out, {args}):",
-           "    for k in prange(out.shape[0]):", *body, f"        out[k] = {res}", "", "",
-           "@njit(**_OPTS)", f"def nd(out, {args}):"]
+           f"    for k in {loop}(out.shape[0]):", *body, f"        out[k] = {res}", "", ""]
+    if inplace is not None:
+        src += [f"@njit(['void({sig_args})'], **_OPTS)", f"def flat_inplace({args}):",
+                f"    for k in {loop}(i{inplace}.shape[0]):", *body,
+                f"        i{inplace}[k] = {res}", "", ""]
+    src += ["@njit(**_OPTS)", f"def nd(out, {args}):"]
     for d in range(ndim):
-        loop = "prange" if d == 0 else "range"
-        src.append("    " * (d + 1) + f"for k{d} in {loop}(out.shape[{d}]):")
+        src.append("    " * (d + 1) + f"for k{d} in {loop if d == 0 else 'range'}"
+                                       f"(out.shape[{d}]):")
     src += nd_body + ["    " * (ndim + 1) + f"out[{idx}] = {nd_res}", ""]
     return "\n".join(src)
 
@@ -335,13 +350,19 @@ class NumbaKernel:
     """
 
     def __init__(self, program, in_dtypes: Sequence[str], in_ndims: Sequence[int],
-                 out_dtype: str, ndim: int):
+                 out_dtype: str, ndim: int, parallel: bool = False,
+                 inplace: Optional[int] = None):
         self.scalar = [nd == 0 for nd in in_ndims]
         self.out_dtype = np.dtype(out_dtype)
         self.ndim = ndim
-        self.source = numba_source(program, in_dtypes, self.scalar, out_dtype, ndim)
+        if inplace is not None and (self.scalar[inplace] or in_dtypes[inplace] != out_dtype):
+            inplace = None
+        self.inplace = inplace
+        self.source = numba_source(program, in_dtypes, self.scalar, out_dtype, ndim, parallel,
+                                   inplace)
         module = _load_module(self.source)
         self._flat, self._nd = module.flat, module.nd
+        self._flat_inplace = getattr(module, "flat_inplace", None)
         self._numpy = numpy_function(program, in_dtypes, out_dtype)
         self._arrays = [k for k, s in enumerate(self.scalar) if not s]
 
@@ -368,7 +389,10 @@ class NumbaKernel:
             for k, s in enumerate(self.scalar):
                 if s:
                     args[k] = args[k][()] if isinstance(args[k], np.ndarray) else args[k]
-            self._flat(out.reshape(-1), *args)
+            if self.inplace is not None and ins[self.inplace] is out:
+                self._flat_inplace(*args)
+            else:
+                self._flat(out.reshape(-1), *args)
             return out
         for k in self._arrays:
             args[k] = np.broadcast_to(args[k], shape)
