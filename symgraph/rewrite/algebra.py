@@ -459,3 +459,21 @@ def sum_of_neg(fgraph: FunctionGraph, node: Apply):
     if inner.dtype != x.dtype:
         return None
     return like(E.neg(Reduce("sum", node.op.axis, node.op.keepdims)(inner)), node.outputs[0])
+
+
+@register("canonicalize", Reduce)
+def reduce_of_reduce(fgraph: FunctionGraph, node: Apply):
+    """sum(sum(x, a1), a2) -> sum(x, a1 + a2) (likewise prod, max, min, all, any): one pass
+    over x, no intermediate array."""
+    op, x = node.op, node.inputs[0]
+    inner = x.owner
+    if inner is None or not isinstance(inner.op, Reduce) or inner.op.kind != op.kind or \
+            inner.op.keepdims != op.keepdims or not single_client(fgraph, x):
+        return None
+    base = inner.inputs[0]
+    if inner.op.keepdims:
+        axes = set(inner.op.axis) | set(op.axis)
+    else:
+        remaining = [i for i in range(base.ndim) if i not in inner.op.axis]
+        axes = set(inner.op.axis) | {remaining[a] for a in op.axis}
+    return like(Reduce(op.kind, tuple(sorted(axes)), op.keepdims)(base), node.outputs[0])

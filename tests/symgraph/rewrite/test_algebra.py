@@ -248,3 +248,20 @@ def test_neg_into_constant(rng):
     consts = sorted(float(v.data) for n in f.fgraph.apply_nodes for v in n.inputs
                     if isinstance(v, symgraph.Constant) and v.ndim == 0)
     assert consts == [-3.0, -0.1]
+
+
+def test_reduce_of_reduce(rng):
+    x = T.tensor3("x")
+    outs = [x.sum(axis=1).sum(axis=1), x.max(axis=0, keepdims=True).max(axis=2, keepdims=True),
+            T.exp(x).sum(axis=2).sum()]
+    f = assert_same([x], outs, [_m(rng, 2, 3, 4)])
+    reds = sorted(n.op.axis for n in f.fgraph.apply_nodes if type(n.op).__name__ == "Reduce")
+    assert reds == [(0, 1, 2), (0, 2), (1, 2)]
+
+
+def test_reduce_of_reduce_keeps_shared_inner(rng):
+    x = T.matrix("x")
+    rows = x.sum(axis=1)
+    f = assert_same([x], [rows, rows.sum()], [_m(rng, 3, 4)])
+    reds = sorted(n.op.axis for n in f.fgraph.apply_nodes if type(n.op).__name__ == "Reduce")
+    assert reds == [(0,), (1,)]  # the total reuses the row sums
