@@ -190,11 +190,14 @@ def gemm_into(c: np.ndarray, alpha, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def gemm_check(c: np.ndarray, a: np.ndarray, b: np.ndarray) -> bool:
-    """Raise unless ``c + a @ b`` is well-shaped; True when ``c`` can be written in place."""
+    """Raise unless ``c + a @ b`` is well-shaped; True when ``c`` can be written in place
+    (writeable, and not overlapping ``a`` or ``b``: an input may be the shared storage itself,
+    e.g. ``f(W.get_value(borrow=True))``, and BLAS would read what it already overwrote)."""
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0] or \
             c.shape != (a.shape[0], b.shape[1]):
         raise ValueError(f"Gemm: shapes C{c.shape} + A{a.shape} . B{b.shape} do not agree")
-    return c.flags.writeable
+    return c.flags.writeable and not np.may_share_memory(c, a) and \
+        not np.may_share_memory(c, b)
 
 
 NAMESPACE = {"_gemm_into": gemm_into, "_gemm_check": gemm_check}

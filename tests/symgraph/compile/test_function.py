@@ -875,3 +875,18 @@ def test_in_allow_downcast_and_strict_per_input():
     assert g(f32, np.ones(2)).dtype == np.float32
     with pytest.raises(TypeError, match="input a"):
         g(np.ones(2), f32)
+
+
+def test_inputs_aliasing_shared_storage_do_not_corrupt_in_place_updates(rng):
+    W0 = rng.standard_normal((3, 3))
+    W = symgraph.shared(W0.copy(), "W")
+    x = T.matrix("x")
+    cases = [(W - 0.1 * T.dot(x.T, x), lambda w: w - 0.1 * w.T @ w),
+             (W - 0.1 * T.dot(x, W), lambda w: w - 0.1 * w @ w),
+             (W + x.T, lambda w: w + w.T),
+             ((W + x.T) * 2 - x, lambda w: (w + w.T) * 2 - w)]
+    for expr, ref in cases:
+        W.set_value(W0.copy())
+        f = symgraph.function([x], [], updates={W: expr})
+        f(W.get_value(borrow=True))  # the input is the shared storage itself
+        np.testing.assert_allclose(W.get_value(), ref(W0), rtol=1e-12)
