@@ -307,3 +307,69 @@ def test_numpy_function_kernel(rng):
     assert fn(out, (3, 4), a, b) is out
     np.testing.assert_allclose(out, f(a, b))
     np.testing.assert_allclose(fn(None, (3, 4), a, b), f(a, b))
+
+
+# ---------------------------------------------------------------------------------------
+# storage planning on random graphs: buffers shared across dead values and in place must
+# never change a value (square matrices make transposed views alias-prone)
+# ---------------------------------------------------------------------------------------
+
+def _random_graph(rng, x, y, n_nodes=14):
+    pool = [x, y]
+    unary = [T.exp, T.tanh, lambda a: a.T, lambda a: T.maximum(a, 0), lambda a: a * 0.5,
+             lambda a: a.sum(axis=0, keepdims=True) + a, T.sqr]
+    binary = [lambda a, b: a + b, lambda a, b: a * b, lambda a, b: a - b.T,
+              lambda a, b: T.dot(a, b) * 0.1, lambda a, b: T.switch(a > b, a, b)]
+    for _ in range(n_nodes):
+        if rng.random() < 0.5:
+            fn = unary[rng.integers(len(unary))]
+            pool.append(fn(pool[rng.integers(len(pool))]))
+        else:
+            fn = binary[rng.integers(len(binary))]
+            pool.append(fn(pool[rng.integers(len(pool))], pool[rng.integers(len(pool))]))
+    k = int(rng.integers(1, 4))
+    return [pool[-1]] + [pool[int(i)] for i in rng.integers(2, len(pool), k)]
+
+
+def test_random_graphs_fused_equal_unfused(rng):
+    for _ in range(25):
+        x, y = T.matrix("x"), T.matrix("y")
+        outs = _random_graph(rng, x, y)
+        fused = symgraph.function([x, y], outs, on_unused_input="ignore")
+        plain = symgraph.function([x, y], outs, mode="FAST_COMPILE", on_unused_input="ignore")
+        results = []
+        for _ in range(2):  # the second call reuses every buffer
+            a, b = rng.uniform(-1, 1, (4, 4)), rng.uniform(-1, 1, (4, 4))
+            got, want = fused(a, b), plain(a, b)
+            for g, w in zip(got, want):
+                np.testing.assert_allclose(g, w, rtol=1e-10, atol=1e-12)
+            results.append((got, [np.array(g) for g in got]))
+        for got, kept in results:  # earlier results were not overwritten
+            for g, k in zip(got, kept):
+                np.testing.assert_array_equal(g, k)
+
+
+def test_in_place_never_through_a_transposed_view(rng):
+    x, W = T.matrix("x"), T.matrix("W")
+    h = T.exp(T.dot(x, W))          # planned buffer, dies in the next kernel
+    out = (h * 2 + h.T).sum()        # reads h directly and through a view
+    f = symgraph.function([x, W], out)
+    a, b = rng.standard_normal((5, 5)), rng.standard_normal((5, 5))
+    e = np.exp(a @ b)
+    np.testing.assert_allclose(f(a, b), (e * 2 + e.T).sum())
+
+
+def test_parallel_numba_backend(rng, monkeypatch):
+    pytest.importorskip("numba")
+    monkeypatch.setattr(kernels, "NUMBA_MIN_SIZE", 1)
+    x = T.fvector("x")
+    mode = FAST_RUN.__class__("NUMBA-P", backend="numba-parallel")
+    f = symgraph.function([x], T.exp(x * 0.5) * 2 - x, mode=mode)
+    v = rng.standard_normal(100).astype("float32")
+    np.testing.assert_allclose(f(v), np.exp(v * 0.5) * 2 - v, rtol=1e-5)
+
+
+def test_unknown_backend_is_named():
+    x = T.vector("x")
+    with pytest.raises(ValueError, match="backend"):
+        symgraph.function([x], T.exp(x) + 1, mode=FAST_RUN.__class__("X", backend="cuda"))
