@@ -187,3 +187,14 @@ def test_real_mnist():
     assert x_tr.dtype == np.float32 and 0 <= x_tr.min() and x_tr.max() == 1
     assert list(y_tr[:10]) == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
     assert np.bincount(y_te).tolist()[:3] == [980, 1135, 1032]
+
+
+def test_system_folders_are_searched_last(tmp_path, monkeypatch, rng):
+    _write_dataset(tmp_path / "sys", rng, n_train=25)
+    monkeypatch.delenv("SYMGRAPH_DATA", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    spec = D.IdxDataset(name="tiny", files=dict(D._STD_FILES),
+                        system_dirs=(str(tmp_path / "sys"),))
+    (x, _), _ = D.load_idx_dataset(spec, download=False)
+    assert len(x) == 25
+    assert "/usr/share/datasets/fashion-mnist" in D.FASHION_MNIST.system_dirs
