@@ -9,7 +9,8 @@ from symgraph.rewrite import engine
 
 #: modules whose import registers the rules of each phase
 _RULE_MODULES = ("symgraph.rewrite.cse", "symgraph.rewrite.folding", "symgraph.rewrite.algebra",
-                 "symgraph.rewrite.shapes", "symgraph.rewrite.subtensor",
+                 "symgraph.rewrite.shapes", "symgraph.rewrite.reductions",
+                 "symgraph.rewrite.subtensor",
                  "symgraph.rewrite.stability",
                  "symgraph.rewrite.nnet_stability", "symgraph.rewrite.specialize",
                  "symgraph.rewrite.fusion")

@@ -12,8 +12,7 @@ The normal form these rules aim at:
   already have its shape is replaced by its value ``c``;
 * casts to the same dtype vanish, a lossless cast followed by another is one cast, and
   floor/ceil/round of integer values vanish;
-* ``sum(c * x)`` with a scalar ``c`` is ``c * sum(x)`` and ``sum(-x)`` is ``-sum(x)`` (the
-  elementwise work runs on the reduced result);
+* (reductions are in :mod:`symgraph.rewrite.reductions`);
 * ``maximum(x, x)`` and ``minimum(x, x)`` are ``x``.
 
 ``x * 0 -> 0`` is the one identity that may change a value: where ``x`` is inf or nan the
@@ -30,8 +29,7 @@ from symgraph.graph import Apply, Constant, Variable, constant
 from symgraph.ops import elemwise as E
 from symgraph.ops import scalar as S
 from symgraph.ops.elemwise import Elemwise
-from symgraph.ops.reduce import Reduce
-from symgraph.ops.shape import Alloc, dimshuffle
+from symgraph.ops.shape import Alloc
 from symgraph.rewrite.engine import register
 from symgraph.rewrite.shapes import covered, shape_memo
 
@@ -364,40 +362,6 @@ def cast_of_cast(fgraph: FunctionGraph, node: Apply):
     return E.cast(x, node.op.scalar_op.dtype)
 
 
-# ---------------------------------------------------------------------------------------
-# reductions
-# ---------------------------------------------------------------------------------------
-
-def _scalar_like(v: Variable) -> bool:
-    return all(s == 1 for s in v.type.shape)
-
-
-@register("canonicalize", Reduce)
-def sum_of_scalar_mul(fgraph: FunctionGraph, node: Apply):
-    """sum(c * x, axis) -> c * sum(x, axis) for a c with one element."""
-    op = node.op
-    x = node.inputs[0]
-    if op.kind != "sum" or not is_op(x, S.mul) or not single_client(fgraph, x):
-        return None
-    out = node.outputs[0]
-    if out.dtype not in ("float16", "float32", "float64"):
-        return None
-    factors = x.owner.inputs
-    scal = [v for v in factors if _scalar_like(v) and v.dtype == out.dtype]
-    rest = [v for v in factors if not any(v is s for s in scal)]
-    if not scal or not rest:
-        return None
-    if max(v.ndim for v in rest) != x.ndim:
-        return None
-    inner = apply_elemwise(S.mul, rest)
-    if inner.dtype != out.dtype:
-        return None
-    reduced = Reduce("sum", op.axis, op.keepdims)(inner)
-    # without keepdims the reduced result may have fewer dims than c: make c 0-d
-    cs = scal if op.keepdims else [dimshuffle(c, []) for c in scal]
-    return like(E.mul(*cs, reduced), out)
-
-
 @register("canonicalize", Elemwise)
 def idempotent_max_min(fgraph: FunctionGraph, node: Apply):
     """maximum(x, x) -> x; minimum(x, x) -> x  (shape graphs of x + x are full of these)"""
@@ -447,33 +411,3 @@ def round_of_integer(fgraph: FunctionGraph, node: Apply):
     if src.dtype not in S.discrete_dtypes:
         return None
     return like(x, node.outputs[0])
-
-
-@register("canonicalize", Reduce)
-def sum_of_neg(fgraph: FunctionGraph, node: Apply):
-    """sum(-x, axis) -> -sum(x, axis)  (the negation runs on the reduced array)"""
-    x = node.inputs[0]
-    if node.op.kind != "sum" or not is_op(x, S.neg) or not single_client(fgraph, x):
-        return None
-    inner = x.owner.inputs[0]
-    if inner.dtype != x.dtype:
-        return None
-    return like(E.neg(Reduce("sum", node.op.axis, node.op.keepdims)(inner)), node.outputs[0])
-
-
-@register("canonicalize", Reduce)
-def reduce_of_reduce(fgraph: FunctionGraph, node: Apply):
-    """sum(sum(x, a1), a2) -> sum(x, a1 + a2) (likewise prod, max, min, all, any): one pass
-    over x, no intermediate array."""
-    op, x = node.op, node.inputs[0]
-    inner = x.owner
-    if inner is None or not isinstance(inner.op, Reduce) or inner.op.kind != op.kind or \
-            inner.op.keepdims != op.keepdims or not single_client(fgraph, x):
-        return None
-    base = inner.inputs[0]
-    if inner.op.keepdims:
-        axes = set(inner.op.axis) | set(op.axis)
-    else:
-        remaining = [i for i in range(base.ndim) if i not in inner.op.axis]
-        axes = set(inner.op.axis) | {remaining[a] for a in op.axis}
-    return like(Reduce(op.kind, tuple(sorted(axes)), op.keepdims)(base), node.outputs[0])
