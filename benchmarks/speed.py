@@ -106,8 +106,9 @@ def adam_updates(cost, params, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
 
 def build_step(sizes, opt: str, mode, seed: int = 0, lr: float = 0.01):
     """Compile a train step; return ``(step, compile_seconds)``."""
+    values = init_params(sizes, seed)
     t0 = time.perf_counter()
-    params = [symgraph.shared(p, borrow=True) for p in init_params(sizes, seed)]
+    params = [symgraph.shared(p, borrow=True) for p in values]
     x, y = T.fmatrix("x"), T.ivector("y")
     cost = mlp_cost(params, x, y)
     if opt == "sgd":

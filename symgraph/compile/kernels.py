@@ -376,6 +376,13 @@ class NumbaKernel:
             out = np.empty(shape, self.out_dtype)
         elif not out.flags.c_contiguous:
             return self._numpy(out, shape, *ins)
+        else:
+            for k in self._arrays:
+                a = ins[k]
+                if a is not out and np.may_share_memory(a, out):
+                    # e.g. a caller's input that is the shared storage being updated: a loop
+                    # would read what it already wrote; NumPy's ufuncs buffer overlaps
+                    return self._numpy(out, shape, *ins)
         args = list(ins)
         flat = True
         for k in self._arrays:

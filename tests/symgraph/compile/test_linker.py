@@ -373,3 +373,14 @@ def test_unknown_backend_is_named():
     x = T.vector("x")
     with pytest.raises(ValueError, match="backend"):
         symgraph.function([x], T.exp(x) + 1, mode=FAST_RUN.__class__("X", backend="cuda"))
+
+
+def test_numba_update_with_input_aliasing_the_storage(rng, monkeypatch):
+    pytest.importorskip("numba")
+    monkeypatch.setattr(kernels, "NUMBA_MIN_SIZE", 1)
+    W0 = rng.standard_normal((4, 4)).astype("float32")
+    W = symgraph.shared(W0.copy(), "W")
+    x = T.fmatrix("x")
+    f = symgraph.function([x], [], updates={W: (W + x.T) * 2 - T.exp(x * 0.1)}, mode=NUMBA)
+    f(W.get_value(borrow=True))  # the input is the storage the update writes
+    np.testing.assert_allclose(W.get_value(), (W0 + W0.T) * 2 - np.exp(W0 * 0.1), rtol=1e-5)
