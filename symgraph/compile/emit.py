@@ -220,6 +220,14 @@ def generate(fgraph: FunctionGraph, explicit: Sequence[Variable], shared: Sequen
     if plan and plan.deferred:
         lines.append("    # checks of the in-place updates: anything that can fail fails here")
         lines.extend(linker.precheck_lines(plan.deferred, shared, ref))
+        # storage written in place must be private: an input may be a borrowed view of it
+        # (f(W.get_value(borrow=True))), or two shared variables may share borrowed memory
+        ns["_alias_counts"], ns["_alone"] = _alias_counts, _alone
+        every = list(arg_names) + [namer(v) for v in shared]
+        if len(every) > 1:
+            lines.append(f"    _aliases = _alias_counts({', '.join(every)})")
+            for node, k in plan.deferred:
+                lines.append(f"    _ok{k} = _ok{k} and _alone({namer(shared[k])}, _aliases)")
     lines.append("    _out = [" + ", ".join(results) + "]")
     lines.append("    # commit: every output and update exists, so no call leaves a half-update")
     lines.extend(commits)
@@ -228,6 +236,28 @@ def generate(fgraph: FunctionGraph, explicit: Sequence[Variable], shared: Sequen
             lines.extend(linker.commit_lines(node, k, [ref(v) for v in node.inputs]))
     lines.append("    return _out")
     return "\n".join(lines) + "\n", ns
+
+
+def _memory_root(a):
+    """The object owning ``a``'s memory (views lead to the array they were taken from)."""
+    base = getattr(a, "base", None)
+    while base is not None:
+        a, base = base, getattr(base, "base", None)
+    return a
+
+
+def _alias_counts(*arrays) -> dict:
+    """How many of ``arrays`` live in each memory owner (one pass per call, O(n))."""
+    counts: dict = {}
+    for a in arrays:
+        key = id(_memory_root(a))
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def _alone(storage, counts: dict) -> bool:
+    """True when no other input or shared value lives in ``storage``'s memory."""
+    return counts.get(id(_memory_root(storage)), 0) <= 1
 
 
 def _check_update_shape(value, target) -> None:

@@ -890,3 +890,35 @@ def test_inputs_aliasing_shared_storage_do_not_corrupt_in_place_updates(rng):
         f = symgraph.function([x], [], updates={W: expr})
         f(W.get_value(borrow=True))  # the input is the shared storage itself
         np.testing.assert_allclose(W.get_value(), ref(W0), rtol=1e-12)
+
+
+def test_in_place_commits_never_change_values_other_updates_read():
+    # an input that is a borrowed view of V: V's in-place commit must not change what the
+    # update of W reads
+    V = symgraph.shared(np.ones(3), "V")
+    W = symgraph.shared(np.zeros(3), "W")
+    x = T.vector("x")
+    f = symgraph.function([x], [], updates=[(V, V * 2), (W, W + x)])
+    f(V.get_value(borrow=True))
+    np.testing.assert_array_equal(V.get_value(), [2.0, 2.0, 2.0])
+    np.testing.assert_array_equal(W.get_value(), [1.0, 1.0, 1.0])
+    M = symgraph.shared(np.ones((2, 2)), "M")
+    N = symgraph.shared(np.zeros((2, 2)), "N")
+    y = T.matrix("y")
+    g = symgraph.function([y], [], updates=[(M, M - T.dot(y, y)), (N, N + y)])
+    g(M.get_value(borrow=True)[:, :])  # a view of M's storage
+    np.testing.assert_array_equal(M.get_value(), -np.ones((2, 2)))
+    np.testing.assert_array_equal(N.get_value(), np.ones((2, 2)))
+
+
+def test_shared_variables_borrowing_one_array_update_simultaneously():
+    a = np.ones(3)
+    A = symgraph.shared(a, "A", borrow=True)
+    B = symgraph.shared(a, "B", borrow=True)
+    h = symgraph.function([], [], updates=[(A, A * 2), (B, B + 1)])
+    h()
+    np.testing.assert_array_equal(A.get_value(), [2.0, 2.0, 2.0])
+    np.testing.assert_array_equal(B.get_value(), [2.0, 2.0, 2.0])
+    h()
+    np.testing.assert_array_equal(A.get_value(), [4.0, 4.0, 4.0])
+    np.testing.assert_array_equal(B.get_value(), [3.0, 3.0, 3.0])
