@@ -12,6 +12,7 @@ Two whole-graph passes, run in this order:
 """
 from __future__ import annotations
 
+import functools
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -162,7 +163,9 @@ class Gemm(Op):
         return [gz, _sum(gz * dot(a, b)), alpha * dot(gz, b.T), alpha * dot(a.T, gz)]
 
 
+@functools.lru_cache(maxsize=None)
 def _blas_gemm(dtype):
+    """SciPy's ``?gemm`` for ``dtype`` (looked up once per dtype), or None."""
     try:
         from scipy.linalg import blas
     except ImportError:  # SciPy is optional
