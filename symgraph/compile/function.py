@@ -210,8 +210,33 @@ class Function:
             values = args
         else:
             values = self._bind(args, kwargs)
-        out = self._fn(*values)
+        try:
+            out = self._fn(*values)
+        except Exception as exc:
+            self._annotate(exc)
+            raise
         return out[0] if self._single else out
+
+    def _annotate(self, exc: BaseException) -> None:
+        """Add to ``exc`` the generated line (and the op it computes) that raised it."""
+        tb, lineno = exc.__traceback__, None
+        while tb is not None:
+            if tb.tb_frame.f_code is self._fn.__code__:
+                lineno = tb.tb_lineno
+            tb = tb.tb_next
+        if lineno is None or not hasattr(exc, "add_note"):
+            return
+        lines = self.source.splitlines()
+        line = lines[lineno - 1].strip()
+        where = line
+        if "  # " not in line:
+            # a fused kernel spans several lines: its comment line names the node
+            for k in range(lineno - 2, 0, -1):
+                if lines[k].lstrip().startswith("#") or "  # " in lines[k]:
+                    where = f"{lines[k].strip()} / {line}"
+                    break
+        exc.add_note(f"symgraph: raised in {self.name}, generated line {lineno}: {where} "
+                     f"(see f.source)")
 
     def _bind(self, args, kwargs) -> list:
         n = len(self.inputs)

@@ -981,3 +981,14 @@ def test_random_programs_fast_run_matches_fast_compile_with_mutated_results(rng)
             for g, w in zip(got, want):
                 np.testing.assert_allclose(g, w, rtol=1e-9, atol=1e-12,
                                            err_msg=f"trial {trial}")
+
+
+def test_run_time_errors_name_the_generated_line_and_op():
+    W = symgraph.shared(np.ones((2, 2)), "W")
+    x = T.vector("x")
+    f = symgraph.function([x], T.tanh(T.dot(W, x)) + 1)
+    with pytest.raises(ValueError) as info:
+        f(np.ones(3))
+    notes = " ".join(getattr(info.value, "__notes__", []))
+    if hasattr(info.value, "add_note"):
+        assert "Dot" in notes and "f.source" in notes
