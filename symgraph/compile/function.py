@@ -197,7 +197,11 @@ class Function:
         self.fgraph = fgraph
         self.inputs = ins
         self.mode = mode
-        self._names = {i.name: k for k, i in enumerate(ins) if i.name}
+        self._names = {}
+        for k, i in enumerate(ins):
+            if i.name:
+                # a name shared by two inputs cannot be used as a keyword (None marks it)
+                self._names[i.name] = None if i.name in self._names else k
         self._defaults = [i.value for i in ins]
         self._has_default = [i.has_default for i in ins]
         self._single = spec["single"]
@@ -251,6 +255,9 @@ class Function:
                 raise TypeError(f"{self.name}: unknown keyword input {key!r}; inputs are "
                                 f"{[i.name for i in self.inputs]}")
             k = self._names[key]
+            if k is None:
+                raise TypeError(f"{self.name}: keyword {key!r} is ambiguous: several inputs "
+                                f"are named so; pass them by position")
             if given[k]:
                 raise TypeError(f"{self.name}: input {key!r} given twice")
             values[k], given[k] = val, True

@@ -258,6 +258,11 @@ def test_keyword_errors():
         f(np.ones(2), x=np.ones(2))
     with pytest.raises(TypeError, match="missing value for input x"):
         f(y=2.0)
+    a, b = T.vector("v"), T.vector("v")
+    g = symgraph.function([a, b], a - b)
+    np.testing.assert_array_equal(g(np.ones(1), np.zeros(1)), [1.0])
+    with pytest.raises(TypeError, match="'v' is ambiguous"):
+        g(np.ones(1), v=np.zeros(1))
 
 
 def test_wrong_number_of_inputs_names_inputs():
