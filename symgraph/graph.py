@@ -307,7 +307,27 @@ def as_tensor_variable(x, name: Optional[str] = None, ndim: Optional[int] = None
     try:
         return constant(x, dtype=dtype, name=name, ndim=ndim)
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"cannot convert {type(x).__name__} {x!r} to a symbolic tensor") from exc
+        where = _calling_op()
+        raise TypeError(f"{where + ': ' if where else ''}cannot convert {type(x).__name__} "
+                        f"{x!r} to a symbolic tensor") from exc
+
+
+def _calling_op() -> str:
+    """Name of the symgraph op or function that asked for a conversion (error path only):
+    ``T.sum('abc')`` then says ``sum: cannot convert str...``."""
+    import sys
+    frame = sys._getframe(2)
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        if module.startswith("symgraph.") and module != __name__:
+            name = frame.f_code.co_name
+            owner = frame.f_locals.get("self")
+            if name == "make_node" and owner is not None:
+                return str(owner)
+            if not name.startswith(("_", "<")):
+                return name
+        frame = frame.f_back
+    return ""
 
 
 def is_constant_value(v: Variable, value) -> bool:

@@ -71,10 +71,7 @@ def outer(x, y) -> Variable:
 def dot(x, y) -> Variable:
     """NumPy's ``dot``: inner product, matrix-vector and matrix-matrix products, and for higher
     ranks a sum over the last axis of ``x`` and the second-to-last of ``y``."""
-    try:
-        x, y = as_tensor_variable(x), as_tensor_variable(y)
-    except TypeError as exc:
-        raise TypeError(f"dot: {exc}") from None
+    x, y = as_tensor_variable(x), as_tensor_variable(y)
     if x.ndim == 0 or y.ndim == 0:
         return x * y
     if x.ndim <= 2 and y.ndim <= 2:

@@ -315,6 +315,18 @@ def test_non_tensor_arguments_name_op(bad):
         T.dot(x, bad)
 
 
+@pytest.mark.parametrize("build, label", [
+    (lambda: T.sum("abc"), "sum"), (lambda: T.mean(None), "mean"),
+    (lambda: T.reshape("abc", (2,)), "reshape"), (lambda: T.max({}), "max"),
+    (lambda: T.concatenate([T.vector(), "a"]), "join"), (lambda: T.cast("a", "float32"), "cast"),
+    (lambda: T.shape("a"), "Shape"), (lambda: T.alloc("a", 3), "Alloc"),
+    (lambda: T.dimshuffle("s", (0,)), "dimshuffle"),
+])
+def test_conversion_errors_name_the_op(build, label):
+    with pytest.raises(TypeError, match=f"^{label}: cannot convert"):
+        build()
+
+
 def test_bitwise_on_floats_names_op():
     with pytest.raises(TypeError, match="and.*integer or bool"):
         T.matrix() & T.matrix()
