@@ -134,12 +134,13 @@ def numpy_gemm_only(sizes, batch, seed):
     gz = [np.ones((batch, W.shape[1]), np.float32) * 0.01 for W in Ws]
 
     def step():
+        # matmul: NumPy's dot with out= can take a slow non-BLAS path
         for i, W in enumerate(Ws):
-            np.dot(acts[i], W, out=acts[i + 1])
+            np.matmul(acts[i], W, out=acts[i + 1])
         for i in reversed(range(len(Ws))):
-            np.dot(acts[i].T, gz[i], out=grads_w[i])
+            np.matmul(acts[i].T, gz[i], out=grads_w[i])
             if i:
-                np.dot(gz[i], Ws[i].T, out=grads_a[i])
+                np.matmul(gz[i], Ws[i].T, out=grads_a[i])
     return step
 
 
@@ -177,12 +178,14 @@ def numpy_sgd_step(sizes, batch, seed, lr=0.01):
 # PyTorch
 # ---------------------------------------------------------------------------------------
 
-def torch_steps(sizes, batch, seed, tiny_sizes, tiny_batch) -> Optional[Dict[str, float]]:
+def torch_steps(sizes, batch, seed, tiny_sizes, tiny_batch, threads: Optional[int] = None
+                ) -> Optional[Dict[str, Callable]]:
+    """PyTorch eager train steps (SGD, Adam, tiny SGD) as callables, or None."""
     try:
         import torch
     except ImportError:
         return None
-    torch.set_num_threads(os.cpu_count() or 1)
+    torch.set_num_threads(threads or os.cpu_count() or 1)
 
     def make(sz, bs, opt):
         params = [torch.tensor(p, requires_grad=True) for p in init_params(sz, seed)]
@@ -203,10 +206,24 @@ def torch_steps(sizes, batch, seed, tiny_sizes, tiny_batch) -> Optional[Dict[str
             o.step()
             return loss
         return step
-    return {"version": torch.__version__,
-            "sgd": median_time(make(sizes, batch, "sgd"), 20),
-            "adam": median_time(make(sizes, batch, "adam"), 20),
-            "tiny": median_time(make(tiny_sizes, tiny_batch, "sgd"), 300)}
+    return {"version": torch.__version__, "sgd": make(sizes, batch, "sgd"),
+            "adam": make(sizes, batch, "adam"), "tiny": make(tiny_sizes, tiny_batch, "sgd")}
+
+
+def interleaved(fns: Dict[str, Callable], rounds: int, per_round: int = 1) -> Dict[str, float]:
+    """Median per-call time of each function, timing them in turns (round-robin) so that the
+    load of a shared machine falls on all of them alike."""
+    for fn in fns.values():
+        fn()
+        fn()
+    times: Dict[str, List[float]] = {k: [] for k in fns}
+    for _ in range(rounds):
+        for key, fn in fns.items():
+            t0 = time.perf_counter()
+            for _ in range(per_round):
+                fn()
+            times[key].append((time.perf_counter() - t0) / per_round)
+    return {k: statistics.median(v) for k, v in times.items()}
 
 
 # ---------------------------------------------------------------------------------------
@@ -230,16 +247,52 @@ def buffer_bytes(f) -> int:
     return total
 
 
-def run(peers: Sequence[str], repeat: int, seed: int) -> dict:
+_COMPILE_SNIPPET = """
+import time, numpy
+from benchmarks.speed import build_step, BIG, make_data
+from symgraph.compile.mode import FAST_RUN
+t0 = time.perf_counter()
+f, ct = build_step(BIG, 'adam', FAST_RUN.__class__('NUMBA', backend='numba'), 0)
+x, y = make_data(BIG, 128, 0)
+f(x, y)
+print(ct, time.perf_counter() - t0)
+"""
+
+
+def numba_process_compile_times() -> Optional[Dict[str, float]]:
+    """Adam train-step compile time of the numba backend in a new process with an empty
+    kernel cache (cold), then in another new process with that cache (warm)."""
+    import subprocess
+    import sys
+    import tempfile
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return None
+    out = {}
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, XDG_CACHE_HOME=cache)
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+        for label in ("cold", "warm"):
+            proc = subprocess.run([sys.executable, "-c", _COMPILE_SNIPPET], env=env,
+                                  capture_output=True, text=True, check=True, cwd=root)
+            compile_s, first_call_s = map(float, proc.stdout.split()[-2:])
+            out[label] = compile_s
+            out[f"{label}_with_first_call"] = first_call_s
+    return out
+
+
+def run(peers: Sequence[str], repeat: int, seed: int, threads: Optional[int] = None) -> dict:
     batch, tiny_batch = 128, 32
     x, y = make_data(BIG, batch, seed)
     tx, ty = make_data(TINY, tiny_batch, seed)
     res: dict = {"config": {"sizes": BIG, "batch": batch, "tiny": TINY, "tiny_batch": tiny_batch,
-                            "repeat": repeat, "seed": seed, "numpy": np.__version__}}
-    res["gemm_only"] = median_time(numpy_gemm_only(BIG, batch, seed), repeat)
-    res["numpy_sgd"] = median_time(numpy_sgd_step(BIG, batch, seed), repeat)
-    res["numpy_tiny"] = median_time(numpy_sgd_step(TINY, tiny_batch, seed), repeat * 20)
-
+                            "repeat": repeat, "seed": seed, "numpy": np.__version__,
+                            "load_average": os.getloadavg()}}
+    big = {"gemm_only": numpy_gemm_only(BIG, batch, seed),
+           "numpy_sgd": numpy_sgd_step(BIG, batch, seed)}
+    tiny = {"numpy_tiny": numpy_sgd_step(TINY, tiny_batch, seed)}
     backends = [("numpy", FAST_RUN)]
     try:
         import numba  # noqa: F401
@@ -247,20 +300,30 @@ def run(peers: Sequence[str], repeat: int, seed: int) -> dict:
     except ImportError:
         pass
     for label, mode in backends:
-        row = {}
+        row = res[f"symgraph_{label}"] = {}
         for opt in ("sgd", "adam"):
             f, ct = build_step(BIG, opt, mode, seed)
             row[f"{opt}_compile"] = ct
-            f(x, y)  # first call: loads lazily compiled kernels
-            row[opt] = median_time(lambda: f(x, y), repeat)
+            big[f"symgraph_{label}/{opt}"] = (lambda f=f: f(x, y))
             row[f"{opt}_peak_bytes"] = peak_memory(lambda: f(x, y))
             row[f"{opt}_buffer_bytes"] = buffer_bytes(f)
         f, _ = build_step(TINY, "sgd", mode, seed)
-        row["tiny"] = median_time(lambda: f(tx, ty), repeat * 20)
-        res[f"symgraph_{label}"] = row
+        tiny[f"symgraph_{label}/tiny"] = (lambda f=f: f(tx, ty))
     res["numpy_sgd_peak_bytes"] = peak_memory(numpy_sgd_step(BIG, batch, seed))
-    if "torch" in peers:
-        res["torch"] = torch_steps(BIG, batch, seed, TINY, tiny_batch)
+    peer = torch_steps(BIG, batch, seed, TINY, tiny_batch, threads) if "torch" in peers else None
+    if peer:
+        res["torch"] = {"version": peer["version"]}
+        big["torch/sgd"], big["torch/adam"], tiny["torch/tiny"] = \
+            peer["sgd"], peer["adam"], peer["tiny"]
+    res["numba_new_process_compile"] = numba_process_compile_times()
+    timed = interleaved(big, repeat)
+    timed.update(interleaved(tiny, repeat, per_round=20))
+    for key, t in timed.items():
+        if "/" in key:
+            name, what = key.split("/")
+            res[name][what] = t
+        else:
+            res[key] = t
     return res
 
 
@@ -290,6 +353,11 @@ def table(res: dict) -> str:
     rows.append(f"| hand-written NumPy | — | {ms(res['numpy_sgd'])} | — | "
                 f"{us(res['numpy_tiny'])} | {res['numpy_sgd_peak_bytes'] / 2**20:.1f} MiB | — |")
     rows.append(f"| NumPy GEMM-only | — | {g * 1e3:.2f} ms (1.00x) | — | — | — | — |")
+    nc = res.get("numba_new_process_compile")
+    if nc:
+        rows.append(f"\nnumba backend, Adam step compile in a new process: kernel cache empty "
+                    f"{nc['cold']:.2f} s, cache warm {nc['warm']:.2f} s (with the first call "
+                    f"{nc['cold_with_first_call']:.2f} s / {nc['warm_with_first_call']:.2f} s)")
     return "\n".join(rows)
 
 
@@ -315,7 +383,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         except ImportError:
             pass
         with threadpool_limits(args.threads):
-            res = run(peers, args.repeat, args.seed)
+            res = run(peers, args.repeat, args.seed, args.threads)
         res["config"]["threads"] = args.threads
     else:
         res = run(peers, args.repeat, args.seed)

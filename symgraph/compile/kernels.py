@@ -304,7 +304,9 @@ def numba_source(program, in_dtypes: Sequence[str], scalar: Sequence[bool], out_
     src = ["import math", "import numpy as np", "from numba import njit, prange", "",
            f"_OPTS = dict(parallel={bool(parallel)}, cache=True, nogil=True, "
            f"error_model='numpy')", "",
-           f"@njit(['{sig}'], **_OPTS)", f"def flat(out, {args}):",
+           # with an in-place variant, the out= loop is the rare fallback: compiled on demand
+           f"@njit(**_OPTS)" if inplace is not None else f"@njit(['{sig}'], **_OPTS)",
+           f"def flat(out, {args}):",
            f"    for k in {loop}(out.shape[0]):", *body, f"        out[k] = {res}", "", ""]
     if inplace is not None:
         src += [f"@njit(['void({sig_args})'], **_OPTS)", f"def flat_inplace({args}):",
