@@ -342,7 +342,8 @@ class _Planned:
         program = node.op.program
         lines = kernels.numpy_lines(program, names, dtypes, out, result, self._temp(), indent)
         if self.backend != "numba" or len(program) < _NUMBA_MIN_STEPS or \
-                any(type(sop) not in (S.ScalarOp, S.CastScalar) for sop, _, _ in program):
+                any(type(sop) not in (S.ScalarOp, S.CastScalar) for sop, _, _ in program) or \
+                not kernels.numba_types_ok(dtypes + [dt for _, _, dt in program]):
             return lines
         # one compiled loop for large operands; small ones stay in NumPy (no call overhead)
         size = " * ".join(f"_shp[{d}]" for d in range(node.outputs[0].ndim))

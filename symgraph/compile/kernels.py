@@ -261,6 +261,11 @@ _NB_TYPES = {"float32": "float32", "float64": "float64", "int8": "int8", "int16"
              "uint32": "uint32", "uint64": "uint64", "bool": "boolean"}
 
 
+def numba_types_ok(dtypes: Sequence[str]) -> bool:
+    """True when every dtype has a loop type here (no complex or float16 loops)."""
+    return all(d in _NB_TYPES for d in dtypes)
+
+
 def _kernel_body(program, in_refs: Sequence[str], indent: str) -> Tuple[List[str], str]:
     lines, names = [], []
     for j, (sop, args, dtype) in enumerate(program):

@@ -384,3 +384,31 @@ def test_numba_update_with_input_aliasing_the_storage(rng, monkeypatch):
     f = symgraph.function([x], [], updates={W: (W + x.T) * 2 - T.exp(x * 0.1)}, mode=NUMBA)
     f(W.get_value(borrow=True))  # the input is the storage the update writes
     np.testing.assert_allclose(W.get_value(), (W0 + W0.T) * 2 - np.exp(W0 * 0.1), rtol=1e-5)
+
+
+@pytest.mark.parametrize("expr", ["compare", "cast", "clip", "nary"])
+def test_numba_kernels_over_the_expression_table(expr, rng, monkeypatch):
+    pytest.importorskip("numba")
+    monkeypatch.setattr(kernels, "NUMBA_MIN_SIZE", 1)
+    ins = [T.fmatrix(n) for n in "xyz"]
+    out = EXPRESSIONS[expr](*ins)
+    vals = [rng.uniform(-2, 2, (3, 4)).astype("float32") for _ in ins]
+    fast = symgraph.function(ins, out, mode=NUMBA, on_unused_input="ignore")
+    ref = symgraph.function(ins, out, mode="FAST_COMPILE", on_unused_input="ignore")
+    assert "_kernel" in fast.source
+    got, want = fast(*vals), ref(*vals)
+    assert got.dtype == want.dtype
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_integer_clusters_in_numba(rng, monkeypatch):
+    pytest.importorskip("numba")
+    monkeypatch.setattr(kernels, "NUMBA_MIN_SIZE", 1)
+    a, b = T.imatrix("a"), T.ivector("b")
+    out = (a * 3 + b) // 2 - (a % 5) * (a > b)
+    av = rng.integers(-50, 50, (4, 6)).astype("int32")
+    bv = rng.integers(-50, 50, 6).astype("int32")
+    fast = symgraph.function([a, b], out, mode=NUMBA)
+    assert "_kernel" in fast.source
+    np.testing.assert_array_equal(fast(av, bv), symgraph.function([a, b], out,
+                                                                  mode="FAST_COMPILE")(av, bv))
