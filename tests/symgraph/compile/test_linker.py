@@ -386,7 +386,7 @@ def test_numba_update_with_input_aliasing_the_storage(rng, monkeypatch):
     np.testing.assert_allclose(W.get_value(), (W0 + W0.T) * 2 - np.exp(W0 * 0.1), rtol=1e-5)
 
 
-@pytest.mark.parametrize("expr", ["compare", "cast", "clip", "nary"])
+@pytest.mark.parametrize("expr", ["compare", "cast", "clip", "tree"])
 def test_numba_kernels_over_the_expression_table(expr, rng, monkeypatch):
     pytest.importorskip("numba")
     monkeypatch.setattr(kernels, "NUMBA_MIN_SIZE", 1)
