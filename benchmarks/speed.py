@@ -345,7 +345,8 @@ def table(res: dict) -> str:
                     f"{r['adam_compile']:.3f} s | {ms(r['sgd'])} | {ms(r['adam'])} | "
                     f"{us(r['tiny'])} | {r['sgd_peak_bytes'] / 2**20:.1f} / "
                     f"{r['adam_peak_bytes'] / 2**20:.1f} MiB | "
-                    f"{r['sgd_buffer_bytes'] / 2**20:.1f} / {r['adam_buffer_bytes'] / 2**20:.1f} MiB |")
+                    f"{r['sgd_buffer_bytes'] / 2**20:.1f} / "
+                    f"{r['adam_buffer_bytes'] / 2**20:.1f} MiB |")
     t = res.get("torch")
     if t:
         rows.append(f"| torch {t['version']} eager | — | {ms(t['sgd'])} | {ms(t['adam'])} | "

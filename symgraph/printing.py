@@ -12,7 +12,7 @@ import subprocess
 import sys
 from typing import IO, Dict, List, Optional, Sequence, Union
 
-from symgraph.graph import Apply, Constant, Variable, toposort
+from symgraph.graph import Constant, Variable, toposort
 from symgraph.shared import SharedVariable
 
 Graphable = Union[Variable, Sequence[Variable], "object"]

@@ -95,9 +95,9 @@ def numpy_lines(program, in_names: Sequence[str], in_dtypes: Sequence[str], out:
     """Statements computing ``program`` over ``in_names`` into the variable ``result``.
 
     ``out`` names a preallocated buffer of the full shape (or ``None``: the last step
-    allocates); ``shape`` names the variable holding that shape. ``temp(dtype)`` returns an expression for a fresh temporary buffer of the full
-    shape and that dtype; temporaries are recycled inside the cluster as soon as their value
-    is dead.
+    allocates); ``shape`` names the variable holding that shape. ``temp(dtype)`` returns an
+    expression for a fresh temporary buffer of the full shape and that dtype; temporaries are
+    recycled inside the cluster as soon as their value is dead.
     """
     lines: List[str] = []
     used = {a[1] for _, args, _ in program for a in args if a[0] == "i"}
@@ -310,7 +310,7 @@ def numba_source(program, in_dtypes: Sequence[str], scalar: Sequence[bool], out_
            f"_OPTS = dict(parallel={bool(parallel)}, cache=True, nogil=True, "
            f"error_model='numpy')", "",
            # with an in-place variant, the out= loop is the rare fallback: compiled on demand
-           f"@njit(**_OPTS)" if inplace is not None else f"@njit(['{sig}'], **_OPTS)",
+           "@njit(**_OPTS)" if inplace is not None else f"@njit(['{sig}'], **_OPTS)",
            f"def flat(out, {args}):",
            f"    for k in {loop}(out.shape[0]):", *body, f"        out[k] = {res}", "", ""]
     if inplace is not None:

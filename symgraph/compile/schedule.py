@@ -19,7 +19,7 @@ Rules (each one keeps an alias from being observable):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Set, Tuple
+from typing import Dict, List, Sequence, Set, Tuple
 
 from symgraph.fgraph import OUTPUT, FunctionGraph
 from symgraph.graph import Apply, Variable
