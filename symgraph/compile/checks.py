@@ -59,6 +59,17 @@ def make_hook(kind: str, node):
                             f"DebugMode: {_describe(node)} modified its input {k} "
                             f"({node.inputs[k]}) in place; an op must not write into its "
                             f"inputs")
+                # a result living in an input's memory must be declared (view_map): the linker
+                # copies declared views before handing them out, and never writes into them
+                declared = getattr(node.op, "view_map", {}) or {}
+                for i, out in enumerate(outputs):
+                    for k, now in enumerate(inputs):
+                        if isinstance(out, np.ndarray) and isinstance(now, np.ndarray) and \
+                                k not in declared.get(i, ()) and np.shares_memory(out, now):
+                            raise NodeCheckError(
+                                f"DebugMode: {_describe(node)} returned output {i} in the "
+                                f"memory of input {k} ({node.inputs[k]}) without declaring "
+                                f"it in view_map")
                 inputs = [np.array(b) for b in before]
             ref = node.op.perform(*[np.array(i) if isinstance(i, np.ndarray) else i
                                     for i in inputs])

@@ -997,3 +997,33 @@ def test_run_time_errors_name_the_generated_line_and_op():
     notes = " ".join(getattr(info.value, "__notes__", []))
     if hasattr(info.value, "add_note"):
         assert "Dot" in notes and "f.source" in notes
+
+
+class _UndeclaredView(Op):
+    """Returns a reversed view of its input without declaring ``view_map`` (a broken op)."""
+
+    def make_node(self, x):
+        x = as_tensor_variable(x)
+        return Apply(self, [x], [Variable(x.type)])
+
+    def perform(self, x):
+        return x[::-1]
+
+
+def test_debug_mode_reports_undeclared_views():
+    x = T.vector("x")
+    f = symgraph.function([x], _UndeclaredView()(x * 2), mode="DebugMode")
+    with pytest.raises(AssertionError, match=r"_UndeclaredView.*without declaring it in view_map"):
+        f(np.arange(3.0))
+
+
+def test_sum_to_shape_no_op_result_does_not_alias_input():
+    from symgraph.ops.shape import sum_to_shape
+    x, y = T.vector("x"), T.vector("y")
+    f = symgraph.function([x, y], sum_to_shape(x, y.shape))
+    a = np.ones(3)
+    r = f(a, np.ones(3))
+    r[0] = 5.0
+    np.testing.assert_array_equal(a, np.ones(3))
+    np.testing.assert_array_equal(symgraph.function([x, y], sum_to_shape(x, y.shape),
+                                                    mode="DebugMode")(a, np.ones(3)), a)
