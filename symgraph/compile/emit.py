@@ -232,8 +232,7 @@ def generate(fgraph: FunctionGraph, explicit: Sequence[Variable], shared: Sequen
     lines.append("    # commit: every output and update exists, so no call leaves a half-update")
     lines.extend(commits)
     if plan:
-        for node, k in plan.deferred:
-            lines.extend(linker.commit_lines(node, k, [ref(v) for v in node.inputs]))
+        lines.extend(linker.commit_section(plan.deferred, ref))
     lines.append("    return _out")
     return "\n".join(lines) + "\n", ns
 
@@ -394,6 +393,87 @@ class _Planned:
             cond = [f"_bshape({', '.join(arrays)}) == {s}.shape" if arrays
                     else f"{s}.ndim == 0", f"{s}.flags.writeable"] + deps
             lines.append(f"    {ok} = {' and '.join(cond)}")
+        return lines
+
+    def commit_section(self, deferred, ref) -> List[str]:
+        """Lines of every deferred update, chains of composites fused into one loop."""
+        lines: List[str] = []
+        groups = self._groups(deferred) if self.backend == "numba" else []
+        # a group runs where its last member stood: every member's inputs exist by then
+        last = {g[-1][0]: g for g in groups}
+        grouped = {node for g in groups for node, _ in g}
+        for node, k in deferred:
+            if node in last:
+                lines.extend(self._group_lines(last[node], ref))
+            elif node not in grouped:
+                lines.extend(self.commit_lines(node, k, [ref(v) for v in node.inputs]))
+        return lines
+
+    def _groups(self, deferred) -> List[list]:
+        """Connected chains of deferred composites (one reads another's new value) of one
+        rank, with numba loop types for every dtype; singletons are left alone."""
+        members = {node: k for node, k in deferred if isinstance(node.op, Composite)
+                   and node.outputs[0].ndim > 0 and kernels.numba_types_ok(
+                       [x.dtype for x in node.inputs] + [d for _, _, d in node.op.program])
+                   and all(type(sop) in (S.ScalarOp, S.CastScalar)
+                           for sop, _, _ in node.op.program)}
+        parent = {node: node for node in members}
+
+        def find(n):
+            while parent[n] is not n:
+                n = parent[n]
+            return n
+        for node in members:
+            for x in node.inputs:
+                if x.owner in members and x.ndim == node.outputs[0].ndim:
+                    parent[find(node)] = find(x.owner)
+        comps: Dict[object, list] = {}
+        for node, k in deferred:
+            if node in members:
+                comps.setdefault(find(node), []).append((node, k))
+        order = [node for node, _ in deferred]
+        groups = []
+        for g in comps.values():
+            nodes = {node for node, _ in g}
+            outs = {node.outputs[0] for node in nodes}
+            lo, hi = order.index(g[0][0]), order.index(g[-1][0])
+            # moving the early members down to the last one must not starve a node between
+            between = [n for n in order[lo + 1:hi] if n not in nodes]
+            if len(g) > 1 and not any(x in outs for n in between for x in n.inputs):
+                groups.append(g)
+        return groups
+
+    def _group_lines(self, group, ref) -> List[str]:
+        values = {node.outputs[0]: i for i, (node, _) in enumerate(group)}
+        ext: List[Variable] = []
+        for node, k in group:
+            for x in list(node.inputs) + [self.shared[k]]:
+                if x not in values and x not in ext:
+                    ext.append(x)
+        members = []
+        for node, k in group:
+            refs = [("r", values[x]) if x in values else ("e", ext.index(x))
+                    for x in node.inputs]
+            members.append((node.op.program, refs, ext.index(self.shared[k])))
+        key = ("group", tuple((node.op, tuple(x.type for x in node.inputs)) for node, _ in group),
+               tuple(x.type for x in ext), tuple(tuple(m[1]) for m in members))
+        if key not in self._kernels:
+            kern = kernels.GroupKernel(members, [x.dtype for x in ext], [x.ndim == 0 for x in ext],
+                                       self.parallel)
+            self._kernels[key] = self.namer.fresh("_group")
+            self.ns[self._kernels[key]] = kern
+        oks = " and ".join(f"_ok{k}" for _, k in group)
+        names = ", ".join(ref(x) for x in ext)
+        lines = [f"    # in place at commit, one loop for {len(group)} updates",
+                 f"    if {oks} and {self._kernels[key]}({names}):"]
+        for node, k in group:
+            lines.append(f"        {self.namer(node.outputs[0], 'v')} = "
+                         f"{self.namer.names[self.shared[k]]}")
+            lines.append(f"        _sv{k}.value = {self.namer.names[node.outputs[0]]}")
+        lines.append("    else:")
+        for node, k in group:
+            lines += ["    " + ln for ln in self.commit_lines(node, k,
+                                                               [ref(v) for v in node.inputs])]
         return lines
 
     def commit_lines(self, node, k: int, names: Sequence[str]) -> List[str]:

