@@ -61,10 +61,20 @@ def _broadcast2(s: tuple, t: tuple) -> tuple:
     return tuple(out)
 
 
+#: shapes a buffer slot keeps at once (inputs of ever-changing shape must not pile up memory)
+SLOT_SHAPES = 4
+
+
 def get_buffer(slot: dict, shape: tuple, dtype) -> np.ndarray:
-    """The buffer of ``slot`` for ``shape``, allocated the first time it is needed."""
+    """The buffer of ``slot`` for ``shape``, allocated the first time it is needed.
+
+    Buffers belong to one compiled function and are reused by every call, so a function must
+    not run in two threads at once (as in Theano).
+    """
     buf = slot.get(shape)
     if buf is None:
+        if len(slot) >= SLOT_SHAPES:
+            slot.clear()
         buf = slot[shape] = np.empty(shape, dtype)
     return buf
 

@@ -450,3 +450,13 @@ def test_numba_group_falls_back_on_overlap(rng, monkeypatch):
     h(ref[1].get_value(borrow=True), np.float32(2.0))
     for a, b in zip(fast, ref):
         np.testing.assert_allclose(a.get_value(), b.get_value(), rtol=2e-5, atol=1e-6)
+
+
+def test_buffers_of_changing_shapes_do_not_pile_up(rng):
+    x = T.matrix("x")
+    f = symgraph.function([x], (T.exp(x) * 2 + 1).sum(axis=1))
+    for n in range(1, 30):
+        a = rng.standard_normal((n, 3))
+        np.testing.assert_allclose(f(a), (np.exp(a) * 2 + 1).sum(axis=1))
+    slots = [v for k, v in f._fn.__globals__.items() if k.startswith(("_slot", "_tmp_"))]
+    assert slots and all(len(s) <= kernels.SLOT_SHAPES for s in slots)
