@@ -362,7 +362,7 @@ def jacobian(expression: Variable, wrt, consider_constant=None,
     :class:`symgraph.jacobian_rows.JacobianRows`, which calls a compiled vector-Jacobian
     product once per row (its result cannot be differentiated again).
     """
-    from symgraph.ops.shape import alloc
+    from symgraph.ops.shape import alloc, shape_i
     ws, container = _as_list(wrt)
     expression = as_tensor_variable(expression)
     if expression.ndim == 0:
@@ -372,14 +372,14 @@ def jacobian(expression: Variable, wrt, consider_constant=None,
         raise TypeError(f"jacobian: expression must be a scalar or a vector, got "
                         f"{expression.type}; flatten it first")
     n = expression.type.shape[0]
+    for w in ws:
+        if not isinstance(w, Variable):
+            raise TypeError(f"jacobian: wrt must be symbolic variables, got {type(w).__name__}")
+    if disconnected_inputs == "raise":
+        # rows are built with 'ignore'; a wrt the whole expression misses is refused once here
+        grad(expression.sum(), ws, consider_constant, disconnected_inputs="raise")
     if n is None:
         from symgraph.jacobian_rows import jacobian_rows
-        for w in ws:
-            if not isinstance(w, Variable):
-                raise TypeError(f"jacobian: wrt must be symbolic variables, got "
-                                f"{type(w).__name__}")
-        if disconnected_inputs == "raise":
-            grad(expression.sum(), ws, consider_constant, disconnected_inputs="raise")
         if consider_constant:
             (expression,) = clone_replace(
                 [expression], {c: disconnected_grad(c) for c in consider_constant})
@@ -391,7 +391,9 @@ def jacobian(expression: Variable, wrt, consider_constant=None,
         gs = grad(expression[i], ws, consider_constant, disconnected_inputs="ignore")
         for k, g in enumerate(gs):
             per_w[k].append(g)
-    result = [stack(rows) if rows else alloc(0.0, 0) for rows in per_w]
+    result = [stack(rows) if rows else
+              alloc(constant(0, dtype=w.dtype), 0, *[shape_i(w, k) for k in range(w.ndim)])
+              for w, rows in zip(ws, per_w)]
     return result if container is not None else result[0]
 
 

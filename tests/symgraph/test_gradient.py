@@ -522,3 +522,18 @@ def test_gradient_graph_does_not_compute_the_cost():
     assert cost not in ancestors([g])
     e = cost.owner.inputs[0].owner.inputs[0]
     assert e.owner.op == T.exp and e in ancestors([g])  # the forward exp(x) is reused
+
+
+def test_jacobian_static_length_edge_cases(rng):
+    x = T.vector("x", shape=(3,))
+    y = T.vector("y")
+    with pytest.raises(DisconnectedInputError):
+        T.jacobian(T.exp(x), y)
+    Jx, Jy = T.jacobian(T.exp(x), [x, y], disconnected_inputs="ignore")
+    vx, vy = _fn([x, y], [Jx, Jy])(np.zeros(3), np.ones(2))
+    np.testing.assert_allclose(vx, np.eye(3))
+    np.testing.assert_array_equal(vy, np.zeros((3, 2)))
+    empty = T.vector("e", shape=(0,))
+    J0 = _fn([empty, y], T.jacobian(empty * 2, y, disconnected_inputs="ignore"))(
+        np.zeros(0), np.ones(4))
+    assert J0.shape == (0, 4)
