@@ -467,6 +467,13 @@ def verify_grad(fun, pt, n_tests: int = 2, rng=None, eps: Optional[float] = None
             lambda *xs: np.asarray(cost_fn(*xs, proj_val), dtype=np.float64), pt, dirs, eps)
         err = abs(analytic - numeric)
         if err > abs_tol and err > rel_tol * max(abs(analytic), abs(numeric)):
-            raise AssertionError(f"verify_grad: symbolic directional derivative {analytic!r} "
-                                 f"!= finite difference {numeric!r} (abs err {err:.3g}, "
-                                 f"eps={eps})")
+            raise GradientError(f"verify_grad: symbolic directional derivative {analytic!r} "
+                                f"!= finite difference {numeric!r} (abs err {err:.3g}, "
+                                f"eps={eps})")
+
+
+class GradientError(AssertionError):
+    """``verify_grad`` found a symbolic gradient that disagrees with finite differences."""
+
+
+verify_grad.E_grad = GradientError  # Theano's spelling: ``except verify_grad.E_grad``
