@@ -193,11 +193,18 @@ class Variable:
     def sqrt(self): return _ops().sqrt(self)
 
     def eval(self, givens: Optional[dict] = None):
-        """Compile and evaluate with ``givens`` mapping inputs to values (for interactive use)."""
+        """Compile and evaluate with ``givens`` mapping inputs to values (for interactive use).
+
+        A shared variable among the keys is substituted by the value for this evaluation only
+        (its storage is not changed).
+        """
         from symgraph.compile.function import function
+        from symgraph.shared import SharedVariable
         givens = givens or {}
-        keys = list(givens)
-        return function(keys, self, on_unused_input="ignore")(*[givens[k] for k in keys])
+        keys = [k for k in givens if not isinstance(k, SharedVariable)]
+        subs = [(k, v) for k, v in givens.items() if isinstance(k, SharedVariable)]
+        f = function(keys, self, givens=subs, on_unused_input="ignore")
+        return f(*[givens[k] for k in keys])
 
 
 class _Tag:

@@ -552,6 +552,8 @@ def test_eval(rng):
     assert float(T.constant(3.0).eval()) == 3.0
     s = symgraph.shared(np.arange(3.0), "s")
     np.testing.assert_allclose((s + 1).eval(), np.arange(3.0) + 1)
+    np.testing.assert_allclose((s + x).eval({x: xv, s: np.ones(3)}), xv + 1)
+    np.testing.assert_array_equal(s.get_value(), np.arange(3.0))
 
 
 # ---------------------------------------------------------------------------------------
