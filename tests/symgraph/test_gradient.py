@@ -341,3 +341,22 @@ def test_gradient_graph_does_not_compute_the_cost():
     assert cost not in ancestors([g])
     e = cost.owner.inputs[0].owner.inputs[0]
     assert e.owner.op == T.exp and e in ancestors([g])  # the forward exp(x) is reused
+
+
+def _random_cost(seed, xs):
+    """A random graph over ``xs`` (3x3 matrices) whose nodes are reused by several clients."""
+    pick = np.random.default_rng(seed)
+    pool = list(xs)
+    for _ in range(8):
+        a, b = (pool[int(i)] for i in pick.integers(len(pool), size=2))
+        kind = int(pick.integers(7))
+        pool.append([a + b, a * b - 0.5, T.tanh(a) * 2, a.T, T.dot(a, b) * 0.3,
+                     a.sum(axis=0, keepdims=True) + b, T.exp(-a * a) + b][kind])
+    used = [pool[int(i)] for i in pick.integers(len(xs), len(pool), size=3)]
+    return sum((u * float(w)).sum() for u, w in zip(used, pick.standard_normal(3)))
+
+
+def test_random_graphs_with_shared_subexpressions_match_finite_differences(rng):
+    for seed in range(10):
+        points = [rng.standard_normal((3, 3)) for _ in range(3)]
+        T.verify_grad(lambda a, b, c, s=seed: _random_cost(s, [a, b, c]), points, rng=rng)
