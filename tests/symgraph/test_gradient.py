@@ -360,3 +360,21 @@ def test_random_graphs_with_shared_subexpressions_match_finite_differences(rng):
     for seed in range(10):
         points = [rng.standard_normal((3, 3)) for _ in range(3)]
         T.verify_grad(lambda a, b, c, s=seed: _random_cost(s, [a, b, c]), points, rng=rng)
+
+
+def test_random_graphs_hessian_vector_products_match_differences_of_gradients(rng):
+    # Rop of the gradient (second order through every op of the random graphs) against a
+    # central difference of the compiled gradient along the same direction
+    for seed in range(4):
+        xs = [T.matrix(f"x{i}") for i in range(3)]
+        vs = [T.matrix(f"v{i}") for i in range(3)]
+        gs = T.grad(_random_cost(seed, xs), xs, disconnected_inputs="ignore")
+        hv = _fn(xs + vs, T.Rop(gs, xs, vs, disconnected_outputs="ignore"))
+        g = _fn(xs, gs)
+        pts = [rng.standard_normal((3, 3)) for _ in range(3)]
+        dirs = [rng.standard_normal((3, 3)) for _ in range(3)]
+        eps = 1e-5
+        plus = g(*[p + eps * d for p, d in zip(pts, dirs)])
+        minus = g(*[p - eps * d for p, d in zip(pts, dirs)])
+        for got, p, m in zip(hv(*pts, *dirs), plus, minus):
+            np.testing.assert_allclose(got, (p - m) / (2 * eps), rtol=1e-4, atol=1e-5)
