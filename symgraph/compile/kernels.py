@@ -61,8 +61,9 @@ def _broadcast2(s: tuple, t: tuple) -> tuple:
     return tuple(out)
 
 
-#: shapes a buffer slot keeps at once (inputs of ever-changing shape must not pile up memory)
-SLOT_SHAPES = 4
+#: shapes a buffer slot keeps at once: enough for every layer of a network (temporaries are
+#: shared by all clusters), few enough that inputs of ever-changing shape do not pile up memory
+SLOT_SHAPES = 16
 
 
 def get_buffer(slot: dict, shape: tuple, dtype) -> np.ndarray:
