@@ -63,7 +63,7 @@ def _broadcast2(s: tuple, t: tuple) -> tuple:
 
 #: shapes a buffer slot keeps at once: enough for every layer of a network (temporaries are
 #: shared by all clusters), few enough that inputs of ever-changing shape do not pile up memory
-SLOT_SHAPES = 16
+SLOT_SHAPES = 64
 
 
 def get_buffer(slot: dict, shape: tuple, dtype) -> np.ndarray:

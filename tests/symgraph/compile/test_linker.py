@@ -455,7 +455,7 @@ def test_numba_group_falls_back_on_overlap(rng, monkeypatch):
 def test_buffers_of_changing_shapes_do_not_pile_up(rng):
     x = T.matrix("x")
     f = symgraph.function([x], (T.exp(x) * 2 + 1).sum(axis=1))
-    for n in range(1, 40):
+    for n in range(1, 80):
         a = rng.standard_normal((n, 3))
         np.testing.assert_allclose(f(a), (np.exp(a) * 2 + 1).sum(axis=1))
     slots = [v for k, v in f._fn.__globals__.items() if k.startswith(("_slot", "_tmp_"))]
