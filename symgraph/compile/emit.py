@@ -336,10 +336,12 @@ class _Planned:
         return self._kernels[key]
 
     def _composite(self, node, names, out: Optional[str], result: str, indent: str,
-                   inplace: Optional[int] = None) -> List[str]:
+                   inplace: Optional[int] = None, aliased: Optional[List[int]] = None
+                   ) -> List[str]:
         dtypes = [x.dtype for x in node.inputs]
         program = node.op.program
-        lines = kernels.numpy_lines(program, names, dtypes, out, result, self._temp(), indent)
+        lines = kernels.numpy_lines(program, names, dtypes, out, result, self._temp(), indent,
+                                    aliased=aliased)
         if self.backend != "numba" or len(program) < _NUMBA_MIN_STEPS or \
                 any(type(sop) not in (S.ScalarOp, S.CastScalar) for sop, _, _ in program) or \
                 not kernels.numba_types_ok(dtypes + [dt for _, _, dt in program]):
@@ -360,10 +362,13 @@ class _Planned:
             result = self.namer(out, "v")
             lines = [f"    # {describe(node)}", f"    _shp = {self._shape_expr(node, names)}"]
             buf = None
+            aliased = None
             if slot is not None:
                 lines.append(f"    {result} = _getbuf(_slot{slot}, _shp, '{out.dtype}')")
                 buf = result
-            return lines + self._composite(node, names, buf, result, "    ")
+                # only a dying input planned in the same slot can be this very buffer
+                aliased = [q for q, x in enumerate(node.inputs) if self.plan.slot.get(x) == slot]
+            return lines + self._composite(node, names, buf, result, "    ", aliased=aliased)
         if isinstance(op, Composite) and op.n_inputs == len(names):
             result = self.namer(out, "v")
             return [f"    {result} = {kernels.scalar_expr(op.program, names)}  "
@@ -490,7 +495,9 @@ class _Planned:
             target = self.shared[k]
             inplace = node.inputs.index(target) if target in node.inputs else None
             lines.append(f"    if _ok{k}:")
-            lines += self._composite(node, names, storage, result, "        ", inplace)
+            # the storage is private (checked), so only the target itself aliases it
+            aliased = [q for q, x in enumerate(node.inputs) if x is target]
+            lines += self._composite(node, names, storage, result, "        ", inplace, aliased)
             lines.append("    else:")
             lines += self._composite(node, names, None, result, "        ")
         lines.append(f"    _sv{k}.value = {result}")
