@@ -283,7 +283,8 @@ def numba_process_compile_times() -> Optional[Dict[str, float]]:
     return out
 
 
-def run(peers: Sequence[str], repeat: int, seed: int, threads: Optional[int] = None) -> dict:
+def run(peers: Sequence[str], repeat: int, seed: int, threads: Optional[int] = None,
+        parallel: bool = False) -> dict:
     batch, tiny_batch = 128, 32
     x, y = make_data(BIG, batch, seed)
     tx, ty = make_data(TINY, tiny_batch, seed)
@@ -297,6 +298,9 @@ def run(peers: Sequence[str], repeat: int, seed: int, threads: Optional[int] = N
     try:
         import numba  # noqa: F401
         backends.append(("numba", FAST_RUN.__class__("NUMBA", backend="numba")))
+        if parallel:
+            backends.append(("numba-parallel",
+                             FAST_RUN.__class__("NUMBA-P", backend="numba-parallel")))
     except ImportError:
         pass
     for label, mode in backends:
@@ -337,7 +341,7 @@ def table(res: dict) -> str:
         return "—" if t is None else f"{t * 1e6:.0f} us"
     rows = [("| | compile cold | SGD step | Adam step | tiny step | peak mem (SGD/Adam) "
              "| reused buffers (SGD/Adam) |"), "|---|---|---|---|---|---|---|"]
-    for key in ("symgraph_numpy", "symgraph_numba"):
+    for key in ("symgraph_numpy", "symgraph_numba", "symgraph_numba-parallel"):
         r = res.get(key)
         if not r:
             continue
@@ -368,6 +372,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     ap.add_argument("--repeat", type=int, default=30, help="timed calls per big-model median")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=None, help="folder for speed.json")
+    ap.add_argument("--parallel", action="store_true",
+                    help="also time the numba-parallel backend (threads over elements)")
     ap.add_argument("--threads", type=int, default=None,
                     help="limit BLAS (and numba) threads; needs threadpoolctl")
     args = ap.parse_args(argv)
@@ -384,10 +390,10 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         except ImportError:
             pass
         with threadpool_limits(args.threads):
-            res = run(peers, args.repeat, args.seed, args.threads)
+            res = run(peers, args.repeat, args.seed, args.threads, args.parallel)
         res["config"]["threads"] = args.threads
     else:
-        res = run(peers, args.repeat, args.seed)
+        res = run(peers, args.repeat, args.seed, parallel=args.parallel)
     print(table(res))
     if args.out:
         os.makedirs(args.out, exist_ok=True)
