@@ -109,9 +109,9 @@ def numpy_lines(program, in_names: Sequence[str], in_dtypes: Sequence[str], out:
     allocates); ``shape`` names the variable holding that shape. ``temp(dtype)`` returns an
     expression for a fresh temporary buffer of the full shape and that dtype; temporaries are
     recycled inside the cluster as soon as their value is dead. ``aliased`` lists the inputs
-    that may be ``out`` itself (default: all): once no later step reads them, ``out`` serves as a temporary
-    too (``m = 0.9 * m + 0.1 * g`` as ``m *= 0.9; t = 0.1 * g; m += t``: one buffer fewer
-    to stream through the cache, measured 30% faster).
+    that may be ``out`` itself (default: all): once no later step reads them, ``out`` serves
+    as a temporary too (``m = 0.9 * m + 0.1 * g`` as ``m *= 0.9; t = 0.1 * g; m += t``: one
+    buffer fewer to stream through the cache, measured 30% faster).
     """
     lines: List[str] = []
     # the last step that reads an input which may be ``out``: before it, ``out`` is off limits
