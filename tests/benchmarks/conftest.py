@@ -1,4 +1,6 @@
 """A tiny MNIST-format dataset (uncompressed IDX files) so the study tests need no download."""
+import hashlib
+
 import numpy as np
 import pytest
 
@@ -16,4 +18,8 @@ def tiny_mnist(tmp_path_factory):
         write_idx(folder / f"{split}-images-idx3-ubyte", images.astype(np.uint8),
                   compress=False)
         write_idx(folder / f"{split}-labels-idx1-ubyte", labels, compress=False)
+    # the loader verifies checksums: list ours, as a data folder's MD5SUMS does
+    sums = [f"{hashlib.md5(f.read_bytes()).hexdigest()}  {f.name}"
+            for f in sorted(folder.iterdir())]
+    (folder / "MD5SUMS").write_text("\n".join(sums) + "\n")
     return folder
