@@ -233,3 +233,19 @@ def test_sigkill_leaves_no_partial_row(tiny_mnist, tmp_path):
     assert len(rows) % 2 == 0  # whole runs only (2 epochs each)
     assert study.main(_args(tiny_mnist, killed, "--epochs", "2")) == 0
     assert _numbers(killed) == _numbers(full)
+
+
+def test_dask_existing_scheduler_address(tiny_mnist, tmp_path):
+    """``--dask-address`` sends the runs to a scheduler started elsewhere (here a local one)."""
+    distributed = pytest.importorskip("distributed")
+    serial, remote = tmp_path / "serial", tmp_path / "remote"
+    assert study.main(_args(tiny_mnist, serial)) == 0
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  dashboard_address=None, silence_logs=40) as cluster:
+        assert study.main(_args(tiny_mnist, remote, "--scheduler", "dask",
+                                "--dask-address", cluster.scheduler_address)) == 0
+        with distributed.Client(cluster) as client:
+            # the runs left this process: the worker imported the study's run module
+            loaded = client.run(lambda: "benchmarks.optimizer_run" in sys.modules)
+            assert list(loaded.values()) == [True]
+    _close(_numbers(remote), _numbers(serial))
