@@ -38,15 +38,22 @@ class Adam(Optimizer):
         v = b2 * state["v"] + (1 - b2) * T.sqr(g)
         return m, v
 
-    def direction(self, p, m, v, t):
-        """``(m / (1 − beta1^t)) / (sqrt(v / (1 − beta2^t)) + eps)``."""
+    def direction(self, p, m, v, t, lr=1):
+        """``lr·(m / (1 − beta1^t)) / (sqrt(v / (1 − beta2^t)) + eps)``.
+
+        Evaluated in the paper's efficient order (Kingma & Ba, §2), which is the same number:
+        with ``c = sqrt(1 − beta2^t)``, it equals ``(lr·c / (1 − beta1^t))·m / (sqrt(v) + eps·c)``,
+        so the bias corrections are scalar work and the arrays see one sqrt, one add, one
+        division and one scaling.
+        """
         b1, b2 = self.hyper("beta1", p.dtype), self.hyper("beta2", p.dtype)
         eps = self.hyper("eps", p.dtype)
-        return (m / (1 - b1 ** t)) / (T.sqrt(v / (1 - b2 ** t)) + eps)
+        c = T.sqrt(1 - b2 ** t)
+        return (lr * c / (1 - b1 ** t)) * m / (T.sqrt(v) + eps * c)
 
     def step(self, p, g, state, t):
         m, v = self.moments(p, g, state)
-        return p - self.hyper("lr", p.dtype) * self.direction(p, m, v, t), {"m": m, "v": v}
+        return p - self.direction(p, m, v, t, self.hyper("lr", p.dtype)), {"m": m, "v": v}
 
 
 class AdamW(Adam):
@@ -75,7 +82,7 @@ class AdamW(Adam):
     def step(self, p, g, state, t):
         m, v = self.moments(p, g, state)
         lr, wd = self.hyper("lr", p.dtype), self.hyper("weight_decay", p.dtype)
-        return p - lr * wd * p - lr * self.direction(p, m, v, t), {"m": m, "v": v}
+        return p - lr * wd * p - self.direction(p, m, v, t, lr), {"m": m, "v": v}
 
 
 class AdaMax(Adam):
