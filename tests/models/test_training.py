@@ -108,3 +108,13 @@ def test_dropout_runs_are_deterministic_and_learn(blobs):
     for a, b in zip(p1, p2):
         np.testing.assert_array_equal(a, b)
     assert h1[-1]["test_accuracy"] > 0.9
+
+
+def test_progress_bar_when_asked(blobs, capsys):
+    pytest.importorskip("tqdm")
+    training.fit(LogisticRegression(20, 3), optimizers.SGD(lr=0.1), blobs(), epochs=2,
+                 batch_size=100, progress=True)
+    assert "epoch 2/2" in capsys.readouterr().err
+    training.fit(LogisticRegression(20, 3), optimizers.SGD(lr=0.1), blobs(), epochs=1,
+                 batch_size=100, progress=False)
+    assert "epoch" not in capsys.readouterr().err
