@@ -60,6 +60,21 @@ class ScanSpec:
         taps = self.seq_taps[k]
         return max(taps) - min(taps)
 
+    def seq_rows(self, t: int) -> List[Tuple[int, int]]:
+        """``(sequence, row)`` read at step ``t``, one per sequence tap, in inner-input order."""
+        return [(k, t - min(taps) + tap) for k, taps in enumerate(self.seq_taps) for tap in taps]
+
+    def state_rows(self, t: int) -> List[Tuple[int, int]]:
+        """``(output, row)`` read at step ``t`` from each fed-back output's full buffer (the
+        ``lag`` initial rows first, then one row per step), one per tap, in inner-input order."""
+        lags = self.lags
+        return [(k, lags[k] + t + tap) for k, taps in enumerate(self.out_taps) for tap in taps]
+
+    def step_args(self, t: int, seqs, bufs, shared, nonseq) -> list:
+        """The inner function's arguments at step ``t``."""
+        return ([seqs[k][r] for k, r in self.seq_rows(t)]
+                + [bufs[k][r] for k, r in self.state_rows(t)] + list(shared) + list(nonseq))
+
 
 class _Compiled:
     """Lazily compiled inner functions, shared by a Scan and its gradient (not pickled)."""
@@ -150,36 +165,30 @@ class Scan(Op):
         lags = spec.lags
         n_out = len(spec.out_taps)
         init_iter = iter(inits)
-        buffers: List[Optional[np.ndarray]] = []
-        for taps, lag in zip(spec.out_taps, lags):
-            buffers.append(np.asarray(next(init_iter)) if taps else None)
-        hist: List[Optional[np.ndarray]] = [None] * n_out
+        # fed-back outputs live in one buffer: the initial rows, then one row per step
+        bufs: List[Optional[np.ndarray]] = []
+        for k, taps in enumerate(spec.out_taps):
+            if taps:
+                init = np.asarray(next(init_iter))
+                buf = np.empty((lags[k] + n,) + init.shape[1:], dtype=spec.inner_outputs[k].dtype)
+                buf[:lags[k]] = init
+                bufs.append(buf)
+            else:
+                bufs.append(None)
+        hist: List[Optional[np.ndarray]] = [b[lags[k]:] if b is not None else None
+                                            for k, b in enumerate(bufs)]
         state = [np.asarray(s) for s in shared]
         for t in range(n):
-            args = []
-            for k, s in enumerate(seqs):
-                base = t - min(spec.seq_taps[k])
-                args.extend(s[base + tap] for tap in spec.seq_taps[k])
-            for k, taps in enumerate(spec.out_taps):
-                if not taps:
-                    continue
-                for tap in taps:
-                    idx = t + tap
-                    args.append(buffers[k][lags[k] + idx] if idx < 0 else hist[k][idx])
-            args.extend(state)
-            args.extend(nonseq)
-            res = step(*args)
+            res = step(*spec.step_args(t, seqs, bufs, state, nonseq))
             for k in range(n_out):
-                val = res[k]
                 if hist[k] is None:
-                    hist[k] = np.empty((n,) + np.shape(val), dtype=spec.inner_outputs[k].dtype)
-                hist[k][t] = val
+                    hist[k] = np.empty((n,) + np.shape(res[k]), dtype=spec.inner_outputs[k].dtype)
+                hist[k][t] = res[k]
             state = list(res[n_out:])
         for k in range(n_out):
-            if hist[k] is None:  # zero steps
-                inner = spec.inner_outputs[k]
-                shape = buffers[k].shape[1:] if buffers[k] is not None else (0,) * inner.ndim
-                hist[k] = np.empty((0,) + tuple(shape), dtype=inner.dtype)
+            if hist[k] is None:  # zero steps of an output that is not fed back
+                hist[k] = np.empty((0,) * (spec.inner_outputs[k].ndim + 1),
+                                   dtype=spec.inner_outputs[k].dtype)
         results = tuple(hist) + tuple(state)
         return results[0] if len(results) == 1 else results
 
@@ -288,15 +297,7 @@ class ScanGrad(Op):
                     for g in g_final_shared]
         stop = 0 if spec.truncate_gradient < 0 else max(0, n - spec.truncate_gradient)
         for t in range(n - 1, stop - 1, -1):
-            args = []
-            for k, s in enumerate(seqs):
-                base = t - min(spec.seq_taps[k])
-                args.extend(s[base + tap] for tap in spec.seq_taps[k])
-            for k, taps in enumerate(spec.out_taps):
-                for tap in taps:
-                    args.append(bufs[k][lags[k] + t + tap])
-            args.extend(shared_traj[t])
-            args.extend(nonseq)
+            args = spec.step_args(t, seqs, bufs, shared_traj[t], nonseq)
             evals = []
             for k in range(n_out):
                 evals.append(g_bufs[k][lags[k] + t] if bufs[k] is not None
@@ -307,17 +308,14 @@ class ScanGrad(Op):
             for pos, g in zip(float_pos, grads):
                 full[pos] = g
             i = 0
-            for k, s in enumerate(seqs):
-                base = t - min(spec.seq_taps[k])
-                for tap in spec.seq_taps[k]:
-                    if full[i] is not None:
-                        g_seqs[k][base + tap] += full[i]
-                    i += 1
-            for k, taps in enumerate(spec.out_taps):
-                for tap in taps:
-                    if full[i] is not None:
-                        g_bufs[k][lags[k] + t + tap] += full[i]
-                    i += 1
+            for k, row in spec.seq_rows(t):
+                if full[i] is not None:
+                    g_seqs[k][row] += full[i]
+                i += 1
+            for k, row in spec.state_rows(t):
+                if full[i] is not None:
+                    g_bufs[k][row] += full[i]
+                i += 1
             for k in range(spec.n_shared):
                 if full[i] is not None:
                     g_shared[k] = np.array(full[i], copy=True)
@@ -341,19 +339,10 @@ class ScanGrad(Op):
             return [[] for _ in range(n)]
         step = self.scan.step_function()
         n_out = len(spec.out_taps)
-        lags = spec.lags
         traj, state = [], [np.asarray(s) for s in shared]
         for t in range(n):
             traj.append(state)
-            args = []
-            for k, s in enumerate(seqs):
-                base = t - min(spec.seq_taps[k])
-                args.extend(s[base + tap] for tap in spec.seq_taps[k])
-            for k, taps in enumerate(spec.out_taps):
-                for tap in taps:
-                    args.append(bufs[k][lags[k] + t + tap])
-            args.extend(state)
-            args.extend(nonseq)
+            args = spec.step_args(t, seqs, bufs, state, nonseq)
             state = list(step(*args)[n_out:])
         return traj
 
