@@ -150,8 +150,7 @@ class Dense:
         self.params = [self.W, self.b]
 
     def __call__(self, x: Variable) -> Variable:
-        out = T.dot(x, self.W) + self.b
-        return out
+        return T.dot(x, self.W) + self.b
 
 
 class BatchNorm:
