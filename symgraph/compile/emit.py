@@ -21,6 +21,7 @@ from symgraph.ops import scalar as S
 from symgraph.ops.scalar import NAMESPACE as _SCALAR_NS
 from symgraph.ops.shape import NAMESPACE as _SHAPE_NS
 from symgraph.ops.subtensor import NAMESPACE as _SUBTENSOR_NS
+from symgraph.ops.softmax_xent import NAMESPACE as _XENT_NS
 from symgraph.ops.join import NAMESPACE as _JOIN_NS
 from symgraph.compile import checks, kernels, schedule
 from symgraph.rewrite.fusion import NAMESPACE as _FUSION_NS, Composite, Gemm
@@ -30,7 +31,7 @@ _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 #: helpers every generated function may name
 BASE_NAMESPACE = {"np": np, "_ndarray": np.ndarray, "_asarray": np.asarray,
                   **_SCALAR_NS, **_SHAPE_NS, **_JOIN_NS, **_SUBTENSOR_NS, **_FUSION_NS,
-                  **kernels.NAMESPACE}
+                  **_XENT_NS, **kernels.NAMESPACE}
 
 
 class Namer:

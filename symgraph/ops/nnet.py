@@ -327,43 +327,6 @@ class CrossentropyCategorical1HotGrad(Op):
         return [shapes[1]]
 
 
-class SoftmaxCrossentropyWithLogits(Op):
-    """``-log_softmax(x)[..., y]`` over the last axis: the fused, stable form of
-    ``categorical_crossentropy(softmax(x), y)`` for integer labels.
-
-    Gradient: ``gx = gz[..., None] * (softmax(x) - one_hot(y))`` (finite for any logits);
-    none for the labels.
-    """
-
-    def make_node(self, x, y) -> Apply:
-        x, y = as_tensor_variable(x), as_tensor_variable(y)
-        _check_labels(self, x, y)
-        return Apply(self, [x, y], [Variable(TensorType(x.dtype, x.type.shape[:-1]))])
-
-    def perform(self, x, y):
-        return -_pick(_log_softmax_impl(x, -1), y)
-
-    def infer_shape(self, node, shapes):
-        return [tuple(shapes[0][:-1])]
-
-    def grad(self, inputs, outputs, output_grads):
-        x, y = inputs
-        return [softmax_crossentropy_grad(output_grads[0], Softmax(x.ndim - 1)(x), y), None]
-
-
-def softmax_crossentropy_grad(gz, sm, y) -> Variable:
-    """``gz[..., None] * (sm - one_hot(y))``: the gradient of the fused cross-entropy."""
-    onehot = OneHot(sm.dtype)(y, shape_i(sm, sm.ndim - 1))
-    gz_col = dimshuffle(gz, list(range(gz.ndim)) + ["x"])
-    return E.cast(gz_col * (sm - onehot), sm.dtype)
-
-
-def softmax_cross_entropy_with_logits(logits, labels) -> Variable:
-    """Per-example ``-log softmax(logits)[label]`` for integer ``labels`` (fused and stable)."""
-    logits = _as_float(logits, "softmax_cross_entropy_with_logits")
-    return SoftmaxCrossentropyWithLogits()(logits, as_tensor_variable(labels))
-
-
 def categorical_crossentropy(coding_dist, true_dist) -> Variable:
     """Cross-entropy between predicted rows ``coding_dist`` and the truth, per example.
 
@@ -385,7 +348,10 @@ def categorical_crossentropy(coding_dist, true_dist) -> Variable:
 
 def crossentropy_softmax_1hot(x, y_idx):
     """Theano's pair ``(nll, softmax(x))`` for integer labels, with the stable fused loss."""
-    return softmax_cross_entropy_with_logits(x, y_idx), softmax(x)
+    from symgraph.ops.softmax_xent import SoftmaxCrossentropyWithLogits
+    loss, sm = SoftmaxCrossentropyWithLogits()(_as_float(x, "crossentropy_softmax_1hot"),
+                                               as_tensor_variable(y_idx))
+    return loss, sm
 
 
 # ---------------------------------------------------------------------------------------
@@ -498,3 +464,15 @@ __all__ = ["sigmoid", "softplus", "tanh", "hard_sigmoid", "relu", "elu", "selu",
            "SoftmaxCrossentropyWithLogits", "softmax_cross_entropy_with_logits",
            "categorical_crossentropy", "crossentropy_softmax_1hot", "binary_crossentropy",
            "sigmoid_binary_crossentropy", "squared_error", "mean_squared_error", "dropout"]
+
+
+_XENT_NAMES = ("SoftmaxCrossentropyDx", "SoftmaxCrossentropyWithLogits",
+               "softmax_cross_entropy_with_logits", "softmax_crossentropy_grad")
+
+
+def __getattr__(name):
+    # the fused softmax cross-entropy lives in softmax_xent, which builds on this module
+    if name in _XENT_NAMES:
+        from symgraph.ops import softmax_xent
+        return getattr(softmax_xent, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -399,7 +399,8 @@ def alloc(value, *shape) -> Variable:
 
 def _sum_to(g, target):
     """Sum ``g`` over the axes on which ``target`` (a shape) was broadcast; no-op when equal."""
-    target = tuple(int(t) for t in target)
+    target = tuple(target.tolist()) if type(target) is np.ndarray else \
+        tuple(int(t) for t in target)
     if np.shape(g) == target:
         return g
     g = np.asarray(g)

@@ -49,7 +49,25 @@ def crossentropy_of_softmax(fgraph: FunctionGraph, node):
     if p.owner is None or not isinstance(p.owner.op, N.Softmax) or \
             p.owner.op.axis != p.ndim - 1:
         return None
-    return N.SoftmaxCrossentropyWithLogits()(p.owner.inputs[0], y)
+    return N.SoftmaxCrossentropyWithLogits()(p.owner.inputs[0], y)[0]
+
+
+@register("stabilize", N.Softmax)
+def softmax_from_fused_crossentropy(fgraph: FunctionGraph, node):
+    """softmax(x, -1) -> softmax_crossentropy_with_logits(x, y)[1] when that node exists
+
+    Gradients are built from the unfused cross-entropy, so after the rule above the graph
+    holds the fused node and, for the gradient, a separate softmax of the same logits: one
+    pass over the logits instead of two.
+    """
+    (x,) = node.inputs
+    if node.op.axis != x.ndim - 1:
+        return None
+    for client, _ in fgraph.clients.get(x, ()):
+        if client != "output" and isinstance(client.op, N.SoftmaxCrossentropyWithLogits) and \
+                client.inputs[0] is x:
+            return client.outputs[1]
+    return None
 
 
 @register("stabilize", E.Elemwise)

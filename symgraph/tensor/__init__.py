@@ -10,6 +10,12 @@ from typing import Optional, Sequence
 from symgraph.config import config
 from symgraph.graph import Constant, Variable, as_tensor_variable, constant  # noqa: F401
 from symgraph.ops import *  # noqa: F401,F403
+# the star import also copies loaded submodules of symgraph.ops (ops.nnet ...): drop them, the
+# Theano-spelled namespaces (T.nnet, T.signal, ...) are resolved by __getattr__ below
+for _name in [n for n, v in list(globals().items())
+              if getattr(v, '__name__', '').startswith('symgraph.ops.') and
+              type(v).__name__ == 'module']:
+    del globals()[_name]
 from symgraph.ops import abs, abs_, all, any, max, min, pow, round, sum  # noqa: F401
 from symgraph.gradient import (grad, jacobian, hessian, Lop, Rop, disconnected_grad,  # noqa
                                stop_gradient, zero_grad, verify_grad)

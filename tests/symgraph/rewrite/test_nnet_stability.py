@@ -68,8 +68,28 @@ def test_crossentropy_softmax_gradient_rule(rng):
     f = assert_same([x, y], [cost, g], [xv, yv])
     counts = op_counts(f)
     assert "SoftmaxGrad" not in counts and "CrossentropyCategorical1HotGrad" not in counts
+    # one pass over the logits: the gradient reads the fused node's softmax, no one-hot matrix
+    assert counts["SoftmaxCrossentropyWithLogits"] == 1 and "Softmax" not in counts
+    assert counts["SoftmaxCrossentropyDx"] == 1 and "OneHot" not in counts
     np.testing.assert_allclose(f(xv, yv)[1], (special.softmax(xv, 1) - np.eye(4)[yv]) / 5,
                                atol=1e-12)
+
+
+def test_fused_crossentropy_second_output_and_its_gradient(rng):
+    x, y = T.matrix("x"), T.lvector("y")
+    loss, sm = N.crossentropy_softmax_1hot(x, y)
+    xv, yv = rng.normal(size=(5, 4)), rng.integers(0, 4, 5)
+    w = rng.normal(size=(5, 4))
+    cost = loss.sum() + (sm * w).sum()  # both outputs feed the cost
+    g = symgraph.grad(cost, x)
+    f = assert_same([x, y], [loss, sm, g], [xv, yv])
+    p = special.softmax(xv, 1)
+    np.testing.assert_allclose(f(xv, yv)[1], p, rtol=1e-12)
+    jac_sm = p * (w - (w * p).sum(1, keepdims=True))
+    np.testing.assert_allclose(f(xv, yv)[2], p - np.eye(4)[yv] + jac_sm, atol=1e-12)
+    T.verify_grad(lambda z: N.crossentropy_softmax_1hot(z, yv)[0], [xv], rng=rng)
+    T.verify_grad(lambda z: symgraph.grad(N.softmax_cross_entropy_with_logits(z, yv).sum(), z),
+                  [xv], rng=rng)
 
 
 def test_bce_sigmoid_rule(rng):
