@@ -1,0 +1,299 @@
+"""Autoencoders on MNIST, seeds 000 and 001: ``python -m benchmarks.autoencoders``.
+
+Ten cases (:data:`CASES`), each a :class:`models.AutoEncoder` trained by
+:func:`models.training.fit`:
+
+- seed 000, cases 1-7: untied weights, linear output, MSE loss, ReLU or sigmoid hidden units,
+  1000/400/100 of them, with dropout 0.5 on the hidden units or 20 % masking noise. Case 1 is
+  the reference (ReLU 1000); 2-3 vary the width, 4 the activation, 5 adds dropout, 6-7 add
+  masking noise to the ReLU and the sigmoid reference.
+- seed 001, cases 8-10: the tied-weight denoising autoencoder of the Theano tutorial (500
+  sigmoid hidden units, sigmoid output, cross-entropy summed over pixels), one case per noise:
+  masking 30 % (the tutorial's corruption level), salt-and-pepper 30 %, Gaussian std 0.3.
+
+Outputs in ``--out`` (default ``results/autoencoders``), per case in ``caseNN_<name>/``:
+``loss.csv`` (per epoch: train loss, test loss, test MSE, seconds), and with matplotlib
+``loss.png``, ``reconstructions.png`` (the first ``--n-show`` test images above their
+reconstructions), ``W1.png`` and ``W2T.png`` (the first ``--n-tiles`` hidden units' incoming
+weights W1[:, j] and outgoing weights W2[j, :] = W2ᵀ[:, j] as 28×28 tiles; W2ᵀ = W1 for the
+tied cases). Overall: ``summary.csv`` (one row per case: final train loss, test loss and test
+MSE; also printed) and ``config.json`` (every argument, the case table, versions, wall time).
+All files are replaced atomically.
+
+The default is a small run (3 epochs on the first 10,000 training images, all 10,000 test
+images, Adam at its defaults) that takes a few minutes on two cores; the original setting is
+``--epochs 20 --n-train 60000``. Equal arguments give identical numbers (for an equal BLAS
+thread count): ``--seed`` fixes the initial weights, the noise and dropout draws and the
+minibatch order of every case.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+
+from benchmarks import results as R
+
+LOSS_FIELDS = ("epoch", "train_loss", "test_loss", "test_mse", "seconds")
+SUMMARY_FIELDS = ("case", "name", "study", "activation", "hidden", "dropout", "noise", "tied",
+                  "loss", "output", "epochs", "train_loss", "test_loss", "test_mse", "seconds")
+
+
+@dataclass(frozen=True)
+class Case:
+    """One autoencoder configuration. ``noise`` is ``kind:level`` or ``''`` for none."""
+
+    id: int
+    study: str
+    activation: str
+    hidden: int
+    dropout: float = 0.0
+    noise: str = ""
+    tied: bool = False
+    loss: str = "mse"
+    output: str = "linear"
+
+    @property
+    def name(self) -> str:
+        parts = [self.activation, str(self.hidden)]
+        if self.dropout:
+            parts.append(f"dropout{self.dropout:g}")
+        if self.noise:
+            kind, _, level = self.noise.partition(":")
+            parts.append(f"{kind}{float(level):g}")
+        if self.tied:
+            parts.append("tied")
+        return "_".join(parts)
+
+    @property
+    def folder(self) -> str:
+        return f"case{self.id:02d}_{self.name}"
+
+
+#: seed 000 (1-7: MSE, linear output, untied) and seed 001 (8-10: tied sigmoid DAE, xent)
+CASES: Dict[int, Case] = {c.id: c for c in (
+    Case(1, "000", "relu", 1000),
+    Case(2, "000", "relu", 400),
+    Case(3, "000", "relu", 100),
+    Case(4, "000", "sigmoid", 1000),
+    Case(5, "000", "relu", 1000, dropout=0.5),
+    Case(6, "000", "relu", 1000, noise="masking:0.2"),
+    Case(7, "000", "sigmoid", 1000, noise="masking:0.2"),
+    Case(8, "001", "sigmoid", 500, noise="masking:0.3", tied=True, loss="xent",
+         output="sigmoid"),
+    Case(9, "001", "sigmoid", 500, noise="salt_and_pepper:0.3", tied=True, loss="xent",
+         output="sigmoid"),
+    Case(10, "001", "sigmoid", 500, noise="gaussian:0.3", tied=True, loss="xent",
+         output="sigmoid"),
+)}
+
+DEFAULTS = {"epochs": 3, "n_train": 10000}
+
+
+class CaseError(ValueError):
+    """The command line names cases or values this benchmark cannot run."""
+
+
+def parse_cases(text: str) -> List[int]:
+    """Case ids from ``'1,3,8'`` (or ``'all'``), in the given order, each once."""
+    if text.strip().lower() == "all":
+        return list(CASES)
+    ids = []
+    for part in text.split(","):
+        part = part.strip()
+        try:
+            cid = int(part)
+        except ValueError:
+            cid = None
+        if cid not in CASES:
+            raise CaseError(f"--cases: unknown case id {part!r}; known ids: "
+                            f"{', '.join(str(k) for k in CASES)} (or 'all')")
+        if cid in ids:
+            raise CaseError(f"--cases lists case {cid} twice")
+        ids.append(cid)
+    return ids
+
+
+def build_model(case: Case, seed: int, dtype: str):
+    """The :class:`models.AutoEncoder` of ``case`` with initial weights from ``seed``."""
+    import models
+    noise = None
+    if case.noise:
+        kind, _, level = case.noise.partition(":")
+        noise = {"masking": models.masking, "salt_and_pepper": models.salt_and_pepper,
+                 "gaussian": models.gaussian}[kind](float(level))
+    return models.AutoEncoder(784, case.hidden, activation=case.activation,
+                              dropout=case.dropout, noise=noise, tied=case.tied, loss=case.loss,
+                              output_activation=case.output, seed=seed, dtype=dtype,
+                              name=f"ae{case.id}")
+
+
+def weight_tiles(model, n_tiles: int):
+    """(W1 columns, W2ᵀ columns) of the first ``n_tiles`` hidden units, as rows of 784."""
+    w1 = model.encoder.W.get_value()  # (784, hidden)
+    w2 = w1.T if model.tied else model.decoder.W.get_value()  # (hidden, 784)
+    k = min(n_tiles, w1.shape[1])
+    return w1[:, :k].T, w2[:k]
+
+
+def reconstruct(model, x: np.ndarray) -> np.ndarray:
+    """Test-mode reconstructions of the rows of ``x``."""
+    import symgraph
+    xv = model.input_variable("x")
+    return np.asarray(symgraph.function([xv], model.forward(xv, train=False),
+                                        name="reconstruct")(x))
+
+
+def run_case(case: Case, args: argparse.Namespace, data, plt) -> Dict:
+    """Train ``case``, write its folder and return its summary row."""
+    import optimizers
+    from benchmarks import ae_plots
+    from models.training import fit
+    folder = Path(args.out) / case.folder
+    folder.mkdir(parents=True, exist_ok=True)
+    model = build_model(case, args.seed, args.dtype)
+    opt = optimizers.get(args.optimizer, **({} if args.lr is None else {"lr": args.lr}))
+    history = fit(model, opt, data, epochs=args.epochs, batch_size=args.batch_size,
+                  seed=args.seed, progress=False)
+    rows = [{"epoch": int(h["epoch"]), "train_loss": float(h["train_loss"]),
+             "test_loss": float(h["test_loss"]), "test_mse": float(h["test_mse"]),
+             "seconds": float(h["seconds"])} for h in history]
+    _write_csv(folder / "loss.csv", LOSS_FIELDS, rows)
+    if plt is not None:
+        x_show = data[1][0][:args.n_show]
+        w1, w2t = weight_tiles(model, args.n_tiles)
+        title = f"case {case.id} (seed {case.study}): {case.name}, {case.loss}"
+        ae_plots.plot_case(plt, folder, title, rows, x_show, reconstruct(model, x_show),
+                           ae_plots.tile_images(w1), ae_plots.tile_images(w2t))
+    last = rows[-1]
+    return {"case": case.id, "name": case.name, "study": case.study,
+            "activation": case.activation, "hidden": case.hidden, "dropout": case.dropout,
+            "noise": case.noise or "none", "tied": case.tied, "loss": case.loss,
+            "output": case.output, "epochs": len(rows), "train_loss": last["train_loss"],
+            "test_loss": last["test_loss"], "test_mse": last["test_mse"],
+            "seconds": sum(r["seconds"] for r in rows)}
+
+
+def _write_csv(path: Path, fields: Sequence[str], rows: Sequence[Dict]) -> None:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(fields), lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: repr(v) if isinstance(v, float) else v for k, v in row.items()})
+    R.atomic_write_text(path, buf.getvalue())
+
+
+def format_summary(rows: Sequence[Dict]) -> str:
+    """The summary as an aligned text table."""
+    head = f"{'case':>4}  {'seed':4}  {'name':30} {'loss':4}  {'train loss':>10}  " \
+           f"{'test loss':>10}  {'test MSE':>9}  {'seconds':>7}"
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        lines.append(f"{r['case']:>4}  {r['study']:4}  {r['name']:30} {r['loss']:4}  "
+                     f"{r['train_loss']:10.5f}  {r['test_loss']:10.5f}  {r['test_mse']:9.5f}  "
+                     f"{r['seconds']:7.1f}")
+    return "\n".join(lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m benchmarks.autoencoders",
+        description="Seed 000's seven autoencoders and seed 001's three denoising "
+                    "autoencoders on MNIST: loss curves, reconstructions, weight tiles.",
+        epilog="cases: " + "; ".join(f"{c.id}: {c.name} ({c.loss})" for c in CASES.values()),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--cases", default="all", help="comma-separated case ids, or 'all'")
+    p.add_argument("--epochs", type=int, default=DEFAULTS["epochs"])
+    p.add_argument("--n-train", type=int, default=DEFAULTS["n_train"],
+                   help="first N training images (0 = all 60,000)")
+    p.add_argument("--n-test", type=int, default=0, help="first N test images (0 = all)")
+    p.add_argument("--batch-size", type=int, default=100)
+    p.add_argument("--optimizer", default="adam", help="a name from optimizers.names()")
+    p.add_argument("--lr", type=float, default=None,
+                   help="learning rate (default: the optimizer's own)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    p.add_argument("--n-show", type=int, default=8, help="test images in reconstructions.png")
+    p.add_argument("--n-tiles", type=int, default=100, help="hidden units in W1.png/W2T.png")
+    p.add_argument("--out", default="results/autoencoders", help="output folder")
+    p.add_argument("--data-dir", default=None, help="folder of the MNIST IDX files "
+                   "(default $SYMGRAPH_DATA/mnist, then ~/.cache/symgraph/mnist)")
+    p.add_argument("--no-plots", action="store_true", help="write only the CSV/JSON files")
+    return p
+
+
+def resolve(args: argparse.Namespace) -> argparse.Namespace:
+    """Check the values and parse the case list (raises :class:`CaseError`)."""
+    import optimizers
+    args.case_ids = parse_cases(args.cases)
+    for key in ("epochs", "batch_size", "n_show", "n_tiles"):
+        if getattr(args, key) < 1:
+            raise CaseError(f"--{key.replace('_', '-')} must be >= 1, got {getattr(args, key)}")
+    for key in ("n_train", "n_test"):
+        if getattr(args, key) < 0:
+            raise CaseError(f"--{key.replace('_', '-')} must be >= 0, got {getattr(args, key)}")
+    if args.optimizer.lower() not in optimizers.REGISTRY:
+        raise CaseError(f"--optimizer: unknown {args.optimizer!r}; known: "
+                        f"{', '.join(optimizers.names())}")
+    return args
+
+
+def run(args: argparse.Namespace) -> List[Dict]:
+    """Run the resolved ``args``' cases; write every file; return the summary rows."""
+    from benchmarks.ae_plots import matplotlib_or_none
+    from benchmarks.optimizer_run import load_data
+    from benchmarks.optimizers import machine_info
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.time()
+    try:
+        data = load_data("mnist", args.data_dir or "", args.n_train, args.n_test, args.dtype)
+    except ValueError as exc:  # more images asked for than the files hold
+        raise CaseError(str(exc)) from None
+    plt = None if args.no_plots else matplotlib_or_none()
+    if plt is None and not args.no_plots:
+        print("matplotlib is not installed: writing the CSV/JSON results only, no PNG "
+              "(pip install matplotlib for the loss curves, reconstructions and weight tiles)",
+              file=sys.stderr)
+    config = {"arguments": {k: v for k, v in sorted(vars(args).items())},
+              "cases": [dict(asdict(CASES[i]), name=CASES[i].name) for i in args.case_ids],
+              "n_train_used": len(data[0][0]), "n_test_used": len(data[1][0]),
+              "machine": machine_info(),
+              "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started))}
+    R.write_json(out / "config.json", config)
+    summary: List[Dict] = []
+    for cid in args.case_ids:
+        summary.append(run_case(CASES[cid], args, data, plt))
+        _write_csv(out / "summary.csv", SUMMARY_FIELDS, summary)
+        last = summary[-1]
+        print(f"case {cid} {last['name']}: test MSE {last['test_mse']:.5f}, train loss "
+              f"{last['train_loss']:.5f} ({last['seconds']:.1f} s)", file=sys.stderr,
+              flush=True)
+    config["wall_seconds"] = time.time() - started
+    R.write_json(out / "config.json", config)
+    return summary
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    from models.data import DataError
+    args = build_parser().parse_args(argv)
+    try:
+        args = resolve(args)
+        summary = run(args)
+    except (CaseError, DataError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(format_summary(summary))
+    print(f"results in {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
