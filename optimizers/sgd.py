@@ -52,7 +52,7 @@ class Momentum(Optimizer):
         return p + v, {"velocity": v}
 
 
-class Nesterov(Optimizer):
+class Nesterov(Momentum):
     """SGD with Nesterov momentum (the look-ahead form of Sutskever et al., 2013).
 
     Update::
@@ -64,13 +64,6 @@ class Nesterov(Optimizer):
     """
 
     name = "nesterov"
-    state_names = ("velocity",)
-
-    def __init__(self, lr: Hyper = 0.01, momentum: Hyper = 0.9, *, weight_decay: Hyper = 0.0,
-                 clip_norm: Optional[Hyper] = None, clip_value: Optional[Hyper] = None):
-        super().__init__(weight_decay=weight_decay, clip_norm=clip_norm, clip_value=clip_value)
-        self.lr = lr
-        self.momentum = momentum
 
     def step(self, p, g, state, t):
         lr, mu = self.hyper("lr", p.dtype), self.hyper("momentum", p.dtype)

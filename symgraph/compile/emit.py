@@ -24,6 +24,7 @@ from symgraph.ops.subtensor import NAMESPACE as _SUBTENSOR_NS
 from symgraph.ops.softmax_xent import NAMESPACE as _XENT_NS
 from symgraph.ops.join import NAMESPACE as _JOIN_NS
 from symgraph.compile import checks, kernels, schedule
+from symgraph.compile.schedule import alias_root
 from symgraph.rewrite.fusion import NAMESPACE as _FUSION_NS, Composite, Gemm
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -59,17 +60,6 @@ class Namer:
         if var not in self.names:
             self.names[var] = self.fresh(base or var.name or "v")
         return self.names[var]
-
-
-def alias_root(var: Variable) -> Variable:
-    """The variable whose memory ``var`` may share, following ops' ``view_map``."""
-    while var.owner is not None:
-        vm = getattr(var.owner.op, "view_map", {}) or {}
-        src = vm.get(var.index)
-        if not src:
-            break
-        var = var.owner.inputs[src[0]]
-    return var
 
 
 def describe(node) -> str:

@@ -61,75 +61,74 @@ class _IndexOp(Op):
     __repr__ = __str__
 
 
-class Subtensor(_IndexOp):
+class _ReadOp(_IndexOp):
+    """What basic and advanced reads share: everything but the check of the pattern.
+
+    Gradient: the increment op of the same kind (``inc_op``) of ``gz`` into zeros of ``x``'s
+    shape; the index inputs have none.
+    """
+
+    #: the pattern may hold array indices (advanced) or must not (basic)
+    advanced = False
+    #: a fully integer-indexed basic read returns a 0-d array view, not a NumPy scalar copy
+    zero_d = False
+
+    def inc_op(self):
+        raise NotImplementedError
+
+    def make_node(self, x, *index) -> Apply:
+        x = as_tensor_variable(x)
+        if (ARR in self.idx_list) != self.advanced:
+            raise TypeError(f"{self}: array indices belong to AdvancedSubtensor" if
+                            not self.advanced else
+                            f"{self}: a pattern without array indices belongs to Subtensor")
+        index = _index_inputs(self.idx_list, index, str(self))
+        I.check_fits(x, self.idx_list, index, str(self))
+        shp = I.out_shape(x.type.shape, self.idx_list, index, static=True)
+        return Apply(self, [x] + index, [Variable(TensorType(x.dtype, shp))])
+
+    def perform(self, x, *index):
+        return np.asarray(x)[I.runtime_index(self.idx_list, index, zero_d=self.zero_d)]
+
+    def emit(self, names):
+        return f"{names[0]}[{I.index_source(self.idx_list, names[1:], zero_d=self.zero_d)}]"
+
+    def infer_shape(self, node, shapes):
+        return [I.out_shape(shapes[0], self.idx_list, node.inputs[1:], static=False)]
+
+    def grad(self, inputs, outputs, output_grads):
+        x, index = inputs[0], inputs[1:]
+        rest = [None] * len(index)
+        if x.dtype in discrete_dtypes:
+            return [None] + rest
+        from symgraph.ops.elemwise import zeros_like
+        return [self.inc_op()(zeros_like(x), output_grads[0], *index)] + rest
+
+
+class Subtensor(_ReadOp):
     """Basic indexing ``x[idx]`` (integers, slices, new axes): a view of ``x``.
 
     Gradient: ``inc_subtensor(zeros_like(x)[idx], gz)``; the index inputs have none.
     """
 
     view_map = {0: [0]}
+    zero_d = True
 
-    def make_node(self, x, *index) -> Apply:
-        x = as_tensor_variable(x)
-        if ARR in self.idx_list:
-            raise TypeError(f"{self}: array indices belong to AdvancedSubtensor")
-        index = _index_inputs(self.idx_list, index, str(self))
-        I.check_fits(x, self.idx_list, index, str(self))
-        shp = I.out_shape(x.type.shape, self.idx_list, index, static=True)
-        return Apply(self, [x] + index, [Variable(TensorType(x.dtype, shp))])
-
-    def perform(self, x, *index):
-        return np.asarray(x)[I.runtime_index(self.idx_list, index, zero_d=True)]
-
-    def emit(self, names):
-        return f"{names[0]}[{I.index_source(self.idx_list, names[1:], zero_d=True)}]"
-
-    def infer_shape(self, node, shapes):
-        return [I.out_shape(shapes[0], self.idx_list, node.inputs[1:], static=False)]
-
-    def grad(self, inputs, outputs, output_grads):
-        x, index = inputs[0], inputs[1:]
-        rest = [None] * len(index)
-        if x.dtype in discrete_dtypes:
-            return [None] + rest
-        from symgraph.ops.elemwise import zeros_like
-        inc = IncSubtensor(self.idx_list, set_instead_of_inc=False)
-        return [inc(zeros_like(x), output_grads[0], *index)] + rest
+    def inc_op(self):
+        return IncSubtensor(self.idx_list, set_instead_of_inc=False)
 
 
-class AdvancedSubtensor(_IndexOp):
+class AdvancedSubtensor(_ReadOp):
     """NumPy advanced indexing ``x[idx]`` with integer arrays and/or boolean masks (a copy).
 
     Gradient: ``advanced_inc_subtensor(zeros_like(x)[idx], gz)``, which accumulates the
     contributions of repeated indices; the index inputs have none.
     """
 
-    def make_node(self, x, *index) -> Apply:
-        x = as_tensor_variable(x)
-        if ARR not in self.idx_list:
-            raise TypeError(f"{self}: a pattern without array indices belongs to Subtensor")
-        index = _index_inputs(self.idx_list, index, str(self))
-        I.check_fits(x, self.idx_list, index, str(self))
-        shp = I.out_shape(x.type.shape, self.idx_list, index, static=True)
-        return Apply(self, [x] + index, [Variable(TensorType(x.dtype, shp))])
+    advanced = True
 
-    def perform(self, x, *index):
-        return np.asarray(x)[I.runtime_index(self.idx_list, index)]
-
-    def emit(self, names):
-        return f"{names[0]}[{I.index_source(self.idx_list, names[1:])}]"
-
-    def infer_shape(self, node, shapes):
-        return [I.out_shape(shapes[0], self.idx_list, node.inputs[1:], static=False)]
-
-    def grad(self, inputs, outputs, output_grads):
-        x, index = inputs[0], inputs[1:]
-        rest = [None] * len(index)
-        if x.dtype in discrete_dtypes:
-            return [None] + rest
-        from symgraph.ops.elemwise import zeros_like
-        inc = AdvancedIncSubtensor(self.idx_list, set_instead_of_inc=False)
-        return [inc(zeros_like(x), output_grads[0], *index)] + rest
+    def inc_op(self):
+        return AdvancedIncSubtensor(self.idx_list, set_instead_of_inc=False)
 
 
 # ---------------------------------------------------------------------------------------
