@@ -26,12 +26,7 @@ BLAS threads set in their environment before NumPy loads), ``dask`` (a ``LocalCl
 ``--jobs`` worker processes, or ``--dask-address`` of an existing scheduler whose workers have
 this project installed and the data in ``$SYMGRAPH_DATA``). Only this process writes files.
 
-Measured on the 2-core development machine (shared with other jobs): the default study took
-3.7 min serially (12 runs of 2 epochs on 10k images); ``--full --seeds 3 --jobs 2`` (18 runs of
-20 epochs on 60k images) took 34 min, 215 s of training per run on average, so the full study
-(180 runs) needs about 5.6 h with ``--jobs 2``. Final test accuracy of that 3-seed run at epoch
-20 (mean ± std): SGD 0.9477 ± 0.0016, momentum 0.9813 ± 0.0003, AdaGrad 0.9823 ± 0.0004,
-RMSprop 0.9855 ± 0.0009, AdaDelta 0.9856 ± 0.0007, Adam 0.9841 ± 0.0013.
+Measured figures (time per run, accuracies of a 10-seed full-size study): benchmarks/README.md.
 
 Examples::
 
