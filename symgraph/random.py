@@ -329,15 +329,7 @@ def _broadcast_dims(shapes: Sequence[tuple], static: Sequence[tuple]) -> tuple:
             if k >= 0 and st[k] != 1:
                 cands.append(shp[k])
         known = [c for c in cands if isinstance(c, int)]
-        if known:
-            dims.append(known[0])
-        elif not cands:
-            dims.append(1)
-        else:
-            out = cands[0]
-            for c in cands[1:]:
-                out = E.maximum(out, c)
-            dims.append(out)
+        dims.append(E.broadcast_dim(known[0] if known else None, cands))
     return tuple(dims)
 
 

@@ -119,14 +119,7 @@ class Elemwise(Op):
                 if k < 0 or inp.type.shape[k] == 1:
                     continue
                 cands.append(shp[k])
-            if out.type.shape[axis] is not None:
-                dims.append(out.type.shape[axis])
-            elif not cands:
-                dims.append(1)
-            elif len(cands) == 1:
-                dims.append(cands[0])
-            else:
-                dims.append(maximum(*cands[:2]) if len(cands) == 2 else _max_all(cands))
+            dims.append(broadcast_dim(out.type.shape[axis], cands))
         return [tuple(dims)]
 
     def grad(self, inputs, outputs, output_grads):
@@ -151,10 +144,21 @@ class Elemwise(Op):
         return result
 
 
-def _max_all(dims):
-    out = dims[0]
-    for d in dims[1:]:
-        out = maximum(out, d)
+def broadcast_dim(static, candidates: Sequence):
+    """One dimension of a NumPy broadcast, symbolically, for ``infer_shape``.
+
+    ``static`` is the output's static length (``None`` if unknown); ``candidates`` are the
+    lengths (ints or int64 scalar variables) of the operands that are not statically 1 there.
+    The result is ``static`` when known, 1 when no operand can be longer, else the maximum of
+    the candidates (each is 1 or the common length at run time).
+    """
+    if static is not None:
+        return static
+    if not candidates:
+        return 1
+    out = candidates[0]
+    for c in candidates[1:]:
+        out = maximum(out, c)
     return out
 
 

@@ -23,19 +23,8 @@ def _broadcast_dims(out_static: Sequence[Optional[int]], pairs: List[Tuple[List,
                     ) -> List:
     """Symbolic broadcast of dimensions: ``pairs[i]`` lists ``(static, symbolic)`` candidates
     of output axis ``i``; static-1 candidates never decide the length."""
-    dims = []
-    for static, cands in zip(out_static, pairs):
-        live = [sym for st, sym in cands if st != 1]
-        if static is not None:
-            dims.append(static)
-        elif not live:
-            dims.append(1)
-        else:
-            d = live[0]
-            for other in live[1:]:
-                d = E.maximum(d, other)
-            dims.append(d)
-    return dims
+    return [E.broadcast_dim(static, [sym for st, sym in cands if st != 1])
+            for static, cands in zip(out_static, pairs)]
 
 
 def _unbatch(g: Variable, like: Variable, other: Variable) -> Variable:
