@@ -1,10 +1,11 @@
-"""Result files of a multi-seed study: ``runs.csv``, ``summary.csv``, ``config.json``.
+"""Result files of a resumable study: checksummed per-epoch CSVs, ``summary.csv``, JSON, NPZ.
 
 Every file is replaced atomically (temporary file in the same folder, fsync, rename, fsync of
 the folder), so a process killed at any moment leaves either the old or the new file. Each row of
-``runs.csv`` also carries a CRC-32 of its other fields, and a run counts as complete only when
-all of its epochs are present with valid checksums: a truncated or corrupt line (written by
-anything else, or damaged later) is never taken as a finished result.
+a per-epoch CSV (the optimizer study's ``runs.csv``, an autoencoder case's ``loss.csv``; its
+columns are a :class:`Table`) also carries a CRC-32 of its other fields, and a run counts as
+complete only when all of its epochs are present with valid checksums: a truncated or corrupt
+line (written by anything else, or damaged later) is never taken as a finished result.
 """
 from __future__ import annotations
 
@@ -14,9 +15,13 @@ import json
 import math
 import os
 import tempfile
+import zipfile
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterable, List, Sequence, Tuple, Union
+from typing import Callable, Dict, Iterable, List, Sequence, Tuple, Union
+
+import numpy as np
 
 PathLike = Union[str, os.PathLike]
 
@@ -26,19 +31,45 @@ RUN_FIELDS = ("optimizer", "seed", "epoch") + METRICS + ("seconds", "crc")
 SUMMARY_STATS = ("mean", "std", "min", "max")
 
 Row = Dict[str, object]
-RunKey = Tuple[str, int]
+RunKey = Tuple
 
 
-def atomic_write_text(path: PathLike, text: str) -> None:
-    """Replace ``path`` by ``text`` atomically: temp file, fsync, rename, fsync the folder."""
+@dataclass(frozen=True)
+class Table:
+    """The columns of a checksummed per-epoch CSV.
+
+    ``fields`` ends with ``"crc"``; ``types`` parses each other field from its text; ``key``
+    names the columns that identify a run (the rest of a row is one epoch of it). Every table
+    has an ``"epoch"`` column counting 1, 2, ...
+    """
+
+    fields: Tuple[str, ...]
+    types: Tuple[Callable[[str], object], ...]
+    key: Tuple[str, ...]
+
+    def __post_init__(self):
+        if self.fields[-1] != "crc" or len(self.types) != len(self.fields) - 1:
+            raise ValueError(f"Table: fields must end with 'crc' and have one type each "
+                             f"before it; got {self.fields} with {len(self.types)} types")
+        missing = [k for k in self.key + ("epoch",) if k not in self.fields]
+        if missing:
+            raise ValueError(f"Table: key/epoch columns {missing} are not in {self.fields}")
+
+
+#: the optimizer study's runs.csv: one row per (optimizer, seed, epoch)
+RUNS = Table(RUN_FIELDS, (str, int, int) + (float,) * (len(METRICS) + 1), ("optimizer", "seed"))
+
+
+def atomic_write_bytes(path: PathLike, data: bytes) -> None:
+    """Replace ``path`` by ``data`` atomically: temp file, fsync, rename, fsync the folder."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         umask = os.umask(0)
         os.umask(umask)
         os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes 0600 files; results are for sharing
-        with os.fdopen(fd, "w", newline="") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -56,6 +87,31 @@ def atomic_write_text(path: PathLike, text: str) -> None:
         os.close(dir_fd)
 
 
+def atomic_write_text(path: PathLike, text: str) -> None:
+    """Replace ``path`` by ``text`` (UTF-8) atomically, as :func:`atomic_write_bytes`."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def write_npz(path: PathLike, arrays: Dict[str, np.ndarray]) -> None:
+    """``arrays`` as an uncompressed ``.npz``, atomically (the zip members carry CRC-32s)."""
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def read_npz(path: PathLike, names: Sequence[str]) -> Dict[str, np.ndarray]:
+    """The arrays ``names`` of the ``.npz`` at ``path``; ValueError when the file is missing,
+    damaged (bad zip or member checksum) or lacks one of them."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            missing = [n for n in names if n not in z.files]
+            if missing:
+                raise ValueError(f"{path} lacks {missing}")
+            return {n: z[n] for n in names}
+    except (OSError, EOFError, KeyError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"{path} is missing or damaged ({exc})") from None
+
+
 def _fmt(value) -> str:
     # repr round-trips floats exactly, so a resumed study reads back the very same numbers
     return repr(float(value)) if isinstance(value, float) else str(value)
@@ -66,32 +122,29 @@ def row_crc(fields: Sequence[str]) -> str:
     return format(zlib.crc32(",".join(fields).encode()), "08x")
 
 
-def format_row(row: Row) -> List[str]:
+def format_row(row: Row, table: Table = RUNS) -> List[str]:
     """The CSV fields of ``row``, its checksum last."""
-    fields = [_fmt(row[k]) for k in RUN_FIELDS[:-1]]
+    fields = [_fmt(row[k]) for k in table.fields[:-1]]
     return fields + [row_crc(fields)]
 
 
-def write_runs(path: PathLike, rows: Iterable[Row]) -> None:
+def write_runs(path: PathLike, rows: Iterable[Row], table: Table = RUNS) -> None:
     """Write every row (with checksums) to ``path`` atomically."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(RUN_FIELDS)
+    writer.writerow(table.fields)
     for row in rows:
-        writer.writerow(format_row(row))
+        writer.writerow(format_row(row, table))
     atomic_write_text(path, buf.getvalue())
 
 
-def _parse(fields: List[str]) -> Row:
-    if len(fields) != len(RUN_FIELDS) or row_crc(fields[:-1]) != fields[-1]:
+def _parse(fields: List[str], table: Table) -> Row:
+    if len(fields) != len(table.fields) or row_crc(fields[:-1]) != fields[-1]:
         raise ValueError("bad field count or checksum")
-    row: Row = {"optimizer": fields[0], "seed": int(fields[1]), "epoch": int(fields[2])}
-    for k, v in zip(RUN_FIELDS[3:-1], fields[3:-1]):
-        row[k] = float(v)
-    return row
+    return {k: kind(v) for k, kind, v in zip(table.fields, table.types, fields)}
 
 
-def read_runs(path: PathLike) -> Tuple[List[Row], int]:
+def read_runs(path: PathLike, table: Table = RUNS) -> Tuple[List[Row], int]:
     """The valid rows of ``path`` and the number of lines rejected (bad checksum/shape)."""
     path = Path(path)
     if not path.exists():
@@ -101,21 +154,25 @@ def read_runs(path: PathLike) -> Tuple[List[Row], int]:
         text = f.read()
     # a last line without its newline may have been cut anywhere: the checksum decides
     for k, fields in enumerate(csv.reader(text.splitlines())):
-        if k == 0 and tuple(fields) == RUN_FIELDS:
+        if k == 0 and tuple(fields) == table.fields:
             continue
         try:
-            rows.append(_parse(fields))
+            rows.append(_parse(fields, table))
         except (ValueError, IndexError):
             bad += 1
     return rows, bad
 
 
-def complete_runs(rows: Iterable[Row], epochs: int) -> Dict[RunKey, List[Row]]:
-    """Runs whose epochs 1..``epochs`` are all present (once each): key -> rows by epoch."""
+def complete_runs(rows: Iterable[Row], epochs: int, table: Table = RUNS
+                  ) -> Dict[RunKey, List[Row]]:
+    """Runs whose epochs 1..``epochs`` are all present (once each): key -> rows by epoch.
+
+    The key is the tuple of the row's ``table.key`` columns, e.g. ``(optimizer, seed)``.
+    """
     by_run: Dict[RunKey, Dict[int, Row]] = {}
     dup = set()
     for row in rows:
-        key = (str(row["optimizer"]), int(row["seed"]))
+        key = tuple(row[k] for k in table.key)
         epoch = int(row["epoch"])
         if epoch in by_run.setdefault(key, {}):
             dup.add(key)
