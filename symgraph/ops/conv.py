@@ -2,10 +2,18 @@
 
 ``conv2d(x, w)`` with ``x`` of shape (N, C, H, W) and filters ``w`` of shape (O, C, kh, kw).
 With ``filter_flip=True`` (Theano's default) it is a true convolution, otherwise a
-cross-correlation. The gradients are two ops of their own, written with the same im2col view:
+cross-correlation. A filter dilation ``(dh, dw)`` spreads the kernel taps ``dh`` rows and ``dw``
+columns apart (an implicit kernel of ``d * (k - 1) + 1`` with zeros between the taps): the
+im2col view simply steps ``d`` elements per tap, so no dilated kernel is ever built.
+
+The gradients are two ops of their own, written with the same im2col view:
 
 * w.r.t. the filters: ``gw[o, c, i, j] = sum_{n, y, x} gz[n, o, y, x] * cols[n, c, y, x, i, j]``
 * w.r.t. the input: ``gcols = gz . w`` scattered back over the windows (col2im).
+
+All three ops are bilinear, and each gradient op is the adjoint of the forward convolution in
+one argument, so their own gradients are again these three ops (see their ``grad``): second
+derivatives (Hessian-vector products, gradient penalties) need no further kernels.
 """
 from __future__ import annotations
 
@@ -14,15 +22,16 @@ from typing import Optional, Sequence, Tuple, Union
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from symgraph.graph import Apply, Variable, as_tensor_variable
+from symgraph.graph import Apply, Constant, Variable, as_tensor_variable
 from symgraph.op import Op
-from symgraph.ops.shape import shape_i
-from symgraph.types import TensorType, float_dtypes, result_dtype
+from symgraph.ops.shape import MakeVector, Shape, shape_entries
+from symgraph.types import TensorType, discrete_dtypes, float_dtypes, result_dtype
 
 BorderMode = Union[str, int, Tuple[int, int]]
+Pair = Tuple[int, int]
 
 
-def _pair(v, what: str) -> Tuple[int, int]:
+def _pair(v, what: str) -> Pair:
     if isinstance(v, (int, np.integer)):
         return int(v), int(v)
     v = tuple(int(e) for e in v)
@@ -31,14 +40,22 @@ def _pair(v, what: str) -> Tuple[int, int]:
     return v
 
 
-def padding(border_mode: BorderMode, kshape: Tuple[int, int]) -> Tuple[int, int]:
-    """Zero padding (rows, cols) that ``border_mode`` means for a kernel of ``kshape``."""
-    kh, kw = kshape
-    if border_mode == "valid":
-        return 0, 0
-    if border_mode == "full":
-        return kh - 1, kw - 1
-    if border_mode == "half":
+def dilated_size(k: int, dilation: int) -> int:
+    """Extent of a kernel of ``k`` taps spaced ``dilation`` apart: ``dilation * (k - 1) + 1``."""
+    return dilation * (k - 1) + 1
+
+
+def padding(border_mode: BorderMode, kshape: Pair, dilation: Pair = (1, 1)) -> Pair:
+    """Zero padding (rows, cols) that ``border_mode`` means for a kernel of ``kshape``.
+
+    'full' and 'half' are relative to the dilated kernel extent (as in Theano).
+    """
+    if border_mode in ("valid", "full", "half"):
+        if border_mode == "valid":
+            return 0, 0
+        kh, kw = (dilated_size(k, d) for k, d in zip(kshape, dilation))
+        if border_mode == "full":
+            return kh - 1, kw - 1
         return kh // 2, kw // 2
     if isinstance(border_mode, str):
         raise ValueError(f"conv2d: border_mode must be 'valid', 'full', 'half', an int or a pair "
@@ -49,71 +66,112 @@ def padding(border_mode: BorderMode, kshape: Tuple[int, int]) -> Tuple[int, int]
     return pad
 
 
-def _out_len(n: Optional[int], k: Optional[int], pad: int, stride: int) -> Optional[int]:
+def _out_len(n: Optional[int], k: Optional[int], pad: int, stride: int, dil: int = 1
+             ) -> Optional[int]:
     if n is None or k is None:
         return None
-    return (n + 2 * pad - k) // stride + 1
+    return (n + 2 * pad - dilated_size(k, dil)) // stride + 1
 
 
-def im2col(x: np.ndarray, kh: int, kw: int, pad: Tuple[int, int], stride: Tuple[int, int]
+def im2col(x: np.ndarray, kh: int, kw: int, pad: Pair, stride: Pair, dilation: Pair = (1, 1)
            ) -> np.ndarray:
     """Strided view of shape (N, C, Ho, Wo, kh, kw) over the zero-padded ``x`` (no copy)."""
     ph, pw = pad
     if ph or pw:
         x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
     n, c, h, w = x.shape
-    sh, sw = stride
-    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    (sh, sw), (dh, dw) = stride, dilation
+    keh, kew = dilated_size(kh, dh), dilated_size(kw, dw)
+    ho, wo = (h - keh) // sh + 1, (w - kew) // sw + 1
     if ho <= 0 or wo <= 0:
-        raise ValueError(f"conv2d: kernel ({kh}, {kw}) larger than the padded input ({h}, {w})")
+        raise ValueError(f"conv2d: kernel ({keh}, {kew}) (dilation {dilation}) larger than the "
+                         f"padded input ({h}, {w})")
     s = x.strides
     return as_strided(x, (n, c, ho, wo, kh, kw),
-                      (s[0], s[1], s[2] * sh, s[3] * sw, s[2], s[3]), writeable=False)
+                      (s[0], s[1], s[2] * sh, s[3] * sw, s[2] * dh, s[3] * dw), writeable=False)
 
 
 def _kernel(w: np.ndarray, flip: bool) -> np.ndarray:
     return w[:, :, ::-1, ::-1] if flip else w
 
 
-def conv_forward(x, w, pad, stride, flip):
-    cols = im2col(x, w.shape[2], w.shape[3], pad, stride)
+def conv_forward(x, w, pad, stride, flip, dilation=(1, 1)):
+    cols = im2col(x, w.shape[2], w.shape[3], pad, stride, dilation)
     # (N, C, Ho, Wo, kh, kw) x (O, C, kh, kw) -> (N, Ho, Wo, O): one GEMM after tensordot's copy
     out = np.tensordot(cols, _kernel(w, flip), axes=([1, 4, 5], [1, 2, 3]))
     return np.ascontiguousarray(out.transpose(0, 3, 1, 2))
 
 
-def conv_grad_weights(x, gz, kshape, pad, stride, flip):
-    cols = im2col(x, kshape[0], kshape[1], pad, stride)
+def conv_grad_weights(x, gz, kshape, pad, stride, flip, dilation=(1, 1)):
+    cols = im2col(x, kshape[0], kshape[1], pad, stride, dilation)
+    if cols.shape[2:4] != gz.shape[2:]:
+        raise ValueError(f"Conv2dGradWeights: output gradient of shape {gz.shape} does not match "
+                         f"the convolution output rows, cols {cols.shape[2:4]}")
     gw = np.tensordot(gz, cols, axes=([0, 2, 3], [0, 2, 3]))  # (O, C, kh, kw)
     return np.ascontiguousarray(_kernel(gw, flip))
 
 
-def conv_grad_inputs(gz, w, xshape, pad, stride, flip):
+def conv_grad_inputs(gz, w, xshape, pad, stride, flip, dilation=(1, 1)):
     n, c, h, wd = (int(s) for s in xshape)
     kh, kw = w.shape[2], w.shape[3]
-    ph, pw = pad
-    sh, sw = stride
+    (ph, pw), (sh, sw), (dh, dw) = pad, stride, dilation
     ho, wo = gz.shape[2], gz.shape[3]
+    exp_h = _out_len(h, kh, ph, sh, dh)
+    exp_w = _out_len(wd, kw, pw, sw, dw)
+    if (ho, wo) != (exp_h, exp_w) or exp_h <= 0 or exp_w <= 0:
+        raise ValueError(f"Conv2dGradInputs: output gradient of shape {gz.shape} does not match "
+                         f"the convolution of an input of shape {tuple(xshape)} by filters "
+                         f"{w.shape} (expected rows, cols {(exp_h, exp_w)})")
     gcols = np.tensordot(gz, _kernel(w, flip), axes=([1], [0]))  # (N, Ho, Wo, C, kh, kw)
     gx = np.zeros((n, c, h + 2 * ph, wd + 2 * pw), dtype=gcols.dtype)
     for i in range(kh):
         for j in range(kw):
-            gx[:, :, i:i + sh * ho:sh, j:j + sw * wo:sw] += gcols[:, :, :, :, i, j].transpose(
+            r, q = i * dh, j * dw
+            gx[:, :, r:r + sh * ho:sh, q:q + sw * wo:sw] += gcols[:, :, :, :, i, j].transpose(
                 0, 3, 1, 2)
     return gx[:, :, ph:ph + h, pw:pw + wd]
 
 
-class _ConvBase(Op):
-    props = ("pad", "stride", "flip")
+def _static_shape(vec: Variable) -> Tuple[Optional[int], ...]:
+    """Entries of a length-4 shape vector known at build time (``None`` elsewhere)."""
+    if isinstance(vec, Constant):
+        return tuple(int(v) for v in vec.data)
+    owner = vec.owner
+    if owner is not None and isinstance(owner.op, Shape):
+        return tuple(owner.inputs[0].type.shape)
+    if owner is not None and isinstance(owner.op, MakeVector):
+        return tuple(int(v.data) if isinstance(v, Constant) else None for v in owner.inputs)
+    return (None,) * 4
 
-    def __init__(self, pad: Tuple[int, int], stride: Tuple[int, int], flip: bool):
+
+def _check_shape_vector(op, vec: Variable, what: str) -> None:
+    if vec.ndim != 1 or vec.dtype not in discrete_dtypes or vec.type.shape[0] not in (None, 4):
+        raise TypeError(f"{op}: {what} must be an integer vector of 4 entries, got {vec} of type "
+                        f"{vec.type}")
+
+
+class _ConvBase(Op):
+    props = ("pad", "stride", "flip", "dilation")
+
+    def __init__(self, pad: Pair, stride: Pair, flip: bool, dilation: Pair = (1, 1)):
         self.pad, self.stride, self.flip = tuple(pad), tuple(stride), bool(flip)
+        self.dilation = tuple(dilation)
+
+    def params(self) -> tuple:
+        return self.pad, self.stride, self.flip, self.dilation
+
+    def _out_dim(self, n, k, axis: int):
+        """Output length of ``axis`` (0 = rows, 1 = cols) as int or symbolic scalar."""
+        ke = (k - 1) * self.dilation[axis] + 1
+        return (n + 2 * self.pad[axis] - ke) // self.stride[axis] + 1
 
 
 class Conv2d(_ConvBase):
     """Batched 2-d convolution (NCHW input, (O, C, kh, kw) filters).
 
-    Gradient: :class:`Conv2dGradInputs` for the input, :class:`Conv2dGradWeights` for the filters.
+    ``z[n, o, y, x] = sum_{c, i, j} xpad[n, c, y*sh + i*dh, x*sw + j*dw] * k[o, c, i, j]`` with
+    ``k`` the (flipped, if ``flip``) filters. Gradient (bilinear): ``dx = J_x^T gz`` by
+    :class:`Conv2dGradInputs`, ``dw = J_w^T gz`` by :class:`Conv2dGradWeights`.
     """
 
     def make_node(self, x, w) -> Apply:
@@ -131,63 +189,101 @@ class Conv2d(_ConvBase):
         if dtype not in float_dtypes:
             raise TypeError(f"conv2d: needs float inputs, got {x.dtype} and {w.dtype}")
         shp = (x.type.shape[0], w.type.shape[0],
-               _out_len(x.type.shape[2], w.type.shape[2], self.pad[0], self.stride[0]),
-               _out_len(x.type.shape[3], w.type.shape[3], self.pad[1], self.stride[1]))
+               _out_len(x.type.shape[2], w.type.shape[2], self.pad[0], self.stride[0],
+                        self.dilation[0]),
+               _out_len(x.type.shape[3], w.type.shape[3], self.pad[1], self.stride[1],
+                        self.dilation[1]))
         for d in shp[2:]:
             if d is not None and d <= 0:
-                raise ValueError(f"conv2d: filters {w.type.shape} do not fit the input "
-                                 f"{x.type.shape} with padding {self.pad}")
+                raise ValueError(f"conv2d: filters {w.type.shape} (dilation {self.dilation}) do "
+                                 f"not fit the input {x.type.shape} with padding {self.pad}")
         return Apply(self, [x, w], [Variable(TensorType(dtype, shp))])
 
     def perform(self, x, w):
-        return conv_forward(x, w, self.pad, self.stride, self.flip).astype(
+        return conv_forward(x, w, self.pad, self.stride, self.flip, self.dilation).astype(
             np.result_type(x, w), copy=False)
 
     def infer_shape(self, node, shapes):
         (n, _, h, wd), (o, _, kh, kw) = shapes
-        return [(n, o, (h + 2 * self.pad[0] - kh) // self.stride[0] + 1,
-                 (wd + 2 * self.pad[1] - kw) // self.stride[1] + 1)]
+        return [(n, o, self._out_dim(h, kh, 0), self._out_dim(wd, kw, 1))]
 
     def grad(self, inputs, outputs, output_grads):
         x, w = inputs
         (gz,) = output_grads
-        gx = Conv2dGradInputs(self.pad, self.stride, self.flip)(gz, w, x.shape)
-        gw = Conv2dGradWeights(self.pad, self.stride, self.flip)(x, gz, w.shape)
+        gx = Conv2dGradInputs(*self.params())(gz, w, x.shape)
+        gw = Conv2dGradWeights(*self.params())(x, gz, w.shape)
         return [gx, gw]
 
 
 class Conv2dGradWeights(_ConvBase):
-    """Gradient of :class:`Conv2d` w.r.t. its filters (inputs: x, gz, filter shape)."""
+    """Gradient of :class:`Conv2d` w.r.t. its filters (inputs: x, gz, filter shape).
+
+    ``gw = J_w^T gz``, bilinear in ``(x, gz)``: for an output gradient ``H`` (filter-shaped),
+    ``<gw, H> = <gz, conv(x, H)> = <x, J_x^T(H) gz>``, so ``d/dx = Conv2dGradInputs(gz, H)`` and
+    ``d/dgz = Conv2d(x, H)``; the integer shape input has none.
+    """
 
     def make_node(self, x, gz, wshape) -> Apply:
         x, gz, wshape = (as_tensor_variable(v) for v in (x, gz, wshape))
+        for v, what in ((x, "input"), (gz, "output gradient")):
+            if v.ndim != 4:
+                raise TypeError(f"Conv2dGradWeights: {what} must be 4-d, got {v} of type {v.type}")
+        _check_shape_vector("Conv2dGradWeights", wshape, "filter shape")
         dtype = result_dtype(x.dtype, gz.dtype)
-        return Apply(self, [x, gz, wshape], [Variable(TensorType(dtype, (None,) * 4))])
+        known = _static_shape(wshape)
+        shp = (gz.type.shape[1] if known[0] is None else known[0],
+               x.type.shape[1] if known[1] is None else known[1]) + tuple(known[2:])
+        return Apply(self, [x, gz, wshape], [Variable(TensorType(dtype, shp))])
 
     def perform(self, x, gz, wshape):
-        return conv_grad_weights(x, gz, (int(wshape[2]), int(wshape[3])), self.pad,
-                                 self.stride, self.flip).astype(np.result_type(x, gz), copy=False)
+        return conv_grad_weights(x, gz, (int(wshape[2]), int(wshape[3])), self.pad, self.stride,
+                                 self.flip, self.dilation).astype(np.result_type(x, gz),
+                                                                  copy=False)
 
     def infer_shape(self, node, shapes):
-        from symgraph.ops.shape import shape_entries
         return [tuple(shape_entries(node.inputs[2]))]
+
+    def grad(self, inputs, outputs, output_grads):
+        x, gz, _ = inputs
+        (g,) = output_grads
+        gx = Conv2dGradInputs(*self.params())(gz, g, x.shape)
+        ggz = Conv2d(*self.params())(x, g)
+        return [gx, ggz, None]
 
 
 class Conv2dGradInputs(_ConvBase):
-    """Gradient of :class:`Conv2d` w.r.t. its input (inputs: gz, w, input shape)."""
+    """Gradient of :class:`Conv2d` w.r.t. its input (inputs: gz, w, input shape).
+
+    ``gx = J_x^T gz``, bilinear in ``(gz, w)``: for an output gradient ``G`` (input-shaped),
+    ``<gx, G> = <gz, conv(G, w)>``, so ``d/dgz = Conv2d(G, w)`` and
+    ``d/dw = Conv2dGradWeights(G, gz)``; the integer shape input has none.
+    """
 
     def make_node(self, gz, w, xshape) -> Apply:
         gz, w, xshape = (as_tensor_variable(v) for v in (gz, w, xshape))
+        for v, what in ((gz, "output gradient"), (w, "filters")):
+            if v.ndim != 4:
+                raise TypeError(f"Conv2dGradInputs: {what} must be 4-d, got {v} of type {v.type}")
+        _check_shape_vector("Conv2dGradInputs", xshape, "input shape")
         dtype = result_dtype(gz.dtype, w.dtype)
-        return Apply(self, [gz, w, xshape], [Variable(TensorType(dtype, (None,) * 4))])
+        known = _static_shape(xshape)
+        shp = (gz.type.shape[0] if known[0] is None else known[0],
+               w.type.shape[1] if known[1] is None else known[1]) + tuple(known[2:])
+        return Apply(self, [gz, w, xshape], [Variable(TensorType(dtype, shp))])
 
     def perform(self, gz, w, xshape):
-        return conv_grad_inputs(gz, w, xshape, self.pad, self.stride, self.flip).astype(
-            np.result_type(gz, w), copy=False)
+        return conv_grad_inputs(gz, w, xshape, self.pad, self.stride, self.flip,
+                                self.dilation).astype(np.result_type(gz, w), copy=False)
 
     def infer_shape(self, node, shapes):
-        from symgraph.ops.shape import shape_entries
         return [tuple(shape_entries(node.inputs[2]))]
+
+    def grad(self, inputs, outputs, output_grads):
+        gz, w, _ = inputs
+        (g,) = output_grads
+        ggz = Conv2d(*self.params())(g, w)
+        gw = Conv2dGradWeights(*self.params())(g, gz, w.shape)
+        return [ggz, gw, None]
 
 
 def conv2d(input, filters, input_shape: Optional[Sequence] = None,
@@ -203,12 +299,12 @@ def conv2d(input, filters, input_shape: Optional[Sequence] = None,
     filters : 4-d tensor (out channels, in channels, rows, cols)
     input_shape, filter_shape : optional static shapes (checked against the types; ``None``
         entries allowed). ``image_shape`` is the legacy name of ``input_shape``.
-    border_mode : 'valid', 'full', 'half', int or (int, int) zero padding
+    border_mode : 'valid', 'full', 'half', int or (int, int) zero padding; 'full' and 'half'
+        pad by ``e - 1`` and ``e // 2`` with ``e = dilation * (k - 1) + 1`` the dilated extent
     subsample : strides (rows, cols)
     filter_flip : True for a true convolution (Theano's default), False for cross-correlation
+    filter_dilation : spacing (rows, cols) between the filter taps (atrous convolution)
     """
-    if tuple(filter_dilation) != (1, 1):
-        raise NotImplementedError("conv2d: filter_dilation other than (1, 1) is not supported")
     x, w = as_tensor_variable(input), as_tensor_variable(filters)
     input_shape = input_shape if input_shape is not None else image_shape
     for var, given, what in ((x, input_shape, "input_shape"), (w, filter_shape, "filter_shape")):
@@ -221,15 +317,18 @@ def conv2d(input, filters, input_shape: Optional[Sequence] = None,
             if a is not None and b is not None and a != b:
                 raise ValueError(f"conv2d: {what}[{axis}] = {b} but {var} has static shape "
                                  f"{var.type.shape}")
+    dilation = _pair(filter_dilation, "conv2d filter_dilation")
+    if min(dilation) < 1:
+        raise ValueError(f"conv2d: filter_dilation must be positive, got {dilation}")
     kshape = (w.type.shape[2], w.type.shape[3])
     if filter_shape is not None:
-        kshape = (int(filter_shape[2]), int(filter_shape[3]))
+        kshape = (filter_shape[2], filter_shape[3])
     if border_mode in ("full", "half") and None in kshape:
         raise ValueError(f"conv2d: border_mode={border_mode!r} needs the filter size: give "
                          f"filter_shape=")
-    pad = padding(border_mode, kshape) if border_mode in ("full", "half") else \
+    pad = padding(border_mode, kshape, dilation) if border_mode in ("full", "half") else \
         padding(border_mode, (0, 0))
     stride = _pair(subsample, "conv2d subsample")
     if min(stride) < 1:
         raise ValueError(f"conv2d: subsample must be positive, got {stride}")
-    return Conv2d(pad, stride, filter_flip)(x, w)
+    return Conv2d(pad, stride, filter_flip, dilation)(x, w)
