@@ -5,6 +5,11 @@ slice-add per window position:
 
 * max: ``gz`` goes to the first arg-max entry of each window (ties: lowest row, then column),
 * average: ``gz / count`` goes to every entry of the window.
+
+The gradient op is linear in ``gz``, so its own gradient (second derivatives) is its adjoint:
+for max, :class:`MaxPool2dGradGrad` gathers at the arg-max positions (and the two are adjoint
+to each other); for sum/average, it is the pooling itself. Both are piecewise constant in
+``x``, so their gradient w.r.t. ``x`` is zero (almost everywhere).
 """
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from symgraph.graph import Apply, Variable, as_tensor_variable
 from symgraph.op import Op
+from symgraph.ops.elemwise import zeros_like
 from symgraph.types import TensorType
 
 MODES = ("max", "sum", "average_inc_pad", "average_exc_pad")
@@ -68,6 +74,35 @@ def _counts(shape, ws, st, pad, ho, wo, mode):
     return np.maximum(np.outer(r, c), 1)
 
 
+def _argmax(x, ws, st, pad, ho, wo, hp, wp):
+    """Flat index (row * kw + col) of the first maximum of every window, shape (..., ho, wo)."""
+    fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+    win = _windows(_padded(x, pad, hp, wp, fill), ws, st, ho, wo)
+    return win.reshape(win.shape[:-2] + (ws[0] * ws[1],)).argmax(axis=-1)
+
+
+def _pooled_shape(op, s):
+    """Symbolic output shape of pooling an input of shape ``s`` (None if unknown)."""
+    out = list(s)
+    for k in (-2, -1):
+        n = s[k]
+        if isinstance(n, (int, np.integer)):
+            out[k] = _out_len(int(n), op.ws[k], op.stride[k], op.pad[k], op.ignore_border)
+        elif op.ignore_border:
+            out[k] = (n + 2 * op.pad[k] - op.ws[k]) // op.stride[k] + 1
+        else:
+            return None
+    return tuple(out)
+
+
+def _pooled_type_shape(op, shape):
+    out = list(shape)
+    for k in (-2, -1):
+        if shape[k] is not None:
+            out[k] = _out_len(shape[k], op.ws[k], op.stride[k], op.pad[k], op.ignore_border)
+    return out
+
+
 class _PoolBase(Op):
     props = ("ws", "stride", "pad", "ignore_border", "mode")
 
@@ -90,12 +125,8 @@ class Pool2d(_PoolBase):
         x = as_tensor_variable(x)
         if x.ndim < 2:
             raise TypeError(f"pool_2d: input must have at least 2 dims, got {x.type}")
-        h, w = x.type.shape[-2:]
-        out = list(x.type.shape)
-        for k, n in ((-2, h), (-1, w)):
-            if n is not None:
-                out[k] = _out_len(n, self.ws[k], self.stride[k], self.pad[k], self.ignore_border)
-        return Apply(self, [x], [Variable(TensorType(x.dtype, out))])
+        shape = _pooled_type_shape(self, x.type.shape)
+        return Apply(self, [x], [Variable(TensorType(x.dtype, shape))])
 
     def perform(self, x):
         ho, wo, hp, wp = self.geometry(x.shape)
@@ -113,17 +144,8 @@ class Pool2d(_PoolBase):
                                 self.mode)).astype(x.dtype)
 
     def infer_shape(self, node, shapes):
-        (s,) = shapes
-        out = list(s)
-        for k in (-2, -1):
-            n = s[k]
-            if isinstance(n, int):
-                out[k] = _out_len(n, self.ws[k], self.stride[k], self.pad[k], self.ignore_border)
-            elif self.ignore_border:
-                out[k] = (n + 2 * self.pad[k] - self.ws[k]) // self.stride[k] + 1
-            else:
-                return None
-        return [tuple(out)]
+        out = _pooled_shape(self, shapes[0])
+        return None if out is None else [out]
 
     def grad(self, inputs, outputs, output_grads):
         (x,), (gz,) = inputs, output_grads
@@ -132,10 +154,19 @@ class Pool2d(_PoolBase):
 
 
 class Pool2dGrad(_PoolBase):
-    """Gradient of :class:`Pool2d` w.r.t. its input (inputs: x, gz)."""
+    """Gradient of :class:`Pool2d` w.r.t. its input (inputs: x, gz).
+
+    Linear in ``gz``: ``gx = P_x^T gz``. Gradient for an output gradient ``G`` (shaped like
+    ``x``): ``d/dgz = P_x G``, a gather at the arg-max (:class:`MaxPool2dGradGrad`) for max and
+    the pooling :class:`Pool2d` of ``G`` for sum/average; ``d/dx = 0`` (the routing is piecewise
+    constant in ``x``).
+    """
 
     def make_node(self, x, gz) -> Apply:
         x, gz = as_tensor_variable(x), as_tensor_variable(gz)
+        if gz.ndim != x.ndim:
+            raise TypeError(f"Pool2dGrad: output gradient {gz} of type {gz.type} must have the "
+                            f"rank of the input {x} ({x.ndim})")
         return Apply(self, [x, gz], [Variable(x.type)])
 
     def perform(self, x, gz):
@@ -143,11 +174,12 @@ class Pool2dGrad(_PoolBase):
         gx = np.zeros(x.shape[:-2] + (hp, wp), dtype=np.result_type(x, gz))
         kh, kw = self.ws
         sh, sw = self.stride
+        if gz.shape[-2:] != (ho, wo):
+            raise ValueError(f"Pool2dGrad: output gradient of shape {gz.shape} does not match the "
+                             f"pooled shape {(ho, wo)} of an input of shape {x.shape}")
         if self.mode == "max":
-            fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
-            win = _windows(_padded(x, self.pad, hp, wp, fill), self.ws, self.stride, ho, wo)
-            flat = win.reshape(win.shape[:-2] + (kh * kw,))
-            arg = flat.argmax(axis=-1)  # first maximum: deterministic tie-break
+            # first maximum: deterministic tie-break
+            arg = _argmax(x, self.ws, self.stride, self.pad, ho, wo, hp, wp)
             for i in range(kh):
                 for j in range(kw):
                     gx[..., i:i + sh * ho:sh, j:j + sw * wo:sw] += np.where(arg == i * kw + j,
@@ -164,6 +196,55 @@ class Pool2dGrad(_PoolBase):
 
     def infer_shape(self, node, shapes):
         return [shapes[0]]
+
+    def grad(self, inputs, outputs, output_grads):
+        x, _ = inputs
+        (g,) = output_grads
+        if self.mode == "max":
+            ggz = MaxPool2dGradGrad(self.ws, self.stride, self.pad, self.ignore_border,
+                                    self.mode)(x, g)
+        else:
+            ggz = Pool2d(self.ws, self.stride, self.pad, self.ignore_border, self.mode)(g)
+        return [zeros_like(x), ggz]
+
+
+class MaxPool2dGradGrad(_PoolBase):
+    """Gather of ``g`` (shaped like ``x``) at the first arg-max of each max-pooling window.
+
+    ``out[..., y, x] = gpad[..., argmax window (y, x)]``: the gradient of :class:`Pool2dGrad`
+    (max) w.r.t. its ``gz``, and the forward derivative of max pooling. Adjoint of the scatter:
+    gradient ``d/dg = Pool2dGrad(x, gout)``, ``d/dx = 0`` (piecewise constant in ``x``).
+    """
+
+    def make_node(self, x, g) -> Apply:
+        x, g = as_tensor_variable(x), as_tensor_variable(g)
+        if self.mode != "max":
+            raise ValueError(f"MaxPool2dGradGrad: only for mode 'max', got {self.mode!r}")
+        if g.ndim != x.ndim:
+            raise TypeError(f"MaxPool2dGradGrad: {g} of type {g.type} must have the rank of the "
+                            f"input {x} ({x.ndim})")
+        shape = _pooled_type_shape(self, x.type.shape)
+        return Apply(self, [x, g], [Variable(TensorType(g.dtype, shape))])
+
+    def perform(self, x, g):
+        if g.shape != x.shape:
+            raise ValueError(f"MaxPool2dGradGrad: gradient of shape {g.shape} does not match the "
+                             f"input shape {x.shape}")
+        ho, wo, hp, wp = self.geometry(x.shape)
+        arg = _argmax(x, self.ws, self.stride, self.pad, ho, wo, hp, wp)
+        gwin = _windows(_padded(g, self.pad, hp, wp, 0), self.ws, self.stride, ho, wo)
+        flat = gwin.reshape(gwin.shape[:-2] + (self.ws[0] * self.ws[1],))
+        return np.take_along_axis(flat, arg[..., None], axis=-1)[..., 0]
+
+    def infer_shape(self, node, shapes):
+        out = _pooled_shape(self, shapes[0])
+        return None if out is None else [out]
+
+    def grad(self, inputs, outputs, output_grads):
+        x, _ = inputs
+        (g,) = output_grads
+        gg = Pool2dGrad(self.ws, self.stride, self.pad, self.ignore_border, self.mode)(x, g)
+        return [zeros_like(x), gg]
 
 
 def pool_2d(input, ws: Optional[Sequence[int]] = None, ignore_border: Optional[bool] = None,
