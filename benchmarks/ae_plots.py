@@ -1,15 +1,25 @@
-"""Pictures of one autoencoder case: loss curve, input/reconstruction pairs, weight tiles.
+"""Pictures of the autoencoder study: ``python -m benchmarks.ae_plots OUT_DIR``.
+
+Per case: loss curve, input/reconstruction pairs, weight tiles (see
+:mod:`benchmarks.autoencoders`). The command redraws every picture of the finished cases in a
+study folder, and its ``summary.csv``, from the stored results (``loss.csv`` and
+``result.npz``) without training, so a run made without matplotlib (or with ``--no-plots``) can
+be drawn later, and a partial run can be looked at while it goes on.
 
 matplotlib is an optional extra: :func:`matplotlib_or_none` returns None without it, and the
-caller prints one message and keeps the CSV/JSON results.
+caller prints one message and keeps the CSV/JSON/NPZ results.
 """
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
+
+from benchmarks import autoencoders as AE
+from benchmarks import results as R
 
 
 def matplotlib_or_none():
@@ -85,6 +95,74 @@ def plot_case(plt, folder: Path, title: str, history: Sequence[Dict], inputs: np
     return written
 
 
+def draw_case(plt, folder: Path, title: str, result: "AE.CaseResult") -> List[Path]:
+    """:func:`plot_case` of a stored case result."""
+    a = result.arrays
+    return plot_case(plt, Path(folder), title, result.rows, a["inputs"], a["reconstructions"],
+                     tile_images(a["w1"]), tile_images(a["w2t"]))
+
+
+def replot(out, plt=None) -> Tuple[List[Dict], List[Path]]:
+    """Redraw the study folder ``out`` from its stored results.
+
+    Rewrites ``summary.csv`` (the last run's cases that are finished, in its order) and, when
+    ``plt`` is given, every finished case's pictures. Returns the summary rows and the PNG
+    paths written. Raises :class:`benchmarks.autoencoders.StudyError` when ``out`` holds no
+    study.
+    """
+    out = Path(out)
+    if not (out / "config.json").exists():
+        raise AE.StudyError(f"{out} holds no autoencoder study (no config.json)")
+    try:
+        config = R.read_json(out / "config.json")
+        epochs = int(config["study"]["epochs"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise AE.StudyError(f"{out / 'config.json'} is not an autoencoder study's config "
+                            f"({type(exc).__name__}: {exc})") from None
+    done = {}
+    for case in AE.CASES.values():
+        try:
+            result = AE.load_case(out, case, epochs)
+        except ValueError as exc:
+            print(f"case {case.id}: skipping its partial or damaged result ({exc})",
+                  file=sys.stderr)
+            continue
+        if result is not None:
+            done[case.id] = result
+    asked = [cid for cid in config.get("arguments", {}).get("case_ids", []) if cid in AE.CASES]
+    summary = [AE.summary_row(AE.CASES[cid], done[cid].rows) for cid in asked if cid in done]
+    AE.write_summary(out, summary)
+    written: List[Path] = []
+    if plt is not None:
+        for cid, result in sorted(done.items()):
+            case = AE.CASES[cid]
+            written += draw_case(plt, out / case.folder, AE.case_title(case), result)
+    return summary, written
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    import argparse
+    p = argparse.ArgumentParser(prog="python -m benchmarks.ae_plots",
+                                description="Redraw the pictures and summary of an autoencoder "
+                                            "study folder from its stored results.")
+    p.add_argument("out", help="the study's output folder (holding config.json)")
+    args = p.parse_args(argv)
+    plt = matplotlib_or_none()
+    if plt is None:
+        print("matplotlib is not installed: skipping the plots, rewriting summary.csv only "
+              "(pip install matplotlib for the pictures)", file=sys.stderr)
+    try:
+        summary, written = replot(args.out, plt)
+    except AE.StudyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(AE.format_summary(summary))
+    for path in written:
+        print(path, file=sys.stderr)
+    print(f"{len(written)} picture(s) and summary.csv written in {args.out}", file=sys.stderr)
+    return 0
+
+
 def _save(plt, fig, path: Path) -> Path:
     # through a temporary name, so an interrupted run never leaves a half-written PNG
     tmp = path.with_name(f".{path.name}.tmp")
@@ -92,3 +170,7 @@ def _save(plt, fig, path: Path) -> Path:
     plt.close(fig)
     os.replace(tmp, path)
     return path
+
+
+if __name__ == "__main__":
+    sys.exit(main())
