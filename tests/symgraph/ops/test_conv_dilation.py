@@ -62,6 +62,17 @@ def test_dilated_conv_static_shape_and_theano_name(rng):
     np.testing.assert_allclose(symgraph.function([X], out)(x), ref, rtol=1e-10)
 
 
+def test_legacy_conv_forwards_dilation(rng):
+    """``T.nnet.conv.conv2d`` passes filter_dilation on instead of dropping it."""
+    x = rng.standard_normal((1, 2, 9, 9))
+    w = rng.standard_normal((2, 2, 2, 3))
+    X, W = T.tensor4("x"), T.tensor4("w")
+    out = T.nnet.conv.conv2d(X, W, filter_shape=w.shape, border_mode="full",
+                             filter_dilation=(3, 2))
+    np.testing.assert_allclose(symgraph.function([X, W], out)(x, w),
+                               _ref(x, w, "full", True, (1, 1), (3, 2)), rtol=1e-10)
+
+
 def test_dilated_conv_gradients(rng):
     x = rng.standard_normal((2, 2, 9, 8))
     w = rng.standard_normal((3, 2, 3, 2))
