@@ -364,10 +364,15 @@ def open_study(out: Path, args: argparse.Namespace) -> Dict[int, CaseResult]:
                              f"use another --out or --overwrite")
         return {}
     try:
-        old = R.read_json(config_path).get("study", {})
+        config = R.read_json(config_path)
     except ValueError as exc:
         raise StudyError(f"{config_path} is not valid JSON ({exc}); use another --out or "
                          f"--overwrite") from None
+    old = config.get("study") if isinstance(config, dict) else None
+    if not isinstance(old, dict):
+        raise StudyError(f"{config_path} names no study settings (a folder of an earlier "
+                         f"version of this benchmark, or another program's); use another "
+                         f"--out or --overwrite")
     new = study_key(args)
     diff = [f"{k}: folder has {old.get(k)!r}, this run has {new[k]!r}"
             for k in STUDY_KEYS if old.get(k) != new[k]]

@@ -272,6 +272,9 @@ def test_folder_refusals(tiny_mnist, tmp_path, capsys):
     (bad / "config.json").write_text("{not json")
     assert bench.main(_args(tiny_mnist, bad)) == 2
     assert "not valid JSON" in capsys.readouterr().err
+    (bad / "config.json").write_text('{"arguments": {"epochs": 1}}')  # written before resuming
+    assert bench.main(_args(tiny_mnist, bad)) == 2
+    assert "names no study settings" in capsys.readouterr().err
     assert ae_plots.main([str(tmp_path / "nothing")]) == 2
     assert "no autoencoder study" in capsys.readouterr().err
 
