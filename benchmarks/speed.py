@@ -1,6 +1,6 @@
-"""Speed of compiled train steps: ``python -m benchmarks.speed [--peers torch] [--out DIR]``.
+"""Speed of compiled train steps: ``python -m benchmarks.speed [--peers LIST] [--out DIR]``.
 
-Measures, in one process, medians of:
+Measures, in one process (PyTensor aside), medians of:
 
 * an MLP 784-1000-1000-10 (ReLU, softmax cross-entropy, batch 128, float32) train step with
   SGD and with Adam, compiled by symgraph (default NumPy linker, and the numba backend when
@@ -10,19 +10,29 @@ Measures, in one process, medians of:
 * a hand-written NumPy SGD step of the same model;
 * a tiny MLP 784-100-10, batch 32, SGD: per-call time of symgraph and of hand-written NumPy;
 * peak memory (tracemalloc) of one step;
-* PyTorch eager (``--peers torch``, torch==2.13.0) when installed.
+* peers, when installed (``--peers torch,jax,pytensor``; builders in
+  ``benchmarks/speed_peers.py``): PyTorch eager (torch==2.13.0), JAX ``jit`` with donated
+  buffers and PyTensor's default mode, the same model, init, data and optimizers, with the
+  cold compile time (first step's result) of JAX and PyTensor. Torch and JAX are timed in turns
+  with symgraph; PyTensor runs in a new process with an empty compile directory, under
+  ``--peer-python`` (e.g. a venv's interpreter: PyTensor pins an older numba than this project's),
+  which also hosts torch or jax when they are not importable here.
 
 On a machine shared with other work, ``--threads 1`` (threadpoolctl) keeps BLAS threads from
-fighting over the cores, which otherwise dominates every number.
+fighting over the cores, which otherwise dominates every number. With ``--peers jax`` it also
+sets ``XLA_FLAGS=--xla_cpu_multi_thread_eigen=false`` before jax is imported (XLA reads it only
+then), and a peer worker process gets the ``*_NUM_THREADS`` variables as well.
 
 Results are printed as a table and written as JSON into ``--out`` when given.
 """
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import statistics
+import sys
 import time
 import tracemalloc
 from collections import OrderedDict
@@ -34,8 +44,12 @@ import symgraph
 import symgraph.tensor as T
 from symgraph.compile.mode import FAST_RUN
 
+from benchmarks.speed_peers import (BUILDERS, PEERS, Problem, interleaved, peer_in_subprocess,
+                                    thread_env)
+
 BIG = (784, 1000, 1000, 10)
 TINY = (784, 100, 10)
+PEER_LABELS = {"torch": "eager", "jax": "jit", "pytensor": "default mode (own process)"}
 
 
 def median_time(fn: Callable[[], object], repeat: int, warmup: int = 2) -> float:
@@ -175,58 +189,6 @@ def numpy_sgd_step(sizes, batch, seed, lr=0.01):
 
 
 # ---------------------------------------------------------------------------------------
-# PyTorch
-# ---------------------------------------------------------------------------------------
-
-def torch_steps(sizes, batch, seed, tiny_sizes, tiny_batch, threads: Optional[int] = None
-                ) -> Optional[Dict[str, Callable]]:
-    """PyTorch eager train steps (SGD, Adam, tiny SGD) as callables, or None."""
-    try:
-        import torch
-    except ImportError:
-        return None
-    torch.set_num_threads(threads or os.cpu_count() or 1)
-
-    def make(sz, bs, opt):
-        params = [torch.tensor(p, requires_grad=True) for p in init_params(sz, seed)]
-        x, y = (torch.tensor(a) for a in make_data(sz, bs, seed))
-        y = y.long()
-        o = torch.optim.SGD(params, lr=0.01) if opt == "sgd" else torch.optim.Adam(params, 1e-3)
-        n = len(params) // 2
-
-        def step():
-            h = x
-            for i in range(n):
-                h = h @ params[2 * i] + params[2 * i + 1]
-                if i < n - 1:
-                    h = torch.relu(h)
-            loss = torch.nn.functional.cross_entropy(h, y)
-            o.zero_grad(set_to_none=True)
-            loss.backward()
-            o.step()
-            return loss
-        return step
-    return {"version": torch.__version__, "sgd": make(sizes, batch, "sgd"),
-            "adam": make(sizes, batch, "adam"), "tiny": make(tiny_sizes, tiny_batch, "sgd")}
-
-
-def interleaved(fns: Dict[str, Callable], rounds: int, per_round: int = 1) -> Dict[str, float]:
-    """Median per-call time of each function, timing them in turns (round-robin) so that the
-    load of a shared machine falls on all of them alike."""
-    for fn in fns.values():
-        fn()
-        fn()
-    times: Dict[str, List[float]] = {k: [] for k in fns}
-    for _ in range(rounds):
-        for key, fn in fns.items():
-            t0 = time.perf_counter()
-            for _ in range(per_round):
-                fn()
-            times[key].append((time.perf_counter() - t0) / per_round)
-    return {k: statistics.median(v) for k, v in times.items()}
-
-
-# ---------------------------------------------------------------------------------------
 
 def peak_memory(step) -> int:
     step()
@@ -283,8 +245,19 @@ def numba_process_compile_times() -> Optional[Dict[str, float]]:
     return out
 
 
+def peer_problems(seed: int, batch: int = 128, tiny_batch: int = 32) -> Dict[str, Problem]:
+    """The benchmark's three train steps for the peers, from the same init and data."""
+    x, y = make_data(BIG, batch, seed)
+    tx, ty = make_data(TINY, tiny_batch, seed)
+    return {"sgd": Problem(init_params(BIG, seed), x, y, "sgd"),
+            "adam": Problem(init_params(BIG, seed), x, y, "adam"),
+            "tiny": Problem(init_params(TINY, seed), tx, ty, "sgd")}
+
+
 def run(peers: Sequence[str], repeat: int, seed: int, threads: Optional[int] = None,
-        parallel: bool = False) -> dict:
+        parallel: bool = False, peer_python: Optional[str] = None) -> dict:
+    """Time everything; torch and jax are timed in turns with symgraph in this process
+    (or, when not importable here, in a ``peer_python`` worker), pytensor in a new process."""
     batch, tiny_batch = 128, 32
     x, y = make_data(BIG, batch, seed)
     tx, ty = make_data(TINY, tiny_batch, seed)
@@ -314,11 +287,19 @@ def run(peers: Sequence[str], repeat: int, seed: int, threads: Optional[int] = N
         f, _ = build_step(TINY, "sgd", mode, seed)
         tiny[f"symgraph_{label}/tiny"] = (lambda f=f: f(tx, ty))
     res["numpy_sgd_peak_bytes"] = peak_memory(numpy_sgd_step(BIG, batch, seed))
-    peer = torch_steps(BIG, batch, seed, TINY, tiny_batch, threads) if "torch" in peers else None
-    if peer:
-        res["torch"] = {"version": peer["version"]}
-        big["torch/sgd"], big["torch/adam"], tiny["torch/tiny"] = \
-            peer["sgd"], peer["adam"], peer["tiny"]
+    problems = peer_problems(seed, batch, tiny_batch)
+    for peer in peers:
+        if peer == "pytensor" or (peer_python and importlib.util.find_spec(peer) is None):
+            res[peer] = peer_in_subprocess(peer, problems, repeat, threads, peer_python,
+                                           cold_keys=("adam",) if peer == "pytensor" else ())
+            continue
+        built = BUILDERS[peer](problems, threads)
+        res[peer] = None if built is None else {"version": built.version}
+        if built:
+            res[peer].update({f"{k}_compile": t for k, t in built.compile_seconds.items()})
+            big[f"{peer}/sgd"], big[f"{peer}/adam"] = built.steps["sgd"], built.steps["adam"]
+            tiny[f"{peer}/tiny"] = built.steps["tiny"]
+    res["config"]["peer_python"] = peer_python
     res["numba_new_process_compile"] = numba_process_compile_times()
     timed = interleaved(big, repeat)
     timed.update(interleaved(tiny, repeat, per_round=20))
@@ -351,13 +332,24 @@ def table(res: dict) -> str:
                     f"{r['adam_peak_bytes'] / 2**20:.1f} MiB | "
                     f"{r['sgd_buffer_bytes'] / 2**20:.1f} / "
                     f"{r['adam_buffer_bytes'] / 2**20:.1f} MiB |")
-    t = res.get("torch")
-    if t:
-        rows.append(f"| torch {t['version']} eager | — | {ms(t['sgd'])} | {ms(t['adam'])} | "
-                    f"{us(t['tiny'])} | — | — |")
+    for peer, label in PEER_LABELS.items():
+        r = res.get(peer)
+        if not r:
+            continue
+        compile_s = (f"{r['sgd_compile']:.3f} s / {r['adam_compile']:.3f} s"
+                     if "sgd_compile" in r else "—")
+        rows.append(f"| {peer} {r['version']} {label} | {compile_s} | {ms(r['sgd'])} | "
+                    f"{ms(r['adam'])} | {us(r['tiny'])} | — | — |")
     rows.append(f"| hand-written NumPy | — | {ms(res['numpy_sgd'])} | — | "
                 f"{us(res['numpy_tiny'])} | {res['numpy_sgd_peak_bytes'] / 2**20:.1f} MiB | — |")
     rows.append(f"| NumPy GEMM-only | — | {g * 1e3:.2f} ms (1.00x) | — | — | — | — |")
+    missing = [p for p in PEER_LABELS if p in res and not res[p]]
+    if missing:
+        rows.append(f"\nnot importable, so not timed: {', '.join(missing)} (see --peer-python)")
+    if any(res.get(p) and "sgd_compile" in res[p] for p in PEER_LABELS):
+        rows.append("\npeer compile (SGD / Adam): from nothing to the first step's result, "
+                    "cold (jax: trace + XLA compile + one step; pytensor: graph + compile + one "
+                    "step, each in a new process with an empty compile directory)")
     nc = res.get("numba_new_process_compile")
     if nc:
         rows.append(f"\nnumba backend, Adam step compile in a new process: kernel cache empty "
@@ -368,7 +360,11 @@ def table(res: dict) -> str:
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--peers", default="", help="comma-separated: torch")
+    ap.add_argument("--peers", default="",
+                    help="comma-separated, each timed when installed: " + ",".join(PEERS))
+    ap.add_argument("--peer-python", default=None,
+                    help="interpreter for the pytensor worker and for a peer not importable "
+                         "here (e.g. a venv's python; default: this one)")
     ap.add_argument("--repeat", type=int, default=30, help="timed calls per big-model median")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=None, help="folder for speed.json")
@@ -378,6 +374,12 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                     help="limit BLAS (and numba) threads; needs threadpoolctl")
     args = ap.parse_args(argv)
     peers = [p for p in args.peers.split(",") if p]
+    unknown = sorted(set(peers) - set(PEERS))
+    if unknown:
+        ap.error(f"--peers: unknown {', '.join(unknown)}; expected some of {', '.join(PEERS)}")
+    if args.threads and "jax" in peers and "jax" not in sys.modules:
+        # XLA reads its CPU threading flags once, when jax is first imported
+        os.environ.update({k: v for k, v in thread_env(args.threads).items() if k == "XLA_FLAGS"})
     if args.threads:
         from threadpoolctl import threadpool_limits
         try:  # load SciPy's BLAS now: threadpoolctl limits the libraries loaded so far
@@ -390,10 +392,12 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         except ImportError:
             pass
         with threadpool_limits(args.threads):
-            res = run(peers, args.repeat, args.seed, args.threads, args.parallel)
+            res = run(peers, args.repeat, args.seed, args.threads, args.parallel,
+                      args.peer_python)
         res["config"]["threads"] = args.threads
     else:
-        res = run(peers, args.repeat, args.seed, parallel=args.parallel)
+        res = run(peers, args.repeat, args.seed, parallel=args.parallel,
+                  peer_python=args.peer_python)
     print(table(res))
     if args.out:
         os.makedirs(args.out, exist_ok=True)
