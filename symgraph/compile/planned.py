@@ -11,7 +11,7 @@ from typing import Dict, List, Optional, Sequence
 from symgraph.graph import Variable
 from symgraph.ops.blas import Dot
 from symgraph.ops import scalar as S
-from symgraph.compile import kernels, schedule
+from symgraph.compile import chunked, kernels, schedule
 from symgraph.rewrite.fusion import Composite, Gemm
 
 
@@ -145,7 +145,7 @@ class Planned:
     def commit_section(self, deferred, ref) -> List[str]:
         """Lines of every deferred update, chains of composites fused into one loop."""
         lines: List[str] = []
-        groups = self._groups(deferred) if self.backend == "numba" else []
+        groups = self._groups(deferred)
         # a group runs where its last member stood: every member's inputs exist by then
         last = {g[-1][0]: g for g in groups}
         grouped = {node for g in groups for node, _ in g}
@@ -158,12 +158,14 @@ class Planned:
 
     def _groups(self, deferred) -> List[list]:
         """Connected chains of deferred composites (one reads another's new value) of one
-        rank, with numba loop types for every dtype; singletons are left alone."""
+        rank. numba: with loop types for every dtype, singletons left alone (one kernel each
+        already). NumPy: singletons of two steps or more too (chunks keep them in cache)."""
+        numba = self.backend == "numba"
         members = {node: k for node, k in deferred if isinstance(node.op, Composite)
-                   and node.outputs[0].ndim > 0 and kernels.numba_types_ok(
+                   and node.outputs[0].ndim > 0 and (not numba or kernels.numba_types_ok(
                        [x.dtype for x in node.inputs] + [d for _, _, d in node.op.program])
-                   and all(type(sop) in (S.ScalarOp, S.CastScalar)
-                           for sop, _, _ in node.op.program)}
+                       and all(type(sop) in (S.ScalarOp, S.CastScalar)
+                               for sop, _, _ in node.op.program))}
         parent = {node: node for node in members}
 
         def find(n):
@@ -186,17 +188,27 @@ class Planned:
             lo, hi = order.index(g[0][0]), order.index(g[-1][0])
             # moving the early members down to the last one must not starve a node between
             between = [n for n in order[lo + 1:hi] if n not in nodes]
-            if len(g) > 1 and not any(x in outs for n in between for x in n.inputs):
+            single = len(g) == 1 and not numba and len(g[0][0].op.program) > 1
+            if (len(g) > 1 or single) and \
+                    not any(x in outs for n in between for x in n.inputs) and \
+                    self._group_kernel(g) is not None:
                 groups.append(g)
         return groups
 
-    def _group_lines(self, group, ref) -> List[str]:
-        values = {node.outputs[0]: i for i, (node, _) in enumerate(group)}
+    def _group_operands(self, group) -> List[Variable]:
+        values = {node.outputs[0] for node, _ in group}
         ext: List[Variable] = []
         for node, k in group:
             for x in list(node.inputs) + [self.shared[k]]:
                 if x not in values and x not in ext:
                     ext.append(x)
+        return ext
+
+    def _group_kernel(self, group) -> Optional[str]:
+        """Name of the one-loop (numba) or chunked (NumPy) kernel of ``group``, or None when
+        the group cannot run as one (a member reads the old value of an earlier target)."""
+        values = {node.outputs[0]: i for i, (node, _) in enumerate(group)}
+        ext = self._group_operands(group)
         members = []
         for node, k in group:
             refs = [("r", values[x]) if x in values else ("e", ext.index(x))
@@ -205,14 +217,31 @@ class Planned:
         key = ("group", tuple((node.op, tuple(x.type for x in node.inputs)) for node, _ in group),
                tuple(x.type for x in ext), tuple(tuple(m[1]) for m in members))
         if key not in self._kernels:
-            kern = kernels.GroupKernel(members, [x.dtype for x in ext], [x.ndim == 0 for x in ext],
-                                       self.parallel)
-            self._kernels[key] = self.namer.fresh("_group")
-            self.ns[self._kernels[key]] = kern
+            dtypes, scalar = [x.dtype for x in ext], [x.ndim == 0 for x in ext]
+            try:
+                kern = kernels.GroupKernel(members, dtypes, scalar, self.parallel) \
+                    if self.backend == "numba" else chunked.ChunkedGroup(members, dtypes, scalar)
+            except ValueError:
+                kern = None
+            name = None
+            if kern is not None:
+                name = self.namer.fresh("_group")
+                self.ns[name] = kern
+            self._kernels[key] = name
+        return self._kernels[key]
+
+    def _group_lines(self, group, ref) -> List[str]:
+        ext = self._group_operands(group)
+        kernel = self._group_kernel(group)
         oks = " and ".join(f"_ok{k}" for _, k in group)
         names = ", ".join(ref(x) for x in ext)
-        lines = [f"    # in place at commit, one loop for {len(group)} updates",
-                 f"    if {oks} and {self._kernels[key]}({names}):"]
+        what = "one loop" if self.backend == "numba" else "chunks"
+        cond = f"{oks} and {kernel}({names})"
+        if self.backend != "numba":  # small operands: not worth a call
+            cond = f"{oks} and {ref(self.shared[group[0][1]])}.size >= {chunked.MIN_SIZE} " \
+                f"and {kernel}({names})"
+        nodes = "; ".join(describe(node) for node, _ in group)
+        lines = [f"    # in place at commit, {what}: {nodes}", f"    if {cond}:"]
         for node, k in group:
             lines.append(f"        {self.namer(node.outputs[0], 'v')} = "
                          f"{self.namer.names[self.shared[k]]}")

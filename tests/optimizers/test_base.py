@@ -207,7 +207,9 @@ def test_update_is_one_fused_kernel(name, rng):
             for op in rule_ops[name]:
                 assert f"{op}(" in comment, (p, op, comment)
         # no other node is computed between the fused kernel and the commit
-        nodes = [ln for ln in block[1:] if ln.strip().startswith("#")]
+        # (the whole-array fallback of a chunked or one-loop commit repeats the same update)
+        nodes = [ln for ln in block[1:] if ln.strip().startswith("#")
+                 and "in place at commit" not in ln]
         assert not nodes, (p, nodes)
         assert "in place" in comment or any(f"out={p.name})" in ln for ln in block), \
             ("not in place", p, block)

@@ -1,0 +1,124 @@
+"""Cache-blocked NumPy kernels: chunk by chunk equals whole-array NumPy, refusals fall back."""
+from collections import OrderedDict
+
+import numpy as np
+import pytest
+
+import symgraph
+import symgraph.tensor as T
+from symgraph.compile import chunked
+from symgraph.compile.chunked import ChunkedGroup
+from symgraph.compile.mode import FAST_RUN
+from symgraph.rewrite.fusion import Composite
+
+
+def _member(build, refs, target, n_scalar=0, dtype="float64"):
+    """``(program, refs, target)`` for the Composite that ``build`` fuses to; ``build`` takes
+    tensors (vectors, then ``n_scalar`` scalars) that come from ``refs`` in that order."""
+    n_vec = len(refs) - n_scalar
+    xs = [T.vector(f"x{k}", dtype=dtype) if k < n_vec else T.scalar(f"s{k}", dtype=dtype)
+          for k in range(len(refs))]
+    f = symgraph.function(xs, build(*xs))
+    (node,) = [n for n in f.fgraph.toposort() if isinstance(n.op, Composite)]
+    return node.op.program, [refs[xs.index(x)] for x in node.inputs], target
+
+
+def test_single_program_over_chunks_equals_numpy(rng):
+    member = _member(lambda a, b: T.exp(a * 2 + b) - T.log(a * a + 1), [("e", 0), ("e", 1)], 2)
+    group = ChunkedGroup([member], ["float64"] * 3, [False] * 3,
+                         chunk=64, min_size=1)
+    a, b = rng.standard_normal(1000), rng.standard_normal(1000)  # 15 chunks and a partial one
+    out = np.empty(1000)
+    assert group(a, b, out)
+    np.testing.assert_allclose(out, np.exp(a * 2 + b) - np.log(a * a + 1), rtol=1e-13)
+
+
+def test_chained_updates_read_new_values_per_chunk(rng):
+    """Adam's three updates as one group: m and v are new when the parameter reads them, the
+    parameter reads its own old value, and scalars pass whole."""
+    shp = (37, 29)  # 1073 elements: not a multiple of the chunk
+    p, m, v = rng.standard_normal(shp), rng.standard_normal(shp), rng.uniform(0.1, 1, shp)
+    g, lr = rng.standard_normal(shp), 0.01
+    want_m = 0.9 * m + 0.1 * g
+    want_v = 0.999 * v + 0.001 * g * g
+    want_p = p - lr * want_m / (np.sqrt(want_v) + 1e-8)
+    # operands: 0 m, 1 g, 2 v, 3 p, 4 lr
+    members = [_member(lambda m_, g_: 0.9 * m_ + 0.1 * g_, [("e", 0), ("e", 1)], 0),
+               _member(lambda v_, g_: 0.999 * v_ + 0.001 * g_ * g_, [("e", 2), ("e", 1)], 2),
+               _member(lambda p_, m_, v_, s: p_ - s * m_ / (T.sqrt(v_) + 1e-8),
+                       [("e", 3), ("r", 0), ("r", 1), ("e", 4)], 3, n_scalar=1)]
+    group = ChunkedGroup(members, ["float64"] * 5, [False] * 4 + [True], chunk=100, min_size=1)
+    assert group(m, g, v, p, np.float64(lr))
+    for got, want in ((m, want_m), (v, want_v), (p, want_p)):
+        np.testing.assert_allclose(got, want, rtol=1e-13)
+
+
+def test_reading_an_overwritten_old_value_is_refused():
+    members = [_member(lambda a, b: a * 2 + b, [("e", 0), ("e", 1)], 0),
+               _member(lambda a, b: a * 2 + b, [("e", 1), ("e", 0)], 1)]
+    with pytest.raises(ValueError, match="reads the old value of operand 0"):
+        ChunkedGroup(members, ["float64"] * 2, [False] * 2)
+
+
+@pytest.mark.parametrize("case", ["small", "strided", "shapes", "overlap"])
+def test_refusals_leave_everything_untouched(case, rng):
+    member = _member(lambda a, b: a * 2 + b, [("e", 0), ("e", 1)], 2)
+    group = ChunkedGroup([member], ["float64"] * 3, [False] * 3,
+                         chunk=16, min_size=100)
+    a, b, out = rng.standard_normal(200), rng.standard_normal(200), np.zeros(200)
+    if case == "small":
+        a, b, out = a[:50].copy(), b[:50].copy(), out[:50].copy()
+    elif case == "strided":
+        a = rng.standard_normal(400)[::2]
+    elif case == "shapes":
+        b = rng.standard_normal((10, 20))
+    else:
+        b = out[::-1]  # reads the output backwards: chunks would see written values
+    before = [x.copy() for x in (a, b, out)]
+    assert group(a, b, out) is False
+    for x, y in zip((a, b, out), before):
+        np.testing.assert_array_equal(x, y)
+
+
+def test_target_may_be_its_own_input(rng):
+    """m <- 0.9 m + 0.1 g with ``m`` both read and written: allowed, old values read first."""
+    member = _member(lambda m_, g_: 0.9 * m_ + 0.1 * g_, [("e", 0), ("e", 1)], 0)
+    group = ChunkedGroup([member], ["float64"] * 2, [False] * 2,
+                         chunk=32, min_size=1)
+    m, g = rng.standard_normal(500), rng.standard_normal(500)
+    want = 0.9 * m + 0.1 * g
+    assert group(m, g)
+    np.testing.assert_allclose(m, want, rtol=1e-13)
+
+
+def _adam(mode, shape, seed=0):
+    r = np.random.default_rng(seed)
+    p = symgraph.shared(r.standard_normal(shape).astype("float32"), "p")
+    m = symgraph.shared((r.standard_normal(shape) * 0.1).astype("float32"), "m")
+    v = symgraph.shared(r.uniform(0.1, 1, shape).astype("float32"), "v")
+    g, c = T.fmatrix("g"), T.fscalar("c")
+    m1 = 0.9 * m + 0.1 * g
+    v1 = 0.999 * v + 0.001 * g * g
+    ups = OrderedDict([(m, m1), (v, v1), (p, p - 0.01 * (m1 / c) / (T.sqrt(v1) + 1e-8))])
+    return symgraph.function([g, c], [], updates=ups, mode=mode), (p, m, v)
+
+
+def test_compiled_updates_run_in_chunks_in_place(rng, monkeypatch):
+    monkeypatch.setattr(chunked, "CHUNK", 128)
+    monkeypatch.setattr(chunked, "MIN_SIZE", 1000)
+    shape = (41, 53)  # 2173 elements
+    (f, got), (h, ref) = _adam(FAST_RUN, shape), _adam("FAST_COMPILE", shape)
+    assert "in place at commit, chunks" in f.source
+    storage = [s.get_value(borrow=True) for s in got]
+    for _ in range(3):
+        gv = rng.standard_normal(shape).astype("float32")
+        f(gv, np.float32(0.5))
+        h(gv, np.float32(0.5))
+    for a, b, st in zip(got, ref, storage):
+        np.testing.assert_allclose(a.get_value(), b.get_value(), rtol=2e-5, atol=1e-6)
+        assert a.get_value(borrow=True) is st
+    # an input that is the storage of m itself: the chunked pass refuses, values stay right
+    f(got[1].get_value(borrow=True), np.float32(2.0))
+    h(ref[1].get_value(borrow=True), np.float32(2.0))
+    for a, b in zip(got, ref):
+        np.testing.assert_allclose(a.get_value(), b.get_value(), rtol=2e-5, atol=1e-6)
