@@ -447,6 +447,45 @@ class SumToShape(Op):
         return [alloc(output_grads[0], *[shape_i(g, i) for i in range(g.ndim)]), None]
 
 
+class SumToDims(Op):
+    """``SumToShape`` with the target dimensions as scalar inputs: the specialized form, whose
+    emitted code compares ``g.shape`` with a tuple and returns ``g`` untouched when they agree
+    (no shape vector built, no call), the usual case in a train step.
+
+    Gradient: the incoming gradient broadcast back to ``g``'s shape; none for the dims.
+    """
+
+    props = ("static",)
+    view_map = {0: [0]}
+
+    def __init__(self, static: tuple):
+        self.static = tuple(static)
+
+    def make_node(self, g, *dims) -> Apply:
+        g = as_tensor_variable(g)
+        dims = [as_tensor_variable(d) for d in dims]
+        if len(dims) != len(self.static) or any(
+                d.ndim != 0 or d.dtype not in int_dtypes for d in dims):
+            raise TypeError(f"SumToDims: expected {len(self.static)} integer scalar dims, got "
+                            f"{[str(d.type) for d in dims]}")
+        return Apply(self, [g, *dims], [Variable(TensorType(g.dtype, self.static))])
+
+    def perform(self, g, *dims):
+        return _sum_to(g, dims)
+
+    def emit(self, names):
+        dims = "(" + "".join(f"{n}, " for n in names[1:]) + ")"
+        return f"({names[0]} if {names[0]}.shape == {dims} else _sum_to({names[0]}, {dims}))"
+
+    def infer_shape(self, node, shapes):
+        return [tuple(node.inputs[1:])]
+
+    def grad(self, inputs, outputs, output_grads):
+        g = inputs[0]
+        return [alloc(output_grads[0], *[shape_i(g, i) for i in range(g.ndim)])] + \
+            [None] * (len(inputs) - 1)
+
+
 def sum_to_shape(g: Variable, shp: Variable, like: Optional[Variable] = None) -> Variable:
     """``g`` summed to the run-time shape ``shp`` (static facts taken from ``like``)."""
     static = like.type.shape if like is not None else _static_entries(shp)

@@ -20,10 +20,12 @@ from symgraph.ops import elemwise as E
 from symgraph.ops import scalar as S
 from symgraph.ops.elemwise import Elemwise
 from symgraph.ops.reduce import Reduce
-from symgraph.ops.shape import dimshuffle
+from symgraph.ops.shape import (MakeVector, Shape, ShapeI, SumToDims, SumToShape,
+                                dimshuffle)
 from symgraph.rewrite.algebra import like
 from symgraph.rewrite.engine import register
 from symgraph.rewrite.shapes import covered
+from symgraph.types import int_dtypes
 
 _FLOATS = ("float16", "float32", "float64")
 
@@ -111,3 +113,22 @@ def reduce_over_unit_dims(fgraph: FunctionGraph, node: Apply):
     if op.keepdims:
         return x
     return dimshuffle(x, [i for i in range(x.ndim) if i not in op.axis])
+
+
+@register("specialize", SumToShape)
+def sum_to_dims(fgraph: FunctionGraph, node: Apply):
+    """sum_to_shape(g, make_vector(d0, d1)) / sum_to_shape(g, shape(y)) -> sum_to_dims(g, d0,
+    d1): the target dims as scalars, so the run-time check is a tuple comparison instead of a
+    shape vector built and read back (a few microseconds per parameter of a train step)."""
+    g, shp = node.inputs
+    owner = shp.owner
+    if owner is not None and isinstance(owner.op, MakeVector):
+        dims = list(owner.inputs)
+    elif owner is not None and isinstance(owner.op, Shape):
+        y = owner.inputs[0]
+        dims = [ShapeI(i)(y) for i in range(y.ndim)]
+    else:
+        return None
+    if any(d.dtype not in int_dtypes for d in dims):
+        return None
+    return SumToDims(node.op.static)(g, *dims)

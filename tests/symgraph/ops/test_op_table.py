@@ -22,7 +22,7 @@ from symgraph.graph import Constant, toposort
 from symgraph.ops import nnet as NN
 from symgraph.ops.conv import conv2d as NN_conv2d
 from symgraph.ops.pool import pool_2d
-from symgraph.ops.shape import sum_to_shape
+from symgraph.ops.shape import SumToDims, sum_to_shape
 from symgraph.testing import check_emit, check_grad, check_infer
 
 FLOATS = ("float64", "float32")
@@ -271,6 +271,9 @@ SPECS += [
     Spec("shape", lambda x: x.shape, lambda x: np.array(x.shape, dtype="int64"), R3 + U[2:],
          grad=False),
     Spec("sum_to_shape", lambda g, x: sum_to_shape(g, x.shape),
+         lambda g, x: g.sum(axis=0, keepdims=True) if x.shape[0] == 1 else g,
+         (((3, 4), (1, 4)), ((3, 4), (3, 4))), wrt=(0,)),
+    Spec("sum_to_dims", lambda g, x: SumToDims((None, None))(g, x.shape[0], x.shape[1]),
          lambda g, x: g.sum(axis=0, keepdims=True) if x.shape[0] == 1 else g,
          (((3, 4), (1, 4)), ((3, 4), (3, 4))), wrt=(0,)),
     Spec("disconnected_grad", T.disconnected_grad, np.array, U[:2], grad=False),

@@ -109,3 +109,32 @@ def test_pow_three(rng, dtype):
     counts = op_counts(f)
     assert "pow" not in counts and counts["sqr"] == 1 and counts["mul"] == 1
     assert f(xv).dtype == np.dtype(dtype)
+
+
+@pytest.mark.parametrize("target", ["make_vector", "shape"])
+def test_sum_to_shape_takes_scalar_dims(rng, target):
+    """The run-time sum-to-shape of a gradient compares ``g.shape`` with a tuple of scalar dims
+    instead of building a shape vector; the values (summed or passed through) are unchanged."""
+    from symgraph.ops.shape import MakeVector, sum_to_shape
+    x, y = T.matrix("x"), T.matrix("y")
+    # x may be (1, n) while y is (m, n): the sum is needed then
+    shp = MakeVector("int64")(x.shape[0], x.shape[1]) if target == "make_vector" else x.shape
+    g = sum_to_shape(T.exp(y) * x, shp)
+    for xs in ((1, 3), (2, 3)):
+        f = assert_same([x, y], g, [_pos(rng, *xs), _pos(rng, 2, 3)])
+        counts = op_counts(f)
+        assert counts["SumToDims"] == 1 and "SumToShape" not in counts
+        assert "MakeVector" not in counts and "Shape" not in counts
+        assert f(_pos(rng, *xs), _pos(rng, 2, 3)).shape == xs
+
+
+def test_sum_to_dims_refuses_a_wrong_shape():
+    from symgraph.ops.shape import SumToDims
+    x = T.matrix("x")
+    with pytest.raises(TypeError, match="SumToDims: expected 2 integer scalar dims"):
+        SumToDims((None, None))(x, x.shape[0])
+    with pytest.raises(TypeError, match="SumToDims"):
+        SumToDims((None,))(x, T.scalar("s"))
+    f = __import__("symgraph").function([x], SumToDims((None, None))(x, 2, 3))
+    with pytest.raises(ValueError, match=r"cannot be summed to shape \(2, 3\)"):
+        f(np.ones((4, 5)))
