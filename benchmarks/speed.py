@@ -300,6 +300,7 @@ def run(peers: Sequence[str], repeat: int, seed: int, threads: Optional[int] = N
             big[f"{peer}/sgd"], big[f"{peer}/adam"] = built.steps["sgd"], built.steps["adam"]
             tiny[f"{peer}/tiny"] = built.steps["tiny"]
     res["config"]["peer_python"] = peer_python
+    res["config"]["xla_flags"] = os.environ.get("XLA_FLAGS")
     res["numba_new_process_compile"] = numba_process_compile_times()
     timed = interleaved(big, repeat)
     timed.update(interleaved(tiny, repeat, per_round=20))

@@ -149,3 +149,27 @@ def test_worker_times_every_problem(problems):
                         "adam_compile", "adam_compile_in_sequence"}
     assert res["adam_compile"] > 0 and res["adam_compile_in_sequence"] > 0
     assert all(res[k] > 0 for k in ("sgd", "adam", "tiny"))
+
+
+def test_table_has_one_row_per_peer():
+    from benchmarks.speed import table
+    res = {"gemm_only": 0.010, "numpy_sgd": 0.012, "numpy_tiny": 2e-4,
+           "numpy_sgd_peak_bytes": 2**20,
+           "torch": {"version": "2.13.0", "sgd": 0.011, "adam": 0.015, "tiny": 3e-4},
+           "jax": {"version": "0.10", "sgd_compile": 0.5, "adam_compile": 0.75, "sgd": 0.009,
+                   "adam": 0.02, "tiny": 2.5e-4},
+           "pytensor": None}
+    rows = table(res).splitlines()
+    jax_row = next(r for r in rows if r.startswith("| jax 0.10 jit"))
+    assert "| 0.500 s / 0.750 s | 9.00 ms (0.90x) | 20.00 ms (2.00x) | 250 us |" in jax_row
+    torch_row = next(r for r in rows if r.startswith("| torch 2.13.0 eager"))
+    assert "| — | 11.00 ms (1.10x) |" in torch_row
+    assert not any(r.startswith("| pytensor") for r in rows)
+    assert any("not importable" in r and "pytensor" in r for r in rows)
+
+
+def test_speed_rejects_an_unknown_peer(capsys):
+    from benchmarks.speed import main
+    with pytest.raises(SystemExit):
+        main(["--peers", "torch,tensorflow"])
+    assert "tensorflow" in capsys.readouterr().err
