@@ -160,15 +160,19 @@ def plan(fgraph: FunctionGraph, shared: Sequence[Variable], n_outputs: int,
     result = Plan(order, deferred, last_use=last_use)
 
     free: Dict[str, List[int]] = {}
-    live: Dict[Variable, int] = {}
+    # planned values by the position of their last reader, in the order they were planned
+    dies_at: Dict[int, List[Variable]] = {}
     for i, node in enumerate(sequence):
         # values dying here: direct inputs of an elementwise kernel may be overwritten by it
-        dying = [v for v in list(live) if last_use.get(v, -1) <= i]
+        dying = dies_at.pop(i, ())
         pending: List[int] = []
+        if dying:
+            roots = [(x, alias_root(x)) for x in node.inputs]
+            viewed = {r for x, r in roots if r is not x}  # read through a view here
+            direct = set(node.inputs)
         for v in dying:
-            slot = live.pop(v)
-            direct_only = all(alias_root(x) is not v or x is v for x in node.inputs)
-            if isinstance(node.op, Composite) and v in node.inputs and direct_only:
+            slot = result.slot[v]
+            if isinstance(node.op, Composite) and v in direct and v not in viewed:
                 free.setdefault(result.slot_dtype[slot], []).insert(0, slot)  # in place
             else:
                 pending.append(slot)  # still read through a view, or by a product
@@ -182,7 +186,7 @@ def plan(fgraph: FunctionGraph, shared: Sequence[Variable], n_outputs: int,
                     slot = len(result.slot_dtype)
                     result.slot_dtype.append(out.dtype)
                 result.slot[out] = slot
-                live[out] = slot
+                dies_at.setdefault(last_use[out], []).append(out)
         for slot in pending:
             free.setdefault(result.slot_dtype[slot], []).append(slot)
     return result
