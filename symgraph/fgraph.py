@@ -3,6 +3,10 @@
 Rewrites act only through :meth:`FunctionGraph.replace`, which keeps the clients map right and
 prunes nodes that lost their last client. The user's graph is never touched: the constructor
 copies every ``Apply`` node (inputs, constants and shared variables are kept as they are).
+
+Every change is reported to the attached listeners (:class:`Listener`), so that a rewrite
+driver can revisit only what changed, and it drops the entries of the graph's caches
+(:meth:`FunctionGraph.cache`) that the change may have made stale.
 """
 from __future__ import annotations
 
@@ -12,6 +16,21 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 from symgraph.graph import Apply, Variable, toposort
 
 OUTPUT = "output"
+
+
+class Listener:
+    """Receives the changes :meth:`FunctionGraph.replace` makes (every method may be left out
+    of a subclass: the defaults do nothing)."""
+
+    def on_import(self, node: Apply) -> None:
+        """``node`` was added to the graph."""
+
+    def on_change_input(self, client, index: int, old: Variable, new: Variable) -> None:
+        """``client`` (an ``Apply``, or ``OUTPUT`` for the graph's output ``index``) now reads
+        ``new`` where it read ``old``."""
+
+    def on_prune(self, node: Apply) -> None:
+        """``node`` left the graph (none of its outputs had a client any more)."""
 
 
 class FunctionGraph:
@@ -36,12 +55,54 @@ class FunctionGraph:
         self.clients: Dict[Variable, List[Tuple[object, int]]] = defaultdict(list)
         self.apply_nodes: set = set()
         self.variables: set = set(self.inputs)
+        self._listeners: List[Listener] = []
+        self._caches: Dict[str, _Cache] = {}
+        #: nodes outside the graph that cache values hold (see :meth:`cache`)
+        self._cache_built = _Built(self.apply_nodes)
         for node in toposort(self.outputs, stop=self.inputs):
             self._add_node(node)
         for i, out in enumerate(self.outputs):
             self.variables.add(out)
             self.clients[out].append((OUTPUT, i))
         self.history: List[tuple] = []
+
+    def attach(self, listener: Listener) -> None:
+        """Report every later change to ``listener`` (see :class:`Listener`)."""
+        self._listeners.append(listener)
+
+    def detach(self, listener: Listener) -> None:
+        self._listeners.remove(listener)
+
+    def cache(self, name: str) -> Dict[Variable, object]:
+        """A dict named ``name`` from graph variables to facts derived from their ancestors.
+
+        It lives as long as the graph: a replacement deletes the entries of the variables
+        downstream of the replaced one (their ancestors changed) and of the pruned ones. The
+        walk descends only through variables that have an entry, so a cache whose entries
+        are derived from the entries of their producers' inputs (as a memo of a recursive
+        function is) stays exact, and every deletion is paid for by an earlier insertion.
+
+        Values may hold expressions (variables, or tuples of them) built outside the graph. A
+        rewrite that puts one of those nodes into the graph drops every entry whose value
+        holds it: from then on the graph may rewrite the node in place, and such an entry
+        would no longer be what a fresh computation gives.
+        """
+        found = self._caches.get(name)
+        if found is None:
+            found = self._caches[name] = _Cache(self)
+        return found
+
+    def _invalidate(self, readers: List[object]) -> None:
+        """Drop the cache entries of the outputs of ``readers`` and of their descendants."""
+        for memo in self._caches.values():
+            if not memo:
+                continue
+            stack = [c for c in readers if c is not OUTPUT]
+            while stack:
+                node = stack.pop()
+                for out in node.outputs:
+                    if memo.pop(out, memo) is not memo:
+                        stack.extend(c for c, _ in self.clients.get(out, ()) if c is not OUTPUT)
 
     def _clone(self, outputs: Sequence[Variable]) -> List[Variable]:
         memo = self.memo
@@ -63,14 +124,21 @@ class FunctionGraph:
             self.variables.add(inp)
             self.clients[inp].append((node, i))
         self.variables.update(node.outputs)
+        for listener in self._listeners:
+            listener.on_import(node)
 
     def _import(self, var: Variable) -> None:
         """Add the nodes computing ``var`` that are not in the graph yet."""
         if var in self.variables:
             return
-        for node in toposort([var], stop=self.variables):
+        nodes = toposort([var], stop=self.variables)
+        for node in nodes:
             self._add_node(node)
         self.variables.add(var)
+        if self._caches:
+            for node in nodes:
+                if node in self._cache_built:
+                    self._cache_built.forget(node)
 
     def _prune(self, node: Apply) -> None:
         """Remove ``node`` (and its producers, recursively) once no output has a client."""
@@ -83,6 +151,8 @@ class FunctionGraph:
             for o in n.outputs:
                 self.clients.pop(o, None)
                 self.variables.discard(o)
+                for memo in self._caches.values():
+                    memo.pop(o, None)
             for i, inp in enumerate(n.inputs):
                 lst = self.clients.get(inp)
                 if lst is not None:
@@ -92,6 +162,8 @@ class FunctionGraph:
                         pass
                 if inp.owner is not None and not self.clients.get(inp):
                     stack.append(inp.owner)
+            for listener in self._listeners:
+                listener.on_prune(n)
 
     def replace(self, old: Variable, new: Variable, reason: Optional[str] = None) -> None:
         """Make every client of ``old`` use ``new`` instead (types must agree)."""
@@ -103,12 +175,17 @@ class FunctionGraph:
         if new.type != old.type and not _compatible(old.type.shape, new.type.shape):
             raise TypeError(f"replace ({reason}): static shapes differ: {old.type} vs {new.type}")
         self._import(new)
-        for client, i in list(self.clients.get(old, ())):
+        uses = self.clients.get(old, ())
+        self._invalidate([client for client, _ in uses])
+        new_uses = self.clients[new]
+        for client, i in list(uses):
             if client == OUTPUT:
                 self.outputs[i] = new
             else:
                 client.inputs[i] = new
-            self.clients[new].append((client, i))
+            new_uses.append((client, i))
+            for listener in self._listeners:
+                listener.on_change_input(client, i, old, new)
         self.clients[old] = []
         self.history.append((reason, old, new))
         if old.owner is not None:
@@ -126,6 +203,78 @@ class FunctionGraph:
 
     def __repr__(self) -> str:
         return f"FunctionGraph({len(self.apply_nodes)} nodes, {self.inputs} -> {self.outputs})"
+
+
+class _Built:
+    """The nodes outside the graph that cache values hold: for each, the entries whose value
+    is one of its outputs and the nodes (also outside) that read it."""
+
+    def __init__(self, in_graph: set):
+        self.in_graph = in_graph
+        self.entries: Dict[Apply, list] = {}
+        self.readers: Dict[Apply, set] = {}
+
+    def __contains__(self, node) -> bool:
+        return node in self.readers
+
+    def record(self, memo: dict, key, value) -> None:
+        items = value if isinstance(value, (tuple, list)) else (value,)
+        for v in items:
+            if not isinstance(v, Variable) or v.owner is None or v.owner in self.in_graph:
+                continue
+            self.entries.setdefault(v.owner, []).append((memo, key))
+            stack = [v.owner]
+            while stack:
+                node = stack.pop()
+                if node in self.readers:
+                    continue
+                self.readers[node] = set()
+                for inp in node.inputs:
+                    up = inp.owner
+                    if up is not None and up not in self.in_graph:
+                        stack.append(up)
+            # link every input producer (also those recorded earlier) to its readers
+            stack = [v.owner]
+            linked = set()
+            while stack:
+                node = stack.pop()
+                if node in linked:
+                    continue
+                linked.add(node)
+                for inp in node.inputs:
+                    up = inp.owner
+                    if up is not None and up in self.readers:
+                        if node in self.readers[up]:
+                            continue
+                        self.readers[up].add(node)
+                        stack.append(up)
+
+    def forget(self, node: Apply) -> None:
+        """``node`` entered the graph: drop the entries whose value holds it."""
+        stack, seen = [node], set()
+        while stack:
+            n = stack.pop()
+            if n in seen:
+                continue
+            seen.add(n)
+            for memo, key in self.entries.get(n, ()):
+                memo.pop(key, None)
+            stack.extend(self.readers.get(n, ()))
+        self.entries.pop(node, None)
+        self.readers.pop(node, None)
+
+
+class _Cache(dict):
+    """The dict :meth:`FunctionGraph.cache` returns: records the nodes outside the graph that
+    the values it is given hold."""
+
+    def __init__(self, fgraph: FunctionGraph):
+        super().__init__()
+        self._built = fgraph._cache_built
+
+    def __setitem__(self, key, value) -> None:
+        super().__setitem__(key, value)
+        self._built.record(self, key, value)
 
 
 def _compatible(a: tuple, b: tuple) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Type
 
-from symgraph.fgraph import FunctionGraph
+from symgraph.fgraph import OUTPUT, FunctionGraph, Listener
 from symgraph.graph import Variable
 
 Rule = Callable[[FunctionGraph, object], object]
@@ -71,28 +71,100 @@ def _apply(fgraph: FunctionGraph, node, result, reason: str) -> bool:
     return changed
 
 
+class _Changes(Listener):
+    """Stamps, with a clock that every change advances, what a change may have made
+    rewritable again: a new node; a node reading a replaced variable; the producer of a
+    variable whose clients changed (rules test ``single_client``), or that variable itself
+    when it has no producer (its readers are stamped through it)."""
+
+    def __init__(self) -> None:
+        self.clock = 0
+        self.node_time: Dict[object, int] = {}
+        self.var_time: Dict[Variable, int] = {}
+
+    def _clients_changed(self, variables) -> None:
+        now = self.clock = self.clock + 1
+        node_time, var_time = self.node_time, self.var_time
+        for var in variables:
+            if var.owner is not None:
+                node_time[var.owner] = now
+            else:
+                var_time[var] = now
+
+    def on_import(self, node) -> None:
+        self._clients_changed(node.inputs)
+        self.node_time[node] = self.clock
+
+    def on_change_input(self, client, index, old, new) -> None:
+        self._clients_changed((old, new))
+        if client != OUTPUT:
+            self.node_time[client] = self.clock
+
+    def on_prune(self, node) -> None:
+        self._clients_changed(node.inputs)
+
+
+def _sweep(fgraph: FunctionGraph, phase: str, changes: _Changes, visited: Dict[object, int],
+           everything: bool) -> int:
+    """Visit, in topological order, the nodes whose surroundings changed since their last
+    visit (all nodes when ``everything``); apply the first rule that fires at each."""
+    changed = 0
+    # cone[v]: the latest change to v's producer, its inputs or their clients, or upstream
+    cone: Dict[Variable, int] = {}
+    node_time, var_time = changes.node_time, changes.var_time
+    for node in fgraph.toposort():
+        if node not in fgraph.apply_nodes:
+            continue  # removed by an earlier replacement in this sweep
+        stamp = node_time.get(node, -1)
+        for inp in node.inputs:
+            t = cone.get(inp)
+            if t is None:  # a graph input, or the output of a node made during this sweep
+                t = node_time.get(inp.owner, -1) if inp.owner is not None else -1
+            stamp = max(stamp, t, var_time.get(inp, -1))
+        for out in node.outputs:
+            cone[out] = stamp
+        if not everything and stamp <= visited.get(node, -1):
+            continue  # nothing it could match on changed since the rules last declined it
+        changes.clock += 1
+        visited[node] = changes.clock
+        for rule in rules_for(phase, node.op):
+            if _apply(fgraph, node, rule(fgraph, node), rule.__name__):
+                changed += 1
+                break
+    return changed
+
+
 def run_phase(fgraph: FunctionGraph, phase: str, max_iterations: int = MAX_ITERATIONS) -> int:
     """Apply the phase's global passes and local rules until nothing changes.
 
-    Returns the number of replacements made. Raises ``RuntimeError`` if the cap is reached
-    (a rule pair that undoes each other is a bug worth hearing about).
+    Each sweep runs the global passes, then walks the graph in topological order and applies
+    the first local rule that fires at each node. The first sweep visits every node; later
+    sweeps visit only the nodes whose producers' cone, inputs or inputs' clients changed since
+    the rules last declined them (the others would decline again), so a sweep after a few
+    local replacements costs a walk, not a rule call per node. Nodes made during a sweep are
+    visited in the next one, as in a full re-sweep.
+
+    Returns the number of replacements made. Raises ``RuntimeError`` if ``max_iterations``
+    sweeps all changed the graph (a rule pair that undoes each other is a bug worth hearing
+    about).
     """
     total = 0
-    for _ in range(max_iterations):
-        changed = 0
-        for gpass in _GLOBAL.get(phase, ()):
-            if gpass(fgraph):
-                changed += 1
-        if _RULES.get(phase):
-            for node in fgraph.toposort():
-                if node not in fgraph.apply_nodes:
-                    continue  # removed by an earlier replacement in this sweep
-                for rule in rules_for(phase, node.op):
-                    if _apply(fgraph, node, rule(fgraph, node), rule.__name__):
-                        changed += 1
-                        break
-        total += changed
-        if not changed:
-            return total
+    has_rules = bool(_RULES.get(phase))
+    changes = _Changes()
+    visited: Dict[object, int] = {}
+    fgraph.attach(changes)
+    try:
+        for sweep in range(max_iterations):
+            changed = 0
+            for gpass in _GLOBAL.get(phase, ()):
+                if gpass(fgraph):
+                    changed += 1
+            if has_rules:
+                changed += _sweep(fgraph, phase, changes, visited, everything=sweep == 0)
+            total += changed
+            if not changed:
+                return total
+    finally:
+        fgraph.detach(changes)
     raise RuntimeError(f"rewrite phase {phase!r} did not reach a fixpoint in "
                        f"{max_iterations} sweeps")

@@ -1,0 +1,75 @@
+"""FunctionGraph.replace: the changes it reports to listeners and the cache entries it drops."""
+import symgraph.tensor as T
+from symgraph.fgraph import OUTPUT, FunctionGraph, Listener
+from symgraph.rewrite.shapes import infer_shape, shape_memo
+from symgraph.verify import check_fgraph
+
+
+class Recorder(Listener):
+    def __init__(self):
+        self.events = []
+
+    def on_import(self, node):
+        self.events.append(("import", node.op.scalar_op.name))
+
+    def on_change_input(self, client, index, old, new):
+        name = "OUTPUT" if client is OUTPUT else client.op.scalar_op.name
+        self.events.append(("change", name, index))
+
+    def on_prune(self, node):
+        self.events.append(("prune", node.op.scalar_op.name))
+
+
+def _graph():
+    x = T.vector("x")
+    a = T.exp(x)
+    b = T.sin(a)
+    c = T.cos(b) + T.tanh(a)
+    return x, FunctionGraph([x], [c, b])
+
+
+def test_replace_reports_imports_rewires_and_prunes():
+    x, fg = _graph()
+    rec = Recorder()
+    fg.attach(rec)
+    b = fg.outputs[1]
+    fg.replace(b, T.sqrt(T.abs(x)), "test")
+    # the new nodes producer first, then both readers of b, then the sin that lost them
+    assert rec.events == [("import", "abs"), ("import", "sqrt"), ("change", "cos", 0),
+                          ("change", "OUTPUT", 1), ("prune", "sin")]
+    fg.detach(rec)
+    fg.replace(fg.outputs[1], T.abs(x), "test")
+    assert len(rec.events) == 5
+    check_fgraph(fg)
+
+
+def test_cache_drops_downstream_and_pruned_entries_only():
+    x, fg = _graph()
+    memo = shape_memo(fg)
+    assert memo is fg.cache("shape")
+    add = fg.outputs[0]
+    cos_out, tanh_out = add.owner.inputs
+    sin_out = cos_out.owner.inputs[0]
+    exp_out = sin_out.owner.inputs[0]
+    infer_shape(add, memo)
+    assert {exp_out, sin_out, cos_out, tanh_out, add} <= set(memo)
+    fg.replace(sin_out, T.sqrt(exp_out), "test")
+    # the sin left the graph; cos and the sum read something new; exp and tanh did not change
+    assert sin_out not in memo and cos_out not in memo and add not in memo
+    assert exp_out in memo and tanh_out in memo and x in memo
+    # asking again fills in the new entries from the kept ones
+    infer_shape(add, memo)
+    assert add in memo and fg.outputs[1] in memo
+    check_fgraph(fg)
+
+
+def test_cache_survives_unrelated_replacements():
+    x = T.vector("x")
+    y = T.vector("y")
+    fg = FunctionGraph([x, y], [T.exp(x) * 2, T.sin(y) * 3])
+    sin_out = fg.outputs[1].owner.inputs[0]
+    memo = fg.cache("facts")
+    memo.update({fg.outputs[0]: "left", fg.outputs[1]: "right", sin_out: "sin"})
+    fg.replace(sin_out, T.cos(y), "test")
+    assert memo == {fg.outputs[0]: "left"}
+    assert fg.cache("other") == {} and fg.cache("facts") is memo
