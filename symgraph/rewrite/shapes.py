@@ -40,20 +40,16 @@ def _as_dim(d) -> Dim:
 
 
 def shape_memo(fgraph: Optional[FunctionGraph]) -> Dict[Variable, tuple]:
-    """A memo for :func:`infer_shape` shared by the rules while ``fgraph`` does not change.
+    """A memo for :func:`infer_shape` shared by the rules of one compilation.
 
-    Most rules return None, so between two replacements the same shapes are asked for again
-    and again; any replacement (a new entry in ``fgraph.history``) starts a fresh memo, since
-    the memoized expressions may name variables that left the graph.
+    Most rules return None, so the same shapes are asked for again and again. The memo is a
+    cache of ``fgraph`` (:meth:`FunctionGraph.cache`): a replacement drops the shapes of the
+    variables downstream of it, whose memoized expressions may name variables that left the
+    graph, and keeps the others.
     """
     if fgraph is None:
         return {}
-    stamp = len(fgraph.history)
-    cached = getattr(fgraph, "_shape_memo", None)
-    if cached is None or cached[0] != stamp:
-        cached = (stamp, {})
-        fgraph._shape_memo = cached
-    return cached[1]
+    return fgraph.cache("shape")
 
 
 def infer_shape(var: Variable, memo: Optional[Dict[Variable, tuple]] = None
