@@ -153,6 +153,46 @@ def _factors(var: Variable) -> List[Variable]:
     return [var]
 
 
+def _bce_grad_below(fgraph: FunctionGraph, var: Variable) -> bool:
+    """Whether some factor of the (nested) product ``var``, or some term of a sum factor, is a
+    ``bce_grad`` (maybe inside ``SumToShape``): a quick necessary condition for
+    :func:`sigmoid_bce_grad`, memoized in the graph's cache so that a deep chain of products
+    is walked once, not once per node.
+
+    Per variable, bit 1: it is a ``bce_grad``; bit 2: a ``bce_grad`` maybe inside
+    ``SumToShape``; bit 4: such a term is a factor of it (or a term of a sum factor).
+    """
+    memo = fgraph.cache("bce_grad_below")
+    stack = [var]
+    while stack:
+        v = stack[-1]
+        if v in memo:
+            stack.pop()
+            continue
+        node = v.owner
+        if node is None:
+            memo[v] = 0
+            stack.pop()
+            continue
+        pending = [i for i in node.inputs if i not in memo]
+        if pending:
+            stack.extend(pending)
+            continue
+        stack.pop()
+        sop = _scalar(v)
+        bits = 0
+        if sop == N.S_BCE_GRAD:
+            bits = 3
+        elif isinstance(node.op, SumToShape) and memo[node.inputs[0]] & 1:
+            bits = 2
+        if sop == S.mul:
+            bits |= 4 if any(memo[i] & 4 for i in node.inputs) else 0
+        elif bits & 2 or (sop == S.add and any(memo[i] & 2 for i in node.inputs)):
+            bits |= 4
+        memo[v] = bits
+    return bool(memo[var] & 4)
+
+
 def _is_one_minus(v: Variable, s: Variable) -> bool:
     """True when ``v`` is ``1 - s`` (or ``1 + (-s)``, or ``sigmoid(-x)`` for ``s = sigmoid(x)``).
     """
@@ -198,6 +238,8 @@ def sigmoid_bce_grad(fgraph: FunctionGraph, node):
     """
     if node.op.scalar_op != S.mul:
         return None
+    if fgraph is not None and not _bce_grad_below(fgraph, node.outputs[0]):
+        return None  # the walk below would find no bce_grad term: skip it
     factors = _factors(node.outputs[0])
     for i, f in enumerate(factors):
         terms = list(f.owner.inputs) if _scalar(f) == S.add else [f]

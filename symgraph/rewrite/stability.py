@@ -236,11 +236,13 @@ def distribute_cancel_div(fgraph: FunctionGraph, node: Apply):
         if sop not in (S.add, S.sub) or v.dtype != out.dtype or \
                 len(fgraph.clients.get(v, ())) != 1:
             continue
-        factors = [w for k, w in enumerate(node.inputs) if k != i]
+        factors = None  # built on the first quotient: a wide product has many candidates
         terms = []
         for t in v.owner.inputs:
             if not is_op(t, S.true_div):
                 break
+            if factors is None:
+                factors = [w for k, w in enumerate(node.inputs) if k != i]
             a, d = t.owner.inputs
             pos = next((k for k, w in enumerate(factors) if w is d), None)
             if pos is None:
