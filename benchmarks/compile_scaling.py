@@ -4,12 +4,14 @@ Two families of graphs, each compiled in FAST_RUN and FAST_COMPILE:
 
 * ``chain``: ``y = tanh(tanh(... tanh(x * w) ...))`` of depth 50 .. 800, compiled together with
   ``grad(sum(y), w)`` (the backward pass doubles the depth);
+* ``affine``: the same chain with a weight and a bias per level, ``tanh(w * y + b)``;
 * ``mlp``: a ReLU MLP train step (softmax cross-entropy, SGD updates) with 2 .. 32 hidden layers.
 
 For every case the table shows the number of nodes of the graph handed to ``function`` (before
-rewrites), the best-of-``--repeat`` compile time (graph build and ``grad`` excluded), the time
-per node, and for each family and mode the least-squares slope of log(time) against
-log(nodes): 1 is linear, 2 quadratic. ``--profile CASE`` runs cProfile on one compilation
+rewrites), the best-of-``--repeat`` compile time (graph build and ``grad`` excluded) as wall
+time and as CPU time of this process (steadier on a shared machine), the CPU time per node,
+and for each family and mode the least-squares slope of log(CPU time) against log(nodes):
+1 is linear, 2 quadratic. ``--profile CASE`` runs cProfile on one compilation
 (e.g. ``--profile chain:800:FAST_RUN``) and prints the top functions by cumulative time.
 """
 from __future__ import annotations
@@ -45,6 +47,18 @@ def build_chain(depth: int) -> Tuple[list, list, list]:
     return [x, w], [cost, symgraph.grad(cost, w)], []
 
 
+def build_affine(depth: int) -> Tuple[list, list, list]:
+    """A ``depth``-deep ``tanh(w * y + b)`` chain (shared ``w``, ``b``) and its gradients."""
+    x = T.dvector("x")
+    w = symgraph.shared(np.float64(0.5), name="w")
+    b = symgraph.shared(np.float64(0.1), name="b")
+    y = x
+    for _ in range(depth):
+        y = T.tanh(w * y + b)
+    cost = y.sum()
+    return [x], [cost] + symgraph.grad(cost, [w, b]), []
+
+
 def build_mlp(hidden_layers: int, width: int = 32, seed: int = 0) -> Tuple[list, list, list]:
     """Inputs, outputs and SGD updates of an MLP train step with ``hidden_layers`` layers."""
     rng = np.random.default_rng(seed)
@@ -68,6 +82,7 @@ def build_mlp(hidden_layers: int, width: int = 32, seed: int = 0) -> Tuple[list,
 
 BUILDERS: Dict[str, Tuple[Callable[[int], tuple], Sequence[int]]] = {
     "chain": (build_chain, CHAIN_DEPTHS),
+    "affine": (build_affine, CHAIN_DEPTHS),
     "mlp": (build_mlp, MLP_LAYERS),
 }
 
@@ -77,18 +92,19 @@ def n_nodes(outputs: list, updates: list) -> int:
     return len(toposort(list(outputs) + [v for _, v in updates]))
 
 
-def compile_time(family: str, size: int, mode: str, repeat: int) -> Tuple[int, float]:
-    """``(nodes, best compile seconds)`` over ``repeat`` fresh graphs."""
+def compile_time(family: str, size: int, mode: str, repeat: int) -> Tuple[int, float, float]:
+    """``(nodes, best wall seconds, best CPU seconds)`` of compiling ``repeat`` fresh graphs."""
     build, _ = BUILDERS[family]
-    best = float("inf")
+    wall = cpu = float("inf")
     nodes = 0
     for _ in range(repeat):
         inputs, outputs, updates = build(size)
         nodes = n_nodes(outputs, updates)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         symgraph.function(inputs, outputs, updates=updates, mode=mode)
-        best = min(best, time.perf_counter() - t0)
-    return nodes, best
+        wall = min(wall, time.perf_counter() - t0)
+        cpu = min(cpu, time.process_time() - c0)
+    return nodes, wall, cpu
 
 
 def slope(nodes: Sequence[int], seconds: Sequence[float]) -> float:
@@ -101,27 +117,28 @@ def run(families: Sequence[str], modes: Sequence[str], repeat: int) -> List[dict
     for family in families:
         for mode in modes:
             for size in BUILDERS[family][1]:
-                nodes, secs = compile_time(family, size, mode, repeat)
+                nodes, wall, cpu = compile_time(family, size, mode, repeat)
                 rows.append({"family": family, "size": size, "mode": mode, "nodes": nodes,
-                             "seconds": secs})
+                             "seconds": wall, "cpu_seconds": cpu})
     return rows
 
 
 def table(rows: List[dict]) -> str:
-    lines = ["| family | size | mode | nodes | compile (s) | us / node |",
-             "|---|---:|---|---:|---:|---:|"]
+    lines = ["| family | size | mode | nodes | wall (s) | CPU (s) | CPU us / node |",
+             "|---|---:|---|---:|---:|---:|---:|"]
     for r in rows:
         lines.append(f"| {r['family']} | {r['size']} | {r['mode']} | {r['nodes']} | "
-                     f"{r['seconds']:.4f} | {1e6 * r['seconds'] / r['nodes']:.1f} |")
+                     f"{r['seconds']:.4f} | {r['cpu_seconds']:.4f} | "
+                     f"{1e6 * r['cpu_seconds'] / r['nodes']:.1f} |")
     lines.append("")
-    lines.append("| family | mode | slope log(time) vs log(nodes) |")
+    lines.append("| family | mode | slope log(CPU time) vs log(nodes) |")
     lines.append("|---|---|---:|")
     groups: Dict[Tuple[str, str], List[dict]] = {}
     for r in rows:
         groups.setdefault((r["family"], r["mode"]), []).append(r)
     for (family, mode), rs in groups.items():
         if len(rs) > 1:
-            s = slope([r["nodes"] for r in rs], [r["seconds"] for r in rs])
+            s = slope([r["nodes"] for r in rs], [r["cpu_seconds"] for r in rs])
             lines.append(f"| {family} | {mode} | {s:.2f} |")
     return "\n".join(lines)
 
