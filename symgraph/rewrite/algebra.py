@@ -276,14 +276,32 @@ def neg_into_constant(fgraph: FunctionGraph, node: Apply):
 # n-ary flattening and constants
 # ---------------------------------------------------------------------------------------
 
+def _absorbable(fgraph: FunctionGraph, v: Variable, sop: S.ScalarOp, dtype: str) -> bool:
+    """True when ``v`` is an ``sop`` of ``dtype`` read only by the node flattening it in."""
+    return is_op(v, sop) and v.dtype == dtype and single_client(fgraph, v)
+
+
 def _flatten(fgraph: FunctionGraph, node: Apply, sop: S.ScalarOp):
+    """Flatten the whole tree of absorbable ``sop`` nodes under ``node`` at once, from its top.
+
+    A node that its only reader will absorb is left to it: flattening a chain bottom-up, one
+    level per node, would build a node per level with ever more inputs (quadratic in depth),
+    and ends with the same flat node as this single step.
+    """
     if node.op.scalar_op != sop:
         return None
     out = node.outputs[0]
+    readers = fgraph.clients.get(out, ())
+    if len(readers) == 1 and readers[0][0] != OUTPUT:
+        reader = readers[0][0]
+        if is_op(reader.outputs[0], sop) and reader.outputs[0].dtype == out.dtype:
+            return None  # the reader flattens this node's tree in with its own
     new, changed = [], False
-    for v in node.inputs:
-        if is_op(v, sop) and v.dtype == out.dtype and single_client(fgraph, v):
-            new.extend(v.owner.inputs)
+    stack = list(reversed(node.inputs))
+    while stack:
+        v = stack.pop()
+        if _absorbable(fgraph, v, sop, out.dtype):
+            stack.extend(reversed(v.owner.inputs))
             changed = True
         else:
             new.append(v)

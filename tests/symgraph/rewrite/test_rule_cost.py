@@ -72,3 +72,66 @@ def test_bce_gradient_still_found_under_a_deep_product(monkeypatch, rng):
     tv = rng.random(5)
     sigmoid = np.exp(-np.logaddexp(0.0, -zv))  # 1 / (1 + exp(-z)) without overflow
     np.testing.assert_allclose(f(zv, tv), sigmoid - tv, rtol=1e-12, atol=1e-300)
+
+
+def _record_replacements(monkeypatch):
+    from symgraph.fgraph import FunctionGraph
+    done = []
+    original = FunctionGraph.replace
+
+    def replace(self, old, new, reason=None):
+        done.append((reason, new))
+        return original(self, old, new, reason)
+    monkeypatch.setattr(FunctionGraph, "replace", replace)
+    return done
+
+
+def _chain(depth):
+    x = T.dvector("x")
+    w = T.dscalar("w")
+    y = x * w
+    for _ in range(depth):
+        y = T.tanh(y)
+    cost = y.sum()
+    return [x, w], [cost, symgraph.grad(cost, w)]
+
+
+def test_product_chain_is_flattened_once_from_the_top(monkeypatch, rng):
+    """The chain rule's product of depth d becomes one d-ary product in one step, not d
+    products of growing width."""
+    done = _record_replacements(monkeypatch)
+    depth = 120
+    inputs, outputs = _chain(depth)
+    f = symgraph.function(inputs, outputs)
+    built = [new for reason, new in done if reason == "flatten_mul"]
+    assert len(built) == 1
+    assert len(built[0].owner.inputs) == depth + 1  # the seed and one factor per level
+    xv, wv = rng.standard_normal(3), 0.8
+    y = xv * wv
+    g = np.ones(3)
+    for _ in range(depth):
+        y = np.tanh(y)
+        g = g * (1 - y ** 2)
+    cost, gw = f(xv, wv)
+    np.testing.assert_allclose(cost, y.sum(), rtol=1e-12)
+    np.testing.assert_allclose(gw, (g * xv).sum(), rtol=1e-10)
+
+
+def test_flatten_stops_at_shared_products_and_keeps_order(rng):
+    from symgraph.fgraph import FunctionGraph
+    from symgraph.rewrite import engine
+    a, b, c, d, e = (T.dvector(n) for n in "abcde")
+    shared = a * b
+    tree = ((shared * (c * d)) * e)  # (a*b) has a second reader below
+    fg = FunctionGraph([a, b, c, d, e], [tree, shared + 1.0])
+    engine.run_phase(fg, "canonicalize")
+    top = fg.outputs[0].owner
+    assert top.op.scalar_op.name == "mul"
+    ab = fg.outputs[1].owner.inputs[0]
+    assert top.inputs == [ab, c, d, e]  # in order; the shared product is read, not inlined
+    assert ab.owner.inputs == [a, b]
+    vals = [rng.standard_normal(4) for _ in range(5)]
+    f = symgraph.function([a, b, c, d, e], fg.outputs, mode="FAST_COMPILE")
+    got = f(*vals)
+    np.testing.assert_allclose(got[0], vals[0] * vals[1] * vals[2] * vals[3] * vals[4],
+                               rtol=1e-15)
