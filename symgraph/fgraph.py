@@ -97,12 +97,12 @@ class FunctionGraph:
         for memo in self._caches.values():
             if not memo:
                 continue
-            stack = [c for c in readers if c is not OUTPUT]
+            stack = [c for c in readers if c != OUTPUT]
             while stack:
                 node = stack.pop()
                 for out in node.outputs:
                     if memo.pop(out, memo) is not memo:
-                        stack.extend(c for c, _ in self.clients.get(out, ()) if c is not OUTPUT)
+                        stack.extend(c for c, _ in self.clients.get(out, ()) if c != OUTPUT)
 
     def _clone(self, outputs: Sequence[Variable]) -> List[Variable]:
         memo = self.memo
@@ -274,7 +274,9 @@ class _Cache(dict):
 
     def __setitem__(self, key, value) -> None:
         super().__setitem__(key, value)
-        self._built.record(self, key, value)
+        built = getattr(self, "_built", None)  # absent while unpickling restores the items
+        if built is not None:
+            built.record(self, key, value)
 
 
 def _compatible(a: tuple, b: tuple) -> bool:

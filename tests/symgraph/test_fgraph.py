@@ -73,3 +73,14 @@ def test_cache_survives_unrelated_replacements():
     fg.replace(sin_out, T.cos(y), "test")
     assert memo == {fg.outputs[0]: "left"}
     assert fg.cache("other") == {} and fg.cache("facts") is memo
+
+
+def test_graph_with_caches_pickles():
+    import pickle
+    x, fg = _graph()
+    infer_shape(fg.outputs[0], shape_memo(fg))
+    copy = pickle.loads(pickle.dumps(fg))
+    assert len(copy.cache("shape")) == len(fg.cache("shape")) > 0
+    copy.replace(copy.outputs[1], T.abs(copy.inputs[0]), "test")
+    check_fgraph(copy)
+    assert copy.outputs[1].owner.op.scalar_op.name == "abs"
