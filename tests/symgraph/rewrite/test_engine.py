@@ -225,3 +225,19 @@ def test_compiling_a_chain_calls_rules_linearly_in_depth(monkeypatch, rng):
     cost, grad = f(xv, wv)
     np.testing.assert_allclose(cost, ys[-1].sum(), rtol=1e-12)
     np.testing.assert_allclose(grad, (g * xv).sum(), rtol=1e-10)
+
+
+def test_ir_checker_runs_after_every_phase(verified_phases, rng):
+    """The per-phase IR checker of tests/symgraph/rewrite/conftest.py still wraps the engine."""
+    from symgraph.compile.mode import FAST_RUN
+    inputs, outputs = _chain(10)
+    f = symgraph.function(inputs, outputs)
+    assert verified_phases == list(FAST_RUN.phases)
+    xv = rng.standard_normal(3)
+    np.testing.assert_allclose(f(xv, 0.5)[0], _tanh_chain(xv * 0.5, 10).sum(), rtol=1e-12)
+
+
+def _tanh_chain(y, depth):
+    for _ in range(depth):
+        y = np.tanh(y)
+    return y
