@@ -8,7 +8,7 @@ which they run is written out in :mod:`symgraph.compile.pipeline`.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Callable, Dict, List, Optional, Sequence, Tuple, Type
+from typing import Callable, Dict, List, Optional
 
 from symgraph.fgraph import OUTPUT, FunctionGraph, Listener
 from symgraph.graph import Variable

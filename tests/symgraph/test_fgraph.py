@@ -77,7 +77,7 @@ def test_cache_survives_unrelated_replacements():
 
 def test_graph_with_caches_pickles():
     import pickle
-    x, fg = _graph()
+    _, fg = _graph()
     infer_shape(fg.outputs[0], shape_memo(fg))
     copy = pickle.loads(pickle.dumps(fg))
     assert len(copy.cache("shape")) == len(fg.cache("shape")) > 0
