@@ -26,13 +26,16 @@ from symgraph.graph import Apply, Variable
 from symgraph.ops.blas import Dot
 from symgraph.ops.elemwise import Elemwise
 from symgraph.ops.reduce import Argmax, Reduce
-from symgraph.ops.shape import DimShuffle, Reshape, Shape, ShapeI
+from symgraph.ops.shape import DimShuffle, Reshape, Shape, ShapeI, SumToDims, SumToShape
+from symgraph.ops.softmax_xent import SoftmaxCrossentropyDx, SoftmaxCrossentropyWithLogits
 from symgraph.rewrite.fusion import Composite, Gemm
 
 #: ops whose outputs never alias their inputs and that read their inputs only while they run
-_COPYING = (Composite, Elemwise, Dot, Gemm, Reduce, Argmax, Shape, ShapeI)
-#: ops whose output is a view of input 0 (readers of the view read the base)
-_VIEWS = (DimShuffle, Reshape)
+_COPYING = (Composite, Elemwise, Dot, Gemm, Reduce, Argmax, Shape, ShapeI,
+            SoftmaxCrossentropyWithLogits, SoftmaxCrossentropyDx)
+#: ops whose output may be a view of input 0 (readers of the view read the base); a gradient
+#: summed to its operand's shape is the gradient itself when nothing was broadcast
+_VIEWS = (DimShuffle, Reshape, SumToShape, SumToDims)
 
 
 def alias_root(var: Variable) -> Variable:

@@ -1,0 +1,70 @@
+"""Storage planning through the ops a train step's gradient passes: the run-time sum-to-shape
+(a view when nothing was broadcast) and the fused cross-entropy ops (which copy)."""
+import numpy as np
+
+import symgraph
+import symgraph.tensor as T
+
+
+def _relu_layer_grads():
+    x, gz = T.matrix("x"), T.matrix("gz")
+    W, b = T.matrix("W"), T.vector("b")
+    z = T.dot(x, W) + b
+    cost = (T.maximum(z, 0) * gz).sum()
+    return [x, gz, W, b], T.grad(cost, [W, b])
+
+
+def test_gradient_through_sum_to_shape_gets_a_reused_buffer(rng):
+    """The relu-gradient kernel feeds a product and a bias sum only through ``SumToDims``: its
+    value lives in a planned buffer (no allocation per call) and the results stay right."""
+    ins, grads = _relu_layer_grads()
+    f = symgraph.function(ins, grads)
+    ref = symgraph.function(ins, grads, mode="FAST_COMPILE")
+    assert "SumToDims" in f.source
+    relu_grad = [ln for ln in f.source.splitlines() if "# Composite{" in ln and "ge(" in ln]
+    assert relu_grad, f.source
+    block = f.source.split(relu_grad[0], 1)[1].split("\n    #")[0]
+    assert "_getbuf(_slot" in block, block
+    first = None
+    for _ in range(3):
+        vals = [rng.standard_normal(s) for s in ((4, 5), (4, 3), (5, 3), (3,))]
+        got, want = f(*vals), ref(*vals)
+        for g, w in zip(got, want):
+            np.testing.assert_allclose(g, w, rtol=1e-12)
+        if first is None:
+            first = [g.copy() for g in got], got
+    # results handed out earlier are not overwritten by later calls
+    for kept, g in zip(*first):
+        np.testing.assert_array_equal(kept, g)
+
+
+def test_sum_to_shape_result_returned_is_never_a_planned_buffer(rng):
+    """A gradient returned through the run-time sum-to-shape is the kernel's value itself when
+    nothing was broadcast: that value must then be fresh memory, not a buffer a later call
+    overwrites."""
+    x, y = T.matrix("x"), T.matrix("y")
+    g = T.grad((T.exp(x) * y).sum(), x)  # x may broadcast against y: a run-time sum-to-shape
+    f = symgraph.function([x, y], g)
+    a, b = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    out1 = f(a, b)
+    keep = out1.copy()
+    f(a + 1, b - 1)
+    np.testing.assert_array_equal(out1, keep)
+    np.testing.assert_allclose(keep, np.exp(a) * b, rtol=1e-12)
+
+
+def test_logits_of_the_fused_cross_entropy_live_in_a_buffer(rng):
+    x, W = T.matrix("x"), T.matrix("W")
+    y = T.ivector("y")
+    logits = T.dot(x, W) + 1.0
+    cost = T.nnet.categorical_crossentropy(T.nnet.softmax(logits), y).mean()
+    f = symgraph.function([x, W, y], [cost, T.grad(cost, W)])
+    ref = symgraph.function([x, W, y], [cost, T.grad(cost, W)], mode="FAST_COMPILE")
+    assert "_softmax_xent(" in f.source
+    line = [ln for ln in f.source.splitlines() if "_softmax_xent(" in ln][0]
+    logits_name = line.split("_softmax_xent(")[1].split(",")[0]
+    assert f"{logits_name} = _getbuf(_slot" in f.source, f.source
+    xv, Wv = rng.standard_normal((6, 4)), rng.standard_normal((4, 3))
+    yv = rng.integers(0, 3, 6).astype("int32")
+    for g, w in zip(f(xv, Wv, yv), ref(xv, Wv, yv)):
+        np.testing.assert_allclose(g, w, rtol=1e-12)
