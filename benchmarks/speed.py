@@ -21,7 +21,10 @@ Measures, in one process (PyTensor aside), medians of:
 On a machine shared with other work, ``--threads 1`` (threadpoolctl) keeps BLAS threads from
 fighting over the cores, which otherwise dominates every number. With ``--peers jax`` it also
 sets ``XLA_FLAGS=--xla_cpu_multi_thread_eigen=false`` before jax is imported (XLA reads it only
-then), and a peer worker process gets the ``*_NUM_THREADS`` variables as well.
+then), and a peer worker process gets the ``*_NUM_THREADS`` variables as well. Those settings
+do not reach every thread pool (measured: a jitted JAX product kept 1.7 cores busy with the XLA
+flag set, and ran 1.5x faster than it does on one core), so ``--threads N`` also pins the
+process, and the peer processes it starts, to N CPUs (``os.sched_setaffinity``).
 
 Results are printed as a table and written as JSON into ``--out`` when given.
 """
@@ -383,7 +386,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     ap.add_argument("--parallel", action="store_true",
                     help="also time the numba-parallel backend (threads over elements)")
     ap.add_argument("--threads", type=int, default=None,
-                    help="limit BLAS (and numba) threads; needs threadpoolctl")
+                    help="run on N cores: pin the process (and peer processes) to N CPUs and "
+                         "limit BLAS, numba, torch and XLA threads to N; needs threadpoolctl")
     args = ap.parse_args(argv)
     peers = [p for p in args.peers.split(",") if p]
     unknown = sorted(set(peers) - set(PEERS))
@@ -392,6 +396,12 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     if args.threads and "jax" in peers and "jax" not in sys.modules:
         # XLA reads its CPU threading flags once, when jax is first imported
         os.environ.update({k: v for k, v in thread_env(args.threads).items() if k == "XLA_FLAGS"})
+    cpus = None
+    if args.threads and hasattr(os, "sched_setaffinity"):
+        # thread-count settings do not reach every pool (XLA's CPU runtime measured 1.7 cores
+        # busy with its threading flag set): the process and its children get N cores, full stop
+        cpus = sorted(os.sched_getaffinity(0))[:args.threads]
+        os.sched_setaffinity(0, cpus)
     if args.threads:
         from threadpoolctl import threadpool_limits
         try:  # load SciPy's BLAS now: threadpoolctl limits the libraries loaded so far
@@ -407,6 +417,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
             res = run(peers, args.repeat, args.seed, args.threads, args.parallel,
                       args.peer_python)
         res["config"]["threads"] = args.threads
+        res["config"]["cpus"] = cpus
     else:
         res = run(peers, args.repeat, args.seed, parallel=args.parallel,
                   peer_python=args.peer_python)
