@@ -32,6 +32,10 @@ _NO_OUT = {"sigmoid", "softplus", "erf", "switch", "round_half_away_from_zero"}
 
 #: below this many elements the numba wrapper runs the NumPy code instead
 NUMBA_MIN_SIZE = 1 << 15
+#: the same for a group of chained updates: one compiled call replaces a dozen ufunc calls,
+#: which wins at any size (measured: Adam on 10 / 1000 / 10 000 elements, 10.1 / 11.9 /
+#: 22.8 us per step in NumPy, 6.9 / 7.3 / 10.5 us as one loop)
+GROUP_MIN_SIZE = 1
 
 
 def bshape(*arrays) -> tuple:
@@ -455,7 +459,7 @@ class GroupKernel:
     the program comes from, ``("e", j)`` external operand ``j`` or ``("r", i)`` the result of
     member ``i``; ``target`` is the external operand the result is written into. Calling it
     with the external operands returns False (and does nothing) unless they are all
-    C-contiguous arrays of one shape, of at least :data:`NUMBA_MIN_SIZE` elements, that do not
+    C-contiguous arrays of one shape, of at least :data:`GROUP_MIN_SIZE` elements, that do not
     overlap, or scalars.
     """
 
@@ -489,7 +493,7 @@ class GroupKernel:
         size = 1
         for d in shape:
             size *= d
-        if size < NUMBA_MIN_SIZE:
+        if size < GROUP_MIN_SIZE:
             return False
         for a in arrays:
             if a.shape != shape or not a.flags.c_contiguous:

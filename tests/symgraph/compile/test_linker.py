@@ -441,6 +441,26 @@ def test_numba_group_kernel_for_chained_updates(rng, monkeypatch):
         assert a.get_value(borrow=True) is st
 
 
+def test_numba_group_runs_even_for_small_operands(rng):
+    """One compiled call beats a dozen ufunc calls at any size: a 42-element Adam group runs
+    as the loop without lowering any threshold."""
+    pytest.importorskip("numba")
+    (f, fast), (h, ref) = _adam_like(NUMBA, 9), _adam_like("FAST_COMPILE", 9)
+    ns = f._fn.__globals__
+    group, ran = ns["_group"], []
+
+    def spy(*args):
+        ran.append(group(*args))
+        return ran[-1]
+    ns["_group"] = spy
+    gv = rng.standard_normal((6, 7)).astype("float32")
+    f(gv, np.float32(0.5))
+    h(gv, np.float32(0.5))
+    assert ran == [True]
+    for a, b in zip(fast, ref):
+        np.testing.assert_allclose(a.get_value(), b.get_value(), rtol=2e-5, atol=1e-6)
+
+
 def test_numba_group_falls_back_on_overlap(rng, monkeypatch):
     pytest.importorskip("numba")
     monkeypatch.setattr(kernels, "NUMBA_MIN_SIZE", 1)
