@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import copy
+import threading
 import time
 import warnings
 from collections import OrderedDict
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-import numpy as np
 
 from symgraph.compile import emit
 from symgraph.compile.mode import Mode, get_mode
@@ -206,6 +206,8 @@ class Function:
         self._has_default = [i.has_default for i in ins]
         self._single = spec["single"]
         self.updates = updates
+        # calls run one at a time: the generated code reuses its buffers across calls
+        self._lock = threading.Lock()
         self.compile_time = time.perf_counter() - t0
 
     def __call__(self, *args, **kwargs):
@@ -214,11 +216,12 @@ class Function:
             values = args
         else:
             values = self._bind(args, kwargs)
-        try:
-            out = self._fn(*values)
-        except Exception as exc:
-            self._annotate(exc)
-            raise
+        with self._lock:
+            try:
+                out = self._fn(*values)
+            except Exception as exc:
+                self._annotate(exc)
+                raise
         return out[0] if self._single else out
 
     def _annotate(self, exc: BaseException) -> None:

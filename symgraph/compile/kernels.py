@@ -73,8 +73,8 @@ SLOT_SHAPES = 64
 def get_buffer(slot: dict, shape: tuple, dtype) -> np.ndarray:
     """The buffer of ``slot`` for ``shape``, allocated the first time it is needed.
 
-    Buffers belong to one compiled function and are reused by every call, so a function must
-    not run in two threads at once (as in Theano).
+    Buffers belong to one compiled function and are reused by every call; ``Function``
+    serialises its calls with a lock, so one function can be called from several threads.
     """
     buf = slot.get(shape)
     if buf is None:
