@@ -76,6 +76,13 @@ class ScanSpec:
                 + [bufs[k][r] for k, r in self.state_rows(t)] + list(shared) + list(nonseq))
 
 
+def _contiguous(a, dtype) -> np.ndarray:
+    """``a`` as a C-contiguous array of ``dtype``, copied only if needed (0-d stays 0-d, unlike
+    ``np.ascontiguousarray``)."""
+    a = np.asarray(a, dtype=dtype)
+    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
+
+
 class _Compiled:
     """Lazily compiled inner functions, shared by a Scan and its gradient (not pickled)."""
 
@@ -215,10 +222,12 @@ class Scan(Op):
 
 
 class ScanGrad(Op):
-    """Backpropagation through time for a :class:`Scan` (no gradient of its own).
+    """Backpropagation through time for a :class:`Scan`.
 
     Inputs: the scan's inputs, its output histories, and the gradients of all its outputs.
     Outputs: one gradient per outer input of the scan (after ``n_steps``).
+    Gradient: that of the same loop built symbolically (:func:`symgraph.scan.bptt.bptt`), so
+    second and higher derivatives through scan are loops over loops.
     """
 
     props = ("uid",)
@@ -328,9 +337,8 @@ class ScanGrad(Op):
             g_seqs = [g[::-1] for g in g_seqs]
         g_inits = [g_bufs[k][:lags[k]] for k in range(n_out) if bufs[k] is not None]
         results = g_seqs + g_inits + g_shared + g_nonseq
-        results = tuple(np.ascontiguousarray(r).astype(
-            v.dtype if v.dtype.kind == "f" else np.float64, copy=False)
-            for r, v in zip(results, [np.asarray(o) for o in outer]))
+        results = tuple(_contiguous(r, v.dtype if v.dtype.kind == "f" else np.float64)
+                        for r, v in zip(results, [np.asarray(o) for o in outer]))
         return results[0] if len(results) == 1 else results
 
     def _shared_trajectory(self, n, seqs, bufs, shared, nonseq):
@@ -347,4 +355,35 @@ class ScanGrad(Op):
         return traj
 
     def grad(self, inputs, outputs, output_grads):
-        raise NotImplementedError(f"{self}: second derivatives through scan are not supported")
+        """Differentiate the symbolic form of this loop (:func:`symgraph.scan.bptt.bptt`).
+
+        The outputs equal ``bptt(scan, inputs)``, a reverse-time ``Scan`` of the step's VJP, so
+        the gradient is ``Lop(bptt(inputs), inputs, output_grads)``; that loop's own gradient is
+        again a ``ScanGrad``, which gives derivatives of any order.
+        """
+        from symgraph.gradient import disconnected, grad, is_zero_gradient
+        from symgraph.graph import clone_replace
+        from symgraph.scan.bptt import bptt
+        spec = self.scan.spec
+        n_out = len(spec.out_taps)
+        # partial derivatives: the histories are functions of the other inputs, and grad would
+        # follow that path too; stand-ins make every input independent
+        stand_ins = [Variable(v.type, name=v.name) for v in inputs]
+        rest = stand_ins[1:]
+        n_outer = len(rest) - 2 * n_out - spec.n_shared
+        sym = bptt(self.scan, inputs[0], rest[:n_outer], rest[n_outer:n_outer + n_out],
+                   rest[n_outer + n_out:])
+        known = {}
+        for s, g in zip(sym, output_grads):
+            if s is None or g is None or is_zero_gradient(g):
+                continue
+            known[s] = known[s] + g if s in known else g
+        wrt = [v for v in stand_ins if v.dtype not in discrete_dtypes]
+        if not known or not wrt:
+            return [None if v.dtype in discrete_dtypes else disconnected for v in inputs]
+        grads = grad(None, wrt, known_grads=known, disconnected_inputs="ignore",
+                     return_disconnected="disconnected", null_gradients="return")
+        real = [g for g in grads if g is not disconnected]
+        real = iter(clone_replace(real, dict(zip(stand_ins, inputs))) if real else [])
+        grads = iter([g if g is disconnected else next(real) for g in grads])
+        return [None if v.dtype in discrete_dtypes else next(grads) for v in inputs]
