@@ -101,6 +101,46 @@ def test_several_output_and_sequence_taps(rng):
                          np.array(0.8)], rng=rng)
 
 
+def test_go_backwards_with_sequence_and_output_taps_in_debug_mode(rng):
+    """DebugMode also checks every inner function of the derived loops (shapes against types)."""
+    def cost(x, init, w):
+        out, _ = scan(lambda xm, x0, a, b, w: T.tanh(a * w + b * x0 + xm), go_backwards=True,
+                      sequences=dict(input=x, taps=[-1, 0]), mode="DebugMode",
+                      outputs_info=dict(initial=init, taps=[-2, -1]), non_sequences=w)
+        return sum((g ** 2).sum() for g in T.grad((out ** 2).sum(), [x, init, w]))
+    T.verify_grad(cost, [rng.standard_normal(6) * 0.7, rng.standard_normal(2) * 0.7,
+                         np.array(0.8)], rng=rng, mode="DebugMode")
+
+
+def test_float32_hessian_vector_product_keeps_float32(rng):
+    X, H0, W, v = T.ftensor3("X"), T.fmatrix("H0"), T.fmatrix("W"), T.fmatrix("v")
+    hs, _ = scan(lambda x, h, W: T.tanh(T.dot(x, W) + h * 0.5), sequences=X, outputs_info=H0,
+                 non_sequences=W)
+    g = T.grad((hs ** 2).sum(), W)
+    hv = T.grad((g * v).sum(), W)
+    assert hv.dtype == "float32"
+    f = symgraph.function([X, H0, W, v], [g, hv])
+    Xv, H0v, Wv, V = (a.astype("float32") for a in (
+        rng.standard_normal((5, 2, 3)), rng.standard_normal((2, 3)),
+        rng.standard_normal((3, 3)) * 0.5, rng.standard_normal((3, 3))))
+    hv_val = f(Xv, H0v, Wv, V)[1]
+    assert hv_val.dtype == np.float32
+    eps = 1e-2
+    num = (f(Xv, H0v, Wv + eps * V, V)[0] - f(Xv, H0v, Wv - eps * V, V)[0]) / (2 * eps)
+    np.testing.assert_allclose(hv_val, num, rtol=1e-2, atol=1e-2 * np.abs(num).max())
+
+
+def test_zero_steps_give_zero_second_derivative():
+    w, k = T.scalar("w"), T.iscalar("k")
+    hs, _ = scan(lambda h, w: T.tanh(h * w + 1.0), outputs_info=T.constant(0.5),
+                 non_sequences=w, n_steps=k)
+    f = symgraph.function([w, k], T.grad(T.grad(hs.sum(), w), w))
+    assert f(0.7, 0) == 0.0
+    eps, g = 1e-5, symgraph.function([w, k], T.grad(hs.sum(), w))
+    np.testing.assert_allclose(f(0.7, 3), (g(0.7 + eps, 3) - g(0.7 - eps, 3)) / (2 * eps),
+                               rtol=1e-6)
+
+
 # With truncate_gradient, every backward pass through the loop is truncated, also the one that
 # carries a change of the histories into a second derivative (as in Theano): finite differences
 # of a truncated gradient see the full dependence on the histories. The derivative of
