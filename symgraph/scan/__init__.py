@@ -113,7 +113,8 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
 
     The gradient is backpropagation through time (:class:`symgraph.scan.op.ScanGrad`), w.r.t.
     sequences, initial states and non-sequences (explicit or implicit, such as shared
-    weights).
+    weights). It can be differentiated again (Hessian-vector products, gradient penalties):
+    see :mod:`symgraph.scan.bptt`.
     """
     seqs = _normalize_sequences(sequences)
     outs_info = _normalize_outputs_info(outputs_info)

@@ -106,7 +106,8 @@ def bptt(scan_op, n_steps: Variable, outer: Sequence[Variable], hists: Sequence[
     shared_ph = ph[n_seq_ph + n_state_ph:n_seq_ph + n_state_ph + n_sh]
     nonseq_ph = ph[n_seq_ph + n_state_ph + n_sh:]
 
-    b_seqs: List[Variable] = []      # outer sequences of the backward loop (forward steps stop..n-1)
+    # outer sequences of the backward loop, one row per forward step stop..n-1
+    b_seqs: List[Variable] = []
     b_seq_ph: List[Variable] = []
     seqs_eff = [s[::-1] for s in seqs] if spec.go_backwards else list(seqs)
     i = 0

@@ -9,7 +9,8 @@ A scan's inner graph maps, for one step ``t``::
 NumPy function) and calls it ``n_steps`` times, writing results into preallocated histories.
 The gradient (backpropagation through time) is ``ScanGrad``: the same loop run backwards over a
 compiled vector-Jacobian product of the step, accumulating into the gradients of the state
-histories, the sequences and the non-sequences.
+histories, the sequences and the non-sequences. ``ScanGrad``'s own gradient differentiates the
+same loop built symbolically (:mod:`symgraph.scan.bptt`), so derivatives of any order work.
 """
 from __future__ import annotations
 
