@@ -141,17 +141,19 @@ def bptt(scan_op, n_steps: Variable, outer: Sequence[Variable], hists: Sequence[
             b_seqs.append(g[stop:n])
             b_seq_ph.append(gh_ph[k])
 
-    # carried values (final value only): pending state gradients, shared-state gradients,
-    # non-sequence accumulators
-    carried_ph, carried_init = [], []
+    # carried values: the pending state gradients are fed-back outputs (their histories are
+    # what a further derivative of this loop reads); shared-state gradients and non-sequence
+    # accumulators live in shared-state slots (final value only)
+    pending_ph, pending_init = [], []
     pending = {}  # output k -> [Q[0], ..., Q[lag-1]]
     for k, taps in enumerate(spec.out_taps):
         if taps and _is_float(fwd_out[k]):
             init = inits[sorted(state_of).index(k)]
             pending[k] = [Variable(_row_type(init), name=f"pending{k}[{d}]")
                           for d in range(lags[k])]
-            carried_ph += pending[k]
-            carried_init += [zeros_like(init[0])] * lags[k]
+            pending_ph += pending[k]
+            pending_init += [_leading(zeros_like(init[0]))] * lags[k]
+    carried_ph, carried_init = [], []
     g_sh_ph = {}
     for j in range(n_sh):
         if _is_float(shared[j]):
@@ -185,7 +187,7 @@ def bptt(scan_op, n_steps: Variable, outer: Sequence[Variable], hists: Sequence[
         return zeros_like(p) if g is None else g
 
     step_outs = [g_of(p) for p in seq_ph if _is_float(p)]
-    new_carried = []
+    new_pending, new_carried = [], []
     for k, q in pending.items():
         c = {tap: g_of(p) for tap, p in state_of[k].items()}
         for d in range(lags[k]):
@@ -193,25 +195,33 @@ def bptt(scan_op, n_steps: Variable, outer: Sequence[Variable], hists: Sequence[
             nxt = q[d + 1] if d + 1 < lags[k] else None
             term = c.get(tap)
             new = nxt if term is None else (term if nxt is None else nxt + term)
-            new_carried.append(new if new is not None else zeros_like(q[d]))
+            new_pending.append(new if new is not None else zeros_like(q[d]))
     for j in g_sh_ph:
         new_carried.append(g_of(shared_ph[j]))
     for j, a in acc_ph.items():
         new_carried.append(a + g_of(nonseq_ph[j]))
-    new_carried = [cast(v, p.dtype) if v.dtype != p.dtype else v
-                   for v, p in zip(new_carried, carried_ph)]
+    new_pending, new_carried = ([cast(v, p.dtype) if v.dtype != p.dtype else v
+                                 for v, p in zip(new, phs)]
+                                for new, phs in ((new_pending, pending_ph),
+                                                 (new_carried, carried_ph)))
 
     m = n - stop
-    bspec = ScanSpec(seq_taps=[(0,)] * len(b_seqs), out_taps=[()] * len(step_outs),
+    n_steps_out = len(step_outs)
+    bspec = ScanSpec(seq_taps=[(0,)] * len(b_seqs),
+                     out_taps=[()] * n_steps_out + [(-1,)] * len(pending_ph),
                      n_shared=len(carried_ph), n_nonseq=len(nonseq),
-                     inner_inputs=b_seq_ph + carried_ph + list(nonseq_ph),
-                     inner_outputs=step_outs + new_carried, go_backwards=True,
-                     mode=spec.mode, name=f"grad_of_{spec.name or spec.uid}")
-    results = Scan(bspec)(m, *b_seqs, *carried_init, *nonseq)
+                     inner_inputs=b_seq_ph + pending_ph + carried_ph + list(nonseq_ph),
+                     inner_outputs=step_outs + new_pending + new_carried, go_backwards=True,
+                     mode=spec.mode, name=f"grad_of_{spec.name or spec.uid}",
+                     stable_shared=tuple(range(len(g_sh_ph), len(carried_ph))))
+    results = Scan(bspec)(m, *b_seqs, *pending_init, *carried_init, *nonseq)
     if not isinstance(results, list):
         results = [results]
-    step_hists = iter(results[:len(step_outs)])
-    finals = iter(results[len(step_outs):])
+    step_hists = iter(results[:n_steps_out])
+    # the value after the last step (the initial one when the loop runs no step)
+    pending_final = iter(concatenate([i0, h])[-1] for i0, h in zip(
+        pending_init, results[n_steps_out:n_steps_out + len(pending_ph)]))
+    finals = iter(results[n_steps_out + len(pending_ph):])
 
     out: List[Optional[Variable]] = []
     i = 0
@@ -231,7 +241,7 @@ def bptt(scan_op, n_steps: Variable, outer: Sequence[Variable], hists: Sequence[
         if k not in pending:
             out.append(None)
             continue
-        q = [next(finals) for _ in range(lags[k])]
+        q = [next(pending_final) for _ in range(lags[k])]
         # q[d] is the gradient of buffer row stop + lag - 1 - d; rows < lag are the initial ones
         rows = stack(q[::-1]) if lags[k] > 1 else _leading(q[0])
         if trunc >= 0:

@@ -39,6 +39,9 @@ class ScanSpec:
     inner_inputs : placeholders, in the order seq taps, output taps, shared states, non-sequences
     inner_outputs : one per output, then one per shared state
     go_backwards, truncate_gradient, mode : as in ``scan``
+    stable_shared : indices of shared states whose shape is the same at every step (the
+        accumulators of a derived gradient loop): a VJP reading only their shape needs no
+        replay of their values
     """
 
     seq_taps: List[Tuple[int, ...]]
@@ -51,6 +54,7 @@ class ScanSpec:
     truncate_gradient: int = -1
     mode: object = None
     name: Optional[str] = None
+    stable_shared: Tuple[int, ...] = ()
     uid: int = field(default_factory=lambda: next(_uids))
 
     @property
@@ -82,6 +86,20 @@ def _contiguous(a, dtype) -> np.ndarray:
     ``np.ascontiguousarray``)."""
     a = np.asarray(a, dtype=dtype)
     return a if a.flags.c_contiguous else np.ascontiguousarray(a)
+
+
+def _value_reads(outputs: List[Variable]) -> set:
+    """The variables whose values ``outputs`` depend on (not through their shape only)."""
+    from symgraph.ops.shape import Shape, ShapeI
+    found, stack = set(), list(outputs)
+    while stack:
+        v = stack.pop()
+        if v in found:
+            continue
+        found.add(v)
+        if v.owner is not None and not isinstance(v.owner.op, (Shape, ShapeI)):
+            stack.extend(v.owner.inputs)
+    return found
 
 
 class _Compiled:
@@ -249,6 +267,11 @@ class ScanGrad(Op):
                                     v.type.shape)) for v in outer]
         return Apply(self, [as_tensor_variable(n_steps)] + rest, outs)
 
+    def infer_shape(self, node, shapes):
+        # each gradient has the shape of its outer input: a use of only its shape (zeros_like,
+        # the seed of a second derivative) must not run the loop
+        return list(shapes[1:1 + len(node.outputs)])
+
     def vjp_function(self):
         comp = self.scan._compiled
         if comp.vjp is None:
@@ -263,9 +286,18 @@ class ScanGrad(Op):
             float_ins = [v for v in spec.inner_inputs if v.dtype not in discrete_dtypes]
             grads = Lop([spec.inner_outputs[k] for k in float_outs], float_ins, evals,
                         disconnected_inputs="ignore") if float_outs and float_ins else []
+            from symgraph.graph import ancestors
+            n_before = len(spec.inner_inputs) - spec.n_nonseq - spec.n_shared
+            used, values = ancestors(list(grads)), _value_reads(list(grads))
+            # a VJP that never reads the shared states (or only the shape of stable ones, such
+            # as accumulators) needs no replay of their values
+            reads_shared = any(
+                v in values or (v in used and j not in spec.stable_shared)
+                for j, v in enumerate(spec.inner_inputs[n_before:n_before + spec.n_shared]))
             comp.vjp = (function(list(spec.inner_inputs) + evals, list(grads), mode=spec.mode,
                                  on_unused_input="ignore", no_default_updates=True),
-                        [spec.inner_inputs.index(v) for v in float_ins], float_outs)
+                        [spec.inner_inputs.index(v) for v in float_ins], float_outs,
+                        reads_shared)
         return comp.vjp
 
     def perform(self, n_steps, *rest):
@@ -281,7 +313,7 @@ class ScanGrad(Op):
             seqs = [s[::-1] for s in seqs]
         n = int(n_steps)
         lags = spec.lags
-        vjp, float_pos, float_outs = self.vjp_function()
+        vjp, float_pos, float_outs, reads_shared = self.vjp_function()
 
         init_list = [np.asarray(v) for v in inits]
         bufs, init_k = [], 0
@@ -293,7 +325,8 @@ class ScanGrad(Op):
             else:
                 bufs.append(None)
         # shared states at every step must be recomputed forward (only finals are outputs)
-        shared_traj = self._shared_trajectory(n, seqs, bufs, shared, nonseq)
+        shared_traj = (self._shared_trajectory(n, seqs, bufs, shared, nonseq) if reads_shared
+                       else [list(shared)] * n)
 
         g_seqs = [np.zeros(np.shape(s), dtype=np.result_type(np.asarray(s).dtype, np.float32))
                   for s in seqs]

@@ -222,3 +222,14 @@ def test_third_derivative_of_a_scalar_recurrence():
     eps = 1e-5
     num = (f(0.7 + eps)[0] - f(0.7 - eps)[0]) / (2 * eps)
     np.testing.assert_allclose(f(0.7)[1], num, rtol=1e-6)
+
+
+def test_shape_of_a_scan_gradient_does_not_run_the_backward_loop(rng):
+    """ScanGrad.infer_shape: the seed of a second derivative only needs the gradient's shape."""
+    X, H0, W, U, b = (T.tensor3("X"), T.matrix("H0"), T.matrix("W"), T.matrix("U"),
+                      T.vector("b"))
+    gU = T.grad((_rnn(X, H0, W, U, b) ** 2).sum(), U)
+    f = symgraph.function([X, H0, W, U, b], gU.shape)
+    assert "ScanGrad" not in f.source
+    pts = _rnn_points(rng)
+    np.testing.assert_array_equal(f(*pts), pts[3].shape)
