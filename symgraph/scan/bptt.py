@@ -13,8 +13,8 @@ For a forward step ``(x_t, h_{t+tap}, s_t, w) -> (y_t, s_{t+1})`` the backward s
     e_k   = g_hist_k[t] + Q_k[0]              (full gradient of the value written at t)
     c     = Lop(step, (x_t, h_{t+tap}, s_t, w), (e, G_s))
     outputs per step: c_x (one per sequence tap, placed into the sequence gradients afterwards)
-    carried: Q_k[d] <- Q_k[d + 1] + c_{h, tap=-(d+1)}  (pending gradients of the lag window)
-             G_s <- c_s,   A_w <- A_w + c_w
+    fed back: Q_k[d] <- Q_k[d + 1] + c_{h, tap=-(d+1)}  (pending gradients of the lag window)
+    shared-state slots: G_s <- c_s,   A_w <- A_w + c_w  (final values only)
 
 The forward values the step needs come in as sequences: the sequence taps, the state taps read
 from ``concatenate([init, history])`` and, for shared states, their trajectory (recomputed by

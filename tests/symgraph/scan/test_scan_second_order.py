@@ -233,3 +233,15 @@ def test_shape_of_a_scan_gradient_does_not_run_the_backward_loop(rng):
     assert "ScanGrad" not in f.source
     pts = _rnn_points(rng)
     np.testing.assert_array_equal(f(*pts), pts[3].shape)
+
+
+def test_hessian_through_scan_matches_differences_of_the_gradient(rng):
+    x, w = T.matrix("x"), T.vector("w")
+    hs, _ = scan(lambda x_t, h, w: T.tanh(x_t * w + h * w), sequences=x,
+                 outputs_info=T.zeros(3), non_sequences=w)
+    c = (hs ** 2).sum()
+    f, g = symgraph.function([x, w], T.hessian(c, w)), symgraph.function([x, w], T.grad(c, w))
+    X, W = rng.standard_normal((4, 3)), rng.standard_normal(3)
+    eps = 1e-6
+    num = np.stack([(g(X, W + eps * e) - g(X, W - eps * e)) / (2 * eps) for e in np.eye(3)])
+    np.testing.assert_allclose(f(X, W), num, rtol=1e-6, atol=1e-8)
