@@ -245,3 +245,14 @@ def test_hessian_through_scan_matches_differences_of_the_gradient(rng):
     eps = 1e-6
     num = np.stack([(g(X, W + eps * e) - g(X, W - eps * e)) / (2 * eps) for e in np.eye(3)])
     np.testing.assert_allclose(f(X, W), num, rtol=1e-6, atol=1e-8)
+
+
+def test_gradient_penalty_through_nested_scans(rng):
+    def cost(x, w):
+        def outer_step(row, h, w):
+            inner, _ = scan(lambda a, s, w: T.tanh(a * w + s), sequences=row, outputs_info=h,
+                            non_sequences=w)
+            return inner[-1]
+        hs, _ = scan(outer_step, sequences=x, outputs_info=T.constant(0.1), non_sequences=w)
+        return (T.grad((hs ** 2).sum(), w) ** 2).sum()
+    T.verify_grad(cost, [rng.standard_normal((3, 4)), np.array(0.7)], rng=rng)
