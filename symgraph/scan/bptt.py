@@ -129,10 +129,6 @@ def bptt(scan_op, n_steps: Variable, outer: Sequence[Variable], hists: Sequence[
             b_seq_ph.append(state_ph[i])
             state_of.setdefault(k, {})[tap] = state_ph[i]
             i += 1
-    if n_sh:
-        for traj, p in zip(shared_trajectories(scan_op, n, outer), shared_ph):
-            b_seqs.append(traj[stop:])
-            b_seq_ph.append(p)
     gh_ph = {}
     for k in range(n_out):
         if _is_float(fwd_out[k]):
@@ -186,6 +182,21 @@ def bptt(scan_op, n_steps: Variable, outer: Sequence[Variable], hists: Sequence[
         g = grads.get(p)
         return zeros_like(p) if g is None else g
 
+    # shared states: their values before each step, replayed by a forward copy of the loop,
+    # unless the step reads only the shape of a stable one (an accumulator of a derived loop):
+    # then its initial value stands for all steps, as a non-sequence
+    from symgraph.scan.op import _value_reads
+    values = _value_reads(list(grads.values()))
+    replay = [j for j in range(n_sh) if j not in spec.stable_shared or shared_ph[j] in values]
+    if replay:
+        trajs = shared_trajectories(scan_op, n, outer)
+        for j in replay:
+            b_seqs.append(trajs[j][stop:])
+            b_seq_ph.append(shared_ph[j])
+    fixed = [j for j in range(n_sh) if j not in replay]
+    b_nonseq_ph = list(nonseq_ph) + [shared_ph[j] for j in fixed]
+    b_nonseq = list(nonseq) + [shared[j] for j in fixed]
+
     step_outs = [g_of(p) for p in seq_ph if _is_float(p)]
     new_pending, new_carried = [], []
     for k, q in pending.items():
@@ -209,12 +220,12 @@ def bptt(scan_op, n_steps: Variable, outer: Sequence[Variable], hists: Sequence[
     n_steps_out = len(step_outs)
     bspec = ScanSpec(seq_taps=[(0,)] * len(b_seqs),
                      out_taps=[()] * n_steps_out + [(-1,)] * len(pending_ph),
-                     n_shared=len(carried_ph), n_nonseq=len(nonseq),
-                     inner_inputs=b_seq_ph + pending_ph + carried_ph + list(nonseq_ph),
+                     n_shared=len(carried_ph), n_nonseq=len(b_nonseq),
+                     inner_inputs=b_seq_ph + pending_ph + carried_ph + b_nonseq_ph,
                      inner_outputs=step_outs + new_pending + new_carried, go_backwards=True,
                      mode=spec.mode, name=f"grad_of_{spec.name or spec.uid}",
                      stable_shared=tuple(range(len(g_sh_ph), len(carried_ph))))
-    results = Scan(bspec)(m, *b_seqs, *pending_init, *carried_init, *nonseq)
+    results = Scan(bspec)(m, *b_seqs, *pending_init, *carried_init, *b_nonseq)
     if not isinstance(results, list):
         results = [results]
     step_hists = iter(results[:n_steps_out])

@@ -256,3 +256,13 @@ def test_gradient_penalty_through_nested_scans(rng):
         hs, _ = scan(outer_step, sequences=x, outputs_info=T.constant(0.1), non_sequences=w)
         return (T.grad((hs ** 2).sum(), w) ** 2).sum()
     T.verify_grad(cost, [rng.standard_normal((3, 4)), np.array(0.7)], rng=rng)
+
+
+def test_third_order_through_an_rnn(rng):
+    """verify_grad of a Hessian-vector product: the derived loops are differentiated again."""
+    V = rng.standard_normal((3, 3))
+
+    def cost(X, H0, W, U, b):
+        gU = T.grad((_rnn(X, H0, W, U, b) ** 2).sum(), U)
+        return (T.grad((gU * T.constant(V)).sum(), U) ** 2).sum()
+    T.verify_grad(cost, _rnn_points(rng, steps=3), rng=rng)
