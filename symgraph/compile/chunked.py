@@ -31,7 +31,7 @@ class ChunkedGroup:
     """``group(*ext) -> bool``: programs run over chunks of the flattened external operands.
 
     ``members`` is a list of ``(program, refs, target)`` as for
-    :class:`~symgraph.compile.kernels.GroupKernel`: ``refs[q]`` is ``("e", j)``, external
+    :class:`~symgraph.compile.numba_kernels.GroupKernel`: ``refs[q]`` is ``("e", j)``, external
     operand ``j``, or ``("r", i)``, the result of member ``i``; the member's result is written
     into external operand ``target``. A member may read the old value of its own target; no
     member may read the old value of an earlier member's target (a chunk already holds the new

@@ -11,7 +11,7 @@ from typing import Dict, List, Optional, Sequence
 from symgraph.graph import Variable
 from symgraph.ops.blas import Dot
 from symgraph.ops import scalar as S
-from symgraph.compile import chunked, kernels, schedule
+from symgraph.compile import chunked, kernels, numba_kernels, schedule
 from symgraph.rewrite.fusion import Composite, Gemm
 
 
@@ -37,7 +37,7 @@ class Planned:
                  shared: Sequence[Variable]):
         self.plan, self.ns, self.namer, self.shared = plan, ns, namer, list(shared)
         if backend == "auto":
-            backend = "numba" if kernels.numba_available() else "numpy"
+            backend = "numba" if numba_kernels.numba_available() else "numpy"
         if backend not in ("numpy", "numba", "numba-parallel"):
             raise ValueError(f"unknown backend {backend!r}: expected 'numpy', 'numba', "
                              f"'numba-parallel' or 'auto'")
@@ -69,7 +69,7 @@ class Planned:
     def _kernel(self, node, inplace: Optional[int] = None) -> str:
         key = (node.op, tuple(x.type for x in node.inputs), inplace)
         if key not in self._kernels:
-            kern = kernels.NumbaKernel(node.op.program, [x.dtype for x in node.inputs],
+            kern = numba_kernels.NumbaKernel(node.op.program, [x.dtype for x in node.inputs],
                                        [x.ndim for x in node.inputs], node.outputs[0].dtype,
                                        node.outputs[0].ndim, self.parallel, inplace)
             name = self.namer.fresh("_kernel")
@@ -86,12 +86,12 @@ class Planned:
                                     aliased=aliased)
         if self.backend != "numba" or len(program) < _NUMBA_MIN_STEPS or \
                 any(type(sop) not in (S.ScalarOp, S.CastScalar) for sop, _, _ in program) or \
-                not kernels.numba_types_ok(dtypes + [dt for _, _, dt in program]):
+                not numba_kernels.numba_types_ok(dtypes + [dt for _, _, dt in program]):
             return lines
         # one compiled loop for large operands; small ones stay in NumPy (no call overhead)
         size = " * ".join(f"_shp[{d}]" for d in range(node.outputs[0].ndim))
         call = f"{self._kernel(node, inplace)}({out or 'None'}, _shp, {', '.join(names)})"
-        return [f"{indent}if {size} >= {kernels.NUMBA_MIN_SIZE}:",
+        return [f"{indent}if {size} >= {numba_kernels.NUMBA_MIN_SIZE}:",
                 f"{indent}    {result} = {call}", f"{indent}else:",
                 *["    " + ln for ln in lines]]
 
@@ -162,7 +162,7 @@ class Planned:
         already). NumPy: singletons of two steps or more too (chunks keep them in cache)."""
         numba = self.backend == "numba"
         members = {node: k for node, k in deferred if isinstance(node.op, Composite)
-                   and node.outputs[0].ndim > 0 and (not numba or kernels.numba_types_ok(
+                   and node.outputs[0].ndim > 0 and (not numba or numba_kernels.numba_types_ok(
                        [x.dtype for x in node.inputs] + [d for _, _, d in node.op.program])
                        and all(type(sop) in (S.ScalarOp, S.CastScalar)
                                for sop, _, _ in node.op.program))}
@@ -219,7 +219,7 @@ class Planned:
         if key not in self._kernels:
             dtypes, scalar = [x.dtype for x in ext], [x.ndim == 0 for x in ext]
             try:
-                kern = kernels.GroupKernel(members, dtypes, scalar, self.parallel) \
+                kern = numba_kernels.GroupKernel(members, dtypes, scalar, self.parallel) \
                     if self.backend == "numba" else chunked.ChunkedGroup(members, dtypes, scalar)
             except ValueError:
                 kern = None

@@ -8,7 +8,7 @@ Two whole-graph passes, run in this order:
 2. :func:`fuse_elemwise` replaces every tree of :class:`~symgraph.ops.elemwise.Elemwise` nodes
    whose intermediates have no other client by one :class:`Composite` holding the tree of
    scalar ops. The linker writes a composite as a few ufunc calls into planned buffers, or as
-   one compiled loop (:mod:`symgraph.compile.kernels`).
+   one compiled loop (:mod:`symgraph.compile.kernels`, :mod:`symgraph.compile.numba_kernels`).
 """
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ import pytest
 
 import symgraph
 import symgraph.tensor as T
-from symgraph.compile import kernels
+from symgraph.compile import kernels, numba_kernels
 from symgraph.compile.mode import FAST_RUN
 from symgraph.rewrite.fusion import Composite, Gemm, gemm_into
 
@@ -262,7 +262,7 @@ def test_debug_mode_with_fusion(rng):
 @pytest.mark.parametrize("shapes", ["same", "row", "scalar"])
 def test_numba_equals_numpy(shapes, rng, monkeypatch):
     pytest.importorskip("numba")
-    monkeypatch.setattr(kernels, "NUMBA_MIN_SIZE", 1)
+    monkeypatch.setattr(numba_kernels, "NUMBA_MIN_SIZE", 1)
     shps = SHAPES[shapes]
     ins = [T.tensor("float32", [None if d != 1 else 1 for d in s], name=n)
            for s, n in zip(shps, "xyz")]
@@ -276,7 +276,7 @@ def test_numba_equals_numpy(shapes, rng, monkeypatch):
 
 def test_numba_in_place_updates(rng, monkeypatch):
     pytest.importorskip("numba")
-    monkeypatch.setattr(kernels, "NUMBA_MIN_SIZE", 1)
+    monkeypatch.setattr(numba_kernels, "NUMBA_MIN_SIZE", 1)
 
     def build(mode):
         r = np.random.default_rng(3)
@@ -361,7 +361,7 @@ def test_in_place_never_through_a_transposed_view(rng):
 
 def test_parallel_numba_backend(rng, monkeypatch):
     pytest.importorskip("numba")
-    monkeypatch.setattr(kernels, "NUMBA_MIN_SIZE", 1)
+    monkeypatch.setattr(numba_kernels, "NUMBA_MIN_SIZE", 1)
     x = T.fvector("x")
     mode = FAST_RUN.__class__("NUMBA-P", backend="numba-parallel")
     f = symgraph.function([x], T.exp(x * 0.5) * 2 - x, mode=mode)
@@ -377,7 +377,7 @@ def test_unknown_backend_is_named():
 
 def test_numba_update_with_input_aliasing_the_storage(rng, monkeypatch):
     pytest.importorskip("numba")
-    monkeypatch.setattr(kernels, "NUMBA_MIN_SIZE", 1)
+    monkeypatch.setattr(numba_kernels, "NUMBA_MIN_SIZE", 1)
     W0 = rng.standard_normal((4, 4)).astype("float32")
     W = symgraph.shared(W0.copy(), "W")
     x = T.fmatrix("x")
@@ -389,7 +389,7 @@ def test_numba_update_with_input_aliasing_the_storage(rng, monkeypatch):
 @pytest.mark.parametrize("expr", ["compare", "cast", "clip", "tree"])
 def test_numba_kernels_over_the_expression_table(expr, rng, monkeypatch):
     pytest.importorskip("numba")
-    monkeypatch.setattr(kernels, "NUMBA_MIN_SIZE", 1)
+    monkeypatch.setattr(numba_kernels, "NUMBA_MIN_SIZE", 1)
     ins = [T.fmatrix(n) for n in "xyz"]
     out = EXPRESSIONS[expr](*ins)
     vals = [rng.uniform(-2, 2, (3, 4)).astype("float32") for _ in ins]
@@ -403,7 +403,7 @@ def test_numba_kernels_over_the_expression_table(expr, rng, monkeypatch):
 
 def test_integer_clusters_in_numba(rng, monkeypatch):
     pytest.importorskip("numba")
-    monkeypatch.setattr(kernels, "NUMBA_MIN_SIZE", 1)
+    monkeypatch.setattr(numba_kernels, "NUMBA_MIN_SIZE", 1)
     a, b = T.imatrix("a"), T.ivector("b")
     out = (a * 3 + b) // 2 - (a % 5) * (a > b)
     av = rng.integers(-50, 50, (4, 6)).astype("int32")
@@ -428,7 +428,7 @@ def _adam_like(mode, seed=5):
 
 def test_numba_group_kernel_for_chained_updates(rng, monkeypatch):
     pytest.importorskip("numba")
-    monkeypatch.setattr(kernels, "NUMBA_MIN_SIZE", 1)
+    monkeypatch.setattr(numba_kernels, "NUMBA_MIN_SIZE", 1)
     (f, fast), (h, ref) = _adam_like(NUMBA), _adam_like(None)
     assert "_group(" in f.source
     storage = [s.get_value(borrow=True) for s in fast]
@@ -463,7 +463,7 @@ def test_numba_group_runs_even_for_small_operands(rng):
 
 def test_numba_group_falls_back_on_overlap(rng, monkeypatch):
     pytest.importorskip("numba")
-    monkeypatch.setattr(kernels, "NUMBA_MIN_SIZE", 1)
+    monkeypatch.setattr(numba_kernels, "NUMBA_MIN_SIZE", 1)
     (f, fast), (h, ref) = _adam_like(NUMBA, 7), _adam_like(None, 7)
     # the gradient passed in is the storage of m itself: no in-place loop may run
     f(fast[1].get_value(borrow=True), np.float32(2.0))
