@@ -13,7 +13,7 @@ to each other); for sum/average, it is the pooling itself. Both are piecewise co
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence, Tuple
+from typing import Optional, Sequence
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -81,6 +81,72 @@ def _argmax(x, ws, st, pad, ho, wo, hp, wp):
     return win.reshape(win.shape[:-2] + (ws[0] * ws[1],)).argmax(axis=-1)
 
 
+def _tiles(x, ws, ho, wo):
+    """``x`` as non-overlapping windows, a view of shape (..., ho, kh, wo, kw): splitting the
+    two last axes needs no copy (the fast geometry: no padding, stride = window)."""
+    kh, kw = ws
+    xc = x[..., :ho * kh, :wo * kw]
+    return xc.reshape(x.shape[:-2] + (ho, kh, wo, kw))
+
+
+def _fast_geometry(op, shape) -> bool:
+    """True for windows that tile the image without padding (stride = window, as in every
+    classic convnet), where pooling is a few ufunc calls on strided views."""
+    return op.pad == (0, 0) and op.stride == op.ws and \
+        (op.ignore_border or (shape[-2] % op.ws[0] == 0 and shape[-1] % op.ws[1] == 0))
+
+
+def _tile_max(t, kh, kw):
+    out = t[..., :, 0, :, 0].copy()
+    for i in range(kh):
+        for j in range(kw):
+            if i or j:
+                np.maximum(out, t[..., :, i, :, j], out=out)
+    return out
+
+
+def _tile_sum(t, kh, kw):
+    out = t[..., :, 0, :, 0].copy()
+    for i in range(kh):
+        for j in range(kw):
+            if i or j:
+                np.add(out, t[..., :, i, :, j], out=out)
+    return out
+
+
+def _tile_scatter(x, gz, op, ho, wo, dtype):
+    """Pool2dGrad in the fast geometry: ``gz`` to the first maximum of each window (max) or
+    spread over it (sum, average); None when a window's maximum is nan (the general path
+    routes that to the first nan, as argmax does)."""
+    kh, kw = op.ws
+    covered = x.shape[-2:] == (ho * kh, wo * kw)  # else the dropped border stays zero
+    gx = np.empty(x.shape, dtype=dtype) if covered else np.zeros(x.shape, dtype=dtype)
+    g6 = _tiles(gx, op.ws, ho, wo)  # every window position below is written once
+    if op.mode != "max":
+        g = gz if op.mode == "sum" else gz / (kh * kw)
+        for i in range(kh):
+            for j in range(kw):
+                g6[..., :, i, :, j] = g
+        return gx
+    t = _tiles(x, op.ws, ho, wo)
+    m = _tile_max(t, kh, kw)
+    if m.dtype.kind == "f" and np.isnan(m).any():
+        return None
+    free = np.ones(m.shape, dtype=bool)  # windows whose maximum is not taken yet
+    hit = np.empty(m.shape, dtype=bool)
+    last = (kh - 1, kw - 1)
+    for i in range(kh):
+        for j in range(kw):
+            if (i, j) == last:
+                hit, free = free, hit  # every window not taken yet has its maximum here
+            else:
+                np.equal(t[..., :, i, :, j], m, out=hit)
+                hit &= free
+                np.logical_xor(free, hit, out=free)  # hit lies inside free: free & ~hit
+            np.multiply(gz, hit, out=g6[..., :, i, :, j], casting="unsafe")
+    return gx
+
+
 def _pooled_shape(op, s):
     """Symbolic output shape of pooling an input of shape ``s`` (None if unknown)."""
     out = list(s)
@@ -130,6 +196,14 @@ class Pool2d(_PoolBase):
 
     def perform(self, x):
         ho, wo, hp, wp = self.geometry(x.shape)
+        if _fast_geometry(self, x.shape) and ho and wo:
+            t = _tiles(x, self.ws, ho, wo)
+            if self.mode == "max":
+                return _tile_max(t, *self.ws)
+            total = _tile_sum(t, *self.ws)
+            if self.mode == "sum":
+                return total
+            return (total / (self.ws[0] * self.ws[1])).astype(x.dtype)
         fill = -np.inf if self.mode == "max" else 0
         if self.mode == "max" and x.dtype.kind != "f":
             fill = np.iinfo(x.dtype).min
@@ -171,12 +245,17 @@ class Pool2dGrad(_PoolBase):
 
     def perform(self, x, gz):
         ho, wo, hp, wp = self.geometry(x.shape)
-        gx = np.zeros(x.shape[:-2] + (hp, wp), dtype=np.result_type(x, gz))
-        kh, kw = self.ws
-        sh, sw = self.stride
+        dtype = np.result_type(x, gz)
         if gz.shape[-2:] != (ho, wo):
             raise ValueError(f"Pool2dGrad: output gradient of shape {gz.shape} does not match the "
                              f"pooled shape {(ho, wo)} of an input of shape {x.shape}")
+        if _fast_geometry(self, x.shape) and ho and wo and gz.shape == x.shape[:-2] + (ho, wo):
+            fast = _tile_scatter(x, gz, self, ho, wo, dtype)
+            if fast is not None:
+                return fast.astype(x.dtype, copy=False)
+        gx = np.zeros(x.shape[:-2] + (hp, wp), dtype=dtype)
+        kh, kw = self.ws
+        sh, sw = self.stride
         if self.mode == "max":
             # first maximum: deterministic tie-break
             arg = _argmax(x, self.ws, self.stride, self.pad, ho, wo, hp, wp)

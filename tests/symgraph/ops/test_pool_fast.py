@@ -1,0 +1,71 @@
+"""Pooling with windows that tile the image (no padding, stride = window) takes a fast path of
+ufunc calls on strided views; it must give exactly what the general window code gives."""
+import numpy as np
+import pytest
+
+import symgraph
+import symgraph.tensor as T
+from symgraph.ops import pool as P
+from symgraph.tensor.signal.pool import pool_2d
+
+MODES = ["max", "sum", "average_inc_pad", "average_exc_pad"]
+
+
+def _both(monkeypatch, build, *vals):
+    """Values of ``build`` compiled normally and with the fast path switched off."""
+    fast = [np.asarray(v) for v in build(*vals)]
+    monkeypatch.setattr(P, "_fast_geometry", lambda op, shape: False)
+    slow = [np.asarray(v) for v in build(*vals)]
+    monkeypatch.undo()
+    return fast, slow
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("ws,shape,ignore_border", [
+    ((2, 2), (3, 2, 8, 6), True), ((3, 2), (2, 1, 9, 8), True),
+    ((2, 2), (2, 3, 7, 9), True),   # a remainder row and column are dropped
+    ((2, 3), (4, 6), False),        # rank 2, windows fit exactly
+])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_fast_path_equals_general_path_with_ties(mode, ws, shape, ignore_border, dtype, rng,
+                                                  monkeypatch):
+    # few distinct values: windows with tied maxima everywhere (first one gets the gradient)
+    xv = rng.integers(-2, 3, shape).astype(dtype)
+    x = T.tensor(dtype, (None,) * len(shape), "x")
+    out = pool_2d(x, ws=ws, ignore_border=ignore_border, mode=mode)
+    gz = T.tensor(dtype, (None,) * len(shape), "gz")
+    gx = T.grad((out * gz).sum(), x)
+
+    def build(xv, gv):
+        return symgraph.function([x, gz], [out, gx])(xv, gv)
+    pooled = symgraph.function([x], out)(xv)
+    gv = rng.standard_normal(pooled.shape).astype(dtype)
+    fast, slow = _both(monkeypatch, build, xv, gv)
+    for a, b in zip(fast, slow):
+        assert a.dtype == b.dtype and a.shape == b.shape
+        np.testing.assert_array_equal(a, b)
+
+
+def test_nan_window_routes_like_argmax(rng, monkeypatch):
+    """A window whose maximum is nan sends the gradient to its first nan, as argmax does."""
+    x = T.tensor4("x")
+    out = pool_2d(x, ws=(2, 2), ignore_border=True)
+    gx = T.grad(out.sum(), x)
+    xv = rng.standard_normal((1, 1, 4, 4))
+    xv[0, 0, 1, 1] = np.nan
+    xv[0, 0, 2, 3] = np.nan
+    xv[0, 0, 3, 2] = np.nan
+    fast, slow = _both(monkeypatch, lambda v: symgraph.function([x], [out, gx])(v), xv)
+    np.testing.assert_array_equal(fast[0], slow[0])
+    np.testing.assert_array_equal(fast[1], slow[1])
+    assert fast[1][0, 0, 2, 3] == 1 and fast[1][0, 0, 3, 2] == 0
+
+
+def test_integer_max_pooling(rng, monkeypatch):
+    x = T.tensor("int32", (None, None, None, None), "x")
+    out = pool_2d(x, ws=(2, 2), ignore_border=True)
+    xv = rng.integers(-50, 50, (2, 3, 6, 4)).astype("int32")
+    fast, slow = _both(monkeypatch, lambda v: [symgraph.function([x], out)(v)], xv)
+    assert fast[0].dtype == np.int32
+    np.testing.assert_array_equal(fast[0], slow[0])
+    np.testing.assert_array_equal(fast[0], xv.reshape(2, 3, 3, 2, 2, 2).max(axis=(3, 5)))
