@@ -24,7 +24,9 @@ from typing import Dict, List, Sequence, Set, Tuple
 from symgraph.fgraph import OUTPUT, FunctionGraph
 from symgraph.graph import Apply, Variable
 from symgraph.ops.blas import Dot
+from symgraph.ops.conv import Conv2d, Conv2dGradInputs, Conv2dGradWeights
 from symgraph.ops.elemwise import Elemwise
+from symgraph.ops.pool import MaxPool2dGradGrad, Pool2d, Pool2dGrad
 from symgraph.ops.reduce import Argmax, Reduce
 from symgraph.ops.shape import DimShuffle, Reshape, Shape, ShapeI, SumToDims, SumToShape
 from symgraph.ops.softmax_xent import SoftmaxCrossentropyDx, SoftmaxCrossentropyWithLogits
@@ -32,7 +34,8 @@ from symgraph.rewrite.fusion import Composite, Gemm
 
 #: ops whose outputs never alias their inputs and that read their inputs only while they run
 _COPYING = (Composite, Elemwise, Dot, Gemm, Reduce, Argmax, Shape, ShapeI,
-            SoftmaxCrossentropyWithLogits, SoftmaxCrossentropyDx)
+            SoftmaxCrossentropyWithLogits, SoftmaxCrossentropyDx,
+            Conv2d, Conv2dGradInputs, Conv2dGradWeights, Pool2d, Pool2dGrad, MaxPool2dGradGrad)
 #: ops whose output may be a view of input 0 (readers of the view read the base); a gradient
 #: summed to its operand's shape is the gradient itself when nothing was broadcast
 _VIEWS = (DimShuffle, Reshape, SumToShape, SumToDims)

@@ -68,3 +68,24 @@ def test_logits_of_the_fused_cross_entropy_live_in_a_buffer(rng):
     yv = rng.integers(0, 3, 6).astype("int32")
     for g, w in zip(f(xv, Wv, yv), ref(xv, Wv, yv)):
         np.testing.assert_allclose(g, w, rtol=1e-12)
+
+
+def test_activations_read_by_conv_and_pool_ops_live_in_buffers(rng):
+    """Conv and pool ops (and their gradients) copy what they read: the relu activation they
+    consume lives in a reused buffer, and a train step's values stay right across calls."""
+    from symgraph.tensor.nnet import conv2d
+    from symgraph.tensor.signal.pool import pool_2d
+    x, w = T.tensor4("x"), T.tensor4("w")
+    h = T.maximum(conv2d(x, w, border_mode="valid") + 0.1, 0)
+    cost = pool_2d(h, ws=(2, 2), ignore_border=True).sum()
+    outs = [cost, T.grad(cost, w)]
+    f = symgraph.function([x, w], outs)
+    ref = symgraph.function([x, w], outs, mode="FAST_COMPILE")
+    relu = [ln for ln in f.source.splitlines() if "# Composite{" in ln and "maximum(" in ln]
+    assert relu, f.source
+    block = f.source.split(relu[0], 1)[1].split("\n    v")[0:3]
+    assert "_getbuf(_slot" in "\n".join(block), f.source
+    for _ in range(2):
+        xv, wv = rng.standard_normal((2, 3, 8, 8)), rng.standard_normal((4, 3, 3, 3))
+        for g, r in zip(f(xv, wv), ref(xv, wv)):
+            np.testing.assert_allclose(g, r, rtol=1e-12)
