@@ -114,10 +114,10 @@ def _tile_sum(t, kh, kw):
     return out
 
 
-def _tile_scatter(x, gz, op, ho, wo, dtype):
-    """Pool2dGrad in the fast geometry: ``gz`` to the first maximum of each window (max) or
-    spread over it (sum, average); None when a window's maximum is nan (the general path
-    routes that to the first nan, as argmax does)."""
+def _tile_scatter(x, gz, op, ho, wo, dtype, z=None):
+    """Pool2dGrad in the fast geometry: ``gz`` to the first maximum of each window (max; the
+    maxima ``z`` are computed unless given) or spread over it (sum, average); None when a
+    window's maximum is nan (the general path routes that to the first nan, as argmax does)."""
     kh, kw = op.ws
     covered = x.shape[-2:] == (ho * kh, wo * kw)  # else the dropped border stays zero
     gx = np.empty(x.shape, dtype=dtype) if covered else np.zeros(x.shape, dtype=dtype)
@@ -129,7 +129,7 @@ def _tile_scatter(x, gz, op, ho, wo, dtype):
                 g6[..., :, i, :, j] = g
         return gx
     t = _tiles(x, op.ws, ho, wo)
-    m = _tile_max(t, kh, kw)
+    m = _tile_max(t, kh, kw) if z is None else z
     if m.dtype.kind == "f" and np.isnan(m).any():
         return None
     free = np.ones(m.shape, dtype=bool)  # windows whose maximum is not taken yet
@@ -224,11 +224,14 @@ class Pool2d(_PoolBase):
     def grad(self, inputs, outputs, output_grads):
         (x,), (gz,) = inputs, output_grads
         op = Pool2dGrad(self.ws, self.stride, self.pad, self.ignore_border, self.mode)
-        return [op(x, gz)]
+        # max: hand over the pooled maxima too, so the gradient need not recompute them
+        return [op(x, gz, outputs[0]) if self.mode == "max" else op(x, gz)]
 
 
 class Pool2dGrad(_PoolBase):
-    """Gradient of :class:`Pool2d` w.r.t. its input (inputs: x, gz).
+    """Gradient of :class:`Pool2d` w.r.t. its input (inputs: x, gz, and optionally the pooled
+    output ``z`` of ``x``, which max pooling then reads instead of recomputing the maxima, as
+    Theano's ``MaxPoolGrad(x, maxout, gz)`` does).
 
     Linear in ``gz``: ``gx = P_x^T gz``. Gradient for an output gradient ``G`` (shaped like
     ``x``): ``d/dgz = P_x G``, a gather at the arg-max (:class:`MaxPool2dGradGrad`) for max and
@@ -236,21 +239,32 @@ class Pool2dGrad(_PoolBase):
     constant in ``x``).
     """
 
-    def make_node(self, x, gz) -> Apply:
+    def make_node(self, x, gz, z=None) -> Apply:
         x, gz = as_tensor_variable(x), as_tensor_variable(gz)
         if gz.ndim != x.ndim:
             raise TypeError(f"Pool2dGrad: output gradient {gz} of type {gz.type} must have the "
                             f"rank of the input {x} ({x.ndim})")
-        return Apply(self, [x, gz], [Variable(x.type)])
+        inputs = [x, gz]
+        if z is not None:
+            z = as_tensor_variable(z)
+            if self.mode != "max" or z.ndim != x.ndim or z.dtype != x.dtype:
+                raise TypeError(f"Pool2dGrad: the pooled output {z} ({z.type}) is an input of "
+                                f"max pooling's gradient only, with the rank and dtype of the "
+                                f"input {x} ({x.type})")
+            inputs.append(z)
+        return Apply(self, inputs, [Variable(x.type)])
 
-    def perform(self, x, gz):
+    def perform(self, x, gz, z=None):
         ho, wo, hp, wp = self.geometry(x.shape)
         dtype = np.result_type(x, gz)
         if gz.shape[-2:] != (ho, wo):
             raise ValueError(f"Pool2dGrad: output gradient of shape {gz.shape} does not match the "
                              f"pooled shape {(ho, wo)} of an input of shape {x.shape}")
+        if z is not None and z.shape != gz.shape:
+            raise ValueError(f"Pool2dGrad: pooled output of shape {z.shape} does not match the "
+                             f"output gradient's {gz.shape}")
         if _fast_geometry(self, x.shape) and ho and wo and gz.shape == x.shape[:-2] + (ho, wo):
-            fast = _tile_scatter(x, gz, self, ho, wo, dtype)
+            fast = _tile_scatter(x, gz, self, ho, wo, dtype, z)
             if fast is not None:
                 return fast.astype(x.dtype, copy=False)
         gx = np.zeros(x.shape[:-2] + (hp, wp), dtype=dtype)
@@ -277,14 +291,15 @@ class Pool2dGrad(_PoolBase):
         return [shapes[0]]
 
     def grad(self, inputs, outputs, output_grads):
-        x, _ = inputs
+        x = inputs[0]
         (g,) = output_grads
         if self.mode == "max":
             ggz = MaxPool2dGradGrad(self.ws, self.stride, self.pad, self.ignore_border,
                                     self.mode)(x, g)
         else:
             ggz = Pool2d(self.ws, self.stride, self.pad, self.ignore_border, self.mode)(g)
-        return [zeros_like(x), ggz]
+        # the pooled output only locates the maxima: piecewise constant, like x
+        return [zeros_like(x), ggz] + [zeros_like(z) for z in inputs[2:]]
 
 
 class MaxPool2dGradGrad(_PoolBase):

@@ -69,3 +69,35 @@ def test_integer_max_pooling(rng, monkeypatch):
     assert fast[0].dtype == np.int32
     np.testing.assert_array_equal(fast[0], slow[0])
     np.testing.assert_array_equal(fast[0], xv.reshape(2, 3, 3, 2, 2, 2).max(axis=(3, 5)))
+
+
+def test_max_gradient_reads_the_pooled_output(rng):
+    """The gradient of max pooling is handed the forward maxima (no recomputation) and routes
+    exactly as the two-input form does, ties included."""
+    x = T.tensor4("x")
+    z = pool_2d(x, ws=(2, 2), ignore_border=True)
+    gx = T.grad((z * z).sum(), x)
+    grad_nodes = [n for n in symgraph.function([x], gx).fgraph.toposort()
+                  if isinstance(n.op, P.Pool2dGrad)]
+    assert grad_nodes and len(grad_nodes[0].inputs) == 3
+    xv = rng.integers(-2, 3, (2, 3, 6, 5)).astype("float64")
+    gz = T.tensor4("gz")
+    op = P.Pool2dGrad((2, 2), (2, 2), (0, 0), True, "max")
+    two = symgraph.function([x, gz], op(x, gz))
+    three = symgraph.function([x, gz], op(x, gz, z))
+    gv = rng.standard_normal((2, 3, 3, 2))
+    np.testing.assert_array_equal(three(xv, gv), two(xv, gv))
+    np.testing.assert_array_equal(symgraph.function([x], gx)(xv),
+                                  two(xv, 2 * symgraph.function([x], z)(xv)))
+
+
+def test_pooled_output_input_is_checked():
+    x, gz = T.tensor4("x"), T.tensor4("gz")
+    with pytest.raises(TypeError, match="only, with the rank and dtype"):
+        P.Pool2dGrad((2, 2), (2, 2), (0, 0), True, "sum")(x, gz, gz)
+    with pytest.raises(TypeError, match="only, with the rank and dtype"):
+        P.Pool2dGrad((2, 2), (2, 2), (0, 0), True, "max")(x, gz, T.matrix("z"))
+    z = T.tensor4("z")
+    f = symgraph.function([x, gz, z], P.Pool2dGrad((2, 2), (2, 2), (0, 0), True, "max")(x, gz, z))
+    with pytest.raises(ValueError, match="pooled output of shape"):
+        f(np.ones((1, 1, 4, 4)), np.ones((1, 1, 2, 2)), np.ones((1, 1, 3, 3)))
