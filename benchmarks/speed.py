@@ -266,10 +266,28 @@ def peer_problems(seed: int, batch: int = 128, tiny_batch: int = 32) -> Dict[str
             "tiny": Problem(init_params(TINY, seed), tx, ty, "sgd")}
 
 
+def blocks(fns: Dict[str, Callable], rounds: int, per_round: int = 1) -> Dict[str, float]:
+    """Median per-call time of each function, timing each in a block of its own (its caches
+    stay warm between calls, as for a peer timed in its own process)."""
+    out = {}
+    for key, fn in fns.items():
+        fn()
+        fn()
+        times = []
+        for _ in range(rounds):
+            t0 = time.perf_counter()
+            for _ in range(per_round):
+                fn()
+            times.append((time.perf_counter() - t0) / per_round)
+        out[key] = statistics.median(times)
+    return out
+
+
 def run(peers: Sequence[str], repeat: int, seed: int, threads: Optional[int] = None,
-        parallel: bool = False, peer_python: Optional[str] = None) -> dict:
+        parallel: bool = False, peer_python: Optional[str] = None, alone: bool = False) -> dict:
     """Time everything; torch and jax are timed in turns with symgraph in this process
-    (or, when not importable here, in a ``peer_python`` worker), pytensor in a new process."""
+    (or, when not importable here, in a ``peer_python`` worker), pytensor in a new process.
+    With ``alone`` each function of this process is timed in a block of its own instead."""
     batch, tiny_batch = 128, 32
     x, y = make_data(BIG, batch, seed)
     tx, ty = make_data(TINY, tiny_batch, seed)
@@ -314,8 +332,10 @@ def run(peers: Sequence[str], repeat: int, seed: int, threads: Optional[int] = N
     res["config"]["peer_python"] = peer_python
     res["config"]["xla_flags"] = os.environ.get("XLA_FLAGS")
     res["numba_new_process_compile"] = numba_process_compile_times()
-    timed = interleaved(big, repeat)
-    timed.update(interleaved(tiny, repeat, per_round=20))
+    timer = blocks if alone else interleaved
+    res["config"]["alone"] = alone
+    timed = timer(big, repeat)
+    timed.update(timer(tiny, repeat, per_round=20))
     for key, t in timed.items():
         if "/" in key:
             name, what = key.split("/")
@@ -388,6 +408,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     ap.add_argument("--threads", type=int, default=None,
                     help="run on N cores: pin the process (and peer processes) to N CPUs and "
                          "limit BLAS, numba, torch and XLA threads to N; needs threadpoolctl")
+    ap.add_argument("--alone", action="store_true",
+                    help="time each step in a block of its own (warm caches, as the pytensor "
+                         "peer in its process) instead of in turns with the others")
     args = ap.parse_args(argv)
     peers = [p for p in args.peers.split(",") if p]
     unknown = sorted(set(peers) - set(PEERS))
@@ -415,12 +438,12 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
             pass
         with threadpool_limits(args.threads):
             res = run(peers, args.repeat, args.seed, args.threads, args.parallel,
-                      args.peer_python)
+                      args.peer_python, args.alone)
         res["config"]["threads"] = args.threads
         res["config"]["cpus"] = cpus
     else:
         res = run(peers, args.repeat, args.seed, parallel=args.parallel,
-                  peer_python=args.peer_python)
+                  peer_python=args.peer_python, alone=args.alone)
     print(table(res))
     if args.out:
         os.makedirs(args.out, exist_ok=True)
