@@ -374,12 +374,9 @@ def open_study(out: Path, args: argparse.Namespace) -> Dict[int, CaseResult]:
                          f"version of this benchmark, or another program's); use another "
                          f"--out or --overwrite")
     new = study_key(args)
-    diff = [f"{k}: folder has {old.get(k)!r}, this run has {new[k]!r}"
-            for k in STUDY_KEYS if old.get(k) != new[k]]
-    if diff:
-        raise StudyError(f"{out} holds a different study; refusing to mix them ("
-                         + "; ".join(diff) + "). Use another --out, the folder's settings, or "
-                         "--overwrite")
+    mismatch = R.settings_mismatch(out, old, new, STUDY_KEYS)
+    if mismatch:
+        raise StudyError(mismatch)
     done = {}
     for case in CASES.values():
         try:

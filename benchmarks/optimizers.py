@@ -185,12 +185,9 @@ def open_study(out: Path, args: argparse.Namespace) -> Dict[R.RunKey, List[R.Row
         raise StudyError(f"{config_path} is not valid JSON ({exc}); use another --out or "
                          f"--overwrite") from None
     new = study_key(args)
-    diff = [f"{k}: folder has {old.get(k)!r}, this run has {new[k]!r}"
-            for k in RUN_KEYS if old.get(k) != new[k]]
-    if diff:
-        raise StudyError(f"{out} holds a different study; refusing to mix them ("
-                         + "; ".join(diff) + "). Use another --out, the folder's settings, or "
-                         "--overwrite")
+    mismatch = R.settings_mismatch(out, old, new, RUN_KEYS)
+    if mismatch:
+        raise StudyError(mismatch)
     rows, bad = R.read_runs(runs_path)
     complete = R.complete_runs(rows, args.epochs)
     kept = sum(len(v) for v in complete.values())

@@ -19,7 +19,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Sequence, Tuple, Union
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -228,3 +228,14 @@ def write_json(path: PathLike, data: dict) -> None:
 def read_json(path: PathLike) -> dict:
     with open(path) as f:
         return json.load(f)
+
+
+def settings_mismatch(out, old: dict, new: dict, keys: Sequence[str]) -> Optional[str]:
+    """Why the study in folder ``out`` (settings ``old``) cannot take a run with settings
+    ``new``, naming every differing key, or None when they agree on ``keys``."""
+    diff = [f"{k}: folder has {old.get(k)!r}, this run has {new[k]!r}"
+            for k in keys if old.get(k) != new[k]]
+    if not diff:
+        return None
+    return (f"{out} holds a different study; refusing to mix them (" + "; ".join(diff)
+            + "). Use another --out, the folder's settings, or --overwrite")
