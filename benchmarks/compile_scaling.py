@@ -29,6 +29,7 @@ import numpy as np
 
 import symgraph
 import symgraph.tensor as T
+from benchmarks.speed import mlp_cost
 from symgraph.graph import toposort
 
 CHAIN_DEPTHS = (50, 100, 200, 400, 800)
@@ -68,13 +69,7 @@ def build_mlp(hidden_layers: int, width: int = 32, seed: int = 0) -> Tuple[list,
         params.append(symgraph.shared(rng.standard_normal((a, b)) * 0.1, name="W"))
         params.append(symgraph.shared(np.zeros(b), name="b"))
     x, y = T.dmatrix("x"), T.ivector("y")
-    h = x
-    n = len(params) // 2
-    for i in range(n):
-        h = T.dot(h, params[2 * i]) + params[2 * i + 1]
-        if i < n - 1:
-            h = T.maximum(h, 0)
-    cost = T.mean(T.nnet.categorical_crossentropy(T.nnet.softmax(h), y))
+    cost = mlp_cost(params, x, y)
     grads = symgraph.grad(cost, params)
     updates = OrderedDict((p, p - 0.01 * g) for p, g in zip(params, grads))
     return [x, y], [cost], list(updates.items())

@@ -96,22 +96,18 @@ def _fast_geometry(op, shape) -> bool:
         (op.ignore_border or (shape[-2] % op.ws[0] == 0 and shape[-1] % op.ws[1] == 0))
 
 
+def _tile_reduce(ufunc, t, kh, kw):
+    """``ufunc`` (maximum, add) over the window positions of tiles ``t``: kh*kw - 1 calls."""
+    out = t[..., :, 0, :, 0].copy()
+    for i in range(kh):
+        for j in range(kw):
+            if i or j:
+                ufunc(out, t[..., :, i, :, j], out=out)
+    return out
+
+
 def _tile_max(t, kh, kw):
-    out = t[..., :, 0, :, 0].copy()
-    for i in range(kh):
-        for j in range(kw):
-            if i or j:
-                np.maximum(out, t[..., :, i, :, j], out=out)
-    return out
-
-
-def _tile_sum(t, kh, kw):
-    out = t[..., :, 0, :, 0].copy()
-    for i in range(kh):
-        for j in range(kw):
-            if i or j:
-                np.add(out, t[..., :, i, :, j], out=out)
-    return out
+    return _tile_reduce(np.maximum, t, kh, kw)
 
 
 def _tile_scatter(x, gz, op, ho, wo, dtype, z=None):
@@ -200,7 +196,7 @@ class Pool2d(_PoolBase):
             t = _tiles(x, self.ws, ho, wo)
             if self.mode == "max":
                 return _tile_max(t, *self.ws)
-            total = _tile_sum(t, *self.ws)
+            total = _tile_reduce(np.add, t, *self.ws)
             if self.mode == "sum":
                 return total
             return (total / (self.ws[0] * self.ws[1])).astype(x.dtype)
