@@ -143,7 +143,8 @@ class Planned:
         return lines
 
     def commit_section(self, deferred, ref) -> List[str]:
-        """Lines of every deferred update, chains of composites fused into one loop."""
+        """Lines of every deferred update; chains of composites run as one loop (numba) or one
+        chunked pass (NumPy)."""
         lines: List[str] = []
         groups = self._groups(deferred)
         # a group runs where its last member stood: every member's inputs exist by then
