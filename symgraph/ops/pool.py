@@ -143,6 +143,39 @@ def _tile_scatter(x, gz, op, ho, wo, dtype, z=None):
     return gx
 
 
+def _window_views(xp, ws, st, ho, wo):
+    """For each window position (row-major), the (..., ho, wo) strided view of ``xp`` holding
+    that position of every window."""
+    (kh, kw), (sh, sw) = ws, st
+    for i in range(kh):
+        for j in range(kw):
+            yield (i, j), xp[..., i:i + sh * (ho - 1) + 1:sh, j:j + sw * (wo - 1) + 1:sw]
+
+
+def _window_reduce(ufunc, xp, ws, st, ho, wo):
+    """``ufunc`` (maximum, add) over the window positions: kh*kw - 1 calls on strided views,
+    for any stride (overlapping windows too)."""
+    out = None
+    for _, v in _window_views(xp, ws, st, ho, wo):
+        if out is None:
+            out = v.copy()
+        else:
+            ufunc(out, v, out=out)
+    return out
+
+
+def _window_scatter_max(xp, m, gz, gx, ws, st, ho, wo) -> None:
+    """Add ``gz`` into ``gx`` (shaped like ``xp``) at the first position of each window holding
+    its maximum ``m`` (row-major: argmax's tie-break); overlapping windows accumulate."""
+    (sh, sw), free = st, np.ones(m.shape, dtype=bool)
+    hit = np.empty(m.shape, dtype=bool)
+    for (i, j), v in _window_views(xp, ws, st, ho, wo):
+        np.equal(v, m, out=hit)
+        hit &= free
+        np.logical_xor(free, hit, out=free)
+        gx[..., i:i + sh * (ho - 1) + 1:sh, j:j + sw * (wo - 1) + 1:sw] += gz * hit
+
+
 def _pooled_shape(op, s):
     """Symbolic output shape of pooling an input of shape ``s`` (None if unknown)."""
     out = list(s)
@@ -204,10 +237,14 @@ class Pool2d(_PoolBase):
         if self.mode == "max" and x.dtype.kind != "f":
             fill = np.iinfo(x.dtype).min
         xp = _padded(x, self.pad, hp, wp, fill)
-        win = _windows(xp, self.ws, self.stride, ho, wo)
+        if ho and wo:  # a few ufunc calls on strided views, whatever the stride
+            total = _window_reduce(np.maximum if self.mode == "max" else np.add, xp, self.ws,
+                                   self.stride, ho, wo)
+        else:
+            win = _windows(xp, self.ws, self.stride, ho, wo)
+            total = win.max(axis=(-2, -1)) if self.mode == "max" else win.sum(axis=(-2, -1))
         if self.mode == "max":
-            return win.max(axis=(-2, -1))
-        total = win.sum(axis=(-2, -1))
+            return total
         if self.mode == "sum":
             return total
         return (total / _counts(x.shape, self.ws, self.stride, self.pad, ho, wo,
@@ -266,6 +303,19 @@ class Pool2dGrad(_PoolBase):
         gx = np.zeros(x.shape[:-2] + (hp, wp), dtype=dtype)
         kh, kw = self.ws
         sh, sw = self.stride
+        if self.mode == "max" and ho and wo:
+            # the first maximum of each window (argmax's tie-break), by comparing each window
+            # position with the maxima; a nan maximum goes to the argmax code below
+            fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+            xp = _padded(x, self.pad, hp, wp, fill)
+            m = z if z is not None else _window_reduce(np.maximum, xp, self.ws, self.stride,
+                                                       ho, wo)
+            if m.dtype.kind != "f" or not np.isnan(m).any():
+                _window_scatter_max(xp, m, gz, gx, self.ws, self.stride, ho, wo)
+                h, w = x.shape[-2:]
+                return np.ascontiguousarray(gx[..., self.pad[0]:self.pad[0] + h,
+                                               self.pad[1]:self.pad[1] + w]).astype(
+                                                   x.dtype, copy=False)
         if self.mode == "max":
             # first maximum: deterministic tie-break
             arg = _argmax(x, self.ws, self.stride, self.pad, ho, wo, hp, wp)

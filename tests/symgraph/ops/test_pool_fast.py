@@ -101,3 +101,33 @@ def test_pooled_output_input_is_checked():
     f = symgraph.function([x, gz, z], P.Pool2dGrad((2, 2), (2, 2), (0, 0), True, "max")(x, gz, z))
     with pytest.raises(ValueError, match="pooled output of shape"):
         f(np.ones((1, 1, 4, 4)), np.ones((1, 1, 2, 2)), np.ones((1, 1, 3, 3)))
+
+
+def _max_grad_loop(x, gz, ws, st, pad):
+    """Max pooling's gradient by loops: each window sends its gradient to its first maximum
+    (row-major), overlapping windows adding up; padding never wins."""
+    h, w = x.shape[-2:]
+    gx = np.zeros_like(x)
+    for idx in np.ndindex(*gz.shape):
+        *lead, i, j = idx
+        r0, c0 = i * st[0] - pad[0], j * st[1] - pad[1]
+        best, where = -np.inf, None
+        for r in range(max(r0, 0), min(r0 + ws[0], h)):
+            for c in range(max(c0, 0), min(c0 + ws[1], w)):
+                if x[(*lead, r, c)] > best:
+                    best, where = x[(*lead, r, c)], (r, c)
+        gx[(*lead, *where)] += gz[idx]
+    return gx
+
+
+@pytest.mark.parametrize("ws,st,pad", [((3, 3), (2, 2), (0, 0)), ((3, 3), (1, 1), (1, 1)),
+                                       ((2, 3), (1, 2), (1, 0))])
+def test_overlapping_windows_route_ties_to_the_first_maximum(ws, st, pad, rng):
+    xv = rng.integers(-1, 2, (2, 2, 7, 6)).astype("float64")  # ties in every window
+    x = T.tensor4("x")
+    out = pool_2d(x, ws=ws, stride=st, pad=pad, ignore_border=True)
+    gz = T.tensor4("gz")
+    f = symgraph.function([x, gz], T.grad((out * gz).sum(), x))
+    gv = rng.standard_normal(symgraph.function([x], out)(xv).shape)
+    np.testing.assert_allclose(f(xv, gv), _max_grad_loop(xv, gv, ws, st, pad), rtol=1e-12,
+                               atol=1e-12)
