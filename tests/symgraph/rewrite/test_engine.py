@@ -7,6 +7,7 @@ import pytest
 
 import symgraph
 import symgraph.tensor as T
+from benchmarks.compile_scaling import build_chain
 from symgraph.fgraph import FunctionGraph
 from symgraph.ops import elemwise as E
 from symgraph.ops import scalar as S
@@ -190,22 +191,12 @@ def test_global_pass_runs_each_sweep_until_quiet(rules, monkeypatch):
     assert seen == [1, 1]
 
 
-def _chain(depth):
-    x = T.dvector("x")
-    w = T.dscalar("w")
-    y = x * w
-    for _ in range(depth):
-        y = T.tanh(y)
-    cost = y.sum()
-    return [x, w], [cost, symgraph.grad(cost, w)]
-
-
 def test_compiling_a_chain_calls_rules_linearly_in_depth(monkeypatch, rng):
     calls = _counting(monkeypatch)
     counts = {}
     for depth in (25, 50, 100, 200):
         del calls[:]
-        inputs, outputs = _chain(depth)
+        inputs, outputs, _ = build_chain(depth)
         f = symgraph.function(inputs, outputs)
         counts[depth] = len(calls)
     per_level = [counts[d] / d for d in (25, 50, 100, 200)]
@@ -230,7 +221,7 @@ def test_compiling_a_chain_calls_rules_linearly_in_depth(monkeypatch, rng):
 def test_ir_checker_runs_after_every_phase(verified_phases, rng):
     """The per-phase IR checker of tests/symgraph/rewrite/conftest.py still wraps the engine."""
     from symgraph.compile.mode import FAST_RUN
-    inputs, outputs = _chain(10)
+    inputs, outputs, _ = build_chain(10)
     f = symgraph.function(inputs, outputs)
     assert verified_phases == list(FAST_RUN.phases)
     xv = rng.standard_normal(3)

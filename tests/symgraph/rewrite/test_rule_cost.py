@@ -4,6 +4,7 @@ import numpy as np
 
 import symgraph
 import symgraph.tensor as T
+from benchmarks.compile_scaling import build_chain
 from symgraph.ops import nnet as N
 from symgraph.rewrite import nnet_stability
 
@@ -86,22 +87,12 @@ def _record_replacements(monkeypatch):
     return done
 
 
-def _chain(depth):
-    x = T.dvector("x")
-    w = T.dscalar("w")
-    y = x * w
-    for _ in range(depth):
-        y = T.tanh(y)
-    cost = y.sum()
-    return [x, w], [cost, symgraph.grad(cost, w)]
-
-
 def test_product_chain_is_flattened_once_from_the_top(monkeypatch, rng):
     """The chain rule's product of depth d becomes one d-ary product in one step, not d
     products of growing width."""
     done = _record_replacements(monkeypatch)
     depth = 120
-    inputs, outputs = _chain(depth)
+    inputs, outputs, _ = build_chain(depth)
     f = symgraph.function(inputs, outputs)
     built = [new for reason, new in done if reason == "flatten_mul"]
     assert len(built) == 1
