@@ -1,5 +1,4 @@
 """Cache-blocked NumPy kernels: chunk by chunk equals whole-array NumPy, refusals fall back."""
-from collections import OrderedDict
 
 import numpy as np
 import pytest
@@ -10,6 +9,8 @@ from symgraph.compile import chunked
 from symgraph.compile.chunked import ChunkedGroup
 from symgraph.compile.mode import FAST_RUN
 from symgraph.rewrite.fusion import Composite
+
+from linker_helpers import adam_like
 
 
 def _member(build, refs, target, n_scalar=0, dtype="float64"):
@@ -91,23 +92,11 @@ def test_target_may_be_its_own_input(rng):
     np.testing.assert_allclose(m, want, rtol=1e-13)
 
 
-def _adam(mode, shape, seed=0):
-    r = np.random.default_rng(seed)
-    p = symgraph.shared(r.standard_normal(shape).astype("float32"), "p")
-    m = symgraph.shared((r.standard_normal(shape) * 0.1).astype("float32"), "m")
-    v = symgraph.shared(r.uniform(0.1, 1, shape).astype("float32"), "v")
-    g, c = T.fmatrix("g"), T.fscalar("c")
-    m1 = 0.9 * m + 0.1 * g
-    v1 = 0.999 * v + 0.001 * g * g
-    ups = OrderedDict([(m, m1), (v, v1), (p, p - 0.01 * (m1 / c) / (T.sqrt(v1) + 1e-8))])
-    return symgraph.function([g, c], [], updates=ups, mode=mode), (p, m, v)
-
-
 def test_compiled_updates_run_in_chunks_in_place(rng, monkeypatch):
     monkeypatch.setattr(chunked, "CHUNK", 128)
     monkeypatch.setattr(chunked, "MIN_SIZE", 1000)
     shape = (41, 53)  # 2173 elements
-    (f, got), (h, ref) = _adam(FAST_RUN, shape), _adam("FAST_COMPILE", shape)
+    (f, got), (h, ref) = adam_like(FAST_RUN, shape=shape), adam_like("FAST_COMPILE", shape=shape)
     assert "in place at commit, chunks" in f.source
     storage = [s.get_value(borrow=True) for s in got]
     for _ in range(3):

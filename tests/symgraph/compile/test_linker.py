@@ -11,6 +11,8 @@ from symgraph.compile import kernels, numba_kernels
 from symgraph.compile.mode import FAST_RUN
 from symgraph.rewrite.fusion import Composite, Gemm, gemm_into
 
+from linker_helpers import adam_like
+
 NUMBA = FAST_RUN.__class__("NUMBA", backend="numba")
 
 
@@ -414,22 +416,10 @@ def test_integer_clusters_in_numba(rng, monkeypatch):
                                                                   mode="FAST_COMPILE")(av, bv))
 
 
-def _adam_like(mode, seed=5):
-    r = np.random.default_rng(seed)
-    p = symgraph.shared(r.standard_normal((6, 7)).astype("float32"), "p")
-    m = symgraph.shared(r.standard_normal((6, 7)).astype("float32") * 0.1, "m")
-    v = symgraph.shared(r.uniform(0.1, 1, (6, 7)).astype("float32"), "v")
-    g, c = T.fmatrix("g"), T.fscalar("c")
-    m1 = 0.9 * m + 0.1 * g
-    v1 = 0.999 * v + 0.001 * g * g
-    ups = OrderedDict([(m, m1), (v, v1), (p, p - 0.01 * (m1 / c) / (T.sqrt(v1) + 1e-8))])
-    return symgraph.function([g, c], [], updates=ups, mode=mode), (p, m, v)
-
-
 def test_numba_group_kernel_for_chained_updates(rng, monkeypatch):
     pytest.importorskip("numba")
     monkeypatch.setattr(numba_kernels, "NUMBA_MIN_SIZE", 1)
-    (f, fast), (h, ref) = _adam_like(NUMBA), _adam_like(None)
+    (f, fast), (h, ref) = adam_like(NUMBA), adam_like(None)
     assert "_group(" in f.source
     storage = [s.get_value(borrow=True) for s in fast]
     for _ in range(3):
@@ -445,7 +435,7 @@ def test_numba_group_runs_even_for_small_operands(rng):
     """One compiled call beats a dozen ufunc calls at any size: a 42-element Adam group runs
     as the loop without lowering any threshold."""
     pytest.importorskip("numba")
-    (f, fast), (h, ref) = _adam_like(NUMBA, 9), _adam_like("FAST_COMPILE", 9)
+    (f, fast), (h, ref) = adam_like(NUMBA, 9), adam_like("FAST_COMPILE", 9)
     ns = f._fn.__globals__
     group, ran = ns["_group"], []
 
@@ -464,7 +454,7 @@ def test_numba_group_runs_even_for_small_operands(rng):
 def test_numba_group_falls_back_on_overlap(rng, monkeypatch):
     pytest.importorskip("numba")
     monkeypatch.setattr(numba_kernels, "NUMBA_MIN_SIZE", 1)
-    (f, fast), (h, ref) = _adam_like(NUMBA, 7), _adam_like(None, 7)
+    (f, fast), (h, ref) = adam_like(NUMBA, 7), adam_like(None, 7)
     # the gradient passed in is the storage of m itself: no in-place loop may run
     f(fast[1].get_value(borrow=True), np.float32(2.0))
     h(ref[1].get_value(borrow=True), np.float32(2.0))
