@@ -74,10 +74,14 @@ def _counts(shape, ws, st, pad, ho, wo, mode):
     return np.maximum(np.outer(r, c), 1)
 
 
+def _max_fill(dtype):
+    """The padding that never wins a maximum: -inf, or the integer minimum."""
+    return -np.inf if dtype.kind == "f" else np.iinfo(dtype).min
+
+
 def _argmax(x, ws, st, pad, ho, wo, hp, wp):
     """Flat index (row * kw + col) of the first maximum of every window, shape (..., ho, wo)."""
-    fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
-    win = _windows(_padded(x, pad, hp, wp, fill), ws, st, ho, wo)
+    win = _windows(_padded(x, pad, hp, wp, _max_fill(x.dtype)), ws, st, ho, wo)
     return win.reshape(win.shape[:-2] + (ws[0] * ws[1],)).argmax(axis=-1)
 
 
@@ -233,10 +237,7 @@ class Pool2d(_PoolBase):
             if self.mode == "sum":
                 return total
             return (total / (self.ws[0] * self.ws[1])).astype(x.dtype)
-        fill = -np.inf if self.mode == "max" else 0
-        if self.mode == "max" and x.dtype.kind != "f":
-            fill = np.iinfo(x.dtype).min
-        xp = _padded(x, self.pad, hp, wp, fill)
+        xp = _padded(x, self.pad, hp, wp, _max_fill(x.dtype) if self.mode == "max" else 0)
         if ho and wo:  # a few ufunc calls on strided views, whatever the stride
             total = _window_reduce(np.maximum if self.mode == "max" else np.add, xp, self.ws,
                                    self.stride, ho, wo)
@@ -303,26 +304,22 @@ class Pool2dGrad(_PoolBase):
         gx = np.zeros(x.shape[:-2] + (hp, wp), dtype=dtype)
         kh, kw = self.ws
         sh, sw = self.stride
-        if self.mode == "max" and ho and wo:
-            # the first maximum of each window (argmax's tie-break), by comparing each window
-            # position with the maxima; a nan maximum goes to the argmax code below
-            fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
-            xp = _padded(x, self.pad, hp, wp, fill)
-            m = z if z is not None else _window_reduce(np.maximum, xp, self.ws, self.stride,
-                                                       ho, wo)
-            if m.dtype.kind != "f" or not np.isnan(m).any():
-                _window_scatter_max(xp, m, gz, gx, self.ws, self.stride, ho, wo)
-                h, w = x.shape[-2:]
-                return np.ascontiguousarray(gx[..., self.pad[0]:self.pad[0] + h,
-                                               self.pad[1]:self.pad[1] + w]).astype(
-                                                   x.dtype, copy=False)
         if self.mode == "max":
-            # first maximum: deterministic tie-break
-            arg = _argmax(x, self.ws, self.stride, self.pad, ho, wo, hp, wp)
-            for i in range(kh):
-                for j in range(kw):
-                    gx[..., i:i + sh * ho:sh, j:j + sw * wo:sw] += np.where(arg == i * kw + j,
-                                                                            gz, 0)
+            m = None
+            if ho and wo:
+                xp = _padded(x, self.pad, hp, wp, _max_fill(x.dtype))
+                m = z if z is not None else _window_reduce(np.maximum, xp, self.ws,
+                                                           self.stride, ho, wo)
+            if m is not None and (m.dtype.kind != "f" or not np.isnan(m).any()):
+                # the first maximum of each window (argmax's tie-break), by comparing each
+                # window position with the maxima
+                _window_scatter_max(xp, m, gz, gx, self.ws, self.stride, ho, wo)
+            else:  # a nan maximum goes to the first nan, as argmax routes it
+                arg = _argmax(x, self.ws, self.stride, self.pad, ho, wo, hp, wp)
+                for i in range(kh):
+                    for j in range(kw):
+                        gx[..., i:i + sh * ho:sh, j:j + sw * wo:sw] += np.where(
+                            arg == i * kw + j, gz, 0)
         else:
             g = gz if self.mode == "sum" else gz / _counts(x.shape, self.ws, self.stride,
                                                            self.pad, ho, wo, self.mode)
