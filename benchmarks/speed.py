@@ -55,15 +55,18 @@ TINY = (784, 100, 10)
 PEER_LABELS = {"torch": "eager", "jax": "jit", "pytensor": "default mode (own process)"}
 
 
-def median_time(fn: Callable[[], object], repeat: int, warmup: int = 2) -> float:
-    """Median wall time of ``fn()`` in seconds over ``repeat`` calls."""
+def median_time(fn: Callable[[], object], repeat: int, warmup: int = 2,
+                per_round: int = 1) -> float:
+    """Median wall time of one ``fn()`` in seconds over ``repeat`` timings of ``per_round``
+    calls each."""
     for _ in range(warmup):
         fn()
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
+        for _ in range(per_round):
+            fn()
+        times.append((time.perf_counter() - t0) / per_round)
     return statistics.median(times)
 
 
@@ -269,18 +272,7 @@ def peer_problems(seed: int, batch: int = 128, tiny_batch: int = 32) -> Dict[str
 def blocks(fns: Dict[str, Callable], rounds: int, per_round: int = 1) -> Dict[str, float]:
     """Median per-call time of each function, timing each in a block of its own (its caches
     stay warm between calls, as for a peer timed in its own process)."""
-    out = {}
-    for key, fn in fns.items():
-        fn()
-        fn()
-        times = []
-        for _ in range(rounds):
-            t0 = time.perf_counter()
-            for _ in range(per_round):
-                fn()
-            times.append((time.perf_counter() - t0) / per_round)
-        out[key] = statistics.median(times)
-    return out
+    return {key: median_time(fn, rounds, per_round=per_round) for key, fn in fns.items()}
 
 
 def run(peers: Sequence[str], repeat: int, seed: int, threads: Optional[int] = None,
