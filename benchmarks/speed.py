@@ -217,46 +217,48 @@ def buffer_bytes(f) -> int:
 
 _COMPILE_SNIPPET = """
 import sys, time, numpy
-t0 = time.perf_counter()
-if sys.argv[1] == 'started':  # numba's one-time start-up paid before the clock starts
+if sys.argv[1] == 'numba':  # what numba's own start-up costs a process (import, first jit)
+    t0 = time.perf_counter()
     import numba
     numba.njit(lambda a: a[0] + 1.0)(numpy.ones(2, numpy.float32))
-t1 = time.perf_counter()
+    print(time.perf_counter() - t0)
+    sys.exit()
 from benchmarks.speed import build_step, BIG, make_data
 from symgraph.compile.mode import FAST_RUN
-t2 = time.perf_counter()
+t0 = time.perf_counter()
 f, ct = build_step(BIG, 'adam', FAST_RUN.__class__('NUMBA', backend='numba'), 0)
 x, y = make_data(BIG, 128, 0)
 f(x, y)
-print(t1 - t0, ct, time.perf_counter() - t2)
+print(ct, time.perf_counter() - t0, int('numba' in sys.modules))
 """
 
 
 def numba_process_compile_times() -> Optional[Dict[str, float]]:
     """Adam train-step compile time of the numba backend in a new process with an empty
-    kernel cache (``cold``), then in new processes with that cache (``warm``), the last one
-    with numba already started (``warm_started``, and ``numba_start``: what that start-up,
-    paid once per process by the first compiled function, took)."""
+    kernel cache (``cold``), then in a new process with that cache (``warm``; ``*_numba``
+    says whether the process imported numba), and what numba's own start-up costs a process
+    (``numba_start``: paid only when a loop is missing from the cache)."""
     import subprocess
     import sys
     import tempfile
-    try:
-        import numba  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("numba") is None:
         return None
     out = {}
     with tempfile.TemporaryDirectory() as cache:
         env = dict(os.environ, XDG_CACHE_HOME=cache)
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
-        for label, how in (("cold", "new"), ("warm", "new"), ("warm_started", "started")):
-            proc = subprocess.run([sys.executable, "-c", _COMPILE_SNIPPET, how], env=env,
+        for label in ("cold", "warm", "numba"):
+            proc = subprocess.run([sys.executable, "-c", _COMPILE_SNIPPET, label], env=env,
                                   capture_output=True, text=True, check=True, cwd=root)
-            start_s, compile_s, first_call_s = map(float, proc.stdout.split()[-3:])
-            out[label] = compile_s
-            out[f"{label}_with_first_call"] = first_call_s
-            if how == "started":
-                out["numba_start"] = start_s
+            values = proc.stdout.split()
+            if label == "numba":
+                out["numba_start"] = float(values[-1])
+                continue
+            compile_s, first_call_s, imported = values[-3:]
+            out[label] = float(compile_s)
+            out[f"{label}_with_first_call"] = float(first_call_s)
+            out[f"{label}_numba"] = bool(int(imported))
     return out
 
 
@@ -377,11 +379,12 @@ def table(res: dict) -> str:
                     "step, each in a new process with an empty compile directory)")
     nc = res.get("numba_new_process_compile")
     if nc:
+        started = "numba started" if nc["warm_numba"] else "numba not imported"
         rows.append(f"\nnumba backend, Adam step compile in a new process: kernel cache empty "
-                    f"{nc['cold']:.2f} s, cache warm {nc['warm']:.2f} s (with the first call "
-                    f"{nc['cold_with_first_call']:.2f} s / {nc['warm_with_first_call']:.2f} s); "
-                    f"cache warm and numba already started {nc['warm_started']:.3f} s "
-                    f"(numba's own start-up, once per process: {nc['numba_start']:.2f} s)")
+                    f"{nc['cold']:.2f} s, cache warm {nc['warm']:.3f} s ({started}; with the "
+                    f"first call {nc['cold_with_first_call']:.2f} s / "
+                    f"{nc['warm_with_first_call']:.3f} s); numba's own start-up, paid when a "
+                    f"loop must be compiled: {nc['numba_start']:.2f} s")
     return "\n".join(rows)
 
 

@@ -1,11 +1,14 @@
 """numba code for fused elementwise clusters: the ``[fast]`` extra.
 
-A cluster becomes ONE loop over the elements (optionally parallel over them: backend
-``'numba-parallel'``), compiled once and cached on disk in a module named by the hash of its
-source, so a second process compiles nothing. Small arrays still take the NumPy path
-(:mod:`symgraph.compile.kernels`), where a compiled call costs more than it saves. Serial loops
-are the default: measured on this 2-core machine shared with other work, parallel loops were up
-to 25x slower (threads waiting for cores) while a serial loop beat three NumPy passes 2x.
+A cluster becomes ONE loop over the elements. Serial loops over contiguous operands are
+compiled by numba once and kept as object code (:mod:`symgraph.compile.native`), so a process
+whose kernel cache is warm runs them without starting numba; broadcast operands and the
+parallel backend (``'numba-parallel'``, threads over elements) use numba's dispatcher, from a
+module named by the hash of its source and cached on disk by numba. Small arrays still take
+the NumPy path (:mod:`symgraph.compile.kernels`), where a compiled call costs more than it
+saves. Serial loops are the default: measured on this 2-core machine shared with other work,
+parallel loops were up to 25x slower (threads waiting for cores) while a serial loop beat
+three NumPy passes 2x.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from symgraph.compile import native
 from symgraph.compile.kernels import _const, numpy_function
 
 #: below this many elements the numba wrapper runs the NumPy code instead
@@ -29,11 +33,9 @@ GROUP_MIN_SIZE = 1
 
 
 def numba_available() -> bool:
-    try:
-        import numba  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """True when numba is installed (found, not imported: its start-up is paid only when a
+    loop is missing from the kernel cache)."""
+    return importlib.util.find_spec("numba") is not None
 
 
 def cache_dir() -> str:
@@ -118,6 +120,30 @@ def numba_source(program, in_dtypes: Sequence[str], scalar: Sequence[bool], out_
     return "\n".join(src)
 
 
+def pointer_loop_source(name: str, program, in_dtypes: Sequence[str], scalar: Sequence[bool],
+                        out_dtype: Optional[str], inplace: Optional[int] = None
+                        ) -> Tuple[str, List[tuple]]:
+    """Source and argument kinds (:mod:`symgraph.compile.native`) of a serial loop over raw
+    pointers: ``name(out, i0, ..., n)``, or ``name(i0, ..., n)`` writing input ``inplace``."""
+    refs = [f"i{k}" if s else f"i{k}[k]" for k, s in enumerate(scalar)]
+    body, res = _kernel_body(program, refs, "        ")
+    args = [f"i{k}" for k in range(len(in_dtypes))]
+    kinds = [("s" if s else "p", d) for d, s in zip(in_dtypes, scalar)]
+    if inplace is None:
+        args, kinds, store = ["out"] + args, [("p", out_dtype)] + kinds, "out[k]"
+    else:
+        store = f"i{inplace}[k]"
+    src = ["import math", "import numpy as np", "", "",
+           f"def {name}({', '.join(args)}, n):", "    for k in range(n):", *body,
+           f"        {store} = {res}", ""]
+    return "\n".join(src), kinds + [("n",)]
+
+
+def _scalar_converter(dtype: str):
+    """Python number of a NumPy scalar or 0-d array, as ctypes takes it."""
+    return float if np.dtype(dtype).kind == "f" else int
+
+
 def _load_module(src: str):
     digest = hashlib.sha256(src.encode()).hexdigest()[:24]
     modname = f"symgraph_kernel_{digest}"
@@ -144,9 +170,11 @@ def _load_module(src: str):
 class NumbaKernel:
     """``kernel(out, shape, *inputs)``: one compiled loop for a fused cluster.
 
-    Operands are passed as 1-d views when every non-scalar input already has the output's
-    shape and is C-contiguous (the common case: optimizer updates), else broadcast views go to
-    an ``ndim``-d loop. Below :data:`NUMBA_MIN_SIZE` elements the NumPy steps run instead.
+    Operands are passed as 1-d data when every non-scalar input already has the output's
+    shape and is C-contiguous (the common case: optimizer updates): serial loops then run as
+    native code from the kernel cache (:mod:`symgraph.compile.native`, no numba start-up when
+    the cache is warm). Broadcast operands go to an ``ndim``-d numba loop, compiled when first
+    needed. Below :data:`NUMBA_MIN_SIZE` elements the NumPy steps run instead.
     """
 
     def __init__(self, program, in_dtypes: Sequence[str], in_ndims: Sequence[int],
@@ -160,11 +188,36 @@ class NumbaKernel:
         self.inplace = inplace
         self.source = numba_source(program, in_dtypes, self.scalar, out_dtype, ndim, parallel,
                                    inplace)
-        module = _load_module(self.source)
-        self._flat, self._nd = module.flat, module.nd
-        self._flat_inplace = getattr(module, "flat_inplace", None)
         self._numpy = numpy_function(program, in_dtypes, out_dtype)
         self._arrays = [k for k, s in enumerate(self.scalar) if not s]
+        self._convert = [_scalar_converter(d) if s else None
+                         for d, s in zip(in_dtypes, self.scalar)]
+        self._module = None
+        self._native_flat = self._native_inplace = None
+        self._pointer_loops = None
+        if not parallel:
+            # (source, kinds) of the out= loop and of the in-place one
+            self._pointer_loops = (
+                pointer_loop_source("flat", program, in_dtypes, self.scalar, out_dtype),
+                None if inplace is None else pointer_loop_source(
+                    "flat_inplace", program, in_dtypes, self.scalar, None, inplace))
+            # the loop calls will use is made now; with an in-place variant, the out= one is
+            # the rare fallback, made when first needed
+            if inplace is None:
+                self._native_flat = self._native("flat")
+            else:
+                self._native_inplace = self._native("flat_inplace")
+        if self._native_flat is None and self._native_inplace is None:
+            self._numba()  # numba's dispatcher, compiled (or loaded from its cache) now
+
+    def _native(self, which: str):
+        src, kinds = self._pointer_loops[0 if which == "flat" else 1]
+        return native.loop(src, which, kinds, cache_dir())
+
+    def _numba(self):
+        if self._module is None:
+            self._module = _load_module(self.source)
+        return self._module
 
     def __call__(self, out, shape, *ins):
         size = 1
@@ -183,30 +236,46 @@ class NumbaKernel:
                     # e.g. a caller's input that is the shared storage being updated: a loop
                     # would read what it already wrote; NumPy's ufuncs buffer overlaps
                     return self._numpy(out, shape, *ins)
-        args = list(ins)
         flat = True
         for k in self._arrays:
-            a = args[k]
+            a = ins[k]
             if a.shape != shape or not a.flags.c_contiguous:
                 flat = False
                 break
         if flat:
+            inplace = self.inplace is not None and ins[self.inplace] is out
+            if self._pointer_loops is not None:
+                args = [a.ctypes.data if conv is None else conv(a)
+                        for a, conv in zip(ins, self._convert)]
+                if inplace:
+                    if self._native_inplace:
+                        self._native_inplace(*args, size)
+                        return out
+                else:
+                    if self._native_flat is None:  # False: tried, numba's dispatcher runs
+                        self._native_flat = self._native("flat") or False
+                    if self._native_flat:
+                        self._native_flat(out.ctypes.data, *args, size)
+                        return out
+            args = list(ins)
             for k in self._arrays:
                 args[k] = args[k].reshape(-1)
             for k, s in enumerate(self.scalar):
                 if s:
                     args[k] = args[k][()] if isinstance(args[k], np.ndarray) else args[k]
-            if self.inplace is not None and ins[self.inplace] is out:
-                self._flat_inplace(*args)
+            module = self._numba()
+            if inplace:
+                module.flat_inplace(*args)
             else:
-                self._flat(out.reshape(-1), *args)
+                module.flat(out.reshape(-1), *args)
             return out
+        args = list(ins)
         for k in self._arrays:
             args[k] = np.broadcast_to(args[k], shape)
         for k, s in enumerate(self.scalar):
             if s and isinstance(args[k], np.ndarray):
                 args[k] = args[k][()]
-        self._nd(out, *args)
+        self._numba().nd(out, *args)
         return out
 
 
@@ -220,17 +289,16 @@ class GroupKernel:
     member ``i``; ``target`` is the external operand the result is written into. Calling it
     with the external operands returns False (and does nothing) unless they are all
     C-contiguous arrays of one shape, of at least :data:`GROUP_MIN_SIZE` elements, that do not
-    overlap, or scalars.
+    overlap, or scalars. A serial group runs as native code from the kernel cache
+    (:mod:`symgraph.compile.native`); a parallel one, or one that cannot, through numba.
     """
 
     def __init__(self, members, ext_dtypes: Sequence[str], ext_scalar: Sequence[bool],
                  parallel: bool = False):
         self.scalar = list(ext_scalar)
         self._arrays = [j for j, sc in enumerate(ext_scalar) if not sc]
-        args = ", ".join(f"e{j}" for j in range(len(ext_dtypes)))
-        sig = ", ".join(_NB_TYPES[d] if sc else f"{_NB_TYPES[d]}[::1]"
-                        for d, sc in zip(ext_dtypes, ext_scalar))
-        loop = "prange" if parallel else "range"
+        self._convert = [_scalar_converter(d) if sc else None
+                         for d, sc in zip(ext_dtypes, ext_scalar)]
         first = self._arrays[0]
         body: List[str] = []
         stores: List[str] = []
@@ -240,12 +308,23 @@ class GroupKernel:
             lines, res = _kernel_body(program, names, "        ", prefix=f"m{i}_")
             body += lines + [f"        r{i} = {res}"]
             stores.append(f"        e{target}[k] = r{i}")
+        args = ", ".join(f"e{j}" for j in range(len(ext_dtypes)))
+        self._native = None
+        if not parallel:
+            src = "\n".join(["import math", "import numpy as np", "", "",
+                             f"def group({args}, n):", "    for k in range(n):", *body,
+                             *stores, ""])
+            kinds = [("s" if sc else "p", d) for d, sc in zip(ext_dtypes, ext_scalar)]
+            self._native = native.loop(src, "group", kinds + [("n",)], cache_dir())
+        sig = ", ".join(_NB_TYPES[d] if sc else f"{_NB_TYPES[d]}[::1]"
+                        for d, sc in zip(ext_dtypes, ext_scalar))
+        loop = "prange" if parallel else "range"
         src = ["import math", "import numpy as np", "from numba import njit, prange", "",
                f"@njit(['void({sig})'], parallel={bool(parallel)}, cache=True, nogil=True, "
                f"error_model='numpy')", f"def group({args}):",
                f"    for k in {loop}(e{first}.shape[0]):", *body, *stores, ""]
         self.source = "\n".join(src)
-        self._fn = _load_module(self.source).group
+        self._fn = None if self._native else _load_module(self.source).group
 
     def __call__(self, *ext) -> bool:
         arrays = [ext[j] for j in self._arrays]
@@ -262,6 +341,10 @@ class GroupKernel:
             for b in arrays[i + 1:]:
                 if np.may_share_memory(a, b):
                     return False
+        if self._native is not None:
+            self._native(*[e.ctypes.data if conv is None else conv(e)
+                           for e, conv in zip(ext, self._convert)], size)
+            return True
         args = [e[()] if sc and isinstance(e, np.ndarray) else e.reshape(-1) if not sc else e
                 for e, sc in zip(ext, self.scalar)]
         self._fn(*args)
