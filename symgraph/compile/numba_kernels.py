@@ -245,7 +245,7 @@ class NumbaKernel:
         if flat:
             inplace = self.inplace is not None and ins[self.inplace] is out
             if self._pointer_loops is not None:
-                args = [a.ctypes.data if conv is None else conv(a)
+                args = [native.pointer(a) if conv is None else conv(a)
                         for a, conv in zip(ins, self._convert)]
                 if inplace:
                     if self._native_inplace:
@@ -255,7 +255,7 @@ class NumbaKernel:
                     if self._native_flat is None:  # False: tried, numba's dispatcher runs
                         self._native_flat = self._native("flat") or False
                     if self._native_flat:
-                        self._native_flat(out.ctypes.data, *args, size)
+                        self._native_flat(native.pointer(out), *args, size)
                         return out
             args = list(ins)
             for k in self._arrays:
@@ -342,7 +342,7 @@ class GroupKernel:
                 if np.may_share_memory(a, b):
                     return False
         if self._native is not None:
-            self._native(*[e.ctypes.data if conv is None else conv(e)
+            self._native(*[native.pointer(e) if conv is None else conv(e)
                            for e, conv in zip(ext, self._convert)], size)
             return True
         args = [e[()] if sc and isinstance(e, np.ndarray) else e.reshape(-1) if not sc else e
