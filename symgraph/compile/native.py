@@ -65,11 +65,15 @@ def supported(kinds: Sequence[Kind]) -> bool:
 
 
 def _llvm():
+    """llvmlite's binding layer, when it has what this module uses (its JIT linker and the
+    new pass manager), else None."""
     try:
         import llvmlite.binding as llvm
     except ImportError:
         return None
-    return llvm
+    needed = ("create_lljit_compiler", "JITLibraryBuilder", "create_new_module_pass_manager",
+              "create_pass_builder", "create_pipeline_tuning_options")
+    return llvm if all(hasattr(llvm, name) for name in needed) else None
 
 
 @functools.lru_cache(maxsize=None)
