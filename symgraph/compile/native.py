@@ -109,8 +109,8 @@ def loop(source: str, name: str, kinds: Sequence[Kind], cache_dir: str
         if entry is not None:
             try:
                 return _link(digest, *entry, kinds, llvm)
-            except RuntimeError:
-                pass  # a damaged or foreign file: compile it again
+            except Exception:  # a foreign or unlinkable object (LLVM's error): compile again
+                pass
         try:
             entry = _compile(source, name, kinds, llvm)
         except Exception:  # numba's own path reports what is wrong with the loop
@@ -120,7 +120,7 @@ def loop(source: str, name: str, kinds: Sequence[Kind], cache_dir: str
         _write(path, *entry)
         try:
             return _link(digest, *entry, kinds, llvm)
-        except RuntimeError:
+        except Exception:  # e.g. a symbol LLVM itself introduced is missing: numba's route
             return None
 
 
