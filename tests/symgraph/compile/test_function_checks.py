@@ -41,15 +41,23 @@ def test_fast_compile_runs_no_rewrites():
     np.testing.assert_array_equal(f(np.ones(2))[1], [2.0, 2.0])
 
 
-class _WrongEmit(Op):
-    """exp whose emitted code is deliberately wrong (adds one)."""
+class _SameType(Op):
+    """A unary test op whose output has its input's type."""
 
     def make_node(self, x):
         x = as_tensor_variable(x)
         return Apply(self, [x], [Variable(x.type)])
 
+
+class _Exp(_SameType):
+    """exp, correct in ``perform``; the broken ops below get its code wrong."""
+
     def perform(self, x):
         return np.exp(x)
+
+
+class _WrongEmit(_Exp):
+    """exp whose emitted code is deliberately wrong (adds one)."""
 
     def emit(self, names):
         return f"np.exp({names[0]}) + 1"
@@ -109,15 +117,8 @@ def test_debug_mode_checks_static_shapes_and_dtypes():
         f(np.ones(4))
 
 
-class _SneakyInplace(Op):
+class _SneakyInplace(_Exp):
     """exp that also writes into its input without declaring it (a broken op)."""
-
-    def make_node(self, x):
-        x = as_tensor_variable(x)
-        return Apply(self, [x], [Variable(x.type)])
-
-    def perform(self, x):
-        return np.exp(x)
 
     def emit(self, names):
         return f"np.exp({names[0]}, out={names[0]})"
@@ -153,12 +154,8 @@ def test_run_time_errors_name_the_generated_line_and_op():
         assert "Dot" in notes and "f.source" in notes
 
 
-class _UndeclaredView(Op):
+class _UndeclaredView(_SameType):
     """Returns a reversed view of its input without declaring ``view_map`` (a broken op)."""
-
-    def make_node(self, x):
-        x = as_tensor_variable(x)
-        return Apply(self, [x], [Variable(x.type)])
 
     def perform(self, x):
         return x[::-1]
