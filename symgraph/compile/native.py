@@ -178,11 +178,10 @@ def _resolvable(symbol: str) -> bool:
 
 def _compile(source: str, name: str, kinds, llvm) -> Optional[Tuple[str, bytes]]:
     """(symbol, object code) of the loop, or None when it needs more than the C library."""
-    import numpy as np
     from numba import njit, types
     nb = {"p": lambda d: types.CPointer(getattr(types, d)), "s": lambda d: getattr(types, d)}
     sig = types.void(*[types.int64 if k[0] == "n" else nb[k[0]](k[1]) for k in kinds])
-    ns: dict = {"np": np, "math": __import__("math")}
+    ns: dict = {}  # the source imports what it uses
     exec(compile(source, f"<symgraph loop {name}>", "exec"), ns)
     disp = njit(sig, error_model="numpy", nogil=True, cache=False)(ns[name])
     cres = disp.overloads[sig.args]

@@ -120,11 +120,20 @@ def numba_source(program, in_dtypes: Sequence[str], scalar: Sequence[bool], out_
     return "\n".join(src)
 
 
+def _pointer_loop(name: str, args: Sequence[str], kinds: Sequence[tuple],
+                  body: Sequence[str]) -> Tuple[str, List[tuple]]:
+    """Source and argument kinds (:mod:`symgraph.compile.native`) of a serial loop
+    ``name(*args, n)`` over raw pointers running ``body`` (lines at loop depth) for each k."""
+    src = ["import math", "import numpy as np", "", "", f"def {name}({', '.join(args)}, n):",
+           "    for k in range(n):", *body, ""]
+    return "\n".join(src), list(kinds) + [("n",)]
+
+
 def pointer_loop_source(name: str, program, in_dtypes: Sequence[str], scalar: Sequence[bool],
                         out_dtype: Optional[str], inplace: Optional[int] = None
                         ) -> Tuple[str, List[tuple]]:
-    """Source and argument kinds (:mod:`symgraph.compile.native`) of a serial loop over raw
-    pointers: ``name(out, i0, ..., n)``, or ``name(i0, ..., n)`` writing input ``inplace``."""
+    """The pointer loop of a fused cluster: ``name(out, i0, ..., n)``, or ``name(i0, ..., n)``
+    writing input ``inplace``."""
     refs = [f"i{k}" if s else f"i{k}[k]" for k, s in enumerate(scalar)]
     body, res = _kernel_body(program, refs, "        ")
     args = [f"i{k}" for k in range(len(in_dtypes))]
@@ -133,10 +142,12 @@ def pointer_loop_source(name: str, program, in_dtypes: Sequence[str], scalar: Se
         args, kinds, store = ["out"] + args, [("p", out_dtype)] + kinds, "out[k]"
     else:
         store = f"i{inplace}[k]"
-    src = ["import math", "import numpy as np", "", "",
-           f"def {name}({', '.join(args)}, n):", "    for k in range(n):", *body,
-           f"        {store} = {res}", ""]
-    return "\n".join(src), kinds + [("n",)]
+    return _pointer_loop(name, args, kinds, body + [f"        {store} = {res}"])
+
+
+def _native_args(ops, convert) -> list:
+    """Native-loop arguments of operands: arrays as pointers, scalars as Python numbers."""
+    return [native.pointer(op) if conv is None else conv(op) for op, conv in zip(ops, convert)]
 
 
 def _scalar_converter(dtype: str):
@@ -245,8 +256,7 @@ class NumbaKernel:
         if flat:
             inplace = self.inplace is not None and ins[self.inplace] is out
             if self._pointer_loops is not None:
-                args = [native.pointer(a) if conv is None else conv(a)
-                        for a, conv in zip(ins, self._convert)]
+                args = _native_args(ins, self._convert)
                 if inplace:
                     if self._native_inplace:
                         self._native_inplace(*args, size)
@@ -308,14 +318,13 @@ class GroupKernel:
             lines, res = _kernel_body(program, names, "        ", prefix=f"m{i}_")
             body += lines + [f"        r{i} = {res}"]
             stores.append(f"        e{target}[k] = r{i}")
-        args = ", ".join(f"e{j}" for j in range(len(ext_dtypes)))
+        names = [f"e{j}" for j in range(len(ext_dtypes))]
+        args = ", ".join(names)
         self._native = None
         if not parallel:
-            src = "\n".join(["import math", "import numpy as np", "", "",
-                             f"def group({args}, n):", "    for k in range(n):", *body,
-                             *stores, ""])
             kinds = [("s" if sc else "p", d) for d, sc in zip(ext_dtypes, ext_scalar)]
-            self._native = native.loop(src, "group", kinds + [("n",)], cache_dir())
+            src, kinds = _pointer_loop("group", names, kinds, body + stores)
+            self._native = native.loop(src, "group", kinds, cache_dir())
         sig = ", ".join(_NB_TYPES[d] if sc else f"{_NB_TYPES[d]}[::1]"
                         for d, sc in zip(ext_dtypes, ext_scalar))
         loop = "prange" if parallel else "range"
@@ -342,8 +351,7 @@ class GroupKernel:
                 if np.may_share_memory(a, b):
                     return False
         if self._native is not None:
-            self._native(*[native.pointer(e) if conv is None else conv(e)
-                           for e, conv in zip(ext, self._convert)], size)
+            self._native(*_native_args(ext, self._convert), size)
             return True
         args = [e[()] if sc and isinstance(e, np.ndarray) else e.reshape(-1) if not sc else e
                 for e, sc in zip(ext, self.scalar)]
