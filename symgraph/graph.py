@@ -373,6 +373,27 @@ def toposort(outputs: Iterable[Variable], stop: Optional[Iterable[Variable]] = N
     return order
 
 
+def fill_memo(var: Variable, memo: dict, visit, is_leaf=None) -> None:
+    """Fill ``memo`` for ``var`` and the ancestors it needs, inputs first, without recursion
+    (deep chains of nodes). ``visit(v, leaf)`` is called once for each variable not yet in
+    ``memo``: at once for a leaf (owner-less, or ``is_leaf(v)``), else when every input of its
+    owner is in ``memo``; it must set ``memo[v]`` (and may set the node's other outputs)."""
+    stack = [var]
+    while stack:
+        v = stack[-1]
+        if v in memo:
+            stack.pop()
+            continue
+        leaf = v.owner is None or (is_leaf is not None and is_leaf(v))
+        if not leaf:
+            pending = [i for i in v.owner.inputs if i not in memo]
+            if pending:
+                stack.extend(pending)
+                continue
+        stack.pop()
+        visit(v, leaf)
+
+
 def graph_inputs(outputs: Iterable[Variable], stop: Optional[Iterable[Variable]] = None
                  ) -> List[Variable]:
     """Owner-less variables (and ``stop`` variables) the outputs depend on, in first-seen order."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import List, Optional
 
 from symgraph.fgraph import FunctionGraph
-from symgraph.graph import Variable, is_constant_value
+from symgraph.graph import Variable, fill_memo, is_constant_value
 from symgraph.ops import elemwise as E
 from symgraph.ops import nnet as N
 from symgraph.ops import scalar as S
@@ -163,22 +163,12 @@ def _bce_grad_below(fgraph: FunctionGraph, var: Variable) -> bool:
     ``SumToShape``; bit 4: such a term is a factor of it (or a term of a sum factor).
     """
     memo = fgraph.cache("bce_grad_below")
-    stack = [var]
-    while stack:
-        v = stack[-1]
-        if v in memo:
-            stack.pop()
-            continue
-        node = v.owner
-        if node is None:
+
+    def visit(v: Variable, leaf: bool) -> None:
+        if leaf:
             memo[v] = 0
-            stack.pop()
-            continue
-        pending = [i for i in node.inputs if i not in memo]
-        if pending:
-            stack.extend(pending)
-            continue
-        stack.pop()
+            return
+        node = v.owner
         sop = _scalar(v)
         bits = 0
         if sop == N.S_BCE_GRAD:
@@ -190,6 +180,7 @@ def _bce_grad_below(fgraph: FunctionGraph, var: Variable) -> bool:
         elif bits & 2 or (sop == S.add and any(memo[i] & 2 for i in node.inputs)):
             bits |= 4
         memo[v] = bits
+    fill_memo(var, memo, visit)
     return bool(memo[var] & 4)
 
 

@@ -13,7 +13,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from symgraph.fgraph import OUTPUT, FunctionGraph
-from symgraph.graph import Apply, Constant, Variable, constant
+from symgraph.graph import Apply, Constant, Variable, constant, fill_memo
 from symgraph.ops import scalar as S
 from symgraph.ops.elemwise import Elemwise, cast
 from symgraph.ops.shape import (Alloc, DimShuffle, MakeVector, Reshape, Shape, ShapeI,
@@ -60,22 +60,12 @@ def infer_shape(var: Variable, memo: Optional[Dict[Variable, tuple]] = None
     whose op cannot say falls back to ``ShapeI(i)(var)``.
     """
     memo = {} if memo is None else memo
-    stack = [var]
-    while stack:
-        v = stack[-1]
-        if v in memo:
-            stack.pop()
-            continue
-        node = v.owner
-        if node is None or all(s is not None for s in v.type.shape):
+
+    def visit(v: Variable, leaf: bool) -> None:
+        if leaf:
             memo[v] = _own_shape(v)
-            stack.pop()
-            continue
-        pending = [i for i in node.inputs if i not in memo]
-        if pending:
-            stack.extend(pending)
-            continue
-        stack.pop()
+            return
+        node = v.owner
         try:
             shapes = node.op.infer_shape(node, [memo[i] for i in node.inputs])
         except Exception:  # an op that cannot infer is asked at run time instead
@@ -86,6 +76,7 @@ def infer_shape(var: Variable, memo: Optional[Dict[Variable, tuple]] = None
                 continue
             memo[out] = tuple(s if s is not None else _simplify(_as_dim(d))
                               for s, d in zip(out.type.shape, shapes[k]))
+    fill_memo(var, memo, visit, is_leaf=lambda v: all(s is not None for s in v.type.shape))
     return memo[var]
 
 
