@@ -8,6 +8,8 @@ import symgraph
 import symgraph.tensor as T
 from symgraph.ops.conv import Conv2dGradInputs, Conv2dGradWeights, conv2d
 
+from hvp_helpers import check_hvp_of_weights
+
 GEOMETRIES = [  # border_mode, subsample, filter_dilation, filter_flip
     ("valid", (1, 1), (1, 1), True),
     ("full", (2, 1), (1, 2), False),
@@ -71,22 +73,13 @@ def test_hessian_vector_product_by_rop_and_lop(rng):
     w1 = rng.standard_normal((3, 2, 3, 2)) * 0.5
     w2 = rng.standard_normal((2, 3, 2, 2)) * 0.5
     v1, v2 = rng.standard_normal(w1.shape), rng.standard_normal(w2.shape)
-    X, W1, W2 = T.tensor4("x"), T.tensor4("w1"), T.tensor4("w2")
-    V1, V2 = T.tensor4("v1"), T.tensor4("v2")
-    h = T.tanh(conv2d(X, W1, border_mode="half", filter_shape=w1.shape, filter_dilation=(2, 1)))
-    cost = (conv2d(h, W2, subsample=(2, 1)) ** 2).sum()
-    g = T.grad(cost, [W1, W2])
-    hv_r = T.Rop(g, [W1, W2], [V1, V2])
-    hv_l = T.Lop(g, [W1, W2], [V1, V2])  # H is symmetric: v^T H = H v
-    f = symgraph.function([X, W1, W2, V1, V2], hv_r + hv_l)
-    fg = symgraph.function([X, W1, W2], g)
-    r1, r2, l1, l2 = f(x, w1, w2, v1, v2)
-    eps = 1e-6
-    up, down = fg(x, w1 + eps * v1, w2 + eps * v2), fg(x, w1 - eps * v1, w2 - eps * v2)
-    for got_r, got_l, a, b in ((r1, l1, up[0], down[0]), (r2, l2, up[1], down[1])):
-        ref = (a - b) / (2 * eps)
-        np.testing.assert_allclose(got_r, ref, rtol=1e-5, atol=1e-6)
-        np.testing.assert_allclose(got_l, ref, rtol=1e-5, atol=1e-6)
+
+    def cost(X, W1, W2):
+        h = T.tanh(conv2d(X, W1, border_mode="half", filter_shape=w1.shape,
+                          filter_dilation=(2, 1)))
+        return (conv2d(h, W2, subsample=(2, 1)) ** 2).sum()
+
+    check_hvp_of_weights(x, [w1, w2], [v1, v2], cost)
 
 
 def test_rop_of_conv_is_bilinear(rng):

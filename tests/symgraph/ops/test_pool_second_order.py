@@ -9,6 +9,8 @@ import symgraph.tensor as T
 from symgraph.ops.conv import conv2d
 from symgraph.ops.pool import MaxPool2dGradGrad, Pool2dGrad, pool_2d
 
+from hvp_helpers import check_hvp_of_weights
+
 MODES = ["max", "sum", "average_inc_pad", "average_exc_pad"]
 GEOMETRIES = [  # ws, stride, pad, ignore_border
     ((2, 2), None, (0, 0), True),
@@ -93,21 +95,13 @@ def test_hessian_vector_product_conv_pool(rng):
     x = rng.standard_normal((2, 2, 8, 8))
     w1, w2 = rng.standard_normal((3, 2, 3, 3)), rng.standard_normal((2, 3, 2, 2))
     v1, v2 = rng.standard_normal(w1.shape), rng.standard_normal(w2.shape)
-    X, W1, W2, V1, V2 = (T.tensor4(n) for n in ("x", "w1", "w2", "v1", "v2"))
-    h = pool_2d(T.tanh(conv2d(X, W1, border_mode="half", filter_shape=w1.shape)), (2, 2))
-    cost = (pool_2d(conv2d(h, W2), (2, 2), ignore_border=False, mode="average_exc_pad")
-            ** 2).sum()
-    g = T.grad(cost, [W1, W2])
-    f = symgraph.function([X, W1, W2, V1, V2],
-                          T.Rop(g, [W1, W2], [V1, V2]) + T.Lop(g, [W1, W2], [V1, V2]))
-    fg = symgraph.function([X, W1, W2], g)
-    eps = 1e-6
-    up, down = fg(x, w1 + eps * v1, w2 + eps * v2), fg(x, w1 - eps * v1, w2 - eps * v2)
-    r1, r2, l1, l2 = f(x, w1, w2, v1, v2)
-    for got_r, got_l, a, b in ((r1, l1, up[0], down[0]), (r2, l2, up[1], down[1])):
-        ref = (a - b) / (2 * eps)
-        np.testing.assert_allclose(got_r, ref, rtol=1e-5, atol=1e-6)
-        np.testing.assert_allclose(got_l, ref, rtol=1e-5, atol=1e-6)
+
+    def cost(X, W1, W2):
+        h = pool_2d(T.tanh(conv2d(X, W1, border_mode="half", filter_shape=w1.shape)), (2, 2))
+        return (pool_2d(conv2d(h, W2), (2, 2), ignore_border=False, mode="average_exc_pad")
+                ** 2).sum()
+
+    check_hvp_of_weights(x, [w1, w2], [v1, v2], cost)
 
 
 def test_pool_grad_of_grad_is_zero_in_x(rng):
