@@ -14,8 +14,8 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from symgraph.graph import Apply, Constant, Variable, ancestors, as_tensor_variable, \
-    clone_replace, constant, toposort
+from symgraph.graph import Apply, Constant, Variable, ancestors, clone_replace, toposort
+from symgraph.ops.variable import TensorVariable, as_tensor_variable, constant
 from symgraph.op import Op
 from symgraph.ops import elemwise as E
 from symgraph.ops import scalar as S
@@ -51,7 +51,7 @@ class GradientBlock(Op):
 
     def make_node(self, x) -> Apply:
         x = as_tensor_variable(x)
-        return Apply(self, [x], [Variable(x.type)])
+        return Apply(self, [x], [TensorVariable(x.type)])
 
     def perform(self, x):
         return x
@@ -339,7 +339,7 @@ def Rop(f, wrt, eval_points, disconnected_outputs="raise"):
             if disconnected_outputs == "warn":
                 import warnings
                 warnings.warn(msg, stacklevel=2)
-        u = Variable(TensorType(fi.dtype, fi.type.shape), name="_rop_u")
+        u = TensorVariable(TensorType(fi.dtype, fi.type.shape), name="_rop_u")
         gs = Lop(fi, ws, u, disconnected_inputs="ignore")
         inner = None
         for g, v in zip(gs, vs):
@@ -446,7 +446,7 @@ def verify_grad(fun, pt, n_tests: int = 2, rng=None, eps: Optional[float] = None
     tol = tol if tol is not None else (3e-2 if low else 1e-4)
     abs_tol = abs_tol if abs_tol is not None else tol
     rel_tol = rel_tol if rel_tol is not None else tol
-    inputs = [Variable(TensorType(p.dtype, (None,) * p.ndim), name=f"x{i}")
+    inputs = [TensorVariable(TensorType(p.dtype, (None,) * p.ndim), name=f"x{i}")
               for i, p in enumerate(pt)]
     out = fun(*inputs)
     if isinstance(out, (list, tuple)):
@@ -454,7 +454,7 @@ def verify_grad(fun, pt, n_tests: int = 2, rng=None, eps: Optional[float] = None
     out = as_tensor_variable(out)
     value = np.asarray(function(inputs, out, mode=mode, on_unused_input="ignore")(*pt))
     proj_val = rng.uniform(0.1, 1.0, size=value.shape).astype(out.dtype)
-    proj = Variable(TensorType(out.dtype, (None,) * out.ndim), name="projection")
+    proj = TensorVariable(TensorType(out.dtype, (None,) * out.ndim), name="projection")
     cost = (out * proj).sum() if out.ndim else out * proj
     cost_fn = function(inputs + [proj], cost, mode=mode, on_unused_input="ignore")
     grads = grad(cost, inputs, disconnected_inputs="ignore")

@@ -15,6 +15,7 @@ from typing import List, Sequence
 import numpy as np
 
 from symgraph.graph import Apply, Constant, Variable, clone_replace, graph_inputs
+from symgraph.ops.variable import TensorVariable
 from symgraph.op import Op
 from symgraph.types import TensorType
 
@@ -62,19 +63,19 @@ class JacobianRows(Op):
             if not isinstance(new, Variable) or new.dtype != old.dtype or new.ndim != old.ndim:
                 raise TypeError(f"{self}: input {new} cannot stand for {old} of type {old.type}")
         n = self.expression.type.shape[0]
-        outs = [Variable(TensorType(w.dtype, (n,) + w.type.shape)) for w in self.wrt]
+        outs = [TensorVariable(TensorType(w.dtype, (n,) + w.type.shape)) for w in self.wrt]
         return Apply(self, list(inputs), outs)
 
     def _functions(self):
         if self._compiled is None:
             from symgraph.compile.function import function
             from symgraph.gradient import Lop
-            clones = [Variable(TensorType(v.dtype, (None,) * v.ndim), name=v.name)
+            clones = [TensorVariable(TensorType(v.dtype, (None,) * v.ndim), name=v.name)
                       for v in self.template_inputs]
             memo = dict(zip(self.template_inputs, clones))
             (expr,) = clone_replace([self.expression], memo)
             wrt = [memo[w] for w in self.wrt]
-            u = Variable(TensorType(expr.dtype, (None,)), name="row_selector")
+            u = TensorVariable(TensorType(expr.dtype, (None,)), name="row_selector")
             vjp = Lop(expr, wrt, u, disconnected_inputs="ignore")
             forward = function(clones, expr, on_unused_input="ignore")
             backward = function(clones + [u], vjp, on_unused_input="ignore")

@@ -15,7 +15,8 @@ from typing import List, Optional, Sequence
 import numpy as np
 
 from symgraph.config import config
-from symgraph.graph import Apply, Constant, Variable, as_tensor_variable, constant
+from symgraph.graph import Apply, Constant, Variable
+from symgraph.ops.variable import TensorVariable, as_tensor_variable, constant
 from symgraph.op import Op
 from symgraph.ops import elemwise as E
 from symgraph.ops.shape import as_shape_vector, shape_entries
@@ -88,7 +89,7 @@ class RandomDraw(Op):
         else:
             size, static = constant(np.zeros(0, dtype="int64")), None
         shape = self._static_shape(static, params)
-        outs = [Variable(state.type), Variable(TensorType(self.dtype, shape))]
+        outs = [TensorVariable(state.type), TensorVariable(TensorType(self.dtype, shape))]
         return Apply(self, [state, size] + params, outs)
 
     def _static_shape(self, static, params) -> tuple:

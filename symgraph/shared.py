@@ -6,6 +6,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from symgraph.graph import Variable
+from symgraph.ops.variable import TensorVariable
 from symgraph.types import TensorType
 
 
@@ -24,7 +25,7 @@ class Container:
         self.value = state
 
 
-class SharedVariable(Variable):
+class SharedVariable(TensorVariable):
     """A variable whose value lives between calls of the functions that use it.
 
     Its type fixes the dtype and the number of dimensions; dimensions are unknown (``None``)

@@ -7,7 +7,8 @@ from typing import Callable, List, Optional, Sequence
 
 import numpy as np
 
-from symgraph.graph import Apply, Constant, Variable, as_tensor_variable, toposort
+from symgraph.graph import Apply, Constant, Variable, toposort
+from symgraph.ops.variable import TensorVariable, as_tensor_variable
 from symgraph.op import Op
 from symgraph.types import TensorType
 
@@ -60,7 +61,7 @@ def _inputs_for(values: Sequence, static: bool) -> List[Variable]:
             continue
         arr = np.asarray(v)
         shape = arr.shape if static else (None,) * arr.ndim
-        out.append(Variable(TensorType(arr.dtype, shape), name=f"x{i}"))
+        out.append(TensorVariable(TensorType(arr.dtype, shape), name=f"x{i}"))
     return out
 
 

@@ -13,7 +13,9 @@ from symgraph.compile import emit
 from symgraph.compile.mode import Mode, get_mode
 from symgraph.compile.pipeline import optimize
 from symgraph.fgraph import FunctionGraph
-from symgraph.graph import Constant, Variable, as_tensor_variable, clone_replace, graph_inputs
+from symgraph.graph import Constant, Variable, clone_replace, graph_inputs
+from symgraph.ops import namespace
+from symgraph.ops.variable import as_tensor_variable
 from symgraph.shared import SharedVariable
 
 
@@ -389,3 +391,20 @@ def function(inputs: Sequence = (), outputs=None, updates=None, givens=None, mod
             "no_default_updates": no_default_updates,
             "allow_input_downcast": allow_input_downcast, "single": single}
     return Function(spec)
+
+
+def evaluate(var: Variable, givens: Optional[dict] = None):
+    """Compile ``var`` and evaluate it with ``givens`` mapping inputs to values (the
+    interactive ``var.eval(givens)``).
+
+    A shared variable among the keys is substituted by the value for this evaluation only
+    (its storage is not changed).
+    """
+    givens = givens or {}
+    keys = [k for k in givens if not isinstance(k, SharedVariable)]
+    subs = [(k, v) for k, v in givens.items() if isinstance(k, SharedVariable)]
+    f = function(keys, var, givens=subs, on_unused_input="ignore")
+    return f(*[givens[k] for k in keys])
+
+
+namespace.provide("evaluate", evaluate)

@@ -11,3 +11,8 @@ from symgraph.ops.join import (Join, Split, ARange, Repeat, join, concatenate, s
                               stack, arange, zeros, ones, squeeze, swapaxes, repeat, tile,
                               horizontal_stack, vertical_stack, eye, identity_like)
 from symgraph.ops.linalg import Matmul, TensorDot, matmul, tensordot, batched_dot  # noqa
+
+# every family has loaded: code inside the families may now reach any of them through T
+import sys as _sys  # noqa: E402
+from symgraph.ops import namespace as _namespace  # noqa: E402
+_namespace.bind(_sys.modules[__name__])

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Sequence, Tuple, Union
 
-from symgraph.graph import Variable, as_tensor_variable
+from symgraph.graph import Variable
+from symgraph.ops.variable import as_tensor_variable
 from symgraph.ops import elemwise as E
 from symgraph.ops.reduce import mean as _mean, normalize_axis
 from symgraph.ops.shape import dimshuffle, shape_i

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from symgraph.graph import Apply, Variable, as_tensor_variable
+from symgraph.graph import Apply, Variable
+from symgraph.ops.variable import TensorVariable, as_tensor_variable
 from symgraph.op import Op
 from symgraph.ops import elemwise as E
 from symgraph.ops.shape import dimshuffle, transpose
 from symgraph.types import TensorType, discrete_dtypes, result_dtype
+from symgraph.ops.linalg import tensordot
 
 
 class Dot(Op):
@@ -30,7 +32,7 @@ class Dot(Op):
             raise ValueError(f"dot: inner dimensions differ: {x} has shape {x.type.shape}, "
                              f"{y} has shape {y.type.shape}")
         shp = x.type.shape[:-1] + y.type.shape[1:]
-        return Apply(self, [x, y], [Variable(TensorType(result_dtype(x.dtype, y.dtype), shp))])
+        return Apply(self, [x, y], [TensorVariable(TensorType(result_dtype(x.dtype, y.dtype), shp))])
 
     def perform(self, x, y):
         return np.dot(x, y)
@@ -76,5 +78,4 @@ def dot(x, y) -> Variable:
         return x * y
     if x.ndim <= 2 and y.ndim <= 2:
         return _dot(x, y)
-    from symgraph.ops.linalg import tensordot
     return tensordot(x, y, [[x.ndim - 1], [max(y.ndim - 2, 0)]])

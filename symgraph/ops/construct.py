@@ -7,12 +7,14 @@ from typing import Optional
 import numpy as np
 
 from symgraph.config import config
-from symgraph.graph import Apply, Constant, Variable, as_tensor_variable, constant
+from symgraph.graph import Apply, Constant, Variable
+from symgraph.ops.variable import TensorVariable, as_tensor_variable, constant
 from symgraph.op import Op
 from symgraph.ops import elemwise as E
 from symgraph.ops.shape import alloc, shape_i
 from symgraph.types import TensorType, discrete_dtypes, int_dtypes, normalize_dtype, \
     result_dtype
+from symgraph.ops.reduce import sum as _sum
 
 
 def _axis(axis, ndim: int, what: str) -> int:
@@ -59,7 +61,7 @@ class ARange(Op):
         length = None
         if all(isinstance(v, Constant) for v in xs):
             length = len(np.arange(*[v.data.item() for v in xs], dtype=self.dtype))
-        return Apply(self, xs, [Variable(TensorType(self.dtype, (length,)))])
+        return Apply(self, xs, [TensorVariable(TensorType(self.dtype, (length,)))])
 
     def perform(self, start, stop, step):
         return np.arange(start, stop, step, dtype=self.dtype)
@@ -79,7 +81,6 @@ class ARange(Op):
         if self.dtype in discrete_dtypes:
             return [None if v.dtype in discrete_dtypes else E.zeros_like(v) for v in inputs]
         start, stop, step = inputs
-        from symgraph.ops.reduce import sum as _sum
         index = arange(0, shape_i(outputs[0], 0), dtype=gz.dtype)
         grads = [_sum(gz), E.zeros_like(stop), _sum(gz * index)]
         return [None if v.dtype in discrete_dtypes else E.cast(g, v.dtype)
@@ -147,7 +148,7 @@ class Eye(Op):
     def make_node(self, n, m, k) -> Apply:
         n, m, k = [_int_scalar(v, "eye") for v in (n, m, k)]
         return Apply(self, [n, m, k],
-                     [Variable(TensorType(self.dtype, (_static_int(n), _static_int(m))))])
+                     [TensorVariable(TensorType(self.dtype, (_static_int(n), _static_int(m))))])
 
     def perform(self, n, m, k):
         return np.eye(int(n), int(m), int(k), dtype=self.dtype)

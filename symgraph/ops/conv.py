@@ -22,7 +22,8 @@ from typing import Optional, Sequence, Tuple, Union
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from symgraph.graph import Apply, Constant, Variable, as_tensor_variable
+from symgraph.graph import Apply, Constant, Variable
+from symgraph.ops.variable import TensorVariable, as_tensor_variable
 from symgraph.op import Op
 from symgraph.ops.shape import MakeVector, Shape, shape_entries
 from symgraph.types import TensorType, discrete_dtypes, float_dtypes, result_dtype
@@ -197,7 +198,7 @@ class Conv2d(_ConvBase):
             if d is not None and d <= 0:
                 raise ValueError(f"conv2d: filters {w.type.shape} (dilation {self.dilation}) do "
                                  f"not fit the input {x.type.shape} with padding {self.pad}")
-        return Apply(self, [x, w], [Variable(TensorType(dtype, shp))])
+        return Apply(self, [x, w], [TensorVariable(TensorType(dtype, shp))])
 
     def perform(self, x, w):
         return conv_forward(x, w, self.pad, self.stride, self.flip, self.dilation).astype(
@@ -233,7 +234,7 @@ class Conv2dGradWeights(_ConvBase):
         known = _static_shape(wshape)
         shp = (gz.type.shape[1] if known[0] is None else known[0],
                x.type.shape[1] if known[1] is None else known[1]) + tuple(known[2:])
-        return Apply(self, [x, gz, wshape], [Variable(TensorType(dtype, shp))])
+        return Apply(self, [x, gz, wshape], [TensorVariable(TensorType(dtype, shp))])
 
     def perform(self, x, gz, wshape):
         return conv_grad_weights(x, gz, (int(wshape[2]), int(wshape[3])), self.pad, self.stride,
@@ -269,7 +270,7 @@ class Conv2dGradInputs(_ConvBase):
         known = _static_shape(xshape)
         shp = (gz.type.shape[0] if known[0] is None else known[0],
                w.type.shape[1] if known[1] is None else known[1]) + tuple(known[2:])
-        return Apply(self, [gz, w, xshape], [Variable(TensorType(dtype, shp))])
+        return Apply(self, [gz, w, xshape], [TensorVariable(TensorType(dtype, shp))])
 
     def perform(self, gz, w, xshape):
         return conv_grad_inputs(gz, w, xshape, self.pad, self.stride, self.flip,

@@ -11,9 +11,12 @@ from typing import List, Optional, Sequence
 import numpy as np
 
 from symgraph.config import config
-from symgraph.graph import Apply, Variable, as_tensor_variable, constant
+from symgraph.graph import Apply, Variable
+from symgraph.ops.variable import TensorVariable, as_tensor_variable, constant
 from symgraph.op import Op
 from symgraph.ops import scalar as S
+from symgraph.ops.namespace import T
+from symgraph.ops.shape import sum_to_shape
 from symgraph.types import TensorType, broadcast_shapes, normalize_dtype, result_dtype, \
     upgrade_to_float
 
@@ -101,7 +104,7 @@ class Elemwise(Op):
             raise TypeError(f"{self}: {exc}") from None
         shape = broadcast_shapes([v.type.shape for v in converted],
                                  what=lambda: f"{self}({', '.join(map(str, converted))})")
-        return Apply(self, converted, [Variable(TensorType(out_dtype, shape))])
+        return Apply(self, converted, [TensorVariable(TensorType(out_dtype, shape))])
 
     def perform(self, *arrays):
         return self.scalar_op.impl(*arrays)
@@ -170,15 +173,13 @@ def unbroadcast(g: Variable, like: Variable, others: Sequence[Variable] = ()) ->
     there, is resolved at run time by :class:`~symgraph.ops.shape.SumToShape` (a no-op when the
     shapes already agree): NumPy broadcasts such dimensions, so their gradients must sum too.
     """
-    from symgraph.ops.reduce import sum as _sum
-    from symgraph.ops.shape import sum_to_shape
     lead = g.ndim - like.ndim
     if lead > 0:
-        g = _sum(g, axis=tuple(range(lead)))
+        g = T.sum(g, axis=tuple(range(lead)))
     axes = tuple(i for i, (a, b) in enumerate(zip(like.type.shape, g.type.shape))
                  if a == 1 and b != 1)
     if axes:
-        g = _sum(g, axis=axes, keepdims=True)
+        g = T.sum(g, axis=axes, keepdims=True)
     for axis, dim in enumerate(like.type.shape):
         if dim is not None:
             continue

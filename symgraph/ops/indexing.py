@@ -11,9 +11,13 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from symgraph.graph import Apply, Constant, Variable, as_tensor_variable, constant
+from symgraph.graph import Apply, Constant, Variable
+from symgraph.ops.variable import TensorVariable, as_tensor_variable, constant
 from symgraph.op import Op
 from symgraph.types import TensorType, broadcast_shapes, int_dtypes
+from symgraph.ops.elemwise import cast, maximum
+from symgraph.ops.reduce import sum as _sum
+from symgraph.ops.shape import shape_i
 
 SYM = "?"     # an integer scalar input
 ARR = "[?]"   # an integer-array or boolean-mask input
@@ -248,9 +252,6 @@ def _adv_dims(advs: list, static: bool) -> list:
     dims = list(broadcast_shapes(static_shapes, what="advanced indices"))
     if static:
         return dims
-    from symgraph.ops.elemwise import cast, maximum
-    from symgraph.ops.reduce import sum as _sum
-    from symgraph.ops.shape import shape_i
     out = []
     for i, d in enumerate(dims):
         if d is not None:
@@ -332,7 +333,7 @@ class SliceLen(Op):
                                 f"{v.type}")
         if len(syms) != sum(1 for p in self.parts if p == SYM):
             raise TypeError(f"{self}: expected {self.parts.count(SYM)} symbolic bounds")
-        return Apply(self, [n] + syms, [Variable(TensorType("int64", ()))])
+        return Apply(self, [n] + syms, [TensorVariable(TensorType("int64", ()))])
 
     def perform(self, n, *syms):
         parts = _bind((("slice",) + self.parts,), syms)[0][1:]

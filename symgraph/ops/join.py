@@ -11,7 +11,8 @@ from typing import List, Optional, Sequence, Union
 
 import numpy as np
 
-from symgraph.graph import Apply, Constant, Variable, as_tensor_variable
+from symgraph.graph import Apply, Constant, Variable
+from symgraph.ops.variable import TensorVariable, as_tensor_variable
 from symgraph.op import Op
 from symgraph.ops import elemwise as E
 from symgraph.ops.construct import (ARange, Eye, _axis, _int_scalar, _static_int,  # noqa: F401
@@ -20,6 +21,7 @@ from symgraph.ops.shape import dimshuffle, shape_i
 from symgraph.ops.tiling import NAMESPACE as _TILING_NS
 from symgraph.ops.tiling import Repeat, RepeatSum, repeat, tile  # noqa: F401
 from symgraph.types import TensorType, discrete_dtypes, result_dtype
+from symgraph.ops.shape import shape_entries
 
 
 # ---------------------------------------------------------------------------------------
@@ -61,7 +63,7 @@ class Join(Op):
                                  f"{dims}); only axis {self.axis} may differ")
             shape.append(known.pop() if known else None)
         dtype = result_dtype(*[x.dtype for x in xs])
-        return Apply(self, xs, [Variable(TensorType(dtype, shape))])
+        return Apply(self, xs, [TensorVariable(TensorType(dtype, shape))])
 
     def perform(self, *arrays):
         return np.concatenate(arrays, axis=self.axis)
@@ -128,7 +130,7 @@ class Split(Op):
         for s in static:
             shp = list(x.type.shape)
             shp[self.axis] = s
-            outs.append(Variable(TensorType(x.dtype, shp)))
+            outs.append(TensorVariable(TensorType(x.dtype, shp)))
         return Apply(self, [x] + sizes, outs)
 
     def perform(self, x, *sizes):
@@ -185,7 +187,6 @@ def split(x, splits_size, n_splits: int, axis: int = 0) -> List[Variable]:
         if isinstance(splits_size, Constant):
             sizes = [int(s) for s in splits_size.data]
         else:
-            from symgraph.ops.shape import shape_entries
             sizes = shape_entries(splits_size)
     else:
         sizes = list(splits_size)

@@ -6,11 +6,13 @@ from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from symgraph.graph import Apply, Variable, as_tensor_variable
+from symgraph.graph import Apply, Variable
+from symgraph.ops.variable import TensorVariable, as_tensor_variable
 from symgraph.op import Op
 from symgraph.ops import elemwise as E
 from symgraph.ops.shape import dimshuffle, shape, sum_to_shape
 from symgraph.types import TensorType, broadcast_shapes, discrete_dtypes, result_dtype
+from symgraph.ops.reduce import sum as _sum
 
 
 def _swap_last(x: Variable) -> Variable:
@@ -30,7 +32,6 @@ def _broadcast_dims(out_static: Sequence[Optional[int]], pairs: List[Tuple[List,
 def _unbatch(g: Variable, like: Variable, other: Variable) -> Variable:
     """Sum the batch dimensions of the gradient ``g`` back to those of ``like`` (the last two
     dimensions of both are matrix dimensions and are left alone)."""
-    from symgraph.ops.reduce import sum as _sum
     lead = g.ndim - like.ndim
     if lead > 0:
         g = _sum(g, axis=tuple(range(lead)))
@@ -68,7 +69,7 @@ class Matmul(Op):
         core = (a.type.shape[-2],) if a.ndim > 1 else ()
         core += (b.type.shape[-1],) if b.ndim > 1 else ()
         dtype = result_dtype(a.dtype, b.dtype)
-        return Apply(self, [a, b], [Variable(TensorType(dtype, tuple(batch) + core))])
+        return Apply(self, [a, b], [TensorVariable(TensorType(dtype, tuple(batch) + core))])
 
     def perform(self, a, b):
         return np.asarray(np.matmul(a, b))
@@ -161,7 +162,7 @@ class TensorDot(Op):
         shp = tuple(s for i, s in enumerate(a.type.shape) if i not in xa) + \
             tuple(s for j, s in enumerate(b.type.shape) if j not in xb)
         dtype = result_dtype(a.dtype, b.dtype)
-        return Apply(self, [a, b], [Variable(TensorType(dtype, shp))])
+        return Apply(self, [a, b], [TensorVariable(TensorType(dtype, shp))])
 
     def perform(self, a, b):
         return np.asarray(np.tensordot(a, b, axes=(list(self.axes[0]), list(self.axes[1]))))

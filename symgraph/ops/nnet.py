@@ -14,13 +14,15 @@ from typing import Optional
 
 import numpy as np
 
-from symgraph.graph import Apply, Constant, Variable, as_tensor_variable
+from symgraph.graph import Apply, Constant, Variable
+from symgraph.ops.variable import TensorVariable, as_tensor_variable
 from symgraph.op import Op
 from symgraph.ops import elemwise as E
 from symgraph.ops import scalar as S
 from symgraph.ops.reduce import mean, sum as _sum
 from symgraph.ops.shape import dimshuffle, shape_i
 from symgraph.types import TensorType, float_dtypes, int_dtypes, upgrade_to_float
+from symgraph.config import config
 
 # ---------------------------------------------------------------------------------------
 # Activations (compositions of elementwise primitives)
@@ -132,7 +134,7 @@ class Softmax(_AxisOp):
 
     def make_node(self, x) -> Apply:
         x = self._check(x)
-        return Apply(self, [x], [Variable(x.type)])
+        return Apply(self, [x], [TensorVariable(x.type)])
 
     def perform(self, x):
         return _softmax_impl(x, self.axis)
@@ -149,7 +151,7 @@ class LogSoftmax(_AxisOp):
 
     def make_node(self, x) -> Apply:
         x = self._check(x)
-        return Apply(self, [x], [Variable(x.type)])
+        return Apply(self, [x], [TensorVariable(x.type)])
 
     def perform(self, x):
         return _log_softmax_impl(x, self.axis)
@@ -171,7 +173,7 @@ class SoftmaxGrad(_AxisOp):
         dy, sm = self._check(dy), self._check(sm)
         if dy.ndim != sm.ndim:
             raise TypeError(f"{self}: dy {dy.type} and sm {sm.type} must have the same rank")
-        return Apply(self, [dy, sm], [Variable(sm.type)])
+        return Apply(self, [dy, sm], [TensorVariable(sm.type)])
 
     def perform(self, dy, sm):
         return _softmax_grad_impl(dy, sm, self.axis).astype(sm.dtype, copy=False)
@@ -240,7 +242,7 @@ class OneHot(Op):
                             f"{n.type}")
         n_static = int(n.data) if isinstance(n, Constant) else None
         return Apply(self, [y, n],
-                     [Variable(TensorType(self.dtype, y.type.shape + (n_static,)))])
+                     [TensorVariable(TensorType(self.dtype, y.type.shape + (n_static,)))])
 
     def perform(self, y, n):
         return _one_hot_impl(y, n, self.dtype)
@@ -256,7 +258,6 @@ class OneHot(Op):
 
 def to_one_hot(y, nb_class, dtype: Optional[str] = None) -> Variable:
     """One-hot rows of the integer labels ``y`` (``floatX`` unless ``dtype``)."""
-    from symgraph.config import config
     if not isinstance(nb_class, Variable):
         nb_class = np.int64(nb_class)
     return OneHot(dtype or config.floatX)(y, nb_class)
@@ -282,7 +283,7 @@ class CrossentropyCategorical1Hot(Op):
     def make_node(self, p, y) -> Apply:
         p, y = as_tensor_variable(p), as_tensor_variable(y)
         _check_labels(self, p, y)
-        return Apply(self, [p, y], [Variable(TensorType(p.dtype, p.type.shape[:-1]))])
+        return Apply(self, [p, y], [TensorVariable(TensorType(p.dtype, p.type.shape[:-1]))])
 
     def perform(self, p, y):
         with np.errstate(divide="ignore"):
@@ -306,7 +307,7 @@ class CrossentropyCategorical1HotGrad(Op):
     def make_node(self, gz, p, y) -> Apply:
         gz, p, y = (as_tensor_variable(v) for v in (gz, p, y))
         _check_labels(self, p, y)
-        return Apply(self, [gz, p, y], [Variable(p.type)])
+        return Apply(self, [gz, p, y], [TensorVariable(p.type)])
 
     def grad(self, inputs, outputs, output_grads):
         (gz, p, y), (g,) = inputs, output_grads
@@ -344,14 +345,6 @@ def categorical_crossentropy(coding_dist, true_dist) -> Variable:
                         f"must be integer labels of rank {coding_dist.ndim - 1} or "
                         f"distributions of rank {coding_dist.ndim}")
     return -_sum(true_dist * E.log(coding_dist), axis=-1)
-
-
-def crossentropy_softmax_1hot(x, y_idx):
-    """Theano's pair ``(nll, softmax(x))`` for integer labels, with the stable fused loss."""
-    from symgraph.ops.softmax_xent import SoftmaxCrossentropyWithLogits
-    loss, sm = SoftmaxCrossentropyWithLogits()(_as_float(x, "crossentropy_softmax_1hot"),
-                                               as_tensor_variable(y_idx))
-    return loss, sm
 
 
 # ---------------------------------------------------------------------------------------
@@ -461,18 +454,6 @@ def dropout(x, p, rng, training: bool = True) -> Variable:
 __all__ = ["sigmoid", "softplus", "tanh", "hard_sigmoid", "relu", "elu", "selu", "softsign",
            "Softmax", "LogSoftmax", "SoftmaxGrad", "softmax", "log_softmax", "OneHot",
            "to_one_hot", "CrossentropyCategorical1Hot", "CrossentropyCategorical1HotGrad",
-           "SoftmaxCrossentropyWithLogits", "softmax_cross_entropy_with_logits",
-           "categorical_crossentropy", "crossentropy_softmax_1hot", "binary_crossentropy",
+           "categorical_crossentropy", "binary_crossentropy",
            "sigmoid_binary_crossentropy", "squared_error", "mean_squared_error", "dropout"]
 
-
-_XENT_NAMES = ("SoftmaxCrossentropyDx", "SoftmaxCrossentropyWithLogits",
-               "softmax_cross_entropy_with_logits", "softmax_crossentropy_grad")
-
-
-def __getattr__(name):
-    # the fused softmax cross-entropy lives in softmax_xent, which builds on this module
-    if name in _XENT_NAMES:
-        from symgraph.ops import softmax_xent
-        return getattr(softmax_xent, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -18,7 +18,8 @@ from typing import Optional, Sequence
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from symgraph.graph import Apply, Variable, as_tensor_variable
+from symgraph.graph import Apply, Variable
+from symgraph.ops.variable import TensorVariable, as_tensor_variable
 from symgraph.op import Op
 from symgraph.ops.elemwise import zeros_like
 from symgraph.types import TensorType
@@ -225,7 +226,7 @@ class Pool2d(_PoolBase):
         if x.ndim < 2:
             raise TypeError(f"pool_2d: input must have at least 2 dims, got {x.type}")
         shape = _pooled_type_shape(self, x.type.shape)
-        return Apply(self, [x], [Variable(TensorType(x.dtype, shape))])
+        return Apply(self, [x], [TensorVariable(TensorType(x.dtype, shape))])
 
     def perform(self, x):
         ho, wo, hp, wp = self.geometry(x.shape)
@@ -286,7 +287,7 @@ class Pool2dGrad(_PoolBase):
                                 f"max pooling's gradient only, with the rank and dtype of the "
                                 f"input {x} ({x.type})")
             inputs.append(z)
-        return Apply(self, inputs, [Variable(x.type)])
+        return Apply(self, inputs, [TensorVariable(x.type)])
 
     def perform(self, x, gz, z=None):
         ho, wo, hp, wp = self.geometry(x.shape)
@@ -361,7 +362,7 @@ class MaxPool2dGradGrad(_PoolBase):
             raise TypeError(f"MaxPool2dGradGrad: {g} of type {g.type} must have the rank of the "
                             f"input {x} ({x.ndim})")
         shape = _pooled_type_shape(self, x.type.shape)
-        return Apply(self, [x, g], [Variable(TensorType(g.dtype, shape))])
+        return Apply(self, [x, g], [TensorVariable(TensorType(g.dtype, shape))])
 
     def perform(self, x, g):
         if g.shape != x.shape:

@@ -7,11 +7,13 @@ from typing import Optional, Sequence, Union
 
 import numpy as np
 
-from symgraph.graph import Apply, Variable, as_tensor_variable
+from symgraph.graph import Apply, Variable
+from symgraph.ops.variable import TensorVariable, as_tensor_variable
 from symgraph.op import Op
 from symgraph.ops import elemwise as E
 from symgraph.ops.shape import dimshuffle, shape_i
 from symgraph.types import TensorType, discrete_dtypes, upgrade_to_float
+from symgraph.graph import Constant
 
 Axis = Union[None, int, Sequence[int]]
 
@@ -21,7 +23,6 @@ def normalize_axis(axis: Axis, ndim: int, what: str) -> tuple:
     if axis is None:
         return tuple(range(ndim))
     if isinstance(axis, Variable):
-        from symgraph.graph import Constant
         if not isinstance(axis, Constant):
             raise TypeError(f"{what}: axis must be known at graph build time, got {axis}")
         axis = axis.data.tolist()
@@ -84,7 +85,7 @@ class Reduce(Op):
             shp = tuple(1 if i in self.axis else s for i, s in enumerate(x.type.shape))
         else:
             shp = tuple(s for i, s in enumerate(x.type.shape) if i not in self.axis)
-        return Apply(self, [x], [Variable(TensorType(dtype, shp))])
+        return Apply(self, [x], [TensorVariable(TensorType(dtype, shp))])
 
     def perform(self, x):
         fn = getattr(np, self.kind)
@@ -245,7 +246,7 @@ class Argmax(Op):
             shp = tuple(1 if i == self.axis else s for i, s in enumerate(x.type.shape))
         else:
             shp = tuple(s for i, s in enumerate(x.type.shape) if i != self.axis)
-        return Apply(self, [x], [Variable(TensorType("int64", shp))])
+        return Apply(self, [x], [TensorVariable(TensorType("int64", shp))])
 
     def perform(self, x):
         fn = np.argmax if self.kind == "argmax" else np.argmin

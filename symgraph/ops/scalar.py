@@ -12,12 +12,8 @@ from typing import Callable, List, Optional
 
 import numpy as np
 
+from symgraph.ops.namespace import T
 from symgraph.types import discrete_dtypes, result_dtype, upgrade_to_float
-
-
-def _E():
-    from symgraph.ops import elemwise
-    return elemwise
 
 
 class ScalarOp:
@@ -128,11 +124,10 @@ def _g_sub(xs, out, gz):
 
 
 def _g_mul(xs, out, gz):
-    E = _E()
     grads = []
     for i in range(len(xs)):
         others = [x for j, x in enumerate(xs) if j != i]
-        grads.append(E.mul(gz, *others))
+        grads.append(T.mul(gz, *others))
     return grads
 
 
@@ -178,48 +173,42 @@ def _g_sqr(xs, out, gz):
 
 
 def _g_abs(xs, out, gz):
-    return [gz * _E().sign(xs[0])]
+    return [gz * T.sign(xs[0])]
 
 
 def _g_zero(xs, out, gz):
-    E = _E()
-    return [E.zeros_like(x) if x.dtype not in discrete_dtypes else None for x in xs]
+    return [T.zeros_like(x) if x.dtype not in discrete_dtypes else None for x in xs]
 
 
 def _g_pow(xs, out, gz):
-    E = _E()
     x, y = xs
-    gx = gz * y * E.pow(x, y - 1)
-    gy = None if y.dtype in discrete_dtypes else gz * out * E.log(x)
+    gx = gz * y * T.pow(x, y - 1)
+    gy = None if y.dtype in discrete_dtypes else gz * out * T.log(x)
     return [gx, gy]
 
 
 def _g_maximum(xs, out, gz):
-    E = _E()
     x, y = xs
-    return [gz * E.ge(x, y), gz * E.lt(x, y)]
+    return [gz * T.ge(x, y), gz * T.lt(x, y)]
 
 
 def _g_minimum(xs, out, gz):
-    E = _E()
     x, y = xs
-    return [gz * E.le(x, y), gz * E.gt(x, y)]
+    return [gz * T.le(x, y), gz * T.gt(x, y)]
 
 
 def _g_clip(xs, out, gz):
-    E = _E()
     x, lo, hi = xs
-    inside = E.and_(E.ge(x, lo), E.le(x, hi))
-    return [gz * inside, gz * E.lt(x, lo), gz * E.gt(x, hi)]
+    inside = T.and_(T.ge(x, lo), T.le(x, hi))
+    return [gz * inside, gz * T.lt(x, lo), gz * T.gt(x, hi)]
 
 
 def _g_switch(xs, out, gz):
-    E = _E()
     c, a, b = xs
-    zero = E.zeros_like(gz)
+    zero = T.zeros_like(gz)
     # the condition is piecewise constant: zero gradient for a float one, none for a bool one
-    gc = None if c.dtype in discrete_dtypes else E.zeros_like(c)
-    return [gc, E.switch(c, gz, zero), E.switch(c, zero, gz)]
+    gc = None if c.dtype in discrete_dtypes else T.zeros_like(c)
+    return [gc, T.switch(c, gz, zero), T.switch(c, zero, gz)]
 
 
 def _g_tanh(xs, out, gz):
@@ -227,11 +216,11 @@ def _g_tanh(xs, out, gz):
 
 
 def _g_sin(xs, out, gz):
-    return [gz * _E().cos(xs[0])]
+    return [gz * T.cos(xs[0])]
 
 
 def _g_cos(xs, out, gz):
-    return [-gz * _E().sin(xs[0])]
+    return [-gz * T.sin(xs[0])]
 
 
 def _g_tan(xs, out, gz):
@@ -247,24 +236,21 @@ def _g_sigmoid(xs, out, gz):
 
 
 def _g_softplus(xs, out, gz):
-    return [gz * _E().sigmoid(xs[0])]
+    return [gz * T.sigmoid(xs[0])]
 
 
 def _g_erf(xs, out, gz):
-    E = _E()
-    return [gz * (2.0 / math.sqrt(math.pi)) * E.exp(-xs[0] * xs[0])]
+    return [gz * (2.0 / math.sqrt(math.pi)) * T.exp(-xs[0] * xs[0])]
 
 
 def _g_mod(xs, out, gz):
-    E = _E()
     x, y = xs
-    gy = None if y.dtype in discrete_dtypes else -gz * E.floor_div(x, y)
+    gy = None if y.dtype in discrete_dtypes else -gz * T.floor_div(x, y)
     return [gz, gy]
 
 
 def _g_second(xs, out, gz):
-    E = _E()
-    return [None if xs[0].dtype in discrete_dtypes else E.zeros_like(xs[0]), gz]
+    return [None if xs[0].dtype in discrete_dtypes else T.zeros_like(xs[0]), gz]
 
 
 def _g_identity(xs, out, gz):
@@ -400,7 +386,7 @@ class CastScalar(ScalarOp):
         x = inputs[0]
         if x.dtype in discrete_dtypes or self.dtype in discrete_dtypes:
             return [None]
-        return [_E().cast(gz, x.dtype)]
+        return [T.cast(gz, x.dtype)]
 
 
 def cast_op(dtype: str) -> ScalarOp:

@@ -6,8 +6,10 @@ from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from symgraph.graph import Apply, Constant, Variable, as_tensor_variable, constant
+from symgraph.graph import Apply, Constant, Variable
+from symgraph.ops.variable import TensorVariable, as_tensor_variable, constant
 from symgraph.op import Op
+from symgraph.ops.namespace import T
 from symgraph.types import TensorType, int_dtypes
 
 Dim = Union[int, Variable]
@@ -27,7 +29,7 @@ class Shape(Op):
 
     def make_node(self, x) -> Apply:
         x = as_tensor_variable(x)
-        return Apply(self, [x], [Variable(TensorType("int64", (x.ndim,)))])
+        return Apply(self, [x], [TensorVariable(TensorType("int64", (x.ndim,)))])
 
     def perform(self, x):
         return np.array(np.shape(x), dtype=np.int64)
@@ -54,7 +56,7 @@ class ShapeI(Op):
         x = as_tensor_variable(x)
         if not 0 <= self.i < x.ndim:
             raise IndexError(f"shape index {self.i} out of range for {x} with {x.ndim} dims")
-        return Apply(self, [x], [Variable(TensorType("int64", ()))])
+        return Apply(self, [x], [TensorVariable(TensorType("int64", ()))])
 
     def perform(self, x):
         return np.int64(np.shape(x)[self.i])
@@ -101,7 +103,7 @@ class MakeVector(Op):
         for s in xs:
             if s.ndim != 0:
                 raise TypeError(f"MakeVector: entries must be scalars, got {s} of type {s.type}")
-        return Apply(self, xs, [Variable(TensorType(self.dtype, (len(xs),)))])
+        return Apply(self, xs, [TensorVariable(TensorType(self.dtype, (len(xs),)))])
 
     def perform(self, *xs):
         return np.array(xs, dtype=self.dtype)
@@ -113,9 +115,8 @@ class MakeVector(Op):
         return [(len(node.inputs),)]
 
     def grad(self, inputs, outputs, gz):
-        from symgraph.ops.subtensor import getitem
         return [None if x.dtype in int_dtypes or x.dtype == "bool"
-                else getitem(gz[0], i) for i, x in enumerate(inputs)]
+                else gz[0][i] for i, x in enumerate(inputs)]
 
 
 def as_shape_vector(shape, what: str) -> Tuple[Variable, Tuple[Optional[int], ...]]:
@@ -167,8 +168,7 @@ def shape_entries(vec: Variable) -> List[Dim]:
     if vec.owner is not None and isinstance(vec.owner.op, Shape):
         x = vec.owner.inputs[0]
         return [shape_i(x, i) for i in range(x.ndim)]
-    from symgraph.ops.subtensor import getitem
-    return [getitem(vec, i) for i in range(vec.type.shape[0])]
+    return [vec[i] for i in range(vec.type.shape[0])]
 
 
 class Reshape(Op):
@@ -199,7 +199,7 @@ class Reshape(Op):
         if total_in is not None and total_out is not None and total_in != total_out:
             raise ValueError(f"reshape: cannot reshape {x} of static shape {x.type.shape} "
                              f"({total_in} elements) into {tuple(out_shape)}")
-        return Apply(self, [x, vec], [Variable(TensorType(x.dtype, out_shape))])
+        return Apply(self, [x, vec], [TensorVariable(TensorType(x.dtype, out_shape))])
 
     def perform(self, x, shp):
         return np.reshape(x, tuple(shp))
@@ -211,13 +211,12 @@ class Reshape(Op):
         out = node.outputs[0]
         entries = shape_entries(node.inputs[1])
         if any(isinstance(e, int) and e == -1 for e in entries):
-            from symgraph.ops.reduce import prod
             x = node.inputs[0]
             rest = 1
             for e in entries:
                 if not (isinstance(e, int) and e == -1):
                     rest = rest * e
-            total = prod(shape(x))
+            total = T.prod(shape(x))
             entries = [total // rest if isinstance(e, int) and e == -1 else e for e in entries]
         return [tuple(s if s is not None else e for s, e in zip(out.type.shape, entries))]
 
@@ -289,7 +288,7 @@ class DimShuffle(Op):
                 raise ValueError(f"{self}: cannot drop dimension {d} of {x} (static length "
                                  f"{x.type.shape[d]}, must be 1)")
         shp = tuple(1 if d == "x" else x.type.shape[d] for d in self.new_order)
-        return Apply(self, [x], [Variable(TensorType(x.dtype, shp))])
+        return Apply(self, [x], [TensorVariable(TensorType(x.dtype, shp))])
 
     def perform(self, x):
         if self.drop:
@@ -368,7 +367,7 @@ class Alloc(Op):
             raise ValueError(f"alloc: value {value} has {value.ndim} dims, more than the "
                              f"{len(dims)} of the requested shape")
         static = tuple(int(d.data) if isinstance(d, Constant) else None for d in dims)
-        return Apply(self, [value] + dims, [Variable(TensorType(value.dtype, static))])
+        return Apply(self, [value] + dims, [TensorVariable(TensorType(value.dtype, static))])
 
     def perform(self, value, *shape):
         return _alloc_impl(value, *shape)
@@ -431,7 +430,7 @@ class SumToShape(Op):
         if shp.ndim != 1 or shp.type.shape[0] != len(self.static):
             raise TypeError(f"SumToShape: shape {shp} must be a vector of length "
                             f"{len(self.static)}")
-        return Apply(self, [g, shp], [Variable(TensorType(g.dtype, self.static))])
+        return Apply(self, [g, shp], [TensorVariable(TensorType(g.dtype, self.static))])
 
     def perform(self, g, shp):
         return _sum_to(g, shp)
@@ -468,7 +467,7 @@ class SumToDims(Op):
                 d.ndim != 0 or d.dtype not in int_dtypes for d in dims):
             raise TypeError(f"SumToDims: expected {len(self.static)} integer scalar dims, got "
                             f"{[str(d.type) for d in dims]}")
-        return Apply(self, [g, *dims], [Variable(TensorType(g.dtype, self.static))])
+        return Apply(self, [g, *dims], [TensorVariable(TensorType(g.dtype, self.static))])
 
     def perform(self, g, *dims):
         return _sum_to(g, dims)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from symgraph.graph import Apply, Variable, as_tensor_variable, is_constant_value
+from symgraph.graph import Apply, Variable, is_constant_value
+from symgraph.ops.variable import TensorVariable, as_tensor_variable
 from symgraph.op import Op
 from symgraph.ops import elemwise as E
 from symgraph.ops import scalar as S
@@ -79,8 +80,8 @@ class SoftmaxCrossentropyWithLogits(Op):
     def make_node(self, x, y) -> Apply:
         x, y = as_tensor_variable(x), as_tensor_variable(y)
         _check_labels(self, x, y)
-        return Apply(self, [x, y], [Variable(TensorType(x.dtype, x.type.shape[:-1])),
-                                    Variable(x.type)])
+        return Apply(self, [x, y], [TensorVariable(TensorType(x.dtype, x.type.shape[:-1])),
+                                    TensorVariable(x.type)])
 
     def perform(self, x, y):
         return _loss_and_softmax(x, y)
@@ -117,7 +118,7 @@ class SoftmaxCrossentropyDx(Op):
         _check_labels(self, sm, y)
         if gz.ndim != y.ndim:
             raise TypeError(f"{self}: gz {gz.type} must have the rank of the labels {y.type}")
-        return Apply(self, [gz, sm, y], [Variable(sm.type)])
+        return Apply(self, [gz, sm, y], [TensorVariable(sm.type)])
 
     def perform(self, gz, sm, y):
         return _dx(gz, sm, y)
@@ -150,3 +151,10 @@ def softmax_cross_entropy_with_logits(logits, labels) -> Variable:
 
 #: helpers the emitted code of this module names
 NAMESPACE = {"_softmax_xent": _loss_and_softmax, "_softmax_xent_dx": _dx}
+
+
+def crossentropy_softmax_1hot(x, y_idx):
+    """Theano's pair ``(nll, softmax(x))`` for integer labels, with the stable fused loss."""
+    loss, sm = SoftmaxCrossentropyWithLogits()(_as_float(x, "crossentropy_softmax_1hot"),
+                                               as_tensor_variable(y_idx))
+    return loss, sm

@@ -20,12 +20,18 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from symgraph.graph import Apply, Variable, as_tensor_variable, constant
+from symgraph.graph import Apply, Variable
+from symgraph.ops.variable import TensorVariable, as_tensor_variable, constant
 from symgraph.op import Op
 from symgraph.ops import indexing as I
 from symgraph.ops.indexing import ARR, SYM
 from symgraph.ops.shape import Shape, shape_i
 from symgraph.types import TensorType, discrete_dtypes
+from symgraph.ops.elemwise import zeros_like
+from symgraph.ops.elemwise import unbroadcast
+from symgraph.ops.shape import as_shape_vector
+from symgraph.ops.shape import shape_entries
+from symgraph.ops.elemwise import cast
 
 
 def _index_inputs(entries: tuple, inputs: Sequence, what: str) -> List[Variable]:
@@ -85,7 +91,7 @@ class _ReadOp(_IndexOp):
         index = _index_inputs(self.idx_list, index, str(self))
         I.check_fits(x, self.idx_list, index, str(self))
         shp = I.out_shape(x.type.shape, self.idx_list, index, static=True)
-        return Apply(self, [x] + index, [Variable(TensorType(x.dtype, shp))])
+        return Apply(self, [x] + index, [TensorVariable(TensorType(x.dtype, shp))])
 
     def perform(self, x, *index):
         return np.asarray(x)[I.runtime_index(self.idx_list, index, zero_d=self.zero_d)]
@@ -101,7 +107,6 @@ class _ReadOp(_IndexOp):
         rest = [None] * len(index)
         if x.dtype in discrete_dtypes:
             return [None] + rest
-        from symgraph.ops.elemwise import zeros_like
         return [self.inc_op()(zeros_like(x), output_grads[0], *index)] + rest
 
 
@@ -191,7 +196,7 @@ class _IncOp(_IndexOp):
             if ys is not None and ss is not None and ys not in (1, ss):
                 raise ValueError(f"{self}: {y} of static shape {y.type.shape} does not "
                                  f"broadcast to the indexed shape {sub}")
-        return Apply(self, [x, y] + index, [Variable(x.type)])
+        return Apply(self, [x, y] + index, [TensorVariable(x.type)])
 
     def infer_shape(self, node, shapes):
         return [shapes[0]]
@@ -202,7 +207,6 @@ class _IncOp(_IndexOp):
         rest = [None] * len(index)
         if x.dtype in discrete_dtypes:
             return [None, None] + rest
-        from symgraph.ops.elemwise import unbroadcast
         if self.set_instead_of_inc:
             gx = type(self)(self.idx_list, True)(gz, constant(0, dtype=gz.dtype), *index)
         else:
@@ -273,12 +277,11 @@ class ZerosIncSubtensor(_IndexOp):
     __repr__ = __str__
 
     def make_node(self, shp, y, *index) -> Apply:
-        from symgraph.ops.shape import as_shape_vector
         vec, static = as_shape_vector(shp, str(self))
-        like = Variable(TensorType(self.dtype, static))  # the zeros this op stands for
+        like = TensorVariable(TensorType(self.dtype, static))  # the zeros this op stands for
         # the write op's own checks: index inputs, y's dtype (cast) and broadcastability
         checked = _WRITE[ARR in self.idx_list](self.idx_list, False).make_node(like, y, *index)
-        return Apply(self, [vec] + checked.inputs[1:], [Variable(like.type)])
+        return Apply(self, [vec] + checked.inputs[1:], [TensorVariable(like.type)])
 
     def perform(self, shp, y, *index):
         return _zeros_write_impl(shp, y, I.runtime_index(self.idx_list, index), self.dtype,
@@ -290,11 +293,9 @@ class ZerosIncSubtensor(_IndexOp):
                 f"{self.accumulate})")
 
     def infer_shape(self, node, shapes):
-        from symgraph.ops.shape import shape_entries
         return [tuple(shape_entries(node.inputs[0]))]
 
     def grad(self, inputs, outputs, output_grads):
-        from symgraph.ops.elemwise import unbroadcast
         y, index = inputs[1], inputs[2:]
         if self.dtype in discrete_dtypes:
             return [None] * len(inputs)
@@ -322,7 +323,6 @@ def _as_value_for(y, x: Variable, what: str) -> Variable:
     if not np.can_cast(y.dtype, x.dtype, "same_kind"):
         raise TypeError(f"{what}: cannot write {y} of type {y.type} into {x} of type {x.type} "
                         f"(cast it first with T.cast(y, '{x.dtype}'))")
-    from symgraph.ops.elemwise import cast
     return cast(y, x.dtype)
 
 

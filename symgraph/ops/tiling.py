@@ -7,12 +7,15 @@ from typing import List, Optional
 
 import numpy as np
 
-from symgraph.graph import Apply, Constant, Variable, as_tensor_variable, constant
+from symgraph.graph import Apply, Constant, Variable
+from symgraph.ops.variable import TensorVariable, as_tensor_variable, constant
 from symgraph.op import Op
 from symgraph.ops import elemwise as E
 from symgraph.ops.construct import _axis, _int_scalar, _static_int
 from symgraph.ops.shape import alloc, dimshuffle, reshape, shape_i
 from symgraph.types import TensorType, discrete_dtypes, int_dtypes
+from symgraph.ops.reduce import sum as _sum
+from symgraph.ops.shape import shape_entries
 
 
 def _repeat_sum(g, repeats, axis: int, n):
@@ -68,7 +71,7 @@ class Repeat(Op):
             k = repeats.type.shape[0] if repeats.ndim else None
             if k is not None and n is not None and k != n:
                 raise ValueError(f"{self}: {k} repeats for an axis of length {n}")
-        return Apply(self, [x, repeats], [Variable(TensorType(x.dtype, shp))])
+        return Apply(self, [x, repeats], [TensorVariable(TensorType(x.dtype, shp))])
 
     def perform(self, x, repeats):
         return np.repeat(x, repeats, axis=self.axis)
@@ -85,7 +88,6 @@ class Repeat(Op):
         elif repeats.ndim == 0:
             out[self.axis] = out[self.axis] * E.cast(repeats, "int64")
         else:
-            from symgraph.ops.reduce import sum as _sum
             out[self.axis] = E.cast(_sum(repeats), "int64")
         return [tuple(out)]
 
@@ -115,7 +117,7 @@ class RepeatSum(Op):
         n = _int_scalar(n, str(self))
         shp = list(g.type.shape)
         shp[self.axis] = _static_int(n)
-        return Apply(self, [g, repeats, n], [Variable(TensorType(g.dtype, shp))])
+        return Apply(self, [g, repeats, n], [TensorVariable(TensorType(g.dtype, shp))])
 
     def perform(self, g, repeats, n):
         return _repeat_sum(g, repeats, self.axis, n)
@@ -161,7 +163,6 @@ def tile(x, reps) -> Variable:
             (isinstance(reps, Variable) and reps.ndim == 1):
         reps = (reps,)
     if isinstance(reps, Variable):
-        from symgraph.ops.shape import shape_entries
         reps = shape_entries(reps)
     reps = tuple(r if isinstance(r, Variable) else int(r) for r in reps)
     for r in reps:

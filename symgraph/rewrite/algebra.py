@@ -25,7 +25,8 @@ from typing import List, Optional
 import numpy as np
 
 from symgraph.fgraph import OUTPUT, FunctionGraph
-from symgraph.graph import Apply, Constant, Variable, constant
+from symgraph.graph import Apply, Constant, Variable
+from symgraph.ops.variable import constant
 from symgraph.ops import elemwise as E
 from symgraph.ops import scalar as S
 from symgraph.ops.elemwise import Elemwise

@@ -10,6 +10,7 @@ import numpy as np
 
 from symgraph.fgraph import FunctionGraph
 from symgraph.graph import Apply, Constant
+from symgraph.ops.variable import TensorConstant
 from symgraph.rewrite.engine import register
 
 #: the largest result (in elements) embedded as a constant
@@ -45,5 +46,5 @@ def constant_fold(fgraph: FunctionGraph, node: Apply):
             if not np.can_cast(arr.dtype, out.dtype, "same_kind"):
                 return None
             arr = arr.astype(out.dtype)
-        result.append(Constant(out.type, arr))
+        result.append(TensorConstant(out.type, arr))
     return result

@@ -18,7 +18,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from symgraph.fgraph import OUTPUT, FunctionGraph
-from symgraph.graph import Apply, Constant, Variable, as_tensor_variable
+from symgraph.graph import Apply, Constant, Variable
+from symgraph.ops.variable import TensorVariable, as_tensor_variable
 from symgraph.op import Op
 from symgraph.ops import scalar as S
 from symgraph.ops.blas import Dot
@@ -78,7 +79,7 @@ class Composite(Op):
         if len(inputs) != self.n_inputs:
             raise TypeError(f"{self}: takes {self.n_inputs} inputs, got {len(inputs)}")
         shape = broadcast_shapes([x.type.shape for x in inputs], what=str(self))
-        return Apply(self, inputs, [Variable(TensorType(self.program[-1][2], shape))])
+        return Apply(self, inputs, [TensorVariable(TensorType(self.program[-1][2], shape))])
 
     def perform(self, *arrays):
         vals: List[object] = []
@@ -110,7 +111,7 @@ class Composite(Op):
 
     def expand(self, inputs: Sequence[Variable]) -> Variable:
         """Rebuild the unfused graph of Elemwise nodes over ``inputs``."""
-        from symgraph.graph import constant
+        from symgraph.ops.variable import constant
         vals: List[Variable] = []
         for sop, args, dtype in self.program:
             ins = [inputs[a[1]] if a[0] == "i" else vals[a[1]] if a[0] == "s"
@@ -144,7 +145,7 @@ class Gemm(Op):
             raise TypeError(f"Gemm: C, A, B must share one float dtype, got {c.dtype}, "
                             f"{a.dtype}, {b.dtype}")
         shape = broadcast_shapes([c.type.shape, (a.type.shape[0], b.type.shape[1])], "Gemm")
-        return Apply(self, [c, alpha, a, b], [Variable(TensorType(c.dtype, shape))])
+        return Apply(self, [c, alpha, a, b], [TensorVariable(TensorType(c.dtype, shape))])
 
     def perform(self, c, alpha, a, b):
         return gemm_into(np.array(c, order="C"), alpha, a, b)

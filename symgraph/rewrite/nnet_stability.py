@@ -13,6 +13,7 @@ from symgraph.fgraph import FunctionGraph
 from symgraph.graph import Variable, fill_memo, is_constant_value
 from symgraph.ops import elemwise as E
 from symgraph.ops import nnet as N
+from symgraph.ops import softmax_xent as X
 from symgraph.ops import scalar as S
 from symgraph.ops.reduce import sum as _sum
 from symgraph.ops.shape import SumToShape
@@ -49,7 +50,7 @@ def crossentropy_of_softmax(fgraph: FunctionGraph, node):
     if p.owner is None or not isinstance(p.owner.op, N.Softmax) or \
             p.owner.op.axis != p.ndim - 1:
         return None
-    return N.SoftmaxCrossentropyWithLogits()(p.owner.inputs[0], y)[0]
+    return X.SoftmaxCrossentropyWithLogits()(p.owner.inputs[0], y)[0]
 
 
 @register("stabilize", N.Softmax)
@@ -64,7 +65,7 @@ def softmax_from_fused_crossentropy(fgraph: FunctionGraph, node):
     if node.op.axis != x.ndim - 1:
         return None
     for client, _ in fgraph.clients.get(x, ()):
-        if client != "output" and isinstance(client.op, N.SoftmaxCrossentropyWithLogits) and \
+        if client != "output" and isinstance(client.op, X.SoftmaxCrossentropyWithLogits) and \
                 client.inputs[0] is x:
             return client.outputs[1]
     return None
@@ -106,7 +107,7 @@ def _stable_softmax_vjp(dy: Variable, sm: Variable, axis: int) -> Optional[Varia
     if dy.owner is not None and isinstance(dy.owner.op, N.CrossentropyCategorical1HotGrad):
         gz, p, y = dy.owner.inputs
         if p is sm and axis == sm.ndim - 1:
-            return N.softmax_crossentropy_grad(gz, sm, y)
+            return X.softmax_crossentropy_grad(gz, sm, y)
         return None
     a = _divided_by(dy, sm)
     if a is None:

@@ -13,7 +13,8 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from symgraph.fgraph import OUTPUT, FunctionGraph
-from symgraph.graph import Apply, Constant, Variable, constant, fill_memo
+from symgraph.graph import Apply, Constant, Variable, fill_memo
+from symgraph.ops.variable import constant
 from symgraph.ops import scalar as S
 from symgraph.ops.elemwise import Elemwise, cast
 from symgraph.ops.shape import (Alloc, DimShuffle, MakeVector, Reshape, Shape, ShapeI,

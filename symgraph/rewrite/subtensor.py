@@ -167,7 +167,7 @@ def softmax_grad_of_indexed_log(fgraph: FunctionGraph, node: Apply):
 
 def _zeros_shape(z: Variable) -> Optional[Variable]:
     """A shape vector for the zeros ``z`` (see :func:`_is_zeros`), without computing ``z``."""
-    from symgraph.graph import constant
+    from symgraph.ops.variable import constant
     from symgraph.ops.shape import MakeVector, shape
     if isinstance(z, Constant):
         return constant(np.array(z.data.shape, dtype="int64"))

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from symgraph.graph import Constant, Variable, as_tensor_variable, clone_replace, graph_inputs
+from symgraph.graph import Constant, Variable, clone_replace, graph_inputs
+from symgraph.ops.variable import TensorVariable, as_tensor_variable
 from symgraph.ops.elemwise import minimum
 from symgraph.ops.shape import dimshuffle, shape_i
 from symgraph.scan.op import Scan, ScanGrad, ScanSpec  # noqa: F401
@@ -125,7 +126,7 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
     seq_args, placeholders = [], set()
     for var, taps in seqs:
         for tap in taps:
-            ph = Variable(TensorType(var.dtype, var.type.shape[1:]),
+            ph = TensorVariable(TensorType(var.dtype, var.type.shape[1:]),
                           name=f"{var.name or 'seq'}[t{tap:+d}]")
             seq_args.append(ph)
     out_args, inits = [], []
@@ -143,7 +144,7 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
             outer_init = init[-(-min(taps)):] if init.type.shape[0] != -min(taps) else init
         inits.append(outer_init)
         for tap in taps:
-            out_args.append(Variable(step_type, name=f"{init.name or 'state'}[t{tap:+d}]"))
+            out_args.append(TensorVariable(step_type, name=f"{init.name or 'state'}[t{tap:+d}]"))
     placeholders.update(seq_args, out_args)
 
     outputs, step_updates = _split_result(fn(*(seq_args + out_args + non_seqs)))
@@ -188,14 +189,14 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
     replace: Dict[Variable, Variable] = {}
     shared_phs = []
     for s in shared_states:
-        ph = Variable(s.type, name=f"{s.name or 'shared'}[t]")
+        ph = TensorVariable(s.type, name=f"{s.name or 'shared'}[t]")
         replace[s] = ph
         shared_phs.append(ph)
     nonseq_outer, nonseq_phs = [], []
     for v in graph_inputs(inner_outs):
         if v in placeholders or v in replace or isinstance(v, Constant):
             continue
-        ph = Variable(v.type, name=v.name)
+        ph = TensorVariable(v.type, name=v.name)
         replace[v] = ph
         nonseq_outer.append(v)
         nonseq_phs.append(ph)

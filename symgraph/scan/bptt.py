@@ -25,7 +25,8 @@ from __future__ import annotations
 
 from typing import List, Optional, Sequence
 
-from symgraph.graph import Variable, as_tensor_variable, clone_replace
+from symgraph.graph import Variable, clone_replace
+from symgraph.ops.variable import TensorVariable, as_tensor_variable
 from symgraph.ops.elemwise import cast, maximum, minimum, zeros_like
 from symgraph.ops.join import concatenate, stack
 from symgraph.ops.shape import dimshuffle
@@ -97,7 +98,7 @@ def bptt(scan_op, n_steps: Variable, outer: Sequence[Variable], hists: Sequence[
     stop = maximum(0, n - trunc) if trunc >= 0 else 0
 
     # fresh placeholders for the forward step, so the backward step owns its graph
-    ph = [Variable(v.type, name=v.name) for v in spec.inner_inputs]
+    ph = [TensorVariable(v.type, name=v.name) for v in spec.inner_inputs]
     fwd_out = clone_replace(list(spec.inner_outputs), dict(zip(spec.inner_inputs, ph)))
     n_seq_ph = sum(len(t) for t in spec.seq_taps)
     n_state_ph = sum(len(t) for t in spec.out_taps)
@@ -133,7 +134,7 @@ def bptt(scan_op, n_steps: Variable, outer: Sequence[Variable], hists: Sequence[
     for k in range(n_out):
         if _is_float(fwd_out[k]):
             g = as_tensor_variable(g_hist[k])
-            gh_ph[k] = Variable(_row_type(g), name=f"g_out{k}[t]")
+            gh_ph[k] = TensorVariable(_row_type(g), name=f"g_out{k}[t]")
             b_seqs.append(g[stop:n])
             b_seq_ph.append(gh_ph[k])
 
@@ -145,7 +146,7 @@ def bptt(scan_op, n_steps: Variable, outer: Sequence[Variable], hists: Sequence[
     for k, taps in enumerate(spec.out_taps):
         if taps and _is_float(fwd_out[k]):
             init = inits[sorted(state_of).index(k)]
-            pending[k] = [Variable(_row_type(init), name=f"pending{k}[{d}]")
+            pending[k] = [TensorVariable(_row_type(init), name=f"pending{k}[{d}]")
                           for d in range(lags[k])]
             pending_ph += pending[k]
             pending_init += [_leading(zeros_like(init[0]))] * lags[k]
@@ -153,7 +154,7 @@ def bptt(scan_op, n_steps: Variable, outer: Sequence[Variable], hists: Sequence[
     g_sh_ph = {}
     for j in range(n_sh):
         if _is_float(shared[j]):
-            g_sh_ph[j] = Variable(shared[j].type, name=f"g_shared{j}")
+            g_sh_ph[j] = TensorVariable(shared[j].type, name=f"g_shared{j}")
             carried_ph.append(g_sh_ph[j])
             carried_init.append(cast(g_final_shared[j], shared[j].dtype)
                                 if g_final_shared[j].dtype != shared[j].dtype
@@ -161,7 +162,7 @@ def bptt(scan_op, n_steps: Variable, outer: Sequence[Variable], hists: Sequence[
     acc_ph = {}
     for j in range(spec.n_nonseq):
         if _is_float(nonseq[j]):
-            acc_ph[j] = Variable(nonseq_ph[j].type, name=f"acc{j}")
+            acc_ph[j] = TensorVariable(nonseq_ph[j].type, name=f"acc{j}")
             carried_ph.append(acc_ph[j])
             carried_init.append(zeros_like(nonseq[j]))
 

@@ -20,7 +20,8 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from symgraph.graph import Apply, Variable, as_tensor_variable
+from symgraph.graph import Apply, Variable
+from symgraph.ops.variable import TensorVariable, as_tensor_variable
 from symgraph.op import Op
 from symgraph.types import TensorType, discrete_dtypes
 
@@ -147,10 +148,10 @@ class Scan(Op):
             raise TypeError(f"{self}: expected {expected} outer inputs, got {len(outer)}")
         outs = []
         for k, inner in enumerate(spec.inner_outputs[:n_out]):
-            outs.append(Variable(TensorType(inner.dtype, (None,) + inner.type.shape)))
+            outs.append(TensorVariable(TensorType(inner.dtype, (None,) + inner.type.shape)))
         shared_inits = outer[n_seq + n_init:n_seq + n_init + spec.n_shared]
         for init in shared_inits:
-            outs.append(Variable(init.type))
+            outs.append(TensorVariable(init.type))
         return Apply(self, [n_steps] + outer, outs)
 
     def split(self, outer: Sequence) -> Tuple[list, list, list, list]:
@@ -263,7 +264,7 @@ class ScanGrad(Op):
         spec = self.scan.spec
         n_outer = len(rest) - 2 * len(spec.out_taps) - spec.n_shared
         outer = rest[:n_outer]
-        outs = [Variable(TensorType(v.dtype if v.dtype not in discrete_dtypes else "float64",
+        outs = [TensorVariable(TensorType(v.dtype if v.dtype not in discrete_dtypes else "float64",
                                     v.type.shape)) for v in outer]
         return Apply(self, [as_tensor_variable(n_steps)] + rest, outs)
 
@@ -280,7 +281,7 @@ class ScanGrad(Op):
             spec = self.scan.spec
             float_outs = [k for k, o in enumerate(spec.inner_outputs)
                           if o.dtype not in discrete_dtypes]
-            evals = [Variable(TensorType(spec.inner_outputs[k].dtype,
+            evals = [TensorVariable(TensorType(spec.inner_outputs[k].dtype,
                                          spec.inner_outputs[k].type.shape), name=f"g_{k}")
                      for k in float_outs]
             float_ins = [v for v in spec.inner_inputs if v.dtype not in discrete_dtypes]
@@ -402,7 +403,7 @@ class ScanGrad(Op):
         n_out = len(spec.out_taps)
         # partial derivatives: the histories are functions of the other inputs, and grad would
         # follow that path too; stand-ins make every input independent
-        stand_ins = [Variable(v.type, name=v.name) for v in inputs]
+        stand_ins = [TensorVariable(v.type, name=v.name) for v in inputs]
         rest = stand_ins[1:]
         n_outer = len(rest) - 2 * n_out - spec.n_shared
         sym = bptt(self.scan, inputs[0], rest[:n_outer], rest[n_outer:n_outer + n_out],

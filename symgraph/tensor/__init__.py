@@ -8,7 +8,9 @@ import builtins
 from typing import Optional, Sequence
 
 from symgraph.config import config
-from symgraph.graph import Constant, Variable, as_tensor_variable, constant  # noqa: F401
+from symgraph.graph import Constant, Variable  # noqa: F401
+from symgraph.ops.variable import (TensorConstant, TensorVariable, as_tensor_variable,  # noqa
+                                   constant)
 from symgraph.ops import *  # noqa: F401,F403
 # the star import also copies loaded submodules of symgraph.ops (ops.nnet ...): drop them, the
 # Theano-spelled namespaces (T.nnet, T.signal, ...) are resolved by __getattr__ below
@@ -21,8 +23,6 @@ from symgraph.gradient import (grad, jacobian, hessian, Lop, Rop, disconnected_g
                                stop_gradient, zero_grad, verify_grad)
 from symgraph.types import TensorType  # noqa: F401
 
-TensorVariable = Variable
-TensorConstant = Constant
 as_tensor = as_tensor_variable
 
 
@@ -39,7 +39,7 @@ def tensor(dtype=None, shape: Optional[Sequence[Optional[int]]] = None,
         raise TypeError("tensor(): give the shape (a tuple with None for unknown dims)")
     if shape and builtins.all(isinstance(s, bool) for s in shape):
         shape = [1 if b else None for b in shape]
-    return Variable(TensorType(dtype or config.floatX, shape), name=name)
+    return TensorVariable(TensorType(dtype or config.floatX, shape), name=name)
 
 
 def _maker(ndim: int, fixed_dtype: Optional[str], label: str):
@@ -51,7 +51,7 @@ def _maker(ndim: int, fixed_dtype: Optional[str], label: str):
             shape = (None,) * ndim
         elif len(shape) != ndim:
             raise ValueError(f"{label}(): shape {shape} must have {ndim} entries")
-        return Variable(TensorType(dtype or fixed_dtype or config.floatX, shape), name=name)
+        return TensorVariable(TensorType(dtype or fixed_dtype or config.floatX, shape), name=name)
     make.__name__ = label
     make.__doc__ = (f"A symbolic {ndim}-d input of dtype "
                     f"{fixed_dtype or 'config.floatX (or dtype=)'}.")

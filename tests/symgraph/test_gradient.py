@@ -9,6 +9,7 @@ import symgraph
 import symgraph.tensor as T
 from symgraph.gradient import DisconnectedInputError, NullGradError, is_zero_gradient
 from symgraph.graph import ancestors, toposort
+from symgraph.ops.variable import TensorVariable
 from symgraph.ops.elemwise import Elemwise
 
 
@@ -217,13 +218,14 @@ def test_verify_grad(fun, shapes, rng):
 
 
 def test_verify_grad_catches_a_wrong_gradient(rng):
-    from symgraph.graph import Apply, Variable, as_tensor_variable
+    from symgraph.graph import Apply
     from symgraph.op import Op
+    from symgraph.ops.variable import TensorVariable, as_tensor_variable
 
     class WrongSquare(Op):
         def make_node(self, x):
             x = as_tensor_variable(x)
-            return Apply(self, [x], [Variable(x.type)])
+            return Apply(self, [x], [TensorVariable(x.type)])
 
         def perform(self, x):
             return x * x

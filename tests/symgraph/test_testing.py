@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 import symgraph.tensor as T
-from symgraph.graph import Apply, Variable, as_tensor_variable
+from symgraph.graph import Apply, Variable
+from symgraph.ops.variable import TensorVariable, as_tensor_variable
 from symgraph.op import Op
 from symgraph.testing import check_emit, check_grad, check_infer
 
@@ -22,7 +23,7 @@ class _Double(Op):
 
     def make_node(self, x) -> Apply:
         x = as_tensor_variable(x)
-        return Apply(self, [x], [Variable(x.type)])
+        return Apply(self, [x], [TensorVariable(x.type)])
 
     def perform(self, x):
         return 2 * x

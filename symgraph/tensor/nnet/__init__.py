@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import importlib
 
-from symgraph.graph import Variable, as_tensor_variable
+from symgraph.graph import Variable
+from symgraph.ops.variable import as_tensor_variable
 from symgraph.ops import nnet as _nnet
 from symgraph.ops.nnet import (  # noqa: F401
     sigmoid, softplus, tanh, hard_sigmoid, relu, elu, selu, softsign, to_one_hot,
     categorical_crossentropy, binary_crossentropy, sigmoid_binary_crossentropy,
-    crossentropy_softmax_1hot, softmax_cross_entropy_with_logits, squared_error,
-    mean_squared_error, dropout, Softmax, LogSoftmax, SoftmaxGrad,
-    CrossentropyCategorical1Hot, SoftmaxCrossentropyWithLogits)
+    squared_error, mean_squared_error, dropout, Softmax, LogSoftmax, SoftmaxGrad,
+    CrossentropyCategorical1Hot)
+from symgraph.ops.softmax_xent import (  # noqa: F401
+    SoftmaxCrossentropyWithLogits, crossentropy_softmax_1hot, softmax_cross_entropy_with_logits)
 
 ultra_fast_sigmoid = sigmoid
 #: Theano's op instances

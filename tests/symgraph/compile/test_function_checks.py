@@ -6,7 +6,8 @@ import pytest
 
 import symgraph
 import symgraph.tensor as T
-from symgraph.graph import Apply, Variable, as_tensor_variable
+from symgraph.graph import Apply, Variable
+from symgraph.ops.variable import TensorVariable, as_tensor_variable
 from symgraph.op import Op
 
 
@@ -46,7 +47,7 @@ class _SameType(Op):
 
     def make_node(self, x):
         x = as_tensor_variable(x)
-        return Apply(self, [x], [Variable(x.type)])
+        return Apply(self, [x], [TensorVariable(x.type)])
 
 
 class _Exp(_SameType):
@@ -100,7 +101,7 @@ class _LyingShape(Op):
 
     def make_node(self, x):
         x = as_tensor_variable(x)
-        return Apply(self, [x], [Variable(symgraph.TensorType(x.dtype, (3,)))])
+        return Apply(self, [x], [TensorVariable(symgraph.TensorType(x.dtype, (3,)))])
 
     def perform(self, x):
         return x * 2

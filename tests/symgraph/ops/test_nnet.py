@@ -5,6 +5,7 @@ import pytest
 import symgraph
 import symgraph.tensor as T
 from symgraph.ops import nnet as N
+from symgraph.ops import softmax_xent as SX
 
 special = pytest.importorskip("scipy.special")
 
@@ -139,16 +140,16 @@ def test_fused_softmax_crossentropy(rng):
     x = rng.normal(size=(6, 5))
     y = rng.integers(0, 5, size=6)
     X, Y = T.matrix("x"), T.lvector("y")
-    loss = N.softmax_cross_entropy_with_logits(X, Y)
+    loss = SX.softmax_cross_entropy_with_logits(X, Y)
     got = symgraph.function([X, Y], loss)(x, y)
     np.testing.assert_allclose(got, -special.log_softmax(x, axis=1)[np.arange(6), y],
                                rtol=1e-12)
-    T.verify_grad(lambda z: N.softmax_cross_entropy_with_logits(z, y), [x], rng=rng)
+    T.verify_grad(lambda z: SX.softmax_cross_entropy_with_logits(z, y), [x], rng=rng)
     # the gradient is softmax - onehot
     g = symgraph.grad(loss.sum(), X)
     gv = symgraph.function([X, Y], g)(x, y)
     np.testing.assert_allclose(gv, special.softmax(x, axis=1) - np.eye(5)[y], atol=1e-12)
-    nll, sm = N.crossentropy_softmax_1hot(X, Y)
+    nll, sm = SX.crossentropy_softmax_1hot(X, Y)
     nv, sv = symgraph.function([X, Y], [nll, sm])(x, y)
     np.testing.assert_allclose(nv, got)
     np.testing.assert_allclose(sv, special.softmax(x, axis=1))
@@ -157,7 +158,7 @@ def test_fused_softmax_crossentropy(rng):
 def test_fused_softmax_crossentropy_second_order(rng):
     x = rng.normal(size=(3, 4))
     y = rng.integers(0, 4, size=3)
-    T.verify_grad(lambda z: symgraph.grad(N.softmax_cross_entropy_with_logits(z, y).sum() *
+    T.verify_grad(lambda z: symgraph.grad(SX.softmax_cross_entropy_with_logits(z, y).sum() *
                                           1.0, z) ** 2, [x], rng=rng)
 
 
@@ -226,7 +227,7 @@ def test_infer_shape_of_every_node(name, rng):
 def test_fused_ops_infer_shape(rng):
     from symgraph.testing import check_infer
     y = rng.integers(0, 4, size=5)
-    check_infer(lambda x: [N.softmax_cross_entropy_with_logits(x, y),
+    check_infer(lambda x: [SX.softmax_cross_entropy_with_logits(x, y),
                            N.categorical_crossentropy(x, y), N.to_one_hot(y, 4),
                            symgraph.grad(N.categorical_crossentropy(x, y).sum(), x),
                            symgraph.grad((N.softmax(x) * x).sum(), x)],
@@ -238,7 +239,7 @@ def test_debug_mode_agrees_with_perform(dtype, rng):
     x, y = T.matrix("x", dtype=dtype), T.lvector("y")
     t = T.matrix("t", dtype=dtype)
     outs = [N.softmax(x), N.log_softmax(x), N.categorical_crossentropy(N.softmax(x), y),
-            N.softmax_cross_entropy_with_logits(x, y), N.binary_crossentropy(N.sigmoid(x), t),
+            SX.softmax_cross_entropy_with_logits(x, y), N.binary_crossentropy(N.sigmoid(x), t),
             N.relu(x, 0.2), N.elu(x), N.hard_sigmoid(x)]
     cost = sum(o.sum() for o in outs)
     g = symgraph.grad(cost, x)

@@ -5,7 +5,8 @@ import pytest
 
 import symgraph
 import symgraph.tensor as T
-from symgraph.graph import Constant, Variable, as_tensor_variable
+from symgraph.graph import Constant, Variable
+from symgraph.ops.variable import as_tensor_variable
 from symgraph.ops.indexing import SliceLen
 from symgraph.ops.shape import ShapeI, shape_i
 from symgraph.ops.subtensor import (AdvancedIncSubtensor, AdvancedSubtensor, IncSubtensor,

@@ -5,6 +5,7 @@ import symgraph
 import symgraph.tensor as T
 from symgraph.fgraph import FunctionGraph
 from symgraph.graph import Apply, Constant, Variable
+from symgraph.ops.variable import TensorVariable
 from symgraph.op import Op
 from symgraph.rewrite import folding
 from symgraph.rewrite.engine import run_phase
@@ -70,7 +71,7 @@ class _Failing(Op):
     """Identity at build time, an error at run time."""
 
     def make_node(self, x):
-        return Apply(self, [x], [Variable(x.type)])
+        return Apply(self, [x], [TensorVariable(x.type)])
 
     def perform(self, x):
         raise ValueError("bad value")

@@ -6,6 +6,7 @@ import pytest
 import symgraph
 import symgraph.tensor as T
 from symgraph.ops import nnet as N
+from symgraph.ops import softmax_xent as SX
 
 from rewrite_helpers import NO_FUSE, assert_same, op_counts
 
@@ -77,7 +78,7 @@ def test_crossentropy_softmax_gradient_rule(rng):
 
 def test_fused_crossentropy_second_output_and_its_gradient(rng):
     x, y = T.matrix("x"), T.lvector("y")
-    loss, sm = N.crossentropy_softmax_1hot(x, y)
+    loss, sm = SX.crossentropy_softmax_1hot(x, y)
     xv, yv = rng.normal(size=(5, 4)), rng.integers(0, 4, 5)
     w = rng.normal(size=(5, 4))
     cost = loss.sum() + (sm * w).sum()  # both outputs feed the cost
@@ -87,8 +88,8 @@ def test_fused_crossentropy_second_output_and_its_gradient(rng):
     np.testing.assert_allclose(f(xv, yv)[1], p, rtol=1e-12)
     jac_sm = p * (w - (w * p).sum(1, keepdims=True))
     np.testing.assert_allclose(f(xv, yv)[2], p - np.eye(4)[yv] + jac_sm, atol=1e-12)
-    T.verify_grad(lambda z: N.crossentropy_softmax_1hot(z, yv)[0], [xv], rng=rng)
-    T.verify_grad(lambda z: symgraph.grad(N.softmax_cross_entropy_with_logits(z, yv).sum(), z),
+    T.verify_grad(lambda z: SX.crossentropy_softmax_1hot(z, yv)[0], [xv], rng=rng)
+    T.verify_grad(lambda z: symgraph.grad(SX.softmax_cross_entropy_with_logits(z, yv).sum(), z),
                   [xv], rng=rng)
 
 

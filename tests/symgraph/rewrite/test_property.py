@@ -19,6 +19,7 @@ import symgraph  # noqa: E402
 import symgraph.tensor as T  # noqa: E402
 from symgraph.compile.mode import FAST_RUN  # noqa: E402
 from symgraph.graph import Constant, Variable, clone_replace, toposort  # noqa: E402
+from symgraph.ops.variable import TensorVariable
 from symgraph.types import TensorType  # noqa: E402
 
 # -----------------------------------------------------------------------------------------
@@ -138,7 +139,7 @@ def graphs(draw):
                   for d in shape]
         # now and then an input of the other float dtype: rewrites must keep the upcasts
         dt = dtype if draw(st.integers(0, 4)) else ({"float32", "float64"} - {dtype}).pop()
-        var = Variable(TensorType(dt, static), name=f"x{k}")
+        var = TensorVariable(TensorType(dt, static), name=f"x{k}")
         inputs.append(var)
         values[var] = (rng.uniform(-2, 2, size=shape)).astype(dt)
     pool = list(inputs)
@@ -237,7 +238,7 @@ def test_rewrites_preserve_values_and_gradients_many(example):
 # -----------------------------------------------------------------------------------------
 
 def _vars(*specs):
-    return [Variable(TensorType(dtype, shape), name=f"x{k}")
+    return [TensorVariable(TensorType(dtype, shape), name=f"x{k}")
             for k, (dtype, shape) in enumerate(specs)]
 
 
