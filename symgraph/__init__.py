@@ -9,7 +9,8 @@ from symgraph.types import TensorType  # noqa: F401
 from symgraph.shared import shared, SharedVariable  # noqa: F401
 from symgraph.compile.function import function, Function, In, Out  # noqa: F401
 from symgraph.compile.mode import Mode, FAST_RUN, FAST_COMPILE  # noqa: F401
-from symgraph.gradient import grad, jacobian, hessian, Lop, Rop  # noqa: F401
+from symgraph.gradient import grad, Lop, Rop  # noqa: F401
+from symgraph.jacobian import jacobian, hessian  # noqa: F401
 from symgraph.random import RandomStream  # noqa: F401
 from symgraph import tensor  # noqa: F401
 

@@ -1,18 +1,23 @@
 """Helpers for testing ops: gradients against finite differences (``check_grad``), symbolic
 shape inference against real shapes (``check_infer``) and emitted code against ``perform``
-(``check_emit``). Every failure raises ``AssertionError`` naming the op."""
+(``check_emit``), and :func:`verify_grad`, the directional finite-difference check they build
+on. Every failure raises ``AssertionError`` naming the op."""
 from __future__ import annotations
 
 from typing import Callable, List, Optional, Sequence
 
 import numpy as np
 
+from symgraph.compile.function import function
+from symgraph.gradient import grad
 from symgraph.graph import Apply, Constant, Variable, toposort
-from symgraph.ops.variable import TensorVariable, as_tensor_variable
 from symgraph.op import Op
+from symgraph.ops.shape import shape_i
+from symgraph.ops.variable import TensorVariable, as_tensor_variable
 from symgraph.types import TensorType
 
-__all__ = ["check_grad", "check_infer", "check_emit", "default_tolerance"]
+__all__ = ["check_grad", "check_infer", "check_emit", "default_tolerance", "verify_grad",
+           "GradientError"]
 
 
 def default_tolerance(dtype) -> float:
@@ -27,14 +32,12 @@ def default_tolerance(dtype) -> float:
 def check_grad(fn: Callable, points: Sequence, rng: np.random.Generator, **kwargs) -> None:
     """Check the gradient of ``fn`` at ``points`` against central finite differences.
 
-    Wraps :func:`symgraph.gradient.verify_grad` (one random projection and one random direction
+    Wraps :func:`verify_grad` (one random projection and one random direction
     per test; extra keyword arguments such as ``eps``, ``tol``, ``n_tests``, ``mode`` are passed
     through), and first checks that every gradient has the shape and dtype of its input: a
     directional derivative alone would not notice a gradient that still carries broadcast
     dimensions.
     """
-    from symgraph.compile.function import function
-    from symgraph.gradient import grad, verify_grad
     if rng is None:
         raise TypeError("check_grad: pass an explicit rng (np.random.default_rng(seed))")
     points = [np.asarray(p) for p in points]
@@ -86,8 +89,6 @@ def check_infer(fn: Callable, values: Sequence, static: bool = False,
     symbolic shapes of its inputs) are compiled and compared with the shapes of the values the
     node actually computes; the first difference raises, naming the op.
     """
-    from symgraph.compile.function import function
-    from symgraph.ops.shape import shape_i
     inputs = _inputs_for(values, static)
     out = fn(*inputs)
     outs = list(out) if isinstance(out, (list, tuple)) else [out]
@@ -155,7 +156,6 @@ def check_emit(op: Op, values: Sequence, rtol: Optional[float] = None,
     the node runs through ``op.emit``) and run on ``values``; each output must match
     ``op.perform(*values)`` in shape, dtype and value.
     """
-    from symgraph.compile.function import function
     inputs = _inputs_for(values, static=True)
     node: Apply = op.make_node(*inputs)
     feed_vars, feed_vals = _feed(inputs, values)
@@ -173,3 +173,71 @@ def check_emit(op: Op, values: Sequence, rtol: Optional[float] = None,
             raise AssertionError(f"{op}: perform returned dtype {r.dtype} for output {i}, whose "
                                  f"type is {var.type}")
         _compare(f"{op}: emitted code vs perform (output {i})", g, r, rtol, atol)
+
+
+def numeric_grad_direction(f, points: List[np.ndarray], directions: List[np.ndarray],
+                           eps: float) -> float:
+    """Central difference of the scalar ``f`` along ``directions``."""
+    plus = f(*[p + eps * d for p, d in zip(points, directions)])
+    minus = f(*[p - eps * d for p, d in zip(points, directions)])
+    return float((plus - minus) / (2 * eps))
+
+
+def verify_grad(fun, pt, n_tests: int = 2, rng=None, eps: Optional[float] = None,
+                out_type=None, abs_tol: Optional[float] = None,
+                rel_tol: Optional[float] = None, mode=None, cast_to_output_type=False,
+                no_debug_ref=True, tol: Optional[float] = None):
+    """Check the symbolic gradient of ``fun`` against central finite differences.
+
+    ``fun`` maps symbolic inputs (one per array in ``pt``) to a symbolic output. The output is
+    projected on a random tensor to a scalar ``c``; along a random direction ``d`` per input,
+    the directional derivative ``sum_i <dc/dx_i, d_i>`` must equal
+    ``(c(x + eps d) - c(x - eps d)) / (2 eps)``. One scalar comparison per test, whatever the
+    sizes (the approach of Theano/PyTensor and autograd).
+
+    Raises ``AssertionError`` with both values when they differ beyond tolerance.
+    """
+    rng = rng if rng is not None else np.random.default_rng(0)
+    if isinstance(rng, np.random.RandomState):
+        rng = np.random.default_rng(rng.randint(2 ** 31))
+    pt = [np.array(p) for p in pt]
+    for p in pt:
+        if p.dtype.kind != "f":
+            raise TypeError(f"verify_grad: points must be float arrays, got {p.dtype}")
+    low = any(p.dtype in (np.float32, np.float16) for p in pt)
+    if eps is None:
+        eps = 1e-2 if low else 1e-6
+    tol = tol if tol is not None else (3e-2 if low else 1e-4)
+    abs_tol = abs_tol if abs_tol is not None else tol
+    rel_tol = rel_tol if rel_tol is not None else tol
+    inputs = [TensorVariable(TensorType(p.dtype, (None,) * p.ndim), name=f"x{i}")
+              for i, p in enumerate(pt)]
+    out = fun(*inputs)
+    if isinstance(out, (list, tuple)):
+        raise TypeError("verify_grad: fun must return a single variable")
+    out = as_tensor_variable(out)
+    value = np.asarray(function(inputs, out, mode=mode, on_unused_input="ignore")(*pt))
+    proj_val = rng.uniform(0.1, 1.0, size=value.shape).astype(out.dtype)
+    proj = TensorVariable(TensorType(out.dtype, (None,) * out.ndim), name="projection")
+    cost = (out * proj).sum() if out.ndim else out * proj
+    cost_fn = function(inputs + [proj], cost, mode=mode, on_unused_input="ignore")
+    grads = grad(cost, inputs, disconnected_inputs="ignore")
+    grad_fn = function(inputs + [proj], grads, mode=mode, on_unused_input="ignore")
+    for _ in range(n_tests):
+        dirs = [rng.standard_normal(p.shape).astype(p.dtype) for p in pt]
+        analytic = float(sum(np.sum(np.asarray(g, dtype=np.float64) * d)
+                             for g, d in zip(grad_fn(*pt, proj_val), dirs)))
+        numeric = numeric_grad_direction(
+            lambda *xs: np.asarray(cost_fn(*xs, proj_val), dtype=np.float64), pt, dirs, eps)
+        err = abs(analytic - numeric)
+        if err > abs_tol and err > rel_tol * max(abs(analytic), abs(numeric)):
+            raise GradientError(f"verify_grad: symbolic directional derivative {analytic!r} "
+                                f"!= finite difference {numeric!r} (abs err {err:.3g}, "
+                                f"eps={eps})")
+
+
+class GradientError(AssertionError):
+    """``verify_grad`` found a symbolic gradient that disagrees with finite differences."""
+
+
+verify_grad.E_grad = GradientError  # Theano's spelling: ``except verify_grad.E_grad``

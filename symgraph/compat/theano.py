@@ -1,10 +1,12 @@
 """The ``theano`` top-level namespace as legacy programs use it."""
-from symgraph import config, function, In, Out, shared, grad, Mode  # noqa: F401
-from symgraph.compile.mode import FAST_COMPILE, FAST_RUN  # noqa: F401
-from symgraph.scan import scan  # noqa: F401
 from symgraph import tensor, gradient  # noqa: F401
-from symgraph.shared import SharedVariable  # noqa: F401
-from symgraph.graph import Variable, Constant, Apply  # noqa: F401
+from symgraph.compile.function import In, Out, function  # noqa: F401
+from symgraph.compile.mode import FAST_COMPILE, FAST_RUN, Mode  # noqa: F401
+from symgraph.config import config  # noqa: F401
+from symgraph.gradient import grad  # noqa: F401
+from symgraph.graph import Apply, Constant, Variable  # noqa: F401
+from symgraph.scan import scan  # noqa: F401
+from symgraph.shared import SharedVariable, shared  # noqa: F401
 
 __version__ = "1.0.5+symgraph"
 

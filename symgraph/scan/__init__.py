@@ -15,7 +15,8 @@ from symgraph.graph import Constant, Variable, clone_replace, graph_inputs
 from symgraph.ops.variable import TensorVariable, as_tensor_variable
 from symgraph.ops.elemwise import minimum
 from symgraph.ops.shape import dimshuffle, shape_i
-from symgraph.scan.op import Scan, ScanGrad, ScanSpec  # noqa: F401
+from symgraph.scan.op import Scan, ScanGrad  # noqa: F401
+from symgraph.scan.spec import ScanSpec  # noqa: F401
 from symgraph.shared import SharedVariable
 from symgraph.types import TensorType
 

@@ -20,17 +20,22 @@ The forward values the step needs come in as sequences: the sequence taps, the s
 from ``concatenate([init, history])`` and, for shared states, their trajectory (recomputed by
 a forward scan in which the shared states are fed-back outputs, since the forward ``Scan``
 returns only their final values).
+
+The loops built here are of the class of the loop they differentiate (``type(scan_op)``):
+:mod:`symgraph.scan.op` calls this module, so this module does not import it.
 """
 from __future__ import annotations
 
 from typing import List, Optional, Sequence
 
+from symgraph.gradient import grad
 from symgraph.graph import Variable, clone_replace
-from symgraph.ops.variable import TensorVariable, as_tensor_variable
 from symgraph.ops.elemwise import cast, maximum, minimum, zeros_like
 from symgraph.ops.join import concatenate, stack
 from symgraph.ops.shape import dimshuffle
 from symgraph.ops.subtensor import inc_subtensor
+from symgraph.ops.variable import TensorVariable, as_tensor_variable
+from symgraph.scan.spec import ScanSpec, value_reads
 from symgraph.types import TensorType, discrete_dtypes
 
 
@@ -53,7 +58,6 @@ def shared_trajectories(scan_op, n_steps: Variable, outer: Sequence[Variable]) -
     A copy of the forward loop in which the shared states are fed-back outputs (tap -1), so
     their histories are kept; outputs that are not fed back are dropped from it.
     """
-    from symgraph.scan.op import Scan, ScanSpec
     spec = scan_op.spec
     n_out = len(spec.out_taps)
     seqs, inits, shared, nonseq = scan_op.split(outer)
@@ -65,7 +69,8 @@ def shared_trajectories(scan_op, n_steps: Variable, outer: Sequence[Variable]) -
                    + list(spec.inner_outputs[n_out:]),
                    go_backwards=spec.go_backwards, truncate_gradient=spec.truncate_gradient,
                    mode=spec.mode, name=f"{spec.name or spec.uid}_shared_trajectory")
-    results = Scan(aux)(n_steps, *seqs, *inits, *[_leading(s) for s in shared], *nonseq)
+    loop = type(scan_op)
+    results = loop(aux)(n_steps, *seqs, *inits, *[_leading(s) for s in shared], *nonseq)
     if not isinstance(results, list):
         results = [results]
     after = results[len(fed):]
@@ -86,8 +91,6 @@ def bptt(scan_op, n_steps: Variable, outer: Sequence[Variable], hists: Sequence[
 
     Returns the same values as ``ScanGrad(scan_op)`` on these inputs, as a differentiable graph.
     """
-    from symgraph.gradient import grad
-    from symgraph.scan.op import Scan, ScanSpec
     spec = scan_op.spec
     n_out, n_sh = len(spec.out_taps), spec.n_shared
     n = as_tensor_variable(n_steps)
@@ -186,8 +189,7 @@ def bptt(scan_op, n_steps: Variable, outer: Sequence[Variable], hists: Sequence[
     # shared states: their values before each step, replayed by a forward copy of the loop,
     # unless the step reads only the shape of a stable one (an accumulator of a derived loop):
     # then its initial value stands for all steps, as a non-sequence
-    from symgraph.scan.op import _value_reads
-    values = _value_reads(list(grads.values()))
+    values = value_reads(list(grads.values()))
     replay = [j for j in range(n_sh) if j not in spec.stable_shared or shared_ph[j] in values]
     if replay:
         trajs = shared_trajectories(scan_op, n, outer)
@@ -226,7 +228,7 @@ def bptt(scan_op, n_steps: Variable, outer: Sequence[Variable], hists: Sequence[
                      inner_outputs=step_outs + new_pending + new_carried, go_backwards=True,
                      mode=spec.mode, name=f"grad_of_{spec.name or spec.uid}",
                      stable_shared=tuple(range(len(g_sh_ph), len(carried_ph))))
-    results = Scan(bspec)(m, *b_seqs, *pending_init, *carried_init, *b_nonseq)
+    results = type(scan_op)(bspec)(m, *b_seqs, *pending_init, *carried_init, *b_nonseq)
     if not isinstance(results, list):
         results = [results]
     step_hists = iter(results[:n_steps_out])

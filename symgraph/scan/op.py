@@ -14,93 +14,25 @@ same loop built symbolically (:mod:`symgraph.scan.bptt`), so derivatives of any 
 """
 from __future__ import annotations
 
-import itertools
-from dataclasses import dataclass, field
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from symgraph.graph import Apply, Variable
-from symgraph.ops.variable import TensorVariable, as_tensor_variable
+from symgraph.compile.function import function
+from symgraph.gradient import Lop, disconnected, grad, is_zero_gradient
+from symgraph.graph import Apply, Variable, ancestors, clone_replace
 from symgraph.op import Op
+from symgraph.ops.elemwise import zeros_like
+from symgraph.ops.variable import TensorVariable, as_tensor_variable
+from symgraph.scan.bptt import bptt
+from symgraph.scan.spec import ScanSpec, value_reads
 from symgraph.types import TensorType, discrete_dtypes
-
-_uids = itertools.count()
-
-
-@dataclass
-class ScanSpec:
-    """Static description of a scan loop (everything but the outer values).
-
-    Attributes
-    ----------
-    seq_taps : per sequence, the sorted taps (offsets relative to ``t``)
-    out_taps : per output, the sorted negative taps, or ``()`` for an output not fed back
-    n_shared : number of shared states threaded through the steps (updated shared variables)
-    inner_inputs : placeholders, in the order seq taps, output taps, shared states, non-sequences
-    inner_outputs : one per output, then one per shared state
-    go_backwards, truncate_gradient, mode : as in ``scan``
-    stable_shared : indices of shared states whose shape is the same at every step (the
-        accumulators of a derived gradient loop): a VJP reading only their shape needs no
-        replay of their values
-    """
-
-    seq_taps: List[Tuple[int, ...]]
-    out_taps: List[Tuple[int, ...]]
-    n_shared: int
-    n_nonseq: int
-    inner_inputs: List[Variable]
-    inner_outputs: List[Variable]
-    go_backwards: bool = False
-    truncate_gradient: int = -1
-    mode: object = None
-    name: Optional[str] = None
-    stable_shared: Tuple[int, ...] = ()
-    uid: int = field(default_factory=lambda: next(_uids))
-
-    @property
-    def lags(self) -> List[int]:
-        return [-min(t) if t else 0 for t in self.out_taps]
-
-    def seq_span(self, k: int) -> int:
-        taps = self.seq_taps[k]
-        return max(taps) - min(taps)
-
-    def seq_rows(self, t: int) -> List[Tuple[int, int]]:
-        """``(sequence, row)`` read at step ``t``, one per sequence tap, in inner-input order."""
-        return [(k, t - min(taps) + tap) for k, taps in enumerate(self.seq_taps) for tap in taps]
-
-    def state_rows(self, t: int) -> List[Tuple[int, int]]:
-        """``(output, row)`` read at step ``t`` from each fed-back output's full buffer (the
-        ``lag`` initial rows first, then one row per step), one per tap, in inner-input order."""
-        lags = self.lags
-        return [(k, lags[k] + t + tap) for k, taps in enumerate(self.out_taps) for tap in taps]
-
-    def step_args(self, t: int, seqs, bufs, shared, nonseq) -> list:
-        """The inner function's arguments at step ``t``."""
-        return ([seqs[k][r] for k, r in self.seq_rows(t)]
-                + [bufs[k][r] for k, r in self.state_rows(t)] + list(shared) + list(nonseq))
-
 
 def _contiguous(a, dtype) -> np.ndarray:
     """``a`` as a C-contiguous array of ``dtype``, copied only if needed (0-d stays 0-d, unlike
     ``np.ascontiguousarray``)."""
     a = np.asarray(a, dtype=dtype)
     return a if a.flags.c_contiguous else np.ascontiguousarray(a)
-
-
-def _value_reads(outputs: List[Variable]) -> set:
-    """The variables whose values ``outputs`` depend on (not through their shape only)."""
-    from symgraph.ops.shape import Shape, ShapeI
-    found, stack = set(), list(outputs)
-    while stack:
-        v = stack.pop()
-        if v in found:
-            continue
-        found.add(v)
-        if v.owner is not None and not isinstance(v.owner.op, (Shape, ShapeI)):
-            stack.extend(v.owner.inputs)
-    return found
 
 
 class _Compiled:
@@ -170,7 +102,6 @@ class Scan(Op):
     # -- run --------------------------------------------------------------------------------
     def step_function(self):
         if self._compiled.step is None:
-            from symgraph.compile.function import function
             spec = self.spec
             self._compiled.step = function(spec.inner_inputs, spec.inner_outputs, mode=spec.mode,
                                            on_unused_input="ignore", no_default_updates=True)
@@ -224,7 +155,6 @@ class Scan(Op):
         n_out = len(spec.out_taps)
         n_steps, outer = inputs[0], inputs[1:]
         grads_in = []
-        from symgraph.ops.elemwise import zeros_like
         for out, g in zip(outputs, output_grads):
             if g is None:
                 g = zeros_like(out) if out.dtype not in discrete_dtypes else out
@@ -276,8 +206,6 @@ class ScanGrad(Op):
     def vjp_function(self):
         comp = self.scan._compiled
         if comp.vjp is None:
-            from symgraph.compile.function import function
-            from symgraph.gradient import Lop
             spec = self.scan.spec
             float_outs = [k for k, o in enumerate(spec.inner_outputs)
                           if o.dtype not in discrete_dtypes]
@@ -287,9 +215,8 @@ class ScanGrad(Op):
             float_ins = [v for v in spec.inner_inputs if v.dtype not in discrete_dtypes]
             grads = Lop([spec.inner_outputs[k] for k in float_outs], float_ins, evals,
                         disconnected_inputs="ignore") if float_outs and float_ins else []
-            from symgraph.graph import ancestors
             n_before = len(spec.inner_inputs) - spec.n_nonseq - spec.n_shared
-            used, values = ancestors(list(grads)), _value_reads(list(grads))
+            used, values = ancestors(list(grads)), value_reads(list(grads))
             # a VJP that never reads the shared states (or only the shape of stable ones, such
             # as accumulators) needs no replay of their values
             reads_shared = any(
@@ -396,9 +323,6 @@ class ScanGrad(Op):
         the gradient is ``Lop(bptt(inputs), inputs, output_grads)``; that loop's own gradient is
         again a ``ScanGrad``, which gives derivatives of any order.
         """
-        from symgraph.gradient import disconnected, grad, is_zero_gradient
-        from symgraph.graph import clone_replace
-        from symgraph.scan.bptt import bptt
         spec = self.scan.spec
         n_out = len(spec.out_taps)
         # partial derivatives: the histories are functions of the other inputs, and grad would

@@ -19,8 +19,10 @@ for _name in [n for n, v in list(globals().items())
               type(v).__name__ == 'module']:
     del globals()[_name]
 from symgraph.ops import abs, abs_, all, any, max, min, pow, round, sum  # noqa: F401
-from symgraph.gradient import (grad, jacobian, hessian, Lop, Rop, disconnected_grad,  # noqa
-                               stop_gradient, zero_grad, verify_grad)
+from symgraph.gradient import (grad, Lop, Rop, disconnected_grad, stop_gradient,  # noqa
+                               zero_grad)
+from symgraph.jacobian import jacobian, hessian  # noqa: F401
+from symgraph.testing import verify_grad  # noqa: F401
 from symgraph.types import TensorType  # noqa: F401
 
 as_tensor = as_tensor_variable

@@ -1,12 +1,14 @@
-"""``JacobianRows``: the Jacobian of a vector whose length is known only at run time.
+"""Jacobians and Hessians.
 
-:func:`symgraph.gradient.jacobian` builds one ``grad`` per row when the length of the expression
-is static. Otherwise the number of rows is a run-time fact, and a graph cannot be unrolled over
-it; this op instead holds the expression as a template, compiles its vector-Jacobian product
-``u -> J^T u`` once (on first use) into an ordinary symgraph function, and calls it for each
-basis vector ``u = e_i`` at run time. It costs one VJP per row, like the unrolled graph, but the
-rows are not fused or shared with the rest of the graph, and the result cannot be differentiated
-again (a Hessian of unknown size is fine, a third derivative is not).
+:func:`jacobian` builds one ``grad`` per row when the length of the expression is static: the
+result is an ordinary graph that can be differentiated again. Otherwise the number of rows is a
+run-time fact and a graph cannot be unrolled over it; :class:`JacobianRows` then holds the
+expression as a template, compiles its vector-Jacobian product ``u -> J^T u`` once (on first
+use) into an ordinary symgraph function, and calls it for each basis vector ``u = e_i`` at run
+time. It costs one VJP per row, like the unrolled graph, but the rows are not fused or shared
+with the rest of the graph, and the result cannot be differentiated again (a Hessian of unknown
+size is fine, a third derivative is not). Compiling at run time puts this module above
+:mod:`symgraph.compile`.
 """
 from __future__ import annotations
 
@@ -14,9 +16,13 @@ from typing import List, Sequence
 
 import numpy as np
 
+from symgraph.compile.function import function
+from symgraph.gradient import Lop, _as_list, disconnected_grad, grad
 from symgraph.graph import Apply, Constant, Variable, clone_replace, graph_inputs
-from symgraph.ops.variable import TensorVariable
 from symgraph.op import Op
+from symgraph.ops.join import stack
+from symgraph.ops.shape import alloc, shape_i
+from symgraph.ops.variable import TensorVariable, as_tensor_variable, constant
 from symgraph.types import TensorType
 
 
@@ -68,8 +74,6 @@ class JacobianRows(Op):
 
     def _functions(self):
         if self._compiled is None:
-            from symgraph.compile.function import function
-            from symgraph.gradient import Lop
             clones = [TensorVariable(TensorType(v.dtype, (None,) * v.ndim), name=v.name)
                       for v in self.template_inputs]
             memo = dict(zip(self.template_inputs, clones))
@@ -120,3 +124,58 @@ def jacobian_rows(expression: Variable, wrt: Sequence[Variable]) -> List[Variabl
     op = JacobianRows(expression, wrt, inputs)
     node = op.make_node(*inputs)
     return list(node.outputs)
+
+
+def jacobian(expression: Variable, wrt, consider_constant=None,
+             disconnected_inputs: str = "raise"):
+    """Jacobian of a vector (or scalar) ``expression``: one row per element of it.
+
+    With a static length (``T.vector(shape=(n,))``, a constant-size computation, ...) the rows
+    are built symbolically, one ``grad`` each, and the result is an ordinary graph that can be
+    differentiated again. With an unknown length the rows are computed at run time by
+    :class:`JacobianRows`, which calls a compiled vector-Jacobian
+    product once per row (its result cannot be differentiated again).
+    """
+    ws, container = _as_list(wrt)
+    expression = as_tensor_variable(expression)
+    if expression.ndim == 0:
+        rows = grad(expression, ws, consider_constant, disconnected_inputs)
+        return rows if container is not None else rows[0]
+    if expression.ndim != 1:
+        raise TypeError(f"jacobian: expression must be a scalar or a vector, got "
+                        f"{expression.type}; flatten it first")
+    n = expression.type.shape[0]
+    for w in ws:
+        if not isinstance(w, Variable):
+            raise TypeError(f"jacobian: wrt must be symbolic variables, got {type(w).__name__}")
+    if disconnected_inputs == "raise":
+        # rows are built with 'ignore'; a wrt the whole expression misses is refused once here
+        grad(expression.sum(), ws, consider_constant, disconnected_inputs="raise")
+    if n is None:
+        if consider_constant:
+            (expression,) = clone_replace(
+                [expression], {c: disconnected_grad(c) for c in consider_constant})
+        result = jacobian_rows(expression, ws)
+        return result if container is not None else result[0]
+    per_w: List[List[Variable]] = [[] for _ in ws]
+    for i in range(n):
+        gs = grad(expression[i], ws, consider_constant, disconnected_inputs="ignore")
+        for k, g in enumerate(gs):
+            per_w[k].append(g)
+    result = [stack(rows) if rows else
+              alloc(constant(0, dtype=w.dtype), 0, *[shape_i(w, k) for k in range(w.ndim)])
+              for w, rows in zip(ws, per_w)]
+    return result if container is not None else result[0]
+
+
+def hessian(cost: Variable, wrt, consider_constant=None, disconnected_inputs: str = "raise"):
+    """Hessian of a scalar ``cost`` w.r.t. each vector in ``wrt`` (the Jacobian of its
+    gradient)."""
+    ws, container = _as_list(wrt)
+    out = []
+    for w in ws:
+        if w.ndim != 1:
+            raise TypeError(f"hessian: wrt must be vectors, got {w} of type {w.type}")
+        g = grad(cost, w, consider_constant, disconnected_inputs)
+        out.append(jacobian(g, w, consider_constant, disconnected_inputs="ignore"))
+    return out if container is not None else out[0]
