@@ -15,11 +15,11 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 from symgraph.graph import Apply, Constant, Variable, ancestors, clone_replace, toposort
-from symgraph.ops.variable import TensorVariable, as_tensor_variable, constant
 from symgraph.op import Op
 from symgraph.ops import elemwise as E
 from symgraph.ops import scalar as S
 from symgraph.ops.shape import Shape, ShapeI
+from symgraph.ops.variable import TensorVariable, as_tensor_variable, constant
 from symgraph.types import TensorType, discrete_dtypes
 
 

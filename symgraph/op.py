@@ -3,6 +3,12 @@ inference, gradient and emitted source.
 
 Identity comes from ``props``: two ops of the same class with equal props are equal and hash
 equal, so the merge pass unifies equal applications without any per-op code.
+
+An op also tells the linker what it needs to know (the linker knows no op class by name): how
+its outputs alias its inputs (``view_map``, ``copies``), which helpers its emitted code names
+(``emit_helpers``), whether its output can be written into a planned buffer (``emit_into``),
+whether it is a fused elementwise program (``program``) and whether it can accumulate into
+one of its inputs in place (``accumulates_into``, ``emit_update``).
 """
 from __future__ import annotations
 
@@ -20,10 +26,25 @@ class Op:
     """
 
     props: tuple = ()
-    #: the op never produces a value that aliases an input (views must say False)
+    #: output index -> the inputs it may be a view of (``{0: [0]}``: output 0 may share input
+    #: 0's memory); readers of a view read its base
     view_map: dict = {}
     #: ops with side effects or randomness must not be merged or folded
     deterministic: bool = True
+
+    # -- what the linker asks --------------------------------------------------------------
+    #: True when every output is new memory and the inputs are read only while the op runs:
+    #: a planned buffer feeding it may be reused as soon as it returns
+    copies: bool = False
+    #: helpers (name -> object) that the code of ``emit``, ``emit_into`` and ``emit_update``
+    #: names; the linker puts them in the generated function's namespace
+    emit_helpers: dict = {}
+    #: the scalar program of a fused elementwise op, which the back ends turn into ufunc calls
+    #: or compiled loops (see :mod:`symgraph.ops.composite`); None for every other op
+    program = None
+    #: input ``k`` when the output is ``input k + something`` that can be computed in place
+    #: into ``k``'s storage (a BLAS ``?gemm`` with ``beta = 1``): see :meth:`emit_update`
+    accumulates_into: Optional[int] = None
 
     # -- identity --------------------------------------------------------------------------
     def _props_values(self) -> tuple:
@@ -69,6 +90,29 @@ class Op:
         """A Python expression over the input names computing the output(s), or ``None`` to
         have the linker call ``perform``."""
         return None
+
+    def can_emit_into(self, node: Apply) -> bool:
+        """True when :meth:`emit_into` can compute ``node``'s single output into a planned
+        buffer (which the linker then reuses across calls)."""
+        return False
+
+    def emit_into(self, node: Apply, names: Sequence[str], buffer) -> str:
+        """An expression computing the output into a planned buffer and evaluating to it.
+        ``buffer(shape)`` gives the expression of the buffer for the shape expression
+        ``shape`` (a tuple of the output's dimensions)."""
+        raise NotImplementedError(f"{self} does not write into buffers")
+
+    def emit_update_check(self, names: Sequence[str]) -> str:
+        """(``accumulates_into`` ops) An expression that raises if the update over ``names``
+        is ill-formed and is True when the target can be written in place; it runs before
+        anything is committed."""
+        raise NotImplementedError(f"{self} does not accumulate in place")
+
+    def emit_update(self, names: Sequence[str], inplace: str) -> str:
+        """(``accumulates_into`` ops) An expression computing the output into the storage of
+        input ``accumulates_into`` when the expression ``inplace`` is true, into a copy of it
+        otherwise, and evaluating to the result."""
+        raise NotImplementedError(f"{self} does not accumulate in place")
 
 
 def _short(v) -> str:

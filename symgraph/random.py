@@ -16,10 +16,10 @@ import numpy as np
 
 from symgraph.config import config
 from symgraph.graph import Apply, Constant, Variable
-from symgraph.ops.variable import TensorVariable, as_tensor_variable, constant
 from symgraph.op import Op
 from symgraph.ops import elemwise as E
 from symgraph.ops.shape import as_shape_vector, shape_entries
+from symgraph.ops.variable import TensorVariable, as_tensor_variable, constant
 from symgraph.shared import SharedVariable, shared
 from symgraph.types import TensorType, broadcast_shapes, float_dtypes, normalize_dtype
 

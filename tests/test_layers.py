@@ -122,6 +122,17 @@ def test_no_import_runs_up_a_layer():
         f"  {a} -> {b}" for a, b in upward)
 
 
+def test_the_linker_imports_no_op_class_and_no_kernel_generator():
+    """``symgraph.compile`` asks ops what it needs (``Op`` attributes) instead of importing op
+    families, and reaches the back ends through their registry only (never numba's code)."""
+    allowed_ops = {"symgraph.ops.namespace", "symgraph.ops.variable"}
+    allowed_backends = {"symgraph.backends", "symgraph.backends.buffers"}
+    wrong = [(a, b) for a, b in GRAPH.edges if a.startswith("symgraph.compile.") and (
+        (b.startswith("symgraph.ops") and b not in allowed_ops) or
+        (b.startswith("symgraph.backends") and b not in allowed_backends))]
+    assert not wrong, "\n".join(f"{a} -> {b}" for a, b in wrong)
+
+
 @pytest.mark.parametrize("source, module, expected", [
     ("import symgraph.ops.elemwise", "symgraph.gradient", {"symgraph.ops.elemwise"}),
     ("from symgraph.ops import elemwise", "symgraph.gradient", {"symgraph.ops.elemwise"}),

@@ -1,5 +1,5 @@
 """The ``theano`` top-level namespace as legacy programs use it."""
-from symgraph import tensor, gradient  # noqa: F401
+from symgraph import gradient, tensor  # noqa: F401
 from symgraph.compile.function import In, Out, function  # noqa: F401
 from symgraph.compile.mode import FAST_COMPILE, FAST_RUN, Mode  # noqa: F401
 from symgraph.config import config  # noqa: F401

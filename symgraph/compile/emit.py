@@ -14,31 +14,26 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from symgraph import backends
+from symgraph.backends.buffers import RUNTIME
+from symgraph.compile import checks, storage
+from symgraph.compile.commit import CommitWriter
+from symgraph.compile.nodes import PlannedNodes, describe
 from symgraph.fgraph import FunctionGraph
 from symgraph.graph import Constant, Variable
-from symgraph.ops.scalar import NAMESPACE as _SCALAR_NS
-from symgraph.ops.shape import NAMESPACE as _SHAPE_NS
-from symgraph.ops.subtensor import NAMESPACE as _SUBTENSOR_NS
-from symgraph.ops.softmax_xent import NAMESPACE as _XENT_NS
-from symgraph.ops.join import NAMESPACE as _JOIN_NS
-from symgraph.compile import checks, kernels, schedule
-from symgraph.compile.planned import Planned, describe
-from symgraph.compile.schedule import alias_root
-from symgraph.rewrite.fusion import NAMESPACE as _FUSION_NS
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
-#: helpers every generated function may name
-BASE_NAMESPACE = {"np": np, "_ndarray": np.ndarray, "_asarray": np.asarray,
-                  **_SCALAR_NS, **_SHAPE_NS, **_JOIN_NS, **_SUBTENSOR_NS, **_FUSION_NS,
-                  **_XENT_NS, **kernels.NAMESPACE}
+#: names every generated function may use; each op adds the helpers its code names
+#: (``Op.emit_helpers``)
+BASE_NAMESPACE = {"np": np, "_ndarray": np.ndarray, "_asarray": np.asarray, **RUNTIME}
 
 
 class Namer:
     """Unique, readable Python identifiers for variables."""
 
     def __init__(self, reserved: Sequence[str] = ()):
-        self.taken = set(reserved) | set(BASE_NAMESPACE) | set(dir(__builtins__))
+        self.taken = set(reserved) | set(dir(__builtins__))
         self.names: Dict[Variable, str] = {}
         # next suffix to try per base: naming stays linear in the number of nodes
         self._next: Dict[str, int] = {}
@@ -64,18 +59,21 @@ class Namer:
 def generate(fgraph: FunctionGraph, explicit: Sequence[Variable], shared: Sequence[Variable],
              n_outputs: int, update_targets: Sequence[int], check: Optional[str] = None,
              name: str = "compiled", allow_downcast: Optional[bool] = None,
-             fuse: bool = False, backend: str = "numpy") -> Tuple[str, dict]:
-    """Return ``(source, namespace)`` of a function ``name(*explicit_inputs)``.
+             fuse: bool = False, backend: str = "numpy") -> Tuple[str, dict, Dict[str, object]]:
+    """Return ``(source, namespace, kernels)`` of a function ``name(*explicit_inputs)``.
 
     ``fgraph.outputs[:n_outputs]`` are returned to the caller; ``fgraph.outputs[n_outputs:]``
     are the new values of ``shared[update_targets[k]]``. The function returns the list of
     output values. With ``fuse`` (and no ``check``), storage is planned
-    (:mod:`symgraph.compile.schedule`): fused kernels write reused buffers, and eligible
-    updates are computed in place into shared storage at commit time; ``backend`` ``'numba'``
-    (or ``'auto'`` when numba is importable) compiles each fused kernel into one loop.
+    (:mod:`symgraph.compile.storage`): fused programs write reused buffers through the
+    ``backend`` (:mod:`symgraph.backends`), and eligible updates are computed in place into
+    shared storage at commit time. ``kernels`` maps the namespace names of the back end's
+    kernels to the kernels (each with a ``.source``).
     """
     ns: dict = dict(BASE_NAMESPACE)
-    namer = Namer()
+    for node in fgraph.toposort():
+        ns.update(node.op.emit_helpers)
+    namer = Namer(reserved=ns)
     lines: List[str] = []
     arg_names = [namer(v) for v in explicit]
     lines.append(f"def {name}({', '.join(arg_names)}):")
@@ -95,7 +93,7 @@ def generate(fgraph: FunctionGraph, explicit: Sequence[Variable], shared: Sequen
         ns[f"_sv{k}"] = v.container
         lines.append(f"    {namer(v)} = _sv{k}.value  # shared {v}")
 
-    plan = schedule.plan(fgraph, shared, n_outputs, update_targets) \
+    plan = storage.plan(fgraph, shared, n_outputs, update_targets) \
         if fuse and not check else None
     order = plan.order if plan else fgraph.toposort()
     protected = set(explicit) | set(shared) | set(fgraph.outputs)
@@ -117,134 +115,65 @@ def generate(fgraph: FunctionGraph, explicit: Sequence[Variable], shared: Sequen
         raise KeyError(f"variable {var} used before it was computed (graph not closed over "
                        f"its inputs)")
 
-    linker = Planned(plan, ns, namer, backend, shared) if plan else None
+    def add(obj, hint: str) -> str:
+        fresh = namer.fresh(hint)
+        ns[fresh] = obj
+        return fresh
+
+    kernel_maker = backends.get(backend)(add) if plan else None
+    planned = PlannedNodes(plan, ns, namer, kernel_maker) if plan else None
     for i, node in enumerate(order):
         in_names = [ref(v) for v in node.inputs]
-        planned = linker.node_lines(node, in_names) if linker else None
-        if planned is not None:
-            lines.extend(planned)
-            dead = [n for v, n in zip(node.inputs, in_names)
-                    if last_use.get(v) == i and v not in protected and v.owner is not None]
-            dead = list(dict.fromkeys(dead))
-            if dead:
-                lines.append(f"    del {', '.join(dead)}")
-            continue
-        expr = node.op.emit(in_names)
-        if expr is None:
-            pname = namer.fresh(f"_perform_{type(node.op).__name__}")
-            ns[pname] = node.op.perform
-            expr = f"{pname}({', '.join(in_names)})"
-        outs = [namer(o, "v") for o in node.outputs]
-        target = outs[0] if len(outs) == 1 else ", ".join(outs)
-        pre = None
-        if check == "debug" and in_names:
-            # copies of the inputs: an undeclared in-place write is reported, not propagated
-            pre = namer.fresh(f"_pre{i}")
-            ns["_snapshot"] = checks.snapshot
-            lines.append(f"    {pre} = _snapshot(({', '.join(in_names)},))")
-        lines.append(f"    {target} = {expr}  # {describe(node)}")
-        if check:
-            hook = namer.fresh(f"_check{i}")
-            ns[hook] = checks.make_hook(check, node)
-            extra = f", {pre}" if pre else ""
-            lines.append(f"    {hook}(({', '.join(outs)},), ({', '.join(in_names)},){extra})")
-            if pre:
-                lines.append(f"    del {pre}")
+        node_lines = planned.node_lines(node, in_names) if planned else None
+        if node_lines is not None:
+            lines.extend(node_lines)
+        else:
+            lines.extend(_node_lines(node, i, in_names, namer, ns, check))
         dead = [n for v, n in zip(node.inputs, in_names)
                 if last_use.get(v) == i and v not in protected and v.owner is not None]
         dead = list(dict.fromkeys(dead))
         if dead:
             lines.append(f"    del {', '.join(dead)}")
 
-    # outputs: never hand out storage the caller could see change later
+    copy_output, updates = storage.handed_out(fgraph, explicit, shared, n_outputs,
+                                              update_targets, plan)
     results = []
-    # storage already handed out (results, new shared values): a second alias to it is copied
-    handed_out: set = set()
-    for j, out in enumerate(fgraph.outputs[:n_outputs]):
+    for out, copy in zip(fgraph.outputs[:n_outputs], copy_output):
         r = ref(out)
-        root = alias_root(out)
-        if root in set(explicit) or root in set(shared) or isinstance(root, Constant) or \
-                root in handed_out:
-            # inputs, shared storage, constants and a value already returned (merged duplicate
-            # outputs, or views of one) must not be aliased by a result
-            r = f"np.array({r})"
-        elif out.ndim == 0:
-            r = f"_asarray({r})"
-        handed_out.add(root)
-        results.append(r)
-    commits = []
-    deferred = {node.outputs[0] for node, _ in plan.deferred} if plan else set()
-    for j, (out, k) in enumerate(zip(fgraph.outputs[n_outputs:], update_targets)):
-        if out in deferred:
-            continue  # computed in place at commit time
-        r = ref(out)
-        root = alias_root(out)
-        if root in set(explicit) or root in set(shared) or isinstance(root, Constant) or \
-                root in handed_out:
-            # new storage must not be visible through a result or another shared variable
-            r = f"np.array({r})"
-        elif out.ndim == 0:
-            r = f"_asarray({r})"
-        handed_out.add(root)
-        new = namer.fresh(f"_new{k}")
-        lines.append(f"    {new} = {r}")
-        target = shared[k]
-        loose = [(i, d) for i, (d, e) in enumerate(zip(target.type.shape, out.type.shape))
-                 if d is not None and e is None]
-        if loose:
-            # the value's type does not guarantee the target's static dims: check before commit
-            ns["_check_update_shape"] = _check_update_shape
-            ns[f"_target{k}"] = target
-            lines.append(f"    _check_update_shape({new}, _target{k})")
-        commits.append(f"    _sv{k}.value = {new}")
-    if plan and plan.deferred:
-        lines.append("    # checks of the in-place updates: anything that can fail fails here")
-        lines.extend(linker.precheck_lines(plan.deferred, shared, ref))
-        # storage written in place must be private: an input may be a borrowed view of it
-        # (f(W.get_value(borrow=True))), or two shared variables may share borrowed memory
-        ns["_alias_counts"], ns["_alone"] = _alias_counts, _alone
-        every = list(arg_names) + [namer(v) for v in shared]
-        if len(every) > 1:
-            lines.append(f"    _aliases = _alias_counts({', '.join(every)})")
-            for node, k in plan.deferred:
-                lines.append(f"    _ok{k} = _ok{k} and _alone({namer(shared[k])}, _aliases)")
-    lines.append("    _out = [" + ", ".join(results) + "]")
-    lines.append("    # commit: every output and update exists, so no call leaves a half-update")
-    lines.extend(commits)
-    if plan:
-        lines.extend(linker.commit_section(plan.deferred, ref))
+        results.append(f"np.array({r})" if copy else f"_asarray({r})" if out.ndim == 0 else r)
+    writer = CommitWriter(updates, ns, namer, ref, planned)
+    lines.extend(writer.lines(results, list(arg_names) + [namer(v) for v in shared]))
     lines.append("    return _out")
-    return "\n".join(lines) + "\n", ns
+    return "\n".join(lines) + "\n", ns, (kernel_maker.kernels if kernel_maker else {})
 
 
-def _memory_root(a):
-    """The object owning ``a``'s memory (views lead to the array they were taken from)."""
-    base = getattr(a, "base", None)
-    while base is not None:
-        a, base = base, getattr(base, "base", None)
-    return a
-
-
-def _alias_counts(*arrays) -> dict:
-    """How many of ``arrays`` live in each memory owner (one pass per call, O(n))."""
-    counts: dict = {}
-    for a in arrays:
-        key = id(_memory_root(a))
-        counts[key] = counts.get(key, 0) + 1
-    return counts
-
-
-def _alone(storage, counts: dict) -> bool:
-    """True when no other input or shared value lives in ``storage``'s memory."""
-    return counts.get(id(_memory_root(storage)), 0) <= 1
-
-
-def _check_update_shape(value, target) -> None:
-    """Refuse a new value whose shape contradicts the static dims of the shared variable."""
-    for axis, want in enumerate(target.type.shape):
-        if want is not None and value.shape[axis] != want:
-            raise ValueError(f"update of shared variable {target}: dimension {axis} of the new "
-                             f"value is {value.shape[axis]}, its type {target.type} says {want}")
+def _node_lines(node, i: int, in_names: List[str], namer: Namer, ns: dict,
+                check: Optional[str]) -> List[str]:
+    """One node as one line (``op.emit``, else a call of its ``perform``), with the run-time
+    check of the debug and NaN-guard modes."""
+    lines = []
+    expr = node.op.emit(in_names)
+    if expr is None:
+        pname = namer.fresh(f"_perform_{type(node.op).__name__}")
+        ns[pname] = node.op.perform
+        expr = f"{pname}({', '.join(in_names)})"
+    outs = [namer(o, "v") for o in node.outputs]
+    target = outs[0] if len(outs) == 1 else ", ".join(outs)
+    pre = None
+    if check == "debug" and in_names:
+        # copies of the inputs: an undeclared in-place write is reported, not propagated
+        pre = namer.fresh(f"_pre{i}")
+        ns["_snapshot"] = checks.snapshot
+        lines.append(f"    {pre} = _snapshot(({', '.join(in_names)},))")
+    lines.append(f"    {target} = {expr}  # {describe(node)}")
+    if check:
+        hook = namer.fresh(f"_check{i}")
+        ns[hook] = checks.make_hook(check, node)
+        extra = f", {pre}" if pre else ""
+        lines.append(f"    {hook}(({', '.join(outs)},), ({', '.join(in_names)},){extra})")
+        if pre:
+            lines.append(f"    del {pre}")
+    return lines
 
 
 def _bind_filter(var: Variable, allow_downcast):

@@ -8,7 +8,6 @@ import warnings
 from collections import OrderedDict
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-
 from symgraph.compile import emit
 from symgraph.compile.mode import Mode, get_mode
 from symgraph.compile.pipeline import optimize
@@ -143,7 +142,9 @@ class Function:
     Attributes
     ----------
     source : str
-        The generated Python source.
+        The generated Python source: the function, then the source of every kernel it calls.
+    kernels : dict
+        The back end's kernels the function calls, by the name it calls them by.
     fgraph : FunctionGraph
         The rewritten graph that was compiled.
     compile_time : float
@@ -188,14 +189,15 @@ class Function:
         fgraph = FunctionGraph(explicit + shared, all_outs)
         optimize(fgraph, mode)
         update_targets = [shared.index(t) for t, _ in updates]
-        source, ns = emit.generate(fgraph, explicit, shared, len(outputs), update_targets,
-                                   check=mode.check, name=spec["name"] or "compiled",
-                                   allow_downcast=[_input_policy(i, spec) for i in ins],
-                                   fuse=mode.fuse, backend=mode.backend)
+        source, ns, kernels = emit.generate(
+            fgraph, explicit, shared, len(outputs), update_targets, check=mode.check,
+            name=spec["name"] or "compiled", allow_downcast=[_input_policy(i, spec) for i in ins],
+            fuse=mode.fuse, backend=mode.backend)
         code = compile(source, f"<symgraph {spec['name'] or 'function'}>", "exec")
         exec(code, ns)
         self._fn = ns[spec["name"] or "compiled"]
-        self.source = source
+        self._main_source = source
+        self.kernels = kernels
         self.fgraph = fgraph
         self.inputs = ins
         self.mode = mode
@@ -235,7 +237,7 @@ class Function:
             tb = tb.tb_next
         if lineno is None or not hasattr(exc, "add_note"):
             return
-        lines = self.source.splitlines()
+        lines = self._main_source.splitlines()
         line = lines[lineno - 1].strip()
         where = line
         if "  # " not in line:
@@ -273,6 +275,14 @@ class Function:
                                     f"{self.inputs[k].name or k} (no default)")
                 values[k] = self._defaults[k]
         return values
+
+    @property
+    def source(self) -> str:
+        parts = [self._main_source]
+        for name, kernel in self.kernels.items():
+            parts.append(f"\n# ---- kernel {name}: {type(kernel).__name__} ----\n"
+                         f"{kernel.source.rstrip()}\n")
+        return "".join(parts)
 
     @property
     def name(self) -> str:

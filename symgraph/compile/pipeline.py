@@ -1,40 +1,24 @@
-"""The ordered list of rewrite phases, and the one function that runs them."""
-from __future__ import annotations
+"""The ordered list of rewrite phases, and the one function that runs them.
 
-import importlib
+Importing a rule module registers its rules with :mod:`symgraph.rewrite.engine`; every module
+is imported here by name, so a missing one is an import error, not a silently skipped phase.
+"""
+from __future__ import annotations
 
 from symgraph.compile.mode import Mode
 from symgraph.fgraph import FunctionGraph
-from symgraph.rewrite import engine
+from symgraph.rewrite import (algebra, cse, engine, folding, fusion, nnet_stability,  # noqa: F401
+                              reductions, shapes, specialize, stability, subtensor)
 
-#: modules whose import registers the rules of each phase
-_RULE_MODULES = ("symgraph.rewrite.cse", "symgraph.rewrite.folding", "symgraph.rewrite.algebra",
-                 "symgraph.rewrite.shapes", "symgraph.rewrite.reductions",
-                 "symgraph.rewrite.subtensor",
-                 "symgraph.rewrite.stability",
-                 "symgraph.rewrite.nnet_stability", "symgraph.rewrite.specialize",
-                 "symgraph.rewrite.fusion")
-_loaded = False
-
-
-def _load_rules() -> None:
-    global _loaded
-    if _loaded:
-        return
-    for name in _RULE_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-    _loaded = True
+#: every phase a mode may run, in the order they run
+PHASES = ("merge", "canonicalize", "stabilize", "specialize", "fuse")
 
 
 def optimize(fgraph: FunctionGraph, mode: Mode) -> FunctionGraph:
     """Run ``mode.phases`` in order on ``fgraph`` (in place) and return it."""
-    if not mode.phases:
-        return fgraph
-    _load_rules()
     for phase in mode.phases:
+        if phase not in PHASES:
+            raise ValueError(f"mode {mode.name}: unknown rewrite phase {phase!r}; phases are "
+                             f"{', '.join(PHASES)}")
         engine.run_phase(fgraph, phase)
     return fgraph

@@ -13,10 +13,11 @@ from __future__ import annotations
 from typing import Sequence, Tuple, Union
 
 from symgraph.graph import Variable
-from symgraph.ops.variable import as_tensor_variable
 from symgraph.ops import elemwise as E
-from symgraph.ops.reduce import mean as _mean, normalize_axis
+from symgraph.ops.reduce import mean as _mean
+from symgraph.ops.reduce import normalize_axis
 from symgraph.ops.shape import dimshuffle, shape_i
+from symgraph.ops.variable import as_tensor_variable
 
 Axes = Union[str, int, Sequence[int]]
 

@@ -1,15 +1,19 @@
-"""Linear algebra: ``Dot`` (NumPy ``dot`` on vectors and matrices) and helpers on top of it."""
+"""Linear algebra: ``Dot`` (NumPy ``dot`` on vectors and matrices) and helpers on top of it,
+and ``Gemm`` (``C + alpha A B`` as BLAS ``?gemm``, computed in place by the linker)."""
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 
 from symgraph.graph import Apply, Variable
-from symgraph.ops.variable import TensorVariable, as_tensor_variable
 from symgraph.op import Op
 from symgraph.ops import elemwise as E
-from symgraph.ops.shape import dimshuffle, transpose
-from symgraph.types import TensorType, discrete_dtypes, result_dtype
 from symgraph.ops.linalg import tensordot
+from symgraph.ops.namespace import T
+from symgraph.ops.shape import dimshuffle, transpose
+from symgraph.ops.variable import TensorVariable, as_tensor_variable
+from symgraph.types import TensorType, broadcast_shapes, discrete_dtypes, result_dtype
 
 
 class Dot(Op):
@@ -18,6 +22,8 @@ class Dot(Op):
     Gradient (matrix case): ``gx = gz . y^T``, ``gy = x^T . gz``; the vector cases use
     ``outer`` and matrix-vector products accordingly.
     """
+
+    copies = True
 
     def make_node(self, x, y) -> Apply:
         x, y = as_tensor_variable(x), as_tensor_variable(y)
@@ -39,6 +45,17 @@ class Dot(Op):
 
     def emit(self, names):
         return f"np.dot({names[0]}, {names[1]})"
+
+    def can_emit_into(self, node) -> bool:
+        a, b = node.inputs
+        out = node.outputs[0]
+        return a.ndim == 2 and b.ndim == 2 and a.dtype == b.dtype == out.dtype and \
+            out.dtype in ("float32", "float64")
+
+    def emit_into(self, node, names, buffer) -> str:
+        a, b = names
+        # matmul: NumPy's dot with out= may take a slow non-BLAS path
+        return f"np.matmul({a}, {b}, out={buffer(f'({a}.shape[0], {b}.shape[1])')})"
 
     def infer_shape(self, node, shapes):
         xs, ys = shapes
@@ -79,3 +96,92 @@ def dot(x, y) -> Variable:
     if x.ndim <= 2 and y.ndim <= 2:
         return _dot(x, y)
     return tensordot(x, y, [[x.ndim - 1], [max(y.ndim - 2, 0)]])
+
+
+class Gemm(Op):
+    """``C + alpha * dot(A, B)`` for matrices (BLAS ``?gemm`` with ``beta = 1``).
+
+    Gradient: ``gC = gz``, ``galpha = sum(gz * dot(A, B))``, ``gA = alpha gz B^T``,
+    ``gB = alpha A^T gz``. The linker computes it in place into ``C``'s storage when ``C`` is a
+    shared variable whose update this is, after every reader of ``C`` ran.
+    """
+
+    copies = True
+    accumulates_into = 0
+
+    @property
+    def emit_helpers(self) -> dict:
+        return {"_gemm_into": gemm_into, "_gemm_check": gemm_check}
+
+    def make_node(self, c, alpha, a, b) -> Apply:
+        c, alpha, a, b = (as_tensor_variable(v) for v in (c, alpha, a, b))
+        if not (c.ndim == a.ndim == b.ndim == 2) or alpha.ndim != 0:
+            raise TypeError(f"Gemm: expects matrices C, A, B and a scalar alpha, got {c.type}, "
+                            f"{alpha.type}, {a.type}, {b.type}")
+        if len({c.dtype, a.dtype, b.dtype}) != 1 or c.dtype not in ("float32", "float64"):
+            raise TypeError(f"Gemm: C, A, B must share one float dtype, got {c.dtype}, "
+                            f"{a.dtype}, {b.dtype}")
+        shape = broadcast_shapes([c.type.shape, (a.type.shape[0], b.type.shape[1])], "Gemm")
+        return Apply(self, [c, alpha, a, b], [TensorVariable(TensorType(c.dtype, shape))])
+
+    def perform(self, c, alpha, a, b):
+        return gemm_into(np.array(c, order="C"), alpha, a, b)
+
+    def emit_update_check(self, names) -> str:
+        c, _, a, b = names
+        return f"_gemm_check({c}, {a}, {b})"
+
+    def emit_update(self, names, inplace: str) -> str:
+        c, alpha, a, b = names
+        return f"_gemm_into({c} if {inplace} else np.array({c}), {alpha}, {a}, {b})"
+
+    def emit(self, names):
+        return f"_gemm_into(np.array({names[0]}), {names[1]}, {names[2]}, {names[3]})"
+
+    def infer_shape(self, node, shapes):
+        return [shapes[0]]
+
+    def grad(self, inputs, outputs, output_grads):
+        c, alpha, a, b = inputs
+        (gz,) = output_grads
+        return [gz, T.sum(gz * dot(a, b)), alpha * dot(gz, b.T), alpha * dot(a.T, gz)]
+
+
+@functools.lru_cache(maxsize=None)
+def _blas_gemm(dtype):
+    """SciPy's ``?gemm`` for ``dtype`` (looked up once per dtype), or None."""
+    try:
+        from scipy.linalg import blas
+    except ImportError:  # SciPy is optional
+        return None
+    return blas.sgemm if dtype == np.float32 else blas.dgemm if dtype == np.float64 else None
+
+
+def gemm_into(c: np.ndarray, alpha, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``c += alpha * a @ b`` in place (``c`` C-contiguous) and return ``c``.
+
+    Uses BLAS ``?gemm`` from SciPy on the transposes (``c.T`` is Fortran-ordered, so BLAS writes
+    it in place without a copy); falls back to NumPy when SciPy is absent.
+    """
+    if a.shape[1] != b.shape[0] or c.shape != (a.shape[0], b.shape[1]):
+        raise ValueError(f"Gemm: shapes C{c.shape} + A{a.shape} . B{b.shape} do not agree")
+    fn = _blas_gemm(c.dtype) if c.flags.c_contiguous and c.size else None
+    if fn is None or a.dtype != c.dtype or b.dtype != c.dtype:
+        c += np.asarray(alpha, dtype=c.dtype) * np.dot(a, b)
+        return c
+    # c.T = alpha * b.T @ a.T + c.T, with every operand passed Fortran-ordered when possible
+    bt, tb = (b.T, 0) if b.T.flags.f_contiguous else (b, 1)
+    at, ta = (a.T, 0) if a.T.flags.f_contiguous else (a, 1)
+    fn(float(alpha), bt, at, 1.0, c.T, trans_a=tb, trans_b=ta, overwrite_c=1)
+    return c
+
+
+def gemm_check(c: np.ndarray, a: np.ndarray, b: np.ndarray) -> bool:
+    """Raise unless ``c + a @ b`` is well-shaped; True when ``c`` can be written in place
+    (writeable, and not overlapping ``a`` or ``b``: an input may be the shared storage itself,
+    e.g. ``f(W.get_value(borrow=True))``, and BLAS would read what it already overwrote)."""
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0] or \
+            c.shape != (a.shape[0], b.shape[1]):
+        raise ValueError(f"Gemm: shapes C{c.shape} + A{a.shape} . B{b.shape} do not agree")
+    return c.flags.writeable and not np.may_share_memory(c, a) and \
+        not np.may_share_memory(c, b)

@@ -8,13 +8,12 @@ import numpy as np
 
 from symgraph.config import config
 from symgraph.graph import Apply, Constant, Variable
-from symgraph.ops.variable import TensorVariable, as_tensor_variable, constant
 from symgraph.op import Op
 from symgraph.ops import elemwise as E
-from symgraph.ops.shape import alloc, shape_i
-from symgraph.types import TensorType, discrete_dtypes, int_dtypes, normalize_dtype, \
-    result_dtype
 from symgraph.ops.reduce import sum as _sum
+from symgraph.ops.shape import alloc, shape_i
+from symgraph.ops.variable import TensorVariable, as_tensor_variable, constant
+from symgraph.types import TensorType, discrete_dtypes, int_dtypes, normalize_dtype, result_dtype
 
 
 def _axis(axis, ndim: int, what: str) -> int:

@@ -23,9 +23,9 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from symgraph.graph import Apply, Constant, Variable
-from symgraph.ops.variable import TensorVariable, as_tensor_variable
 from symgraph.op import Op
 from symgraph.ops.shape import MakeVector, Shape, shape_entries
+from symgraph.ops.variable import TensorVariable, as_tensor_variable
 from symgraph.types import TensorType, discrete_dtypes, float_dtypes, result_dtype
 
 BorderMode = Union[str, int, Tuple[int, int]]
@@ -152,6 +152,8 @@ def _check_shape_vector(op, vec: Variable, what: str) -> None:
 
 
 class _ConvBase(Op):
+
+    copies = True
     props = ("pad", "stride", "flip", "dilation")
 
     def __init__(self, pad: Pair, stride: Pair, flip: bool, dilation: Pair = (1, 1)):

@@ -12,13 +12,13 @@ import numpy as np
 
 from symgraph.config import config
 from symgraph.graph import Apply, Variable
-from symgraph.ops.variable import TensorVariable, as_tensor_variable, constant
 from symgraph.op import Op
 from symgraph.ops import scalar as S
 from symgraph.ops.namespace import T
 from symgraph.ops.shape import sum_to_shape
-from symgraph.types import TensorType, broadcast_shapes, normalize_dtype, result_dtype, \
-    upgrade_to_float
+from symgraph.ops.variable import TensorVariable, as_tensor_variable, constant
+from symgraph.types import (TensorType, broadcast_shapes, normalize_dtype, result_dtype,
+                            upgrade_to_float)
 
 
 def _is_weak(x) -> bool:
@@ -62,6 +62,12 @@ class Elemwise(Op):
     The gradient is the scalar op's formula, with each input's gradient summed back over the
     dimensions that were broadcast (:func:`unbroadcast`).
     """
+
+    @property
+    def emit_helpers(self) -> dict:
+        return S.HELPERS
+
+    copies = True
 
     props = ("scalar_op",)
 

@@ -12,12 +12,12 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 
 from symgraph.graph import Apply, Constant, Variable
-from symgraph.ops.variable import TensorVariable, as_tensor_variable, constant
 from symgraph.op import Op
-from symgraph.types import TensorType, broadcast_shapes, int_dtypes
 from symgraph.ops.elemwise import cast, maximum
 from symgraph.ops.reduce import sum as _sum
 from symgraph.ops.shape import shape_i
+from symgraph.ops.variable import TensorVariable, as_tensor_variable, constant
+from symgraph.types import TensorType, broadcast_shapes, int_dtypes
 
 SYM = "?"     # an integer scalar input
 ARR = "[?]"   # an integer-array or boolean-mask input
@@ -314,6 +314,10 @@ class SliceLen(Op):
     """``len(range(*slice(start, stop, step).indices(n)))``: the length of a slice of a
     dimension of length ``n`` (for symbolic shapes). Gradient: none (an integer)."""
 
+    @property
+    def emit_helpers(self) -> dict:
+        return {"_slice_len": _slice_len}
+
     props = ("parts",)
 
     def __init__(self, parts: tuple):
@@ -427,7 +431,7 @@ def expand_newaxes(arr: np.ndarray, idx) -> Tuple[np.ndarray, tuple]:
 
 
 #: helpers the emitted code names
-NAMESPACE = {"_slice_len": _slice_len}
+HELPERS = {"_slice_len": _slice_len}
 
 
 def fold_constants(entries: tuple, inputs: Sequence[Variable]) -> Tuple[tuple, list]:

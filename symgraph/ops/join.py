@@ -12,17 +12,14 @@ from typing import List, Optional, Sequence, Union
 import numpy as np
 
 from symgraph.graph import Apply, Constant, Variable
-from symgraph.ops.variable import TensorVariable, as_tensor_variable
 from symgraph.op import Op
 from symgraph.ops import elemwise as E
 from symgraph.ops.construct import (ARange, Eye, _axis, _int_scalar, _static_int,  # noqa: F401
                                     arange, eye, identity_like, ones, zeros)
-from symgraph.ops.shape import dimshuffle, shape_i
-from symgraph.ops.tiling import NAMESPACE as _TILING_NS
+from symgraph.ops.shape import dimshuffle, shape_entries, shape_i
 from symgraph.ops.tiling import Repeat, RepeatSum, repeat, tile  # noqa: F401
+from symgraph.ops.variable import TensorVariable, as_tensor_variable
 from symgraph.types import TensorType, discrete_dtypes, result_dtype
-from symgraph.ops.shape import shape_entries
-
 
 # ---------------------------------------------------------------------------------------
 # Join / Split
@@ -106,6 +103,10 @@ class Split(Op):
 
     Gradient: the pieces' gradients joined back (missing ones are zeros); lengths get none.
     """
+
+    @property
+    def emit_helpers(self) -> dict:
+        return {"_split": _split_impl}
 
     props = ("axis", "n")
 
@@ -269,4 +270,3 @@ def swapaxes(x, axis1: int, axis2: int) -> Variable:
 
 
 #: helpers the emitted code of this module (and of the re-exported ones) names
-NAMESPACE = {"_split": _split_impl, **_TILING_NS}

@@ -7,12 +7,12 @@ from typing import List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from symgraph.graph import Apply, Variable
-from symgraph.ops.variable import TensorVariable, as_tensor_variable
 from symgraph.op import Op
 from symgraph.ops import elemwise as E
-from symgraph.ops.shape import dimshuffle, shape, sum_to_shape
-from symgraph.types import TensorType, broadcast_shapes, discrete_dtypes, result_dtype
 from symgraph.ops.reduce import sum as _sum
+from symgraph.ops.shape import dimshuffle, shape, sum_to_shape
+from symgraph.ops.variable import TensorVariable, as_tensor_variable
+from symgraph.types import TensorType, broadcast_shapes, discrete_dtypes, result_dtype
 
 
 def _swap_last(x: Variable) -> Variable:

@@ -14,15 +14,16 @@ from typing import Optional
 
 import numpy as np
 
+from symgraph.config import config
 from symgraph.graph import Apply, Constant, Variable
-from symgraph.ops.variable import TensorVariable, as_tensor_variable
 from symgraph.op import Op
 from symgraph.ops import elemwise as E
 from symgraph.ops import scalar as S
-from symgraph.ops.reduce import mean, sum as _sum
+from symgraph.ops.reduce import mean
+from symgraph.ops.reduce import sum as _sum
 from symgraph.ops.shape import dimshuffle, shape_i
+from symgraph.ops.variable import TensorVariable, as_tensor_variable
 from symgraph.types import TensorType, float_dtypes, int_dtypes, upgrade_to_float
-from symgraph.config import config
 
 # ---------------------------------------------------------------------------------------
 # Activations (compositions of elementwise primitives)
@@ -376,6 +377,8 @@ def _g_bce_grad(xs, out, g):
 
 class _NnetScalar(S.ScalarOp):
     """A scalar op defined here; pickles by name through this module's table."""
+
+    compiles = False
 
     def __reduce__(self):
         return (_scalar_by_name, (self.name,))

@@ -19,9 +19,9 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from symgraph.graph import Apply, Variable
-from symgraph.ops.variable import TensorVariable, as_tensor_variable
 from symgraph.op import Op
 from symgraph.ops.elemwise import zeros_like
+from symgraph.ops.variable import TensorVariable, as_tensor_variable
 from symgraph.types import TensorType
 
 MODES = ("max", "sum", "average_inc_pad", "average_exc_pad")
@@ -204,6 +204,8 @@ def _pooled_type_shape(op, shape):
 
 
 class _PoolBase(Op):
+
+    copies = True
     props = ("ws", "stride", "pad", "ignore_border", "mode")
 
     def __init__(self, ws, stride, pad, ignore_border, mode):

@@ -7,13 +7,12 @@ from typing import Optional, Sequence, Union
 
 import numpy as np
 
-from symgraph.graph import Apply, Variable
-from symgraph.ops.variable import TensorVariable, as_tensor_variable
+from symgraph.graph import Apply, Constant, Variable
 from symgraph.op import Op
 from symgraph.ops import elemwise as E
 from symgraph.ops.shape import dimshuffle, shape_i
+from symgraph.ops.variable import TensorVariable, as_tensor_variable
 from symgraph.types import TensorType, discrete_dtypes, upgrade_to_float
-from symgraph.graph import Constant
 
 Axis = Union[None, int, Sequence[int]]
 
@@ -58,6 +57,8 @@ class Reduce(Op):
     Gradients: sum broadcasts ``gz`` back; prod is ``gz * out / x``; max/min route ``gz`` to the
     entries equal to the extremum; all/any have none.
     """
+
+    copies = True
 
     props = ("kind", "axis", "keepdims")
 
@@ -232,6 +233,8 @@ def norm(x, L=2, axis: Axis = None) -> Variable:
 class Argmax(Op):
     """Index of the maximum (or minimum, ``kind='argmin'``) along one axis or the flattened
     array; int64 output with no gradient."""
+
+    copies = True
 
     props = ("kind", "axis", "keepdims")
 

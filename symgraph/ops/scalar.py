@@ -33,16 +33,29 @@ class ScalarOp:
         ``'last'`` (the last input's dtype).
     kernel : str
         ``str.format`` template of the scalar expression for compiled kernels.
+    writes_out : bool
+        ``emit`` is a ufunc call that can write into an ``out=`` buffer (the back ends then
+        write into planned buffers instead of allocating).
+    passthrough : int or None
+        The argument this op returns unchanged up to its dtype (``identity`` and casts: 0,
+        ``second``: 1): the back ends write it as a copy into the output buffer.
+    compiles : bool
+        The back ends may compile ``kernel`` into their loops (the ops of this table); ops
+        defined elsewhere keep their NumPy implementation.
     """
+
+    compiles = True
 
     def __init__(self, name: str, nin: int, ufunc: Optional[str], kind: str, kernel: str,
                  grad: Optional[Callable] = None, impl: Optional[Callable] = None,
-                 expr: Optional[str] = None):
+                 expr: Optional[str] = None, passthrough: Optional[int] = None):
         self.name, self.nin, self.ufunc, self.kind = name, nin, ufunc, kind
         self.kernel = kernel
         self._grad = grad
         self._impl = impl if impl is not None else getattr(np, ufunc)
         self._expr = expr
+        self.writes_out = ufunc is not None and expr is None
+        self.passthrough = passthrough
 
     def __eq__(self, other):
         return isinstance(other, ScalarOp) and other.name == self.name
@@ -297,8 +310,9 @@ _MAX_NESTED = 16
 _TABLE = {}
 
 
-def _def(name, nin, ufunc, kind, kernel, grad=None, impl=None, expr=None) -> ScalarOp:
-    op = ScalarOp(name, nin, ufunc, kind, kernel, grad, impl, expr)
+def _def(name, nin, ufunc, kind, kernel, grad=None, impl=None, expr=None, passthrough=None
+         ) -> ScalarOp:
+    op = ScalarOp(name, nin, ufunc, kind, kernel, grad, impl, expr, passthrough)
     _TABLE[name] = op
     return op
 
@@ -357,16 +371,16 @@ clip = _def("clip", 3, "clip", "same", "min(max({0}, {1}), {2})", _g_clip)
 switch = _def("switch", 3, None, "same", "({1} if {0} else {2})", _g_switch,
               impl=np.where, expr="np.where({0}, {1}, {2})")
 second = _def("second", 2, None, "last", "{1}", _g_second, impl=_second,
-              expr="_second({0}, {1})")
+              expr="_second({0}, {1})", passthrough=1)
 round_half_away = _def("round_half_away_from_zero", 1, None, "same",
                        "(math.copysign(math.floor(abs({0}) + 0.5), {0}))", _g_zero,
                        impl=lambda x: np.sign(x) * np.floor(np.abs(x) + 0.5),
                        expr="(np.sign({0}) * np.floor(np.abs({0}) + 0.5))")
 identity = _def("identity", 1, None, "same", "{0}", _g_identity, impl=np.array,
-                expr="np.array({0})")
+                expr="np.array({0})", passthrough=0)
 
 #: helpers the emitted NumPy expressions may name
-NAMESPACE = {"_sigmoid": _sigmoid, "_softplus": _softplus, "_second": _second, "_erf": _erf,
+HELPERS = {"_sigmoid": _sigmoid, "_softplus": _softplus, "_second": _second, "_erf": _erf,
              "_nary": _nary}
 
 
@@ -376,7 +390,7 @@ class CastScalar(ScalarOp):
     def __init__(self, dtype: str):
         super().__init__(f"cast{{{dtype}}}", 1, None, "cast", f"np.{dtype}({{0}})",
                          impl=lambda x, _d=dtype: np.asarray(x).astype(_d),
-                         expr=f"np.asarray({{0}}).astype('{dtype}')")
+                         expr=f"np.asarray({{0}}).astype('{dtype}')", passthrough=0)
         self.dtype = dtype
 
     def out_dtype(self, dtypes: List[str]) -> str:

@@ -7,9 +7,9 @@ from typing import List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from symgraph.graph import Apply, Constant, Variable
-from symgraph.ops.variable import TensorVariable, as_tensor_variable, constant
 from symgraph.op import Op
 from symgraph.ops.namespace import T
+from symgraph.ops.variable import TensorVariable, as_tensor_variable, constant
 from symgraph.types import TensorType, int_dtypes
 
 Dim = Union[int, Variable]
@@ -24,6 +24,8 @@ def _as_int_scalar(v, what: str) -> Variable:
 
 class Shape(Op):
     """The shape of a tensor as an int64 vector (its length is always known)."""
+
+    copies = True
 
     view_map: dict = {}
 
@@ -46,6 +48,8 @@ class Shape(Op):
 
 class ShapeI(Op):
     """``x.shape[i]`` as an int64 scalar."""
+
+    copies = True
 
     props = ("i",)
 
@@ -359,6 +363,10 @@ def _alloc_impl(value, *shape):
 class Alloc(Op):
     """A new array of the given shape filled by broadcasting ``value`` (Theano's ``alloc``)."""
 
+    @property
+    def emit_helpers(self) -> dict:
+        return {"_alloc": _alloc_impl}
+
     def make_node(self, value, *shape) -> Apply:
         value = as_tensor_variable(value)
         dims = [_as_int_scalar(s, "alloc") if not isinstance(s, (int, np.integer))
@@ -417,6 +425,10 @@ def _sum_to(g, target):
 class SumToShape(Op):
     """Sum a gradient back to a shape known only at run time (see ``unbroadcast``)."""
 
+    @property
+    def emit_helpers(self) -> dict:
+        return {"_sum_to": _sum_to}
+
     props = ("static",)
     #: when the shapes already agree the input itself is returned
     view_map = {0: [0]}
@@ -453,6 +465,10 @@ class SumToDims(Op):
 
     Gradient: the incoming gradient broadcast back to ``g``'s shape; none for the dims.
     """
+
+    @property
+    def emit_helpers(self) -> dict:
+        return {"_sum_to": _sum_to}
 
     props = ("static",)
     view_map = {0: [0]}
@@ -494,4 +510,3 @@ def sum_to_shape(g: Variable, shp: Variable, like: Optional[Variable] = None) ->
 
 
 #: helpers the emitted code of this module names
-NAMESPACE = {"_alloc": _alloc_impl, "_sum_to": _sum_to}

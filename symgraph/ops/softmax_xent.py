@@ -10,15 +10,14 @@ from __future__ import annotations
 import numpy as np
 
 from symgraph.graph import Apply, Variable, is_constant_value
-from symgraph.ops.variable import TensorVariable, as_tensor_variable
 from symgraph.op import Op
 from symgraph.ops import elemwise as E
 from symgraph.ops import scalar as S
 from symgraph.ops.nnet import OneHot, SoftmaxGrad, _as_float, _check_labels
 from symgraph.ops.reduce import sum as _sum
 from symgraph.ops.shape import dimshuffle, shape_i
+from symgraph.ops.variable import TensorVariable, as_tensor_variable
 from symgraph.types import TensorType
-
 
 #: ``arange(n)`` row indices by ``n``, kept for the batch sizes a program uses
 _ROWS: dict = {}
@@ -77,6 +76,12 @@ class SoftmaxCrossentropyWithLogits(Op):
     used. None for the labels.
     """
 
+    @property
+    def emit_helpers(self) -> dict:
+        return {"_softmax_xent": _loss_and_softmax}
+
+    copies = True
+
     def make_node(self, x, y) -> Apply:
         x, y = as_tensor_variable(x), as_tensor_variable(y)
         _check_labels(self, x, y)
@@ -112,6 +117,12 @@ class SoftmaxCrossentropyDx(Op):
     Gradient (linear in ``gz`` and ``sm``): ``g_gz = sum(g * (sm - one_hot(y)), -1)``,
     ``g_sm = g * gz[..., None]``; none for the labels.
     """
+
+    @property
+    def emit_helpers(self) -> dict:
+        return {"_softmax_xent_dx": _dx}
+
+    copies = True
 
     def make_node(self, gz, sm, y) -> Apply:
         gz, sm, y = (as_tensor_variable(v) for v in (gz, sm, y))
@@ -150,7 +161,6 @@ def softmax_cross_entropy_with_logits(logits, labels) -> Variable:
 
 
 #: helpers the emitted code of this module names
-NAMESPACE = {"_softmax_xent": _loss_and_softmax, "_softmax_xent_dx": _dx}
 
 
 def crossentropy_softmax_1hot(x, y_idx):

@@ -21,17 +21,13 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 
 from symgraph.graph import Apply, Variable
-from symgraph.ops.variable import TensorVariable, as_tensor_variable, constant
 from symgraph.op import Op
 from symgraph.ops import indexing as I
+from symgraph.ops.elemwise import cast, unbroadcast, zeros_like
 from symgraph.ops.indexing import ARR, SYM
-from symgraph.ops.shape import Shape, shape_i
+from symgraph.ops.shape import Shape, as_shape_vector, shape_entries, shape_i
+from symgraph.ops.variable import TensorVariable, as_tensor_variable, constant
 from symgraph.types import TensorType, discrete_dtypes
-from symgraph.ops.elemwise import zeros_like
-from symgraph.ops.elemwise import unbroadcast
-from symgraph.ops.shape import as_shape_vector
-from symgraph.ops.shape import shape_entries
-from symgraph.ops.elemwise import cast
 
 
 def _index_inputs(entries: tuple, inputs: Sequence, what: str) -> List[Variable]:
@@ -55,6 +51,10 @@ def _index_inputs(entries: tuple, inputs: Sequence, what: str) -> List[Variable]
 
 class _IndexOp(Op):
     """Shared parts of the four indexing ops (the pattern, its rendering)."""
+
+    @property
+    def emit_helpers(self) -> dict:
+        return HELPERS
 
     props = ("idx_list",)
 
@@ -391,5 +391,6 @@ def take(a, indices, axis: Optional[int] = None) -> Variable:
 _WRITE = {False: IncSubtensor, True: AdvancedIncSubtensor}
 
 #: helpers the emitted code of this module names
-NAMESPACE = {"_set_subtensor": _set_subtensor_impl, "_inc_subtensor": _inc_subtensor_impl,
-             "_add_at": _add_at_impl, "_zeros_write": _zeros_write_impl, **I.NAMESPACE}
+#: the helpers the emitted code of the indexing ops names
+HELPERS = {"_set_subtensor": _set_subtensor_impl, "_inc_subtensor": _inc_subtensor_impl,
+             "_add_at": _add_at_impl, "_zeros_write": _zeros_write_impl, **I.HELPERS}

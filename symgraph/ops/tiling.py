@@ -8,14 +8,13 @@ from typing import List, Optional
 import numpy as np
 
 from symgraph.graph import Apply, Constant, Variable
-from symgraph.ops.variable import TensorVariable, as_tensor_variable, constant
 from symgraph.op import Op
 from symgraph.ops import elemwise as E
 from symgraph.ops.construct import _axis, _int_scalar, _static_int
-from symgraph.ops.shape import alloc, dimshuffle, reshape, shape_i
-from symgraph.types import TensorType, discrete_dtypes, int_dtypes
 from symgraph.ops.reduce import sum as _sum
-from symgraph.ops.shape import shape_entries
+from symgraph.ops.shape import alloc, dimshuffle, reshape, shape_entries, shape_i
+from symgraph.ops.variable import TensorVariable, as_tensor_variable, constant
+from symgraph.types import TensorType, discrete_dtypes, int_dtypes
 
 
 def _repeat_sum(g, repeats, axis: int, n):
@@ -106,6 +105,10 @@ class RepeatSum(Op):
     Gradient: the incoming gradient repeated again (``Repeat`` is its adjoint).
     """
 
+    @property
+    def emit_helpers(self) -> dict:
+        return {"_repeat_sum": _repeat_sum}
+
     props = ("axis",)
 
     def __init__(self, axis: int):
@@ -187,4 +190,3 @@ def tile(x, reps) -> Variable:
 
 
 #: helpers the emitted code of this module names
-NAMESPACE = {"_repeat_sum": _repeat_sum}

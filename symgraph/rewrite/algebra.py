@@ -26,11 +26,11 @@ import numpy as np
 
 from symgraph.fgraph import OUTPUT, FunctionGraph
 from symgraph.graph import Apply, Constant, Variable
-from symgraph.ops.variable import constant
 from symgraph.ops import elemwise as E
 from symgraph.ops import scalar as S
 from symgraph.ops.elemwise import Elemwise
 from symgraph.ops.shape import Alloc
+from symgraph.ops.variable import constant
 from symgraph.rewrite.engine import register
 from symgraph.rewrite.shapes import covered, shape_memo
 
@@ -104,10 +104,10 @@ def drop_operands(fgraph: FunctionGraph, node: Apply, drop: List[int]) -> Option
 # neutral and absorbing elements
 # ---------------------------------------------------------------------------------------
 
-@register("canonicalize", Elemwise)
+@register("canonicalize", S.add)
 def add_zero(fgraph: FunctionGraph, node: Apply):
     """x + 0 -> x"""
-    if node.op.scalar_op != S.add or len(node.inputs) < 2:
+    if len(node.inputs) < 2:
         return None
     drop = [i for i, v in enumerate(node.inputs) if is_const(v, 0)]
     if not drop or len(drop) == len(node.inputs):
@@ -115,10 +115,10 @@ def add_zero(fgraph: FunctionGraph, node: Apply):
     return drop_operands(fgraph, node, drop)
 
 
-@register("canonicalize", Elemwise)
+@register("canonicalize", S.mul)
 def mul_one(fgraph: FunctionGraph, node: Apply):
     """x * 1 -> x"""
-    if node.op.scalar_op != S.mul or len(node.inputs) < 2:
+    if len(node.inputs) < 2:
         return None
     drop = [i for i, v in enumerate(node.inputs) if is_const(v, 1)]
     if not drop or len(drop) == len(node.inputs):
@@ -126,10 +126,10 @@ def mul_one(fgraph: FunctionGraph, node: Apply):
     return drop_operands(fgraph, node, drop)
 
 
-@register("canonicalize", Elemwise)
+@register("canonicalize", S.mul)
 def mul_zero(fgraph: FunctionGraph, node: Apply):
     """x * 0 -> zeros of the product's shape (a fill: second(x, 0))."""
-    if node.op.scalar_op != S.mul or len(node.inputs) < 2:
+    if len(node.inputs) < 2:
         return None
     if all(isinstance(v, Constant) for v in node.inputs):
         return None  # constant folding's job
@@ -149,18 +149,18 @@ def mul_zero(fgraph: FunctionGraph, node: Apply):
     return result if result.ndim == out.ndim and result.dtype == out.dtype else None
 
 
-@register("canonicalize", Elemwise)
+@register("canonicalize", S.sub)
 def sub_zero(fgraph: FunctionGraph, node: Apply):
     """x - 0 -> x"""
-    if node.op.scalar_op != S.sub or not is_const(node.inputs[1], 0):
+    if not is_const(node.inputs[1], 0):
         return None
     return drop_operands(fgraph, node, [1])
 
 
-@register("canonicalize", Elemwise)
+@register("canonicalize", S.sub)
 def zero_sub(fgraph: FunctionGraph, node: Apply):
     """0 - x -> -x"""
-    if node.op.scalar_op != S.sub or not is_const(node.inputs[0], 0):
+    if not is_const(node.inputs[0], 0):
         return None
     x = node.inputs[1]
     if not covered([node.inputs[0]], [x], node.outputs[0], shape_memo(fgraph)):
@@ -168,10 +168,10 @@ def zero_sub(fgraph: FunctionGraph, node: Apply):
     return like(E.neg(x), node.outputs[0])
 
 
-@register("canonicalize", Elemwise)
+@register("canonicalize", S.true_div)
 def div_one(fgraph: FunctionGraph, node: Apply):
     """x / 1 -> x"""
-    if node.op.scalar_op != S.true_div or not is_const(node.inputs[1], 1):
+    if not is_const(node.inputs[1], 1):
         return None
     x = node.inputs[0]
     if not covered([node.inputs[1]], [x], node.outputs[0], shape_memo(fgraph)):
@@ -183,18 +183,18 @@ def div_one(fgraph: FunctionGraph, node: Apply):
 # negation and subtraction
 # ---------------------------------------------------------------------------------------
 
-@register("canonicalize,stabilize", Elemwise)
+@register("canonicalize,stabilize", S.neg)
 def neg_neg(fgraph: FunctionGraph, node: Apply):
     """-(-x) -> x"""
-    if node.op.scalar_op != S.neg or not is_op(node.inputs[0], S.neg):
+    if not is_op(node.inputs[0], S.neg):
         return None
     return node.inputs[0].owner.inputs[0]
 
 
-@register("canonicalize", Elemwise)
+@register("canonicalize", S.add)
 def add_neg_to_sub(fgraph: FunctionGraph, node: Apply):
     """x + (-y) -> x - y  (and (-y) + x -> x - y)"""
-    if node.op.scalar_op != S.add or len(node.inputs) != 2:
+    if len(node.inputs) != 2:
         return None
     a, b = node.inputs
     if is_op(b, S.neg):
@@ -207,19 +207,19 @@ def add_neg_to_sub(fgraph: FunctionGraph, node: Apply):
     return out if out.dtype == node.outputs[0].dtype else None
 
 
-@register("canonicalize", Elemwise)
+@register("canonicalize", S.sub)
 def sub_neg(fgraph: FunctionGraph, node: Apply):
     """x - (-y) -> x + y"""
-    if node.op.scalar_op != S.sub or not is_op(node.inputs[1], S.neg):
+    if not is_op(node.inputs[1], S.neg):
         return None
     out = E.add(node.inputs[0], node.inputs[1].owner.inputs[0])
     return out if out.dtype == node.outputs[0].dtype else None
 
 
-@register("canonicalize", Elemwise)
+@register("canonicalize", S.neg)
 def neg_of_sub(fgraph: FunctionGraph, node: Apply):
     """-(x - y) -> y - x  (when the subtraction has no other client)"""
-    if node.op.scalar_op != S.neg or not is_op(node.inputs[0], S.sub):
+    if not is_op(node.inputs[0], S.sub):
         return None
     inner = node.inputs[0]
     if not single_client(fgraph, inner):
@@ -228,10 +228,10 @@ def neg_of_sub(fgraph: FunctionGraph, node: Apply):
     return E.sub(y, x)
 
 
-@register("canonicalize", Elemwise)
+@register("canonicalize", S.mul)
 def mul_minus_one(fgraph: FunctionGraph, node: Apply):
     """-1 * x -> -x"""
-    if node.op.scalar_op != S.mul or len(node.inputs) != 2:
+    if len(node.inputs) != 2:
         return None
     for i in (0, 1):
         if is_const(node.inputs[i], -1):
@@ -247,22 +247,22 @@ def _negatable_constant(v: Variable) -> bool:
     return isinstance(v, Constant) and v.dtype[0] in "fic"
 
 
-@register("canonicalize", Elemwise)
+@register("canonicalize", S.neg, S.mul)
 def neg_into_constant(fgraph: FunctionGraph, node: Apply):
     """-(c * x) -> (-c) * x and (-x) * c -> x * (-c) for a constant c: one pass fewer."""
     sop = node.op.scalar_op
     out = node.outputs[0]
-    if sop == S.neg and is_op(node.inputs[0], S.mul) and single_client(fgraph, node.inputs[0]):
+    if sop == S.neg:
+        if not (is_op(node.inputs[0], S.mul) and single_client(fgraph, node.inputs[0])):
+            return None
         factors = list(node.inputs[0].owner.inputs)
         negated = None
-    elif sop == S.mul:
+    else:
         factors = list(node.inputs)
         negated = next((i for i, v in enumerate(factors) if is_op(v, S.neg)
                         and single_client(fgraph, v)), None)
         if negated is None:
             return None
-    else:
-        return None
     k = next((i for i, v in enumerate(factors) if _negatable_constant(v)), None)
     if k is None:
         return None
@@ -289,8 +289,6 @@ def _flatten(fgraph: FunctionGraph, node: Apply, sop: S.ScalarOp):
     level per node, would build a node per level with ever more inputs (quadratic in depth),
     and ends with the same flat node as this single step.
     """
-    if node.op.scalar_op != sop:
-        return None
     out = node.outputs[0]
     readers = fgraph.clients.get(out, ())
     if len(readers) == 1 and readers[0][0] != OUTPUT:
@@ -312,24 +310,22 @@ def _flatten(fgraph: FunctionGraph, node: Apply, sop: S.ScalarOp):
     return result if result.dtype == out.dtype else None
 
 
-@register("canonicalize", Elemwise)
+@register("canonicalize", S.add)
 def flatten_add(fgraph: FunctionGraph, node: Apply):
     """(x + y) + z -> add(x, y, z)"""
     return _flatten(fgraph, node, S.add)
 
 
-@register("canonicalize", Elemwise)
+@register("canonicalize", S.mul)
 def flatten_mul(fgraph: FunctionGraph, node: Apply):
     """(x * y) * z -> mul(x, y, z)"""
     return _flatten(fgraph, node, S.mul)
 
 
-@register("canonicalize", Elemwise)
+@register("canonicalize", S.add, S.mul)
 def combine_constants(fgraph: FunctionGraph, node: Apply):
     """add(x, c1, c2) -> add(x, c1 + c2); mul(x, c1, c2) -> mul(x, c1 * c2)"""
     sop = node.op.scalar_op
-    if sop not in (S.add, S.mul):
-        return None
     consts = [i for i, v in enumerate(node.inputs) if isinstance(v, Constant)]
     if len(consts) < 2 or len(consts) == len(node.inputs):
         return None
@@ -357,20 +353,16 @@ def _cast_target(var: Variable) -> Optional[str]:
     return sop.dtype if isinstance(sop, S.CastScalar) else None
 
 
-@register("canonicalize", Elemwise)
+@register("canonicalize", S.CastScalar)
 def useless_cast(fgraph: FunctionGraph, node: Apply):
     """cast(x, dtype(x)) -> x"""
-    if not isinstance(node.op.scalar_op, S.CastScalar):
-        return None
     x = node.inputs[0]
     return x if x.dtype == node.op.scalar_op.dtype else None
 
 
-@register("canonicalize", Elemwise)
+@register("canonicalize", S.CastScalar)
 def cast_of_cast(fgraph: FunctionGraph, node: Apply):
     """cast(cast(x, a), b) -> cast(x, b) when the cast of x to a loses nothing."""
-    if not isinstance(node.op.scalar_op, S.CastScalar):
-        return None
     inner = node.inputs[0]
     mid = _cast_target(inner)
     if mid is None:
@@ -381,11 +373,9 @@ def cast_of_cast(fgraph: FunctionGraph, node: Apply):
     return E.cast(x, node.op.scalar_op.dtype)
 
 
-@register("canonicalize", Elemwise)
+@register("canonicalize", S.maximum, S.minimum)
 def idempotent_max_min(fgraph: FunctionGraph, node: Apply):
     """maximum(x, x) -> x; minimum(x, x) -> x  (shape graphs of x + x are full of these)"""
-    if node.op.scalar_op not in (S.maximum, S.minimum):
-        return None
     x, y = node.inputs
     return x if x is y and x.dtype == node.outputs[0].dtype else None
 
@@ -419,12 +409,10 @@ def fill_cut(fgraph: FunctionGraph, node: Apply):
     return result if result.dtype == out.dtype and result.ndim == out.ndim else None
 
 
-@register("canonicalize", Elemwise)
+@register("canonicalize", S.floor, S.ceil, S.round_half_to_even, S.round_half_away)
 def round_of_integer(fgraph: FunctionGraph, node: Apply):
     """floor(x) -> x, ceil(x) -> x, round(x) -> x for integer-valued x (an integer, or an
     integer cast to float: shape arithmetic is full of these)"""
-    if node.op.scalar_op not in (S.floor, S.ceil, S.round_half_to_even, S.round_half_away):
-        return None
     x = node.inputs[0]
     src = x.owner.inputs[0] if isinstance(scalar_op(x), S.CastScalar) else x
     if src.dtype not in S.discrete_dtypes:

@@ -1,35 +1,62 @@
 """The rewrite registry and the walk-to-fixpoint driver.
 
-A rewrite is a function ``rule(fgraph, node) -> replacement`` registered for one or more op
-classes and a phase. It returns ``None`` (no change), a variable replacing ``node.outputs[0]``,
+A rewrite is a function ``rule(fgraph, node) -> replacement`` registered for a phase and for
+what it matches at the root: op classes, or the scalar ops (or scalar-op classes) of
+elementwise nodes. It returns ``None`` (no change), a variable replacing ``node.outputs[0]``,
 or a list with one replacement per output. Phases are named lists owned here; the order in
 which they run is written out in :mod:`symgraph.compile.pipeline`.
 """
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Tuple
 
 from symgraph.fgraph import OUTPUT, FunctionGraph, Listener
 from symgraph.graph import Variable
+from symgraph.op import Op
+from symgraph.ops.scalar import ScalarOp
 
 Rule = Callable[[FunctionGraph, object], object]
 
-#: phase -> op class (or None for "any op") -> rules, in registration order
-_RULES: Dict[str, Dict[Optional[type], List[Rule]]] = defaultdict(lambda: defaultdict(list))
+#: phase -> key -> [(registration number, rule)]; a key is an op class, ("scalar", scalar op),
+#: ("scalar class", scalar-op class), or None (every node)
+_RULES: Dict[str, Dict[object, List[Tuple[int, Rule]]]] = defaultdict(lambda: defaultdict(list))
 #: phase -> whole-graph passes ``pass(fgraph) -> bool changed``
 _GLOBAL: Dict[str, List[Callable[[FunctionGraph], bool]]] = defaultdict(list)
+#: (phase, op class, scalar op) -> the rules to try, in registration order
+_INDEX: Dict[tuple, List[Rule]] = {}
+_serial = itertools.count()
 
 MAX_ITERATIONS = 50
 
 
-def register(phase: str, *op_classes: type):
-    """Decorator: register a local rewrite for nodes whose op is an instance of ``op_classes``
-    (no class = every node) in ``phase`` (or several, comma-separated)."""
+def _key(target) -> object:
+    if isinstance(target, ScalarOp):
+        return ("scalar", target)
+    if isinstance(target, type) and issubclass(target, ScalarOp):
+        return ("scalar class", target)
+    if isinstance(target, type) and issubclass(target, Op):
+        return target
+    raise TypeError(f"register: a rule matches op classes, scalar ops or scalar-op classes, "
+                    f"not {target!r}")
+
+
+def register(phase: str, *targets):
+    """Decorator: register a local rewrite in ``phase`` (or several, comma-separated) for the
+    nodes it can match at the root: those whose op is an instance of one of the op classes in
+    ``targets``, and the elementwise nodes whose scalar op is one of the scalar ops (or an
+    instance of a scalar-op class) in ``targets``. No target: every node.
+
+    The rules tried at a node run in registration order, the first that fires wins."""
+    keys = [_key(t) for t in targets] or [None]
+
     def deco(rule: Rule) -> Rule:
+        number = next(_serial)
         for ph in phase.split(","):
-            for cls in op_classes or (None,):
-                _RULES[ph.strip()][cls].append(rule)
+            for key in keys:
+                _RULES[ph.strip()][key].append((number, rule))
+        _INDEX.clear()
         return rule
     return deco
 
@@ -44,13 +71,18 @@ def register_global(phase: str):
 
 
 def rules_for(phase: str, op) -> List[Rule]:
-    table = _RULES.get(phase)
-    if not table:
-        return []
-    found = []
-    for cls in type(op).__mro__:
-        found.extend(table.get(cls, ()))
-    found.extend(table.get(None, ()))
+    """The rules of ``phase`` that can match a node of ``op``, in registration order."""
+    sop = getattr(op, "scalar_op", None)
+    index = (phase, type(op), sop)
+    found = _INDEX.get(index)
+    if found is None:
+        table = _RULES.get(phase, {})
+        keys = list(type(op).__mro__) + [None]
+        if sop is not None:
+            keys += [("scalar", sop)] + [("scalar class", cls) for cls in type(sop).__mro__]
+        entries = sorted({e for key in keys for e in table.get(key, ())},
+                         key=lambda e: e[0])
+        found = _INDEX[index] = [rule for _, rule in entries]
     return found
 
 

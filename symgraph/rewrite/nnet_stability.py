@@ -13,8 +13,8 @@ from symgraph.fgraph import FunctionGraph
 from symgraph.graph import Variable, fill_memo, is_constant_value
 from symgraph.ops import elemwise as E
 from symgraph.ops import nnet as N
-from symgraph.ops import softmax_xent as X
 from symgraph.ops import scalar as S
+from symgraph.ops import softmax_xent as X
 from symgraph.ops.reduce import sum as _sum
 from symgraph.ops.shape import SumToShape
 from symgraph.rewrite.engine import register
@@ -31,11 +31,9 @@ def _cast_like(new: Variable, old: Variable) -> Variable:
     return new if new.dtype == old.dtype else E.cast(new, old.dtype)
 
 
-@register("stabilize", E.Elemwise)
+@register("stabilize", S.log)
 def log_softmax_from_log(fgraph: FunctionGraph, node):
     """log(softmax(x, axis)) -> log_softmax(x, axis)"""
-    if node.op.scalar_op != S.log:
-        return None
     (p,) = node.inputs
     if p.owner is None or not isinstance(p.owner.op, N.Softmax):
         return None
@@ -71,11 +69,9 @@ def softmax_from_fused_crossentropy(fgraph: FunctionGraph, node):
     return None
 
 
-@register("stabilize", E.Elemwise)
+@register("stabilize", N.S_BCE)
 def bce_of_sigmoid(fgraph: FunctionGraph, node):
     """binary_crossentropy(sigmoid(x), t) -> softplus(x) - t x"""
-    if node.op.scalar_op != N.S_BCE:
-        return None
     o, t = node.inputs
     if _scalar(o) != S.sigmoid:
         return None
@@ -219,7 +215,7 @@ def _bce_grad_term(v: Variable):
     return gz, s, t, wrap or (lambda e: e)
 
 
-@register("stabilize", E.Elemwise)
+@register("stabilize", S.mul)
 def sigmoid_bce_grad(fgraph: FunctionGraph, node):
     """bce_grad(gz, sigmoid(x), t) * sigmoid(x) * (1 - sigmoid(x)) -> gz (sigmoid(x) - t)
 
@@ -228,8 +224,6 @@ def sigmoid_bce_grad(fgraph: FunctionGraph, node):
     along the axes it sums). When the sigmoid has other clients, the gradient reaching it is a
     sum: ``(bce_grad + h) s (1 - s) -> gz (s - t) + h s (1 - s)``.
     """
-    if node.op.scalar_op != S.mul:
-        return None
     if fgraph is not None and not _bce_grad_below(fgraph, node.outputs[0]):
         return None  # the walk below would find no bce_grad term: skip it
     factors = _factors(node.outputs[0])

@@ -14,11 +14,11 @@ import numpy as np
 
 from symgraph.fgraph import OUTPUT, FunctionGraph
 from symgraph.graph import Apply, Constant, Variable, fill_memo
-from symgraph.ops.variable import constant
 from symgraph.ops import scalar as S
 from symgraph.ops.elemwise import Elemwise, cast
-from symgraph.ops.shape import (Alloc, DimShuffle, MakeVector, Reshape, Shape, ShapeI,
-                                SumToShape, alloc, shape_entries)
+from symgraph.ops.shape import (Alloc, DimShuffle, MakeVector, Reshape, Shape, ShapeI, SumToShape,
+                                alloc, shape_entries)
+from symgraph.ops.variable import constant
 from symgraph.rewrite.engine import register
 
 Dim = Union[int, Variable]
@@ -234,11 +234,9 @@ def _is_second(node: Apply) -> bool:
     return isinstance(node.op, Elemwise) and node.op.scalar_op == S.second
 
 
-@register("canonicalize,stabilize", Elemwise)
+@register("canonicalize,stabilize", S.second)
 def useless_second(fgraph: FunctionGraph, node: Apply):
     """second(x, y) -> y when x never enlarges y (y already has the broadcast shape)."""
-    if not _is_second(node):
-        return None
     x, y = node.inputs
     out = node.outputs[0]
     if y.ndim != out.ndim or not covered([x], [y], out, shape_memo(fgraph)):
@@ -246,12 +244,10 @@ def useless_second(fgraph: FunctionGraph, node: Apply):
     return y
 
 
-@register("canonicalize,stabilize", Elemwise)
+@register("canonicalize,stabilize", S.second)
 def second_to_alloc(fgraph: FunctionGraph, node: Apply):
     """second(x, y) -> alloc(y, *shape(x, y)) when x is computed only for its shape, so that
     x's producer (a product, say) is no longer run."""
-    if not _is_second(node):
-        return None
     x, y = node.inputs
     if x.owner is None or isinstance(x, Constant):
         return None

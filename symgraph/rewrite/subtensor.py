@@ -12,9 +12,9 @@ from symgraph.graph import Apply, Constant, Variable, is_constant_value
 from symgraph.ops import elemwise as E
 from symgraph.ops import nnet as N
 from symgraph.ops import scalar as S
+from symgraph.ops.indexing import SYM, fold_constants, input_kinds
 from symgraph.ops.reduce import sum as _sum
 from symgraph.ops.shape import Alloc
-from symgraph.ops.indexing import SYM, fold_constants, input_kinds
 from symgraph.ops.subtensor import (AdvancedIncSubtensor, AdvancedSubtensor, IncSubtensor,
                                     Subtensor, ZerosIncSubtensor, _IncOp)
 from symgraph.rewrite.engine import register
@@ -54,12 +54,10 @@ def _is_softmax(v: Variable) -> bool:
     return v.owner is not None and isinstance(v.owner.op, N.Softmax)
 
 
-@register("stabilize", E.Elemwise)
+@register("stabilize", S.log)
 def log_of_indexed_softmax(fgraph: FunctionGraph, node: Apply):
     """log(softmax(x)[idx]) -> log(softmax(x))[idx], which becomes log_softmax(x)[idx]:
     finite where a selected probability underflows to 0."""
-    if node.op.scalar_op != S.log:
-        return None
     (p,) = node.inputs
     if p.owner is None or not isinstance(p.owner.op, _READS) or not _is_softmax(p.owner.inputs[0]):
         return None
@@ -167,8 +165,8 @@ def softmax_grad_of_indexed_log(fgraph: FunctionGraph, node: Apply):
 
 def _zeros_shape(z: Variable) -> Optional[Variable]:
     """A shape vector for the zeros ``z`` (see :func:`_is_zeros`), without computing ``z``."""
-    from symgraph.ops.variable import constant
     from symgraph.ops.shape import MakeVector, shape
+    from symgraph.ops.variable import constant
     if isinstance(z, Constant):
         return constant(np.array(z.data.shape, dtype="int64"))
     op = z.owner.op

@@ -20,13 +20,14 @@ import numpy as np
 
 from symgraph.compile.function import function
 from symgraph.gradient import Lop, disconnected, grad, is_zero_gradient
-from symgraph.graph import Apply, Variable, ancestors, clone_replace
+from symgraph.graph import Apply, ancestors, clone_replace
 from symgraph.op import Op
 from symgraph.ops.elemwise import zeros_like
 from symgraph.ops.variable import TensorVariable, as_tensor_variable
 from symgraph.scan.bptt import bptt
 from symgraph.scan.spec import ScanSpec, value_reads
 from symgraph.types import TensorType, discrete_dtypes
+
 
 def _contiguous(a, dtype) -> np.ndarray:
     """``a`` as a C-contiguous array of ``dtype``, copied only if needed (0-d stays 0-d, unlike

@@ -7,9 +7,10 @@ import pytest
 
 import symgraph
 import symgraph.tensor as T
-from symgraph.compile import kernels, numba_kernels
+from symgraph.backends import buffers, numba_loops, numpy_expr
 from symgraph.compile.mode import FAST_RUN
-from symgraph.rewrite.fusion import Composite, Gemm, gemm_into
+from symgraph.ops.blas import Gemm, gemm_into
+from symgraph.ops.composite import Composite
 
 from linker_helpers import adam_like
 
@@ -264,7 +265,7 @@ def test_debug_mode_with_fusion(rng):
 @pytest.mark.parametrize("shapes", ["same", "row", "scalar"])
 def test_numba_equals_numpy(shapes, rng, monkeypatch):
     pytest.importorskip("numba")
-    monkeypatch.setattr(numba_kernels, "NUMBA_MIN_SIZE", 1)
+    monkeypatch.setattr(numba_loops, "NUMBA_MIN_SIZE", 1)
     shps = SHAPES[shapes]
     ins = [T.tensor("float32", [None if d != 1 else 1 for d in s], name=n)
            for s, n in zip(shps, "xyz")]
@@ -278,7 +279,7 @@ def test_numba_equals_numpy(shapes, rng, monkeypatch):
 
 def test_numba_in_place_updates(rng, monkeypatch):
     pytest.importorskip("numba")
-    monkeypatch.setattr(numba_kernels, "NUMBA_MIN_SIZE", 1)
+    monkeypatch.setattr(numba_loops, "NUMBA_MIN_SIZE", 1)
 
     def build(mode):
         r = np.random.default_rng(3)
@@ -303,7 +304,7 @@ def test_numpy_function_kernel(rng):
     x, y = T.matrix("x"), T.vector("y")
     f = symgraph.function([x, y], T.exp(x - y) * 2 + T.sigmoid(x))
     (node,) = f.fgraph.toposort()
-    fn = kernels.numpy_function(node.op.program, ["float64", "float64"], "float64")
+    fn = numpy_expr.numpy_function(node.op.program, ["float64", "float64"], "float64")
     a, b = rng.standard_normal((3, 4)), rng.standard_normal(4)
     out = np.empty((3, 4))
     assert fn(out, (3, 4), a, b) is out
@@ -363,7 +364,7 @@ def test_in_place_never_through_a_transposed_view(rng):
 
 def test_parallel_numba_backend(rng, monkeypatch):
     pytest.importorskip("numba")
-    monkeypatch.setattr(numba_kernels, "NUMBA_MIN_SIZE", 1)
+    monkeypatch.setattr(numba_loops, "NUMBA_MIN_SIZE", 1)
     x = T.fvector("x")
     mode = FAST_RUN.__class__("NUMBA-P", backend="numba-parallel")
     f = symgraph.function([x], T.exp(x * 0.5) * 2 - x, mode=mode)
@@ -379,7 +380,7 @@ def test_unknown_backend_is_named():
 
 def test_numba_update_with_input_aliasing_the_storage(rng, monkeypatch):
     pytest.importorskip("numba")
-    monkeypatch.setattr(numba_kernels, "NUMBA_MIN_SIZE", 1)
+    monkeypatch.setattr(numba_loops, "NUMBA_MIN_SIZE", 1)
     W0 = rng.standard_normal((4, 4)).astype("float32")
     W = symgraph.shared(W0.copy(), "W")
     x = T.fmatrix("x")
@@ -391,7 +392,7 @@ def test_numba_update_with_input_aliasing_the_storage(rng, monkeypatch):
 @pytest.mark.parametrize("expr", ["compare", "cast", "clip", "tree"])
 def test_numba_kernels_over_the_expression_table(expr, rng, monkeypatch):
     pytest.importorskip("numba")
-    monkeypatch.setattr(numba_kernels, "NUMBA_MIN_SIZE", 1)
+    monkeypatch.setattr(numba_loops, "NUMBA_MIN_SIZE", 1)
     ins = [T.fmatrix(n) for n in "xyz"]
     out = EXPRESSIONS[expr](*ins)
     vals = [rng.uniform(-2, 2, (3, 4)).astype("float32") for _ in ins]
@@ -405,7 +406,7 @@ def test_numba_kernels_over_the_expression_table(expr, rng, monkeypatch):
 
 def test_integer_clusters_in_numba(rng, monkeypatch):
     pytest.importorskip("numba")
-    monkeypatch.setattr(numba_kernels, "NUMBA_MIN_SIZE", 1)
+    monkeypatch.setattr(numba_loops, "NUMBA_MIN_SIZE", 1)
     a, b = T.imatrix("a"), T.ivector("b")
     out = (a * 3 + b) // 2 - (a % 5) * (a > b)
     av = rng.integers(-50, 50, (4, 6)).astype("int32")
@@ -418,7 +419,7 @@ def test_integer_clusters_in_numba(rng, monkeypatch):
 
 def test_numba_group_kernel_for_chained_updates(rng, monkeypatch):
     pytest.importorskip("numba")
-    monkeypatch.setattr(numba_kernels, "NUMBA_MIN_SIZE", 1)
+    monkeypatch.setattr(numba_loops, "NUMBA_MIN_SIZE", 1)
     (f, fast), (h, ref) = adam_like(NUMBA), adam_like(None)
     assert "_group(" in f.source
     storage = [s.get_value(borrow=True) for s in fast]
@@ -453,7 +454,7 @@ def test_numba_group_runs_even_for_small_operands(rng):
 
 def test_numba_group_falls_back_on_overlap(rng, monkeypatch):
     pytest.importorskip("numba")
-    monkeypatch.setattr(numba_kernels, "NUMBA_MIN_SIZE", 1)
+    monkeypatch.setattr(numba_loops, "NUMBA_MIN_SIZE", 1)
     (f, fast), (h, ref) = adam_like(NUMBA, 7), adam_like(None, 7)
     # the gradient passed in is the storage of m itself: no in-place loop may run
     f(fast[1].get_value(borrow=True), np.float32(2.0))
@@ -469,4 +470,31 @@ def test_buffers_of_changing_shapes_do_not_pile_up(rng):
         a = rng.standard_normal((n, 3))
         np.testing.assert_allclose(f(a), (np.exp(a) * 2 + 1).sum(axis=1))
     slots = [v for k, v in f._fn.__globals__.items() if k.startswith(("_slot", "_tmp_"))]
-    assert slots and all(len(s) <= kernels.SLOT_SHAPES for s in slots)
+    assert slots and all(len(s) <= buffers.SLOT_SHAPES for s in slots)
+
+
+@pytest.mark.parametrize("backend, words", [
+    ("numba", ["for k in range(", "@njit"]),           # compiled loops over the elements
+    ("numpy", ["for _s in range(0, _size,", "np."]),   # chunk loops of ufunc calls
+])
+def test_source_shows_every_kernel_the_function_calls(backend, words):
+    """``f.source`` is the function and then the source of each kernel it names; printing
+    shows the same text."""
+    if backend == "numba":
+        pytest.importorskip("numba")
+    shape = (600, 500)  # large enough for the NumPy back end's chunked group
+    f, _ = adam_like(FAST_RUN.__class__("M", backend=backend), shape=shape)
+    assert f.kernels
+    main, *kernels = f.source.split("\n# ---- kernel ")
+    assert len(kernels) == len(f.kernels)
+    for (name, kernel), text in zip(f.kernels.items(), kernels):
+        assert f"{name}(" in main  # the function calls it by that name
+        assert text.startswith(f"{name}: {type(kernel).__name__} ----")
+        assert kernel.source.strip() in text
+    for word in words:
+        assert word in "".join(kernels)
+    import io
+    from symgraph.printing import show_source
+    buf = io.StringIO()
+    show_source(f, file=buf)
+    assert buf.getvalue().rstrip() == f.source.rstrip()

@@ -46,12 +46,13 @@ def neg_cos_to_abs(fgraph, node):
 @pytest.fixture
 def rules(monkeypatch):
     """Install ``rules`` (a list) as the only local rules of the test phase, for Elemwise."""
-    table = defaultdict(lambda: defaultdict(list))
-    monkeypatch.setattr(engine, "_RULES", table)
+    monkeypatch.setattr(engine, "_RULES", defaultdict(lambda: defaultdict(list)))
     monkeypatch.setattr(engine, "_GLOBAL", defaultdict(list))
+    monkeypatch.setattr(engine, "_INDEX", {})
 
     def install(*fns):
-        table[PHASE][E.Elemwise].extend(fns)
+        for fn in fns:
+            engine.register(PHASE, E.Elemwise)(fn)
     return install
 
 
@@ -232,3 +233,31 @@ def _tanh_chain(y, depth):
     for _ in range(depth):
         y = np.tanh(y)
     return y
+
+
+def test_rules_keyed_by_scalar_op_are_tried_only_on_it_in_registration_order(monkeypatch):
+    """A rule registered for a scalar op sees only elementwise nodes of that op; rules for the
+    op class, for scalar ops and for scalar-op classes interleave in registration order."""
+    monkeypatch.setattr(engine, "_RULES", defaultdict(lambda: defaultdict(list)))
+    monkeypatch.setattr(engine, "_INDEX", {})
+
+    def rule(name):
+        def r(fgraph, node):
+            return None
+        r.__name__ = name
+        return r
+    engine.register(PHASE, E.Elemwise)(rule("any_elemwise_1"))
+    engine.register(PHASE, S.exp)(rule("exp_only"))
+    engine.register(PHASE, S.ScalarOp)(rule("any_scalar_class"))
+    engine.register(PHASE, S.cos, S.exp)(rule("cos_or_exp"))
+    engine.register(PHASE, S.CastScalar)(rule("casts"))
+    engine.register(PHASE)(rule("every_node"))
+    names = lambda op: [r.__name__ for r in engine.rules_for(PHASE, op)]  # noqa: E731
+    assert names(E.exp) == ["any_elemwise_1", "exp_only", "any_scalar_class", "cos_or_exp",
+                            "every_node"]
+    assert names(E.cos) == ["any_elemwise_1", "any_scalar_class", "cos_or_exp", "every_node"]
+    assert names(E.Elemwise(S.cast_op("float32"))) == ["any_elemwise_1", "any_scalar_class",
+                                                       "casts", "every_node"]
+    assert names(T.sum(T.vector()).owner.op) == ["every_node"]
+    with pytest.raises(TypeError, match="op classes, scalar ops or scalar-op classes"):
+        engine.register(PHASE, "exp")

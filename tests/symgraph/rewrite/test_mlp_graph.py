@@ -17,7 +17,7 @@ def _scalar_ops(fgraph) -> Counter:
     for node in fgraph.apply_nodes:
         if isinstance(node.op, Elemwise):
             counts[node.op.scalar_op.name] += 1
-        for step in getattr(node.op, "program", ()):
+        for step in node.op.program or ():
             counts[step[0].name] += 1
     return counts
 

@@ -1,11 +1,11 @@
 """numba code for fused elementwise clusters: the ``[fast]`` extra.
 
 A cluster becomes ONE loop over the elements. Serial loops over contiguous operands are
-compiled by numba once and kept as object code (:mod:`symgraph.compile.native`), so a process
+compiled by numba once and kept as object code (:mod:`symgraph.backends.native`), so a process
 whose kernel cache is warm runs them without starting numba; broadcast operands and the
 parallel backend (``'numba-parallel'``, threads over elements) use numba's dispatcher, from a
 module named by the hash of its source and cached on disk by numba. Small arrays still take
-the NumPy path (:mod:`symgraph.compile.kernels`), where a compiled call costs more than it
+the NumPy path (:mod:`symgraph.backends.numpy_expr`), where a compiled call costs more than it
 saves. Serial loops are the default: measured on this 2-core machine shared with other work,
 parallel loops were up to 25x slower (threads waiting for cores) while a serial loop beat
 three NumPy passes 2x.
@@ -21,8 +21,8 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from symgraph.compile import native
-from symgraph.compile.kernels import _const, numpy_function
+from symgraph.backends import native
+from symgraph.backends.numpy_expr import _const, numpy_function
 
 #: below this many elements the numba wrapper runs the NumPy code instead
 NUMBA_MIN_SIZE = 1 << 15
@@ -122,7 +122,7 @@ def numba_source(program, in_dtypes: Sequence[str], scalar: Sequence[bool], out_
 
 def _pointer_loop(name: str, args: Sequence[str], kinds: Sequence[tuple],
                   body: Sequence[str]) -> Tuple[str, List[tuple]]:
-    """Source and argument kinds (:mod:`symgraph.compile.native`) of a serial loop
+    """Source and argument kinds (:mod:`symgraph.backends.native`) of a serial loop
     ``name(*args, n)`` over raw pointers running ``body`` (lines at loop depth) for each k."""
     src = ["import math", "import numpy as np", "", "", f"def {name}({', '.join(args)}, n):",
            "    for k in range(n):", *body, ""]
@@ -183,7 +183,7 @@ class NumbaKernel:
 
     Operands are passed as 1-d data when every non-scalar input already has the output's
     shape and is C-contiguous (the common case: optimizer updates): serial loops then run as
-    native code from the kernel cache (:mod:`symgraph.compile.native`, no numba start-up when
+    native code from the kernel cache (:mod:`symgraph.backends.native`, no numba start-up when
     the cache is warm). Broadcast operands go to an ``ndim``-d numba loop, compiled when first
     needed. Below :data:`NUMBA_MIN_SIZE` elements the NumPy steps run instead.
     """
@@ -300,7 +300,7 @@ class GroupKernel:
     with the external operands returns False (and does nothing) unless they are all
     C-contiguous arrays of one shape, of at least :data:`GROUP_MIN_SIZE` elements, that do not
     overlap, or scalars. A serial group runs as native code from the kernel cache
-    (:mod:`symgraph.compile.native`); a parallel one, or one that cannot, through numba.
+    (:mod:`symgraph.backends.native`); a parallel one, or one that cannot, through numba.
     """
 
     def __init__(self, members, ext_dtypes: Sequence[str], ext_scalar: Sequence[bool],

@@ -18,7 +18,8 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from symgraph.compile import kernels
+from symgraph.backends import numpy_expr
+from symgraph.backends.buffers import RUNTIME
 from symgraph.ops import scalar as S
 
 #: elements per chunk (256 KiB of float32 per operand)
@@ -31,7 +32,7 @@ class ChunkedGroup:
     """``group(*ext) -> bool``: programs run over chunks of the flattened external operands.
 
     ``members`` is a list of ``(program, refs, target)`` as for
-    :class:`~symgraph.compile.numba_kernels.GroupKernel`: ``refs[q]`` is ``("e", j)``, external
+    :class:`~symgraph.backends.numba_loops.GroupKernel`: ``refs[q]`` is ``("e", j)``, external
     operand ``j``, or ``("r", i)``, the result of member ``i``; the member's result is written
     into external operand ``target``. A member may read the old value of its own target; no
     member may read the old value of an earlier member's target (a chunk already holds the new
@@ -68,7 +69,7 @@ class ChunkedGroup:
         self.source, self._fn = self._build(members, ext_dtypes)
 
     def _build(self, members, ext_dtypes) -> Tuple[str, object]:
-        ns: dict = {"np": np, **S.NAMESPACE, **kernels.NAMESPACE}
+        ns: dict = {"np": np, **S.HELPERS, **RUNTIME}
         counter = [0]
 
         def temp(dtype: str) -> str:
@@ -87,7 +88,7 @@ class ChunkedGroup:
             dtypes = [ext_dtypes[r[1]] if r[0] == "e" else members[r[1]][0][-1][2]
                       for r in refs]
             aliased = [q for q, r in enumerate(refs) if r[0] == "e" and not self.scalar[r[1]]]
-            body += kernels.numpy_lines(program, names, dtypes, f"c{target}", f"r{i}", temp,
+            body += numpy_expr.numpy_lines(program, names, dtypes, f"c{target}", f"r{i}", temp,
                                         ind, shape="(_n,)", aliased=aliased)
         first = self._arrays[0]
         src = [f"def group({args}):", f"    _size = e{first}.shape[0]",

@@ -4,41 +4,29 @@ are computed in place into shared storage at commit time, and when each value di
 Rules (each one keeps an alias from being observable):
 
 * A value gets a planned buffer (reused across calls and across dead intermediates) only when
-  it is an internal result of a fused elementwise kernel or of a matrix product, is not a
-  graph output, and every reader of it, and of every view of it, is an op known to copy
-  (elementwise, product, reduction, shape); a view that escapes to an output or to an op of
-  unknown aliasing keeps the value in fresh memory.
+  it is an internal result of a fused elementwise program or of an op that can write into a
+  buffer (``Op.emit_into``: matrix products), is not a graph output, and every reader of it,
+  and of every view of it (``Op.view_map``), is an op that copies (``Op.copies``); a view
+  that escapes to an output or to an op that may keep a reference keeps the value in fresh
+  memory.
 * A buffer is handed to a later node only after the last reader of the value and of all its
   views ran; an elementwise kernel may take over the buffer of an input that dies at that very
   node (in place), never of one it reads through a view.
 * An update ``s <- f(...)`` is *deferred* -- computed at commit time straight into ``s``'s
   storage -- when its value feeds nothing but other deferred updates, every other reader of
   ``s`` ran before the commit, and it reads ``s`` only elementwise at the same index (or, for
-  a ``Gemm``, not at all through ``A``/``B``). Inputs the caller passed are never written.
+  an op accumulating into ``s`` (``Op.accumulates_into``), not at all through its other
+  inputs). Inputs the caller passed are never written.
+
+The storage plan knows ops only by what they declare (:class:`symgraph.op.Op`).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Sequence, Set, Tuple
+from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from symgraph.fgraph import OUTPUT, FunctionGraph
-from symgraph.graph import Apply, Variable
-from symgraph.ops.blas import Dot
-from symgraph.ops.conv import Conv2d, Conv2dGradInputs, Conv2dGradWeights
-from symgraph.ops.elemwise import Elemwise
-from symgraph.ops.pool import MaxPool2dGradGrad, Pool2d, Pool2dGrad
-from symgraph.ops.reduce import Argmax, Reduce
-from symgraph.ops.shape import DimShuffle, Reshape, Shape, ShapeI, SumToDims, SumToShape
-from symgraph.ops.softmax_xent import SoftmaxCrossentropyDx, SoftmaxCrossentropyWithLogits
-from symgraph.rewrite.fusion import Composite, Gemm
-
-#: ops whose outputs never alias their inputs and that read their inputs only while they run
-_COPYING = (Composite, Elemwise, Dot, Gemm, Reduce, Argmax, Shape, ShapeI,
-            SoftmaxCrossentropyWithLogits, SoftmaxCrossentropyDx,
-            Conv2d, Conv2dGradInputs, Conv2dGradWeights, Pool2d, Pool2dGrad, MaxPool2dGradGrad)
-#: ops whose output may be a view of input 0 (readers of the view read the base); a gradient
-#: summed to its operand's shape is the gradient itself when nothing was broadcast
-_VIEWS = (DimShuffle, Reshape, SumToShape, SumToDims)
+from symgraph.graph import Apply, Constant, Variable
 
 
 def alias_root(var: Variable) -> Variable:
@@ -87,10 +75,11 @@ def _deferrable(fgraph: FunctionGraph, shared: Sequence[Variable], n_outputs: in
         node, s = v.owner, shared[k]
         if node is None or count[v] != 1 or v.ndim == 0 or node in cand:
             continue
-        if isinstance(node.op, Composite) and v.type.ndim == s.ndim:
+        acc = node.op.accumulates_into
+        if node.op.program is not None and v.type.ndim == s.ndim:
             cand[node] = k
-        elif isinstance(node.op, Gemm) and node.inputs[0] is s and \
-                alias_root(node.inputs[2]) is not s and alias_root(node.inputs[3]) is not s:
+        elif acc is not None and node.inputs[acc] is s and \
+                all(alias_root(x) is not s for i, x in enumerate(node.inputs) if i != acc):
             cand[node] = k
     changed = True
     while changed:
@@ -110,7 +99,7 @@ def _deferrable(fgraph: FunctionGraph, shared: Sequence[Variable], n_outputs: in
                 if other is None or other not in cand:
                     continue
                 same = other is node and x is root and \
-                    (isinstance(node.op, Composite) or pos == 0)
+                    (node.op.program is not None or pos == node.op.accumulates_into)
                 if not same:
                     del cand[other]  # its old value is still read at commit time
                     changed = True
@@ -128,22 +117,20 @@ def _safe_readers(fgraph: FunctionGraph, var: Variable, outputs: Set[Variable]) 
             if client is OUTPUT:
                 return False
             op = client.op
-            if isinstance(op, _VIEWS):
-                stack.extend(client.outputs)
-            elif not isinstance(op, _COPYING):
+            if op.view_map:
+                stack.extend(client.outputs)  # readers of a view read this memory too
+            elif not op.copies:
                 return False
     return True
 
 
 def _plannable(node: Apply) -> bool:
-    out = node.outputs[0]
-    if isinstance(node.op, Composite):
-        return out.ndim >= 1
-    if isinstance(node.op, Dot):
-        a, b = node.inputs
-        return a.ndim == 2 and b.ndim == 2 and a.dtype == b.dtype == out.dtype and \
-            out.dtype in ("float32", "float64")
-    return False
+    """True when ``node``'s output can live in a planned buffer."""
+    if len(node.outputs) != 1:
+        return False
+    if node.op.program is not None:
+        return node.outputs[0].ndim >= 1
+    return node.op.can_emit_into(node)
 
 
 def plan(fgraph: FunctionGraph, shared: Sequence[Variable], n_outputs: int,
@@ -178,7 +165,7 @@ def plan(fgraph: FunctionGraph, shared: Sequence[Variable], n_outputs: int,
             direct = set(node.inputs)
         for v in dying:
             slot = result.slot[v]
-            if isinstance(node.op, Composite) and v in direct and v not in viewed:
+            if node.op.program is not None and v in direct and v not in viewed:
                 free.setdefault(result.slot_dtype[slot], []).insert(0, slot)  # in place
             else:
                 pending.append(slot)  # still read through a view, or by a product
@@ -196,3 +183,66 @@ def plan(fgraph: FunctionGraph, shared: Sequence[Variable], n_outputs: int,
         for slot in pending:
             free.setdefault(result.slot_dtype[slot], []).append(slot)
     return result
+
+
+@dataclass
+class Update:
+    """One shared-variable update, as the commit writer (:mod:`symgraph.compile.commit`)
+    needs it.
+
+    Attributes
+    ----------
+    index : int
+        Position of the target in the function's shared list (its storage cell is
+        ``_sv<index>`` in the generated code).
+    target : Variable
+        The shared variable.
+    value : Variable
+        Its new value, an output of the rewritten graph.
+    node : Apply or None
+        The node that computes ``value`` in place into the target's storage at commit time
+        (a deferred update), or None when ``value`` is computed before the commit.
+    copy : bool
+        The value may share memory with an input, a shared value, a constant or a value
+        handed out before (a result or another update): it is copied before the commit.
+    check_dims : bool
+        The value's type does not guarantee the target's static dimensions: its shape is
+        checked before anything is committed.
+    """
+
+    index: int
+    target: Variable
+    value: Variable
+    node: Optional[Apply] = None
+    copy: bool = False
+    check_dims: bool = False
+
+
+def handed_out(fgraph: FunctionGraph, explicit: Sequence[Variable], shared: Sequence[Variable],
+               n_outputs: int, update_targets: Sequence[int], plan: Optional[Plan]
+               ) -> Tuple[List[bool], List[Update]]:
+    """Which results must be copied, and the :class:`Update` of each update.
+
+    Nothing handed to the caller or committed may alias storage a later call changes:
+    inputs, shared values, constants, or a value already handed out (merged duplicate
+    outputs, views of one value)."""
+    private = set(explicit) | set(shared)
+    seen: Set[Variable] = set()
+
+    def must_copy(var: Variable) -> bool:
+        root = alias_root(var)
+        copy = root in private or isinstance(root, Constant) or root in seen
+        seen.add(root)
+        return copy
+
+    copy_output = [must_copy(out) for out in fgraph.outputs[:n_outputs]]
+    deferred = {node.outputs[0]: node for node, _ in plan.deferred} if plan else {}
+    updates = []
+    for value, k in zip(fgraph.outputs[n_outputs:], update_targets):
+        target = shared[k]
+        node = deferred.get(value)
+        loose = any(d is not None and e is None
+                    for d, e in zip(target.type.shape, value.type.shape))
+        updates.append(Update(k, target, value, node, copy=node is None and must_copy(value),
+                              check_dims=node is None and loose))
+    return copy_output, updates

@@ -1,4 +1,4 @@
-"""Native loops (compile/native.py): numba-compiled loops stored as object code and loaded
+"""Native loops (backends/native.py): numba-compiled loops stored as object code and loaded
 with llvmlite alone, so a warm kernel cache never starts numba."""
 import os
 import subprocess
@@ -8,7 +8,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from symgraph.compile import native, numba_kernels
+from symgraph.backends import native, numba_loops
 
 pytest.importorskip("numba")
 pytest.importorskip("llvmlite")
@@ -77,9 +77,9 @@ def test_loop_needing_more_than_the_c_library_is_refused(cache, monkeypatch):
 def test_kernels_fall_back_to_numba_when_no_native_loop(rng, monkeypatch):
     """Without native loops the same kernels run through numba's dispatcher, same values."""
     from linker_helpers import adam_like
-    from test_linker import NUMBA
+    from symgraph.compile.mode import NUMBA
     monkeypatch.setattr(native, "loop", lambda *args: None)
-    monkeypatch.setattr(numba_kernels, "NUMBA_MIN_SIZE", 1)
+    monkeypatch.setattr(numba_loops, "NUMBA_MIN_SIZE", 1)
     (f, fast), (h, ref) = adam_like(NUMBA, 11), adam_like("FAST_COMPILE", 11)
     assert "_group(" in f.source
     for _ in range(2):

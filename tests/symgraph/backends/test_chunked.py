@@ -5,10 +5,10 @@ import pytest
 
 import symgraph
 import symgraph.tensor as T
-from symgraph.compile import chunked
-from symgraph.compile.chunked import ChunkedGroup
+from symgraph.backends import chunked
+from symgraph.backends.chunked import ChunkedGroup
 from symgraph.compile.mode import FAST_RUN
-from symgraph.rewrite.fusion import Composite
+from symgraph.ops.composite import Composite
 
 from linker_helpers import adam_like
 

@@ -1,11 +1,12 @@
-"""NumPy code for fused elementwise clusters (:class:`~symgraph.rewrite.fusion.Composite`).
+"""NumPy code for fused elementwise programs (the ``program`` of a
+:class:`~symgraph.ops.composite.Composite`).
 
-The always-available back end: a cluster becomes a short sequence of ufunc calls with ``out=``,
+The always-available back end: a program becomes a short sequence of ufunc calls with ``out=``,
 each writing a buffer of the cluster's full shape. Intermediates live in temporary buffers that
 the caller plans (and reuses across calls); only the last step writes the output, so the output
 may alias any input of the same shape (an in-place update) without changing a value that a
-later step still reads. :mod:`symgraph.compile.chunked` runs the same calls over cache-sized
-slices; :mod:`symgraph.compile.numba_kernels` compiles a cluster into one loop (``[fast]``).
+later step still reads. :mod:`symgraph.backends.chunked` runs the same calls over cache-sized
+slices; :mod:`symgraph.backends.numba_loops` compiles a program into one loop (``[fast]``).
 """
 from __future__ import annotations
 
@@ -13,59 +14,8 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from symgraph.backends.buffers import RUNTIME
 from symgraph.ops import scalar as S
-
-#: steps that NumPy cannot write into an ``out=`` buffer, and how to emit them
-_NO_OUT = {"sigmoid", "softplus", "erf", "switch", "round_half_away_from_zero"}
-
-
-def bshape(*arrays) -> tuple:
-    """Broadcast shape of ``arrays`` (a fast path when every shape is equal or a suffix)."""
-    s = arrays[0].shape
-    n = len(s)
-    for a in arrays[1:]:
-        t = a.shape
-        if t != s and (len(t) > n or t != s[n - len(t):]):
-            s = _broadcast2(s, t)
-            n = len(s)
-    return s
-
-
-def _broadcast2(s: tuple, t: tuple) -> tuple:
-    if len(s) < len(t):
-        s, t = t, s
-    t = (1,) * (len(s) - len(t)) + t
-    out = []
-    for a, b in zip(s, t):
-        if a == b or b == 1:
-            out.append(a)
-        elif a == 1:
-            out.append(b)
-        else:
-            raise ValueError(f"operands could not be broadcast together with shapes {s} {t}")
-    return tuple(out)
-
-
-#: shapes a buffer slot keeps at once: enough for every layer of a network (temporaries are
-#: shared by all clusters), few enough that inputs of ever-changing shape do not pile up memory
-SLOT_SHAPES = 64
-
-
-def get_buffer(slot: dict, shape: tuple, dtype) -> np.ndarray:
-    """The buffer of ``slot`` for ``shape``, allocated the first time it is needed.
-
-    Buffers belong to one compiled function and are reused by every call; ``Function``
-    serialises its calls with a lock, so one function can be called from several threads.
-    """
-    buf = slot.get(shape)
-    if buf is None:
-        if len(slot) >= SLOT_SHAPES:
-            slot.clear()
-        buf = slot[shape] = np.empty(shape, dtype)
-    return buf
-
-
-NAMESPACE = {"_bshape": bshape, "_getbuf": get_buffer}
 
 
 def _const(ref) -> str:
@@ -141,7 +91,7 @@ def numpy_lines(program, in_names: Sequence[str], in_dtypes: Sequence[str], out:
         for a in dict.fromkeys(args):
             if a[0] == "s" and last[a[1]] == j and names[a[1]].startswith(f"{result}_t"):
                 free.setdefault(dtypes[a[1]], []).append(names[a[1]])
-        if sop.ufunc is not None and sop.name not in _NO_OUT:
+        if sop.writes_out:
             nary = sop.nin == -1 and len(pnames) > 2
             if final:
                 target = out
@@ -179,8 +129,8 @@ def numpy_lines(program, in_names: Sequence[str], in_dtypes: Sequence[str], out:
             else:
                 lines.append(f"{indent}np.{sop.ufunc}({', '.join(pnames)}, out={target}{extra})")
                 name = target
-        elif isinstance(sop, S.CastScalar) or sop.name in ("identity", "second"):
-            src = pnames[-1] if sop.name == "second" else pnames[0]
+        elif sop.passthrough is not None:
+            src = pnames[sop.passthrough]
             target = out if final else new_temp(dtype)
             name = _copy_into(lines, indent, target, src, dtype, result, shape)
         else:
@@ -205,10 +155,8 @@ def scalar_expr(program, in_names: Sequence[str]) -> str:
     for sop, args, dtype in program:
         parts = [in_names[a[1]] if a[0] == "i" else done[a[1]] if a[0] == "s" else _const(a)
                  for a in args]
-        if isinstance(sop, S.CastScalar) or sop.name == "identity":
-            done.append(f"np.{dtype}({parts[0]})")
-        elif sop.name == "second":
-            done.append(f"np.{dtype}({parts[1]})")
+        if sop.passthrough is not None:
+            done.append(f"np.{dtype}({parts[sop.passthrough]})")
         else:
             done.append(sop.emit(parts))
     return f"np.{program[-1][2]}({done[-1]})"
@@ -227,7 +175,7 @@ def numpy_function(program, in_dtypes: Sequence[str], out_dtype: str, name: str 
     """A Python function ``f(out, shape, *inputs)`` running the NumPy steps (``out`` may be
     ``None``); its temporaries are private buffers reused across calls."""
     ins = [f"i{k}" for k in range(len(in_dtypes))]
-    ns: dict = {"np": np, **S.NAMESPACE, **NAMESPACE}
+    ns: dict = {"np": np, **S.HELPERS, **RUNTIME}
     counter = [0]
 
     def temp(dtype: str) -> str:

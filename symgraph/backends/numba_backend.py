@@ -1,0 +1,66 @@
+"""The numba back end (the ``[fast]`` extra): each fused program of at least
+:data:`MIN_STEPS` steps becomes one compiled loop for large operands (NumPy below
+:data:`~symgraph.backends.numba_loops.NUMBA_MIN_SIZE` elements), and each chain of in-place
+updates one loop that loads every element once, at any size."""
+from __future__ import annotations
+
+from typing import List, Optional
+
+from symgraph.backends import numba_loops
+from symgraph.backends.numpy_backend import NumpyBackend
+
+#: shorter programs are single passes in NumPy too: a compiled loop gains nothing there
+MIN_STEPS = 3
+
+
+def _compilable(node) -> bool:
+    program = node.op.program
+    return all(sop.compiles for sop, _, _ in program) and numba_loops.numba_types_ok(
+        [x.dtype for x in node.inputs] + [dtype for _, _, dtype in program])
+
+
+class NumbaBackend(NumpyBackend):
+    """Compiled loops (:mod:`symgraph.backends.numba_loops`); ``parallel`` spreads them over
+    threads (``'numba-parallel'``)."""
+
+    name = "numba"
+    group_label = "one loop"
+    parallel = False
+
+    def cluster_lines(self, node, names, out, result, temp, indent, inplace=None,
+                      aliased=None) -> List[str]:
+        lines = super().cluster_lines(node, names, out, result, temp, indent, aliased=aliased)
+        if len(node.op.program) < MIN_STEPS or not _compilable(node):
+            return lines
+        kernel = self._kernel(
+            (node.op, tuple(x.type for x in node.inputs), inplace),
+            lambda: numba_loops.NumbaKernel(
+                node.op.program, [x.dtype for x in node.inputs], [x.ndim for x in node.inputs],
+                node.outputs[0].dtype, node.outputs[0].ndim, self.parallel, inplace),
+            "_kernel")
+        # one compiled loop for large operands; small ones stay in NumPy (no call overhead)
+        size = " * ".join(f"_shp[{d}]" for d in range(node.outputs[0].ndim))
+        call = f"{kernel}({out or 'None'}, _shp, {', '.join(names)})"
+        return [f"{indent}if {size} >= {numba_loops.NUMBA_MIN_SIZE}:",
+                f"{indent}    {result} = {call}", f"{indent}else:",
+                *["    " + ln for ln in lines]]
+
+    def joins_group(self, node) -> bool:
+        return _compilable(node)
+
+    def lone_group(self, node) -> bool:
+        return False  # a single update is one loop already
+
+    def group_kernel(self, key, members, dtypes, scalar) -> Optional[str]:
+        return self._kernel(key, lambda: numba_loops.GroupKernel(members, dtypes, scalar,
+                                                                 self.parallel), "_group")
+
+    def group_condition(self, kernel, names, target) -> str:
+        return f"{kernel}({', '.join(names)})"
+
+
+class NumbaParallelBackend(NumbaBackend):
+    """Loops whose outer iterations run on several threads (numba's ``prange``)."""
+
+    name = "numba-parallel"
+    parallel = True
