@@ -157,6 +157,14 @@ def _blas_gemm(dtype):
     return blas.sgemm if dtype == np.float32 else blas.dgemm if dtype == np.float64 else None
 
 
+def gemm_path(dtype="float32") -> str:
+    """How :func:`gemm_into` computes ``c += alpha a @ b`` for ``dtype`` in this process:
+    ``'scipy ?gemm'`` (one BLAS call with ``beta = 1``, in place) when SciPy is installed,
+    else ``'numpy dot + add'``. The two round differently in the last bits, so studies record
+    it with their results."""
+    return "scipy ?gemm" if _blas_gemm(np.dtype(dtype)) is not None else "numpy dot + add"
+
+
 def gemm_into(c: np.ndarray, alpha, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``c += alpha * a @ b`` in place (``c`` C-contiguous) and return ``c``.
 

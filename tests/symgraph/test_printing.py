@@ -89,3 +89,15 @@ def test_show_source_prints_the_generated_function():
 def test_bad_argument_is_named():
     with pytest.raises(TypeError, match="compiled function"):
         printing.debugprint(42)
+
+
+def test_printing_is_reachable_after_import_symgraph():
+    """``symgraph.printing.debugprint(f)`` works with no other import (as the README writes)."""
+    import subprocess
+    import sys
+    code = ("import symgraph, symgraph.tensor as T\n"
+            "x = T.vector('x')\n"
+            "symgraph.printing.debugprint(symgraph.function([x], 2 * x))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert "x" in out and out.strip()

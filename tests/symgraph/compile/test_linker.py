@@ -498,3 +498,25 @@ def test_source_shows_every_kernel_the_function_calls(backend, words):
     buf = io.StringIO()
     show_source(f, file=buf)
     assert buf.getvalue().rstrip() == f.source.rstrip()
+
+
+def test_gemm_path_names_the_blas_route_taken(rng, monkeypatch):
+    """With SciPy, Gemm is one in-place ?gemm; without it, NumPy's dot and an add. Both give
+    the product to float rounding, and gemm_path() says which one ran."""
+    import sys
+    from symgraph.ops import blas
+    c, a, b = (rng.standard_normal(s) for s in ((4, 3), (4, 5), (5, 3)))
+    want = c + 0.5 * a @ b
+    routes = {}
+    for scipy_present in (True, False):
+        blas._blas_gemm.cache_clear()
+        if not scipy_present:
+            monkeypatch.setitem(sys.modules, "scipy.linalg", None)  # import fails
+        elif blas._blas_gemm(np.dtype("float64")) is None:
+            continue  # this machine has no SciPy: only the NumPy route exists
+        routes[scipy_present] = blas.gemm_path("float64")
+        np.testing.assert_allclose(blas.gemm_into(c.copy(), 0.5, a, b), want, rtol=1e-12)
+    blas._blas_gemm.cache_clear()
+    monkeypatch.undo()
+    assert routes[False] == "numpy dot + add"
+    assert routes.get(True, "scipy ?gemm") == "scipy ?gemm"
