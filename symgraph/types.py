@@ -114,19 +114,33 @@ class TensorType:
                           self.shape if shape is None else shape)
 
     def __eq__(self, other) -> bool:
-        return (type(other) is TensorType and other.dtype == self.dtype
+        return (isinstance(other, TensorType) and other.dtype == self.dtype
                 and other.shape == self.shape)
 
     def __hash__(self) -> int:
         return self._hash
 
     def __repr__(self) -> str:
+        if _display["style"] is not None:
+            return _display["style"](self)
         dims = ", ".join("?" if s is None else str(s) for s in self.shape)
         if self.ndim == 1:
             dims += ","
         return f"TensorType({self.dtype}, ({dims}))"
 
     __str__ = __repr__
+
+    # -- making variables of this type -----------------------------------------------------
+    #: the class of the variables a type makes; bound by :mod:`symgraph.ops.variable` (the
+    #: op layer, which gives variables their operators)
+    variable_class = None
+
+    def make_variable(self, name: Optional[str] = None):
+        """A new symbolic input of this type (``TensorType('float32', (None,) * 4)('x')``)."""
+        return TensorType.variable_class(self, name=name)
+
+    def __call__(self, name: Optional[str] = None):
+        return self.make_variable(name)
 
     def is_super(self, other: "TensorType") -> bool:
         """True when every value of ``other`` is also a value of ``self``."""
@@ -181,6 +195,16 @@ class TensorType:
                 raise ValueError(f"{name}: dimension {axis} must have length {want} "
                                  f"(type {self}), got shape {arr.shape}")
         return arr
+
+
+#: how types print: None for symgraph's ``TensorType(float64, (?, 3))``, or a function of the
+#: type (the Theano compatibility layer installs Theano's ``TensorType(float64, matrix)``)
+_display = {"style": None}
+
+
+def set_display_style(style) -> None:
+    """Print types with ``style(type) -> str`` (None: symgraph's own form)."""
+    _display["style"] = style
 
 
 def broadcast_shapes(shapes: Iterable[tuple], what="elementwise op") -> tuple:

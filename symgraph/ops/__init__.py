@@ -11,6 +11,15 @@ from symgraph.ops.join import (Join, Split, ARange, Repeat, join, concatenate, s
                               stack, arange, zeros, ones, squeeze, swapaxes, repeat, tile,
                               horizontal_stack, vertical_stack, eye, identity_like)
 from symgraph.ops.linalg import Matmul, TensorDot, matmul, tensordot, batched_dot  # noqa
+from symgraph.ops.special import *  # noqa: F401,F403
+from symgraph.ops.sorting import Sort, ArgSort, sort, argsort, inverse_permutation  # noqa
+from symgraph.ops.cumulative import CumOp, cumsum, cumprod, diff  # noqa: F401
+from symgraph.ops.diagonal import (ExtractDiag, SetDiag, diag, diagonal, extract_diag,  # noqa
+                                   alloc_diag, trace, tri, tril, triu, fill_diagonal,
+                                   fill_diagonal_offset)
+from symgraph.ops.extra import *  # noqa: F401,F403
+from symgraph.ops.extra import Nonzero, Choose, Bincount, SearchSorted  # noqa: F401
+from symgraph.ops.specify_shape import SpecifyShape, specify_shape, set_static_shape  # noqa
 
 # every family has loaded: code inside the families may now reach any of them through T
 import sys as _sys  # noqa: E402

@@ -142,7 +142,19 @@ class TensorOperators:
 
     def astype(self, dtype): return T.cast(self, dtype)
     def dot(self, o): return T.dot(self, o)
-    def nonzero_values(self): return self.flatten()[T.neq(self.flatten(), 0)]
+    def nonzero_values(self): return T.nonzero_values(self)
+
+    def nonzero(self, return_matrix=False): return T.nonzero(self, return_matrix)
+    def sort(self, axis=-1, kind="quicksort"): return T.sort(self, axis, kind)
+    def argsort(self, axis=-1, kind="quicksort"): return T.argsort(self, axis, kind)
+    def cumsum(self, axis=None): return T.cumsum(self, axis)
+    def cumprod(self, axis=None): return T.cumprod(self, axis)
+    def diagonal(self, offset=0, axis1=0, axis2=1): return T.diagonal(self, offset, axis1, axis2)
+    def trace(self): return T.trace(self)
+    def ptp(self, axis=None): return T.ptp(self, axis)
+    def choose(self, choices, mode="raise"): return T.choose(self, choices, mode=mode)
+    def compress(self, condition, axis=None): return T.compress(condition, self, axis)
+    def searchsorted(self, v, side="left"): return T.searchsorted(self, v, side)
     def clip(self, lo, hi): return T.clip(self, lo, hi)
     def round(self): return T.round(self)
     def squeeze(self, axis=None): return T.squeeze(self, axis)
@@ -167,6 +179,9 @@ class TensorVariable(TensorOperators, Variable):
 
 class TensorConstant(TensorOperators, Constant):
     """A tensor constant (read-only ndarray, no owner)."""
+
+
+TensorType.variable_class = TensorVariable  # a type called with a name makes one of these
 
 
 def constant(value, dtype=None, name: Optional[str] = None, ndim: Optional[int] = None

@@ -94,6 +94,6 @@ def _lazy(name):
 
 def __getattr__(name):
     # T.nnet, T.signal, T.shared_randomstreams, T.extra_ops... without import cycles
-    if name in ("nnet", "signal", "shared_randomstreams", "extra_ops", "xlogx", "basic"):
+    if name in ("nnet", "signal", "shared_randomstreams", "extra_ops", "xlogx"):
         return _lazy(name)
     raise AttributeError(f"module 'symgraph.tensor' has no attribute {name!r}")

@@ -10,8 +10,7 @@ derivatives of every differentiable elementwise op. Failures name the entry.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Callable, Optional, Tuple
+from typing import Callable
 
 import numpy as np
 import pytest
@@ -25,65 +24,8 @@ from symgraph.ops.pool import pool_2d
 from symgraph.ops.shape import SumToDims, sum_to_shape
 from symgraph.testing import check_emit, check_grad, check_infer
 
-FLOATS = ("float64", "float32")
-INTS = ("int64", "int32")
-
-#: (rtol, atol) of forward comparisons per dtype
-FORWARD_TOL = {"float64": (1e-6, 1e-9), "float32": (2e-4, 2e-5)}
-
-
-@dataclass(frozen=True)
-class Spec:
-    """One table entry; see the module docstring."""
-
-    name: str
-    fn: Callable
-    ref: Callable
-    shapes: Tuple[tuple, ...]
-    domain: object = "real"            # one domain, or a tuple with one per input
-    dtypes: Tuple[str, ...] = FLOATS
-    grad: bool = True                  # check first derivatives (float64)
-    grad2: bool = False                # check second derivatives (elementwise ops)
-    wrt: Optional[Tuple[int, ...]] = None  # inputs differentiated (others held constant)
-    grad_kw: dict = field(default_factory=dict)
-
-    def domains(self, nin: int) -> tuple:
-        return self.domain if isinstance(self.domain, tuple) else (self.domain,) * nin
-
-
-def _sample(rng, domain: str, shape: tuple, dtype: str) -> np.ndarray:
-    if domain == "real":
-        v = rng.standard_normal(shape)
-    elif domain == "pos":
-        v = rng.uniform(0.5, 2.0, shape)
-    elif domain == "nonzero":
-        v = rng.uniform(0.5, 2.0, shape) * rng.choice([-1.0, 1.0], shape)
-    elif domain == "unit":
-        v = rng.uniform(-0.9, 0.9, shape)
-    elif domain == "low":
-        v = rng.uniform(-1.0, -0.2, shape)
-    elif domain == "high":
-        v = rng.uniform(0.2, 1.0, shape)
-    elif domain == "small":          # few distinct values: equal and zero entries occur
-        v = rng.integers(-2, 3, shape)
-    elif domain == "special":
-        v = rng.standard_normal(shape)
-        v = np.where(rng.uniform(size=shape) < 0.3, np.nan, v)
-        v = np.where(rng.uniform(size=shape) < 0.2, -np.inf, v)
-    elif domain == "start":
-        v = rng.integers(0, 3, shape) if np.dtype(dtype).kind in "iu" else \
-            rng.uniform(0.1, 0.9, shape)
-    elif domain == "stop":
-        v = rng.integers(5, 9, shape)
-    elif domain == "step":
-        v = rng.uniform(0.3, 0.7, shape)
-    else:
-        raise ValueError(domain)
-    return np.asarray(v).astype(dtype)
-
-
-def _values(spec: Spec, shapes: tuple, dtype: str, rng) -> list:
-    return [_sample(rng, d, s, dtype) for d, s in zip(spec.domains(len(shapes)), shapes)]
+from op_spec import FLOATS, INTS, FORWARD_TOL, Spec, _values  # noqa: F401
+from op_rows_array import ARRAY_SPECS
 
 
 # ---------------------------------------------------------------------------------------
@@ -413,6 +355,8 @@ SPECS += [
     Spec("pool_2d[sum]", lambda x: pool_2d(x, (2, 2), ignore_border=True, mode="sum"),
          lambda x: _pool_ref(x, "sum"), (((2, 3, 4, 4),),)),
 ]
+
+SPECS += ARRAY_SPECS
 
 _NAMES = [s.name for s in SPECS]
 assert len(set(_NAMES)) == len(_NAMES), "duplicate spec names"
