@@ -77,6 +77,75 @@ def disconnected_grad(x) -> Variable:
 stop_gradient = zero_grad = disconnected_grad
 
 
+class _IdentityWithGrad(Op):
+    """Identity in the forward pass; subclasses reshape the gradient flowing back."""
+
+    view_map = {0: [0]}
+
+    def make_node(self, x) -> Apply:
+        x = as_tensor_variable(x)
+        return Apply(self, [x], [TensorVariable(x.type)])
+
+    def perform(self, x):
+        return x
+
+    def emit(self, names):
+        return names[0]
+
+    def infer_shape(self, node, shapes):
+        return shapes
+
+
+class GradClip(_IdentityWithGrad):
+    """Identity whose gradient is clipped to ``[lower, upper]``. Gradient:
+    ``clip(gz, lower, upper)``."""
+
+    props = ("lower", "upper")
+
+    def __init__(self, lower: float, upper: float):
+        if upper < lower:
+            raise ValueError(f"grad_clip: upper bound {upper} is below lower bound {lower}")
+        self.lower, self.upper = float(lower), float(upper)
+
+    def grad(self, inputs, outputs, output_grads):
+        return [E.clip(output_grads[0], self.lower, self.upper)]
+
+
+class GradScale(_IdentityWithGrad):
+    """Identity whose gradient is multiplied by ``multiplier``. Gradient: ``multiplier * gz``."""
+
+    props = ("multiplier",)
+
+    def __init__(self, multiplier: float):
+        self.multiplier = float(multiplier)
+
+    def grad(self, inputs, outputs, output_grads):
+        return [output_grads[0] * self.multiplier]
+
+
+class UndefinedGrad(_IdentityWithGrad):
+    """Identity with an undefined gradient: a cost reaching ``wrt`` only through it raises
+    :class:`NullGradError`."""
+
+    def grad(self, inputs, outputs, output_grads):
+        return [None]
+
+
+def grad_clip(x, lower_bound: float, upper_bound: float) -> Variable:
+    """``x``, whose gradient is clipped elementwise to ``[lower_bound, upper_bound]``."""
+    return GradClip(lower_bound, upper_bound)(x)
+
+
+def grad_scale(x, multiplier: float) -> Variable:
+    """``x``, whose gradient is multiplied by ``multiplier`` (negative: gradient reversal)."""
+    return GradScale(multiplier)(x)
+
+
+def undefined_grad(x) -> Variable:
+    """``x``, through which the gradient is undefined."""
+    return UndefinedGrad()(x)
+
+
 def _as_list(wrt):
     if isinstance(wrt, (list, tuple)):
         return list(wrt), type(wrt)
@@ -262,7 +331,7 @@ def _backprop(roots: List[Variable], seeds: Dict[Variable, Variable], wrt: List[
         for o, g in zip(node.outputs, out_grads):
             if o in contrib and g is not None:
                 contrib[o] = [g]
-        in_grads = node.op.grad(list(node.inputs), list(node.outputs), out_grads)
+        in_grads = node.op.vjp(node, out_grads)
         if len(in_grads) != len(node.inputs):
             raise ValueError(f"{node.op}.grad returned {len(in_grads)} gradients for "
                              f"{len(node.inputs)} inputs")

@@ -10,7 +10,7 @@ from typing import Dict, Iterable, List, Optional, Sequence
 
 import numpy as np
 
-from symgraph.types import TensorType
+from symgraph.types import TensorType, Type
 
 _ids = itertools.count()
 
@@ -24,10 +24,11 @@ class Variable:
     NumPy-style methods on top.
     """
 
-    def __init__(self, type: TensorType, owner: "Optional[Apply]" = None,
+    def __init__(self, type: Type, owner: "Optional[Apply]" = None,
                  index: Optional[int] = None, name: Optional[str] = None):
-        if not isinstance(type, TensorType):
-            raise TypeError(f"Variable type must be a TensorType, got {type!r}")
+        if not isinstance(type, Type):
+            raise TypeError(f"Variable type must be a TensorType (or another symgraph Type), "
+                            f"got {type!r}")
         self.type = type
         self.owner = owner
         self.index = index

@@ -12,7 +12,7 @@ one of its inputs in place (``accumulates_into``, ``emit_update``).
 """
 from __future__ import annotations
 
-from typing import Any, List, Optional, Sequence
+from typing import Any, Callable, List, Optional, Sequence
 
 from symgraph.graph import Apply, Variable
 
@@ -77,6 +77,13 @@ class Op:
         """NumPy reference implementation: arrays in, one array (or a tuple) out."""
         raise NotImplementedError(f"{type(self).__name__}.perform")
 
+    def runner(self, node: Apply) -> Callable[..., Any]:
+        """The callable the linker runs for ``node`` when the op emits no code: arrays in, one
+        array (or a tuple) out. :meth:`perform` unless the computation needs the node itself
+        (the types of its outputs: Theano-style ops written against ``perform(node, inputs,
+        output_storage)``)."""
+        return self.perform
+
     def infer_shape(self, node: Apply, input_shapes: List[tuple]) -> Optional[List[tuple]]:
         """Symbolic output shapes (tuples of int64 scalar variables or ints), or None."""
         return None
@@ -85,6 +92,12 @@ class Op:
              output_grads: List[Optional[Variable]]) -> List[Optional[Variable]]:
         """Symbolic vector-Jacobian product: one entry per input, ``None`` = no gradient."""
         raise NotImplementedError(f"{self} has no gradient rule")
+
+    def vjp(self, node: Apply, output_grads: List[Optional[Variable]]
+            ) -> List[Optional[Variable]]:
+        """What :func:`symgraph.grad` calls for ``node``: :meth:`grad` of its inputs and
+        outputs (an op family with another gradient convention adapts here)."""
+        return self.grad(list(node.inputs), list(node.outputs), output_grads)
 
     def emit(self, names: Sequence[str]) -> Optional[str]:
         """A Python expression over the input names computing the output(s), or ``None`` to

@@ -49,7 +49,47 @@ def result_dtype(*dtypes: str) -> str:
     return np.result_type(*[np.dtype(d) for d in dtypes]).name
 
 
-class TensorType:
+class Type:
+    """The base of variable types. Tensors (:class:`TensorType`) are what the core's ops,
+    rewrites and linker work with; another kind of value (a sparse matrix, see
+    :mod:`symgraph.sparse`) has a type of its own that says how to check a value
+    (:meth:`filter`) and copy one (:meth:`copy_value`), and is handled by its own ops.
+
+    Subclasses set ``dtype`` and ``shape`` (``None`` for unknown dimensions) like tensors, so
+    code that prints or compares types needs no special case.
+    """
+
+    __slots__ = ()
+    variable_class = None
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def broadcastable(self) -> tuple:
+        return tuple(s == 1 for s in self.shape)
+
+    @property
+    def numpy_dtype(self) -> np.dtype:
+        return np.dtype(self.dtype)
+
+    def filter(self, value, name: str = "input", allow_downcast: Optional[bool] = None):
+        raise NotImplementedError(f"{type(self).__name__}.filter")
+
+    def copy_value(self, value):
+        """A copy of ``value`` that shares no memory with it."""
+        return value.copy()
+
+    def make_variable(self, name: Optional[str] = None):
+        """A new symbolic input of this type."""
+        return type(self).variable_class(self, name=name)
+
+    def __call__(self, name: Optional[str] = None):
+        return self.make_variable(name)
+
+
+class TensorType(Type):
     """The type of a tensor variable.
 
     Parameters
@@ -97,18 +137,6 @@ class TensorType:
     def __deepcopy__(self, memo) -> "TensorType":
         return self
 
-    @property
-    def ndim(self) -> int:
-        return len(self.shape)
-
-    @property
-    def broadcastable(self) -> tuple:
-        return tuple(s == 1 for s in self.shape)
-
-    @property
-    def numpy_dtype(self) -> np.dtype:
-        return np.dtype(self.dtype)
-
     def clone(self, dtype=None, shape=None) -> "TensorType":
         return TensorType(self.dtype if dtype is None else dtype,
                           self.shape if shape is None else shape)
@@ -138,9 +166,6 @@ class TensorType:
     def make_variable(self, name: Optional[str] = None):
         """A new symbolic input of this type (``TensorType('float32', (None,) * 4)('x')``)."""
         return TensorType.variable_class(self, name=name)
-
-    def __call__(self, name: Optional[str] = None):
-        return self.make_variable(name)
 
     def is_super(self, other: "TensorType") -> bool:
         """True when every value of ``other`` is also a value of ``self``."""

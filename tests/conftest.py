@@ -29,3 +29,13 @@ def rng(request):
 def _float64_default():
     with symgraph.config.change_flags(floatX="float64"):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _symgraph_type_names():
+    """Types print in symgraph's own form here, even after a compat test imported ``theano``
+    (which switches to Theano's names); tests/compat/conftest.py switches back for its
+    tests."""
+    from symgraph import types
+    types.set_display_style(None)
+    yield

@@ -25,12 +25,17 @@ def _same(a, b) -> bool:
     return bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
 
 
-def make_hook(kind: str, node):
-    """Return ``hook(outputs, inputs, before=None)`` for ``kind`` in ``('debug', 'nanguard')``.
+def make_hook(kind, node):
+    """Return ``hook(outputs, inputs, before=None)`` for ``kind`` in ``('debug', 'nanguard')``,
+    or for a callable ``kind(node, inputs, outputs)`` (a monitor, called after every node).
 
     ``before`` (DebugMode) holds copies of the inputs taken before the node ran: an input that
     changed is an undeclared in-place write, and the reference ``perform`` runs on the copies.
     """
+    if callable(kind):
+        def monitor(outputs, inputs, before=None):
+            kind(node, inputs, outputs)
+        return monitor
     if kind == "nanguard":
         def nanguard(outputs, inputs, before=None):
             for val, var in zip(inputs, node.inputs):
@@ -71,7 +76,7 @@ def make_hook(kind: str, node):
                                 f"memory of input {k} ({node.inputs[k]}) without declaring "
                                 f"it in view_map")
                 inputs = [np.array(b) for b in before]
-            ref = node.op.perform(*[np.array(i) if isinstance(i, np.ndarray) else i
+            ref = node.op.runner(node)(*[np.array(i) if isinstance(i, np.ndarray) else i
                                     for i in inputs])
             refs = ref if len(node.outputs) > 1 else (ref,)
             for out, want, var in zip(outputs, refs, node.outputs):

@@ -15,6 +15,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 from symgraph.compile.nodes import PlannedNodes, describe, shape_expr
 from symgraph.compile.storage import Update
 from symgraph.graph import Variable
+from symgraph.types import TensorType
 
 
 class CommitWriter:
@@ -59,7 +60,9 @@ class CommitWriter:
     # -- updates computed before the commit -----------------------------------------------
     def _prepare(self, u: Update) -> List[str]:
         r = self.ref(u.value)
-        if u.copy:
+        if u.copy and not isinstance(u.value.type, TensorType):
+            r = f"{r}.copy()"  # a sparse matrix: its own copy
+        elif u.copy:
             r = f"np.array({r})"  # new storage must not be visible through anything else
         elif u.value.ndim == 0:
             r = f"_asarray({r})"

@@ -19,8 +19,10 @@ from symgraph.backends.buffers import RUNTIME
 from symgraph.compile import checks, storage
 from symgraph.compile.commit import CommitWriter
 from symgraph.compile.nodes import PlannedNodes, describe
+from symgraph.compile.profile import clock as profile_clock
 from symgraph.fgraph import FunctionGraph
 from symgraph.graph import Constant, Variable
+from symgraph.types import TensorType
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -59,7 +61,8 @@ class Namer:
 def generate(fgraph: FunctionGraph, explicit: Sequence[Variable], shared: Sequence[Variable],
              n_outputs: int, update_targets: Sequence[int], check: Optional[str] = None,
              name: str = "compiled", allow_downcast: Optional[bool] = None,
-             fuse: bool = False, backend: str = "numpy") -> Tuple[str, dict, Dict[str, object]]:
+             fuse: bool = False, backend: str = "numpy", profile=None
+             ) -> Tuple[str, dict, Dict[str, object]]:
     """Return ``(source, namespace, kernels)`` of a function ``name(*explicit_inputs)``.
 
     ``fgraph.outputs[:n_outputs]`` are returned to the caller; ``fgraph.outputs[n_outputs:]``
@@ -67,7 +70,9 @@ def generate(fgraph: FunctionGraph, explicit: Sequence[Variable], shared: Sequen
     output values. With ``fuse`` (and no ``check``), storage is planned
     (:mod:`symgraph.compile.storage`): fused programs write reused buffers through the
     ``backend`` (:mod:`symgraph.backends`), and eligible updates are computed in place into
-    shared storage at commit time. ``kernels`` maps the namespace names of the back end's
+    shared storage at commit time. With ``profile`` (a
+    :class:`~symgraph.compile.profile.ProfileStats`), the code reads the clock after every
+    node and around the commit, and adds the times into the profile. ``kernels`` maps the namespace names of the back end's
     kernels to the kernels (each with a ``.source``).
     """
     ns: dict = dict(BASE_NAMESPACE)
@@ -84,6 +89,9 @@ def generate(fgraph: FunctionGraph, explicit: Sequence[Variable], shared: Sequen
         # one flag for all inputs, or one per input (``In(x, allow_downcast=...)``)
         own = allow_downcast[k] if isinstance(allow_downcast, (list, tuple)) else allow_downcast
         ns[f"_filter{k}"] = _bind_filter(v, own)
+        if not isinstance(v.type, TensorType):  # another kind of value: always checked
+            lines.append(f"    {arg} = _filter{k}({arg})")
+            continue
         cond = [f"{arg}.__class__ is not _ndarray", f"{arg}.dtype is not _dt{k}",
                 f"{arg}.ndim != {v.ndim}"]
         cond += [f"{arg}.shape[{i}] != {s}" for i, s in enumerate(v.type.shape) if s is not None]
@@ -122,6 +130,10 @@ def generate(fgraph: FunctionGraph, explicit: Sequence[Variable], shared: Sequen
 
     kernel_maker = backends.get(backend)(add) if plan else None
     planned = PlannedNodes(plan, ns, namer, kernel_maker) if plan else None
+    if profile is not None:
+        ns["_clock"], ns["_ptimes"], ns["_profile"] = profile_clock, profile.times, profile
+        lines.insert(1, "    _tstart = _clock()")  # before the input checks
+        lines.append("    _t = _clock()")
     for i, node in enumerate(order):
         in_names = [ref(v) for v in node.inputs]
         node_lines = planned.node_lines(node, in_names) if planned else None
@@ -134,15 +146,26 @@ def generate(fgraph: FunctionGraph, explicit: Sequence[Variable], shared: Sequen
         dead = list(dict.fromkeys(dead))
         if dead:
             lines.append(f"    del {', '.join(dead)}")
+        if profile is not None:
+            k = profile.add_node(type(node.op).__name__, str(node.op), describe(node))
+            lines.append(f"    _t1 = _clock(); _ptimes[{k}] += _t1 - _t; _t = _t1")
 
     copy_output, updates = storage.handed_out(fgraph, explicit, shared, n_outputs,
                                               update_targets, plan)
     results = []
     for out, copy in zip(fgraph.outputs[:n_outputs], copy_output):
         r = ref(out)
+        if not isinstance(out.type, TensorType):
+            ns["_copy_value"] = _copy_value
+            results.append(f"_copy_value({r})" if copy else r)
+            continue
         results.append(f"np.array({r})" if copy else f"_asarray({r})" if out.ndim == 0 else r)
     writer = CommitWriter(updates, ns, namer, ref, planned)
     lines.extend(writer.lines(results, list(arg_names) + [namer(v) for v in shared]))
+    if profile is not None:
+        k = profile.add_node("Commit", "commit", "outputs and updates (copies, checks, commits)")
+        lines.append(f"    _t1 = _clock(); _ptimes[{k}] += _t1 - _t")
+        lines.append("    _profile.record_call(_t1 - _tstart)")
     lines.append("    return _out")
     return "\n".join(lines) + "\n", ns, (kernel_maker.kernels if kernel_maker else {})
 
@@ -155,7 +178,7 @@ def _node_lines(node, i: int, in_names: List[str], namer: Namer, ns: dict,
     expr = node.op.emit(in_names)
     if expr is None:
         pname = namer.fresh(f"_perform_{type(node.op).__name__}")
-        ns[pname] = node.op.perform
+        ns[pname] = node.op.runner(node)
         expr = f"{pname}({', '.join(in_names)})"
     outs = [namer(o, "v") for o in node.outputs]
     target = outs[0] if len(outs) == 1 else ", ".join(outs)
@@ -174,6 +197,11 @@ def _node_lines(node, i: int, in_names: List[str], namer: Namer, ns: dict,
         if pre:
             lines.append(f"    del {pre}")
     return lines
+
+
+def _copy_value(value):
+    """A copy of a value that is not an ndarray (a sparse matrix): its own ``copy``."""
+    return value.copy()
 
 
 def _bind_filter(var: Variable, allow_downcast):

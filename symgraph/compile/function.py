@@ -11,6 +11,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from symgraph.compile import emit
 from symgraph.compile.mode import Mode, get_mode
 from symgraph.compile.pipeline import optimize
+from symgraph.compile.profile import ProfileStats
 from symgraph.fgraph import FunctionGraph
 from symgraph.graph import Constant, Variable, clone_replace, graph_inputs
 from symgraph.ops import namespace
@@ -189,10 +190,15 @@ class Function:
         fgraph = FunctionGraph(explicit + shared, all_outs)
         optimize(fgraph, mode)
         update_targets = [shared.index(t) for t, _ in updates]
+        profile = spec.get("profile")
+        if profile is True:
+            profile = ProfileStats(spec["name"])
         source, ns, kernels = emit.generate(
             fgraph, explicit, shared, len(outputs), update_targets, check=mode.check,
             name=spec["name"] or "compiled", allow_downcast=[_input_policy(i, spec) for i in ins],
-            fuse=mode.fuse, backend=mode.backend)
+            fuse=mode.fuse, backend=mode.backend, profile=profile)
+        #: the :class:`ProfileStats` of a function compiled with ``profile``, else None
+        self.profile = profile
         code = compile(source, f"<symgraph {spec['name'] or 'function'}>", "exec")
         exec(code, ns)
         self._fn = ns[spec["name"] or "compiled"]
@@ -213,6 +219,8 @@ class Function:
         # calls run one at a time: the generated code reuses its buffers across calls
         self._lock = threading.Lock()
         self.compile_time = time.perf_counter() - t0
+        if profile is not None:
+            profile.compile_time += self.compile_time
 
     def __call__(self, *args, **kwargs):
         n = len(self.inputs)
@@ -299,7 +307,7 @@ class Function:
     # Functions are rebuilt from their specification: deep copies and pickles carry the
     # graph (and its shared variables), never the generated code.
     def __getstate__(self):
-        return {"spec": self._spec}
+        return {"spec": _fresh_profile(self._spec)}
 
     def __setstate__(self, state):
         self._spec = state["spec"]
@@ -307,12 +315,13 @@ class Function:
 
     def __deepcopy__(self, memo):
         new = Function.__new__(Function)
-        new._spec = copy.deepcopy(self._spec, memo)
+        new._spec = copy.deepcopy(_fresh_profile(self._spec), memo)
         new._build()
         return new
 
     def copy(self, share_memory: bool = True, swap: Optional[Dict] = None,
-             name: Optional[str] = None) -> "Function":
+             delete_updates: bool = False, name: Optional[str] = None,
+             profile=None) -> "Function":
         """A new function over the same graph (Theano's ``Function.copy``).
 
         Parameters
@@ -323,8 +332,18 @@ class Function:
         swap : dict, optional
             ``old shared variable -> new shared variable`` of the same type: the copy reads
             and updates the new ones instead.
+        delete_updates : bool
+            The copy computes the outputs only (no shared variable is updated, default updates
+            included).
+        profile : bool or ProfileStats, optional
+            Profile the copy (by default it is profiled when this function is).
         """
-        spec = dict(self._spec)
+        spec = dict(_fresh_profile(self._spec))
+        if profile is not None:
+            spec["profile"] = profile or None
+        if delete_updates:
+            spec["updates"] = []
+            spec["no_default_updates"] = True
         if name is not None:
             spec["name"] = name if name.isidentifier() else None
         if not share_memory:
@@ -345,6 +364,14 @@ class Function:
             spec["updates"] = [(swap.get(t, t), v) for (t, _), v in
                                zip(spec["updates"], vals[len(outs):])]
         return Function(spec)
+
+
+def _fresh_profile(spec: dict) -> dict:
+    """``spec`` with its profile (if any) replaced by a request for a new one: a rebuilt
+    function times its own nodes."""
+    if isinstance(spec.get("profile"), ProfileStats):
+        spec = dict(spec, profile=True)
+    return spec
 
 
 def function(inputs: Sequence = (), outputs=None, updates=None, givens=None, mode=None,
@@ -368,7 +395,14 @@ def function(inputs: Sequence = (), outputs=None, updates=None, givens=None, mod
     mode : Mode or str
         ``'FAST_RUN'`` (default), ``'FAST_COMPILE'``, ``'DebugMode'``, ``'NanGuardMode'``.
     on_unused_input : {'raise', 'warn', 'ignore'}
+    profile : bool or ProfileStats, optional
+        Time every node of every call: ``f.profile.summary()`` (a ``ProfileStats`` given here
+        collects the times; True makes a new one). Without it the generated code reads no
+        clock.
     """
+    if profile is not None and not isinstance(profile, (bool, ProfileStats)):
+        raise TypeError(f"function: profile must be a bool or a ProfileStats, got "
+                        f"{type(profile).__name__}")
     if on_unused_input not in ("raise", "warn", "ignore"):
         raise ValueError(f"on_unused_input must be 'raise', 'warn' or 'ignore', got "
                          f"{on_unused_input!r}")
@@ -399,7 +433,8 @@ def function(inputs: Sequence = (), outputs=None, updates=None, givens=None, mod
             "givens": givens, "mode": get_mode(mode), "on_unused_input": on_unused_input,
             "name": name if name and name.isidentifier() else None,
             "no_default_updates": no_default_updates,
-            "allow_input_downcast": allow_input_downcast, "single": single}
+            "allow_input_downcast": allow_input_downcast, "single": single,
+            "profile": profile or None}
     return Function(spec)
 
 

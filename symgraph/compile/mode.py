@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Optional, Tuple, Union
+from typing import Callable, Tuple, Union
 
 
 @dataclass(frozen=True)
@@ -20,16 +20,18 @@ class Mode:
     backend : str
         ``'numpy'``, or ``'numba'`` for compiled fused kernels (the ``[fast]`` extra);
         ``'auto'`` uses numba when it is importable.
-    check : str or None
+    check : str, callable or None
         ``'debug'`` runs every node's ``perform`` alongside and reports the first node whose
-        value differs; ``'nanguard'`` names the first node producing nan or inf.
+        value differs; ``'nanguard'`` names the first node producing nan or inf; a callable
+        ``check(node, input_values, output_values)`` is called after every node (a monitor:
+        nodes then run one by one, without fusion).
     """
 
     name: str = "FAST_RUN"
     phases: Tuple[str, ...] = ("merge", "canonicalize", "stabilize", "specialize", "fuse")
     fuse: bool = True
     backend: str = "numpy"
-    check: Optional[str] = None
+    check: Union[None, str, Callable] = None
 
     def including(self, *phases: str) -> "Mode":
         return replace(self, phases=self.phases + tuple(p for p in phases

@@ -19,6 +19,7 @@ from symgraph.ops.diagonal import (ExtractDiag, SetDiag, diag, diagonal, extract
                                    fill_diagonal_offset)
 from symgraph.ops.extra import *  # noqa: F401,F403
 from symgraph.ops.extra import Nonzero, Choose, Bincount, SearchSorted  # noqa: F401
+from symgraph.ops.nlinalg import *  # noqa: F401,F403
 from symgraph.ops.specify_shape import SpecifyShape, specify_shape, set_static_shape  # noqa
 
 # every family has loaded: code inside the families may now reach any of them through T

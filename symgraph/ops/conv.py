@@ -152,21 +152,43 @@ def _check_shape_vector(op, vec: Variable, what: str) -> None:
 
 
 class _ConvBase(Op):
+    """``pad`` is a pair of ints, or ``'full'``/``'half'`` when the kernel size is known only
+    when the graph runs (the padding is then derived from the kernel's shape)."""
 
     copies = True
     props = ("pad", "stride", "flip", "dilation")
 
-    def __init__(self, pad: Pair, stride: Pair, flip: bool, dilation: Pair = (1, 1)):
-        self.pad, self.stride, self.flip = tuple(pad), tuple(stride), bool(flip)
+    def __init__(self, pad, stride: Pair, flip: bool, dilation: Pair = (1, 1)):
+        self.pad = pad if pad in ("full", "half") else tuple(pad)
+        self.stride, self.flip = tuple(stride), bool(flip)
         self.dilation = tuple(dilation)
 
     def params(self) -> tuple:
         return self.pad, self.stride, self.flip, self.dilation
 
+    def pad_of(self, k, axis: int):
+        """Padding of ``axis`` for a kernel of ``k`` taps (an int, a symbolic scalar, or None
+        when it depends on an unknown kernel size)."""
+        if self.pad not in ("full", "half"):
+            return self.pad[axis]
+        if k is None:
+            return None
+        extent = (k - 1) * self.dilation[axis] + 1
+        return extent - 1 if self.pad == "full" else extent // 2
+
+    def pads(self, kh: int, kw: int) -> Pair:
+        return int(self.pad_of(int(kh), 0)), int(self.pad_of(int(kw), 1))
+
     def _out_dim(self, n, k, axis: int):
         """Output length of ``axis`` (0 = rows, 1 = cols) as int or symbolic scalar."""
         ke = (k - 1) * self.dilation[axis] + 1
-        return (n + 2 * self.pad[axis] - ke) // self.stride[axis] + 1
+        return (n + 2 * self.pad_of(k, axis) - ke) // self.stride[axis] + 1
+
+    def _static_out(self, n, k, axis: int):
+        pad = self.pad_of(k, axis)
+        if pad is None:
+            return None
+        return _out_len(n, k, pad, self.stride[axis], self.dilation[axis])
 
 
 class Conv2d(_ConvBase):
@@ -192,10 +214,8 @@ class Conv2d(_ConvBase):
         if dtype not in float_dtypes:
             raise TypeError(f"conv2d: needs float inputs, got {x.dtype} and {w.dtype}")
         shp = (x.type.shape[0], w.type.shape[0],
-               _out_len(x.type.shape[2], w.type.shape[2], self.pad[0], self.stride[0],
-                        self.dilation[0]),
-               _out_len(x.type.shape[3], w.type.shape[3], self.pad[1], self.stride[1],
-                        self.dilation[1]))
+               self._static_out(x.type.shape[2], w.type.shape[2], 0),
+               self._static_out(x.type.shape[3], w.type.shape[3], 1))
         for d in shp[2:]:
             if d is not None and d <= 0:
                 raise ValueError(f"conv2d: filters {w.type.shape} (dilation {self.dilation}) do "
@@ -203,7 +223,8 @@ class Conv2d(_ConvBase):
         return Apply(self, [x, w], [TensorVariable(TensorType(dtype, shp))])
 
     def perform(self, x, w):
-        return conv_forward(x, w, self.pad, self.stride, self.flip, self.dilation).astype(
+        pad = self.pads(w.shape[2], w.shape[3])
+        return conv_forward(x, w, pad, self.stride, self.flip, self.dilation).astype(
             np.result_type(x, w), copy=False)
 
     def infer_shape(self, node, shapes):
@@ -239,7 +260,8 @@ class Conv2dGradWeights(_ConvBase):
         return Apply(self, [x, gz, wshape], [TensorVariable(TensorType(dtype, shp))])
 
     def perform(self, x, gz, wshape):
-        return conv_grad_weights(x, gz, (int(wshape[2]), int(wshape[3])), self.pad, self.stride,
+        pad = self.pads(wshape[2], wshape[3])
+        return conv_grad_weights(x, gz, (int(wshape[2]), int(wshape[3])), pad, self.stride,
                                  self.flip, self.dilation).astype(np.result_type(x, gz),
                                                                   copy=False)
 
@@ -275,7 +297,8 @@ class Conv2dGradInputs(_ConvBase):
         return Apply(self, [gz, w, xshape], [TensorVariable(TensorType(dtype, shp))])
 
     def perform(self, gz, w, xshape):
-        return conv_grad_inputs(gz, w, xshape, self.pad, self.stride, self.flip,
+        pad = self.pads(w.shape[2], w.shape[3])
+        return conv_grad_inputs(gz, w, xshape, pad, self.stride, self.flip,
                                 self.dilation).astype(np.result_type(gz, w), copy=False)
 
     def infer_shape(self, node, shapes):
@@ -327,10 +350,11 @@ def conv2d(input, filters, input_shape: Optional[Sequence] = None,
     if filter_shape is not None:
         kshape = (filter_shape[2], filter_shape[3])
     if border_mode in ("full", "half") and None in kshape:
-        raise ValueError(f"conv2d: border_mode={border_mode!r} needs the filter size: give "
-                         f"filter_shape=")
-    pad = padding(border_mode, kshape, dilation) if border_mode in ("full", "half") else \
-        padding(border_mode, (0, 0))
+        pad = border_mode  # derived from the filters' shape when the graph runs
+    elif border_mode in ("full", "half"):
+        pad = padding(border_mode, kshape, dilation)
+    else:
+        pad = padding(border_mode, (0, 0))
     stride = _pair(subsample, "conv2d subsample")
     if min(stride) < 1:
         raise ValueError(f"conv2d: subsample must be positive, got {stride}")

@@ -30,7 +30,7 @@ def constant_fold(fgraph: FunctionGraph, node: Apply):
     args = [np.array(v.data) for v in node.inputs]  # writable copies: perform may not copy
     try:
         with np.errstate(all="ignore"):
-            values = node.op.perform(*args)
+            values = node.op.runner(node)(*args)
     except Exception:  # leave the failure to run time, where it names the call
         return None
     if len(node.outputs) == 1:
