@@ -1,7 +1,9 @@
 """Importing this module redirects ``import theano`` (and every ``theano.*`` path) to symgraph.
 
-The redirection returns the symgraph module objects themselves, so identities that programs
-test (``activation == theano.tensor.nnet.sigmoid``) hold across spellings.
+``theano.X.Y`` is the module ``symgraph.compat.theano.X.Y``: Theano's module tree, whose modules
+re-export symgraph's objects (so identities that programs test, such as
+``activation == theano.tensor.nnet.sigmoid``, hold across spellings) and add Theano's own
+spellings.
 """
 from __future__ import annotations
 
@@ -10,14 +12,9 @@ import importlib.abc
 import importlib.util
 import sys
 
-#: Theano module paths whose symgraph counterpart is not the same path under ``symgraph``
+#: Theano module paths served by a module of another name
 _SPECIAL = {
-    "theano": "symgraph.compat.theano",
-    "theano.scalar": "symgraph.compat.scalar",
-    "theano.ifelse": "symgraph.compat.ifelse",
-    "theano.tensor.signal.downsample": "symgraph.tensor.signal.pool",
-    "theano.scan_module": "symgraph.scan",
-    "theano.compile": "symgraph.compile",
+    "theano.tensor.signal.downsample": "symgraph.compat.theano.tensor.signal.pool",
 }
 
 
@@ -25,7 +22,7 @@ def target_of(name: str) -> str:
     """The symgraph module standing for the Theano module ``name``."""
     if name in _SPECIAL:
         return _SPECIAL[name]
-    return "symgraph" + name[len("theano"):]
+    return "symgraph.compat." + name
 
 
 class _AliasLoader(importlib.abc.Loader):
@@ -62,6 +59,8 @@ def uninstall() -> None:
     sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, TheanoAliasFinder)]
     for name in [n for n in sys.modules if n == "theano" or n.startswith("theano.")]:
         del sys.modules[name]
+    from symgraph import types
+    types.set_display_style(None)
 
 
 install()

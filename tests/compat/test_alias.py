@@ -21,13 +21,15 @@ def test_module_paths_resolve_to_symgraph_objects():
     import theano.tensor.signal.pool
     from theano.tensor.nnet import conv
 
-    assert T is symgraph.tensor
+    import symgraph.compat.theano.tensor as compat_tensor
+    assert T is compat_tensor and T.__name__ == "symgraph.compat.theano.tensor"
+    assert T.dot is symgraph.tensor.dot and T.grad is symgraph.grad
     assert theano.tensor.nnet.sigmoid is symgraph.tensor.nnet.sigmoid
     assert theano.tensor.signal.pool.pool_2d is symgraph.tensor.signal.pool.pool_2d
     assert callable(conv.conv2d)
     assert callable(theano.sandbox.rng_mrg.MRG_RandomStreams)
     assert callable(theano.tensor.shared_randomstreams.RandomStreams)
-    assert theano.function is symgraph.function and theano.shared is symgraph.shared
+    assert theano.Variable is symgraph.Variable and theano.Apply is symgraph.Apply
 
 
 def test_activation_compared_by_identity():

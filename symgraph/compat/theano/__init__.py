@@ -1,19 +1,48 @@
-"""The ``theano`` top-level namespace as legacy programs use it."""
-from symgraph import gradient, tensor  # noqa: F401
-from symgraph.compile.function import In, Out, function  # noqa: F401
-from symgraph.compile.mode import FAST_COMPILE, FAST_RUN, Mode  # noqa: F401
-from symgraph.config import config  # noqa: F401
-from symgraph.gradient import grad  # noqa: F401
-from symgraph.graph import Apply, Constant, Variable  # noqa: F401
-from symgraph.scan import scan  # noqa: F401
-from symgraph.shared import SharedVariable, shared  # noqa: F401
+"""The ``theano`` top-level namespace, served by symgraph.
+
+``import symgraph.compat.theano_alias`` maps every ``theano.*`` module path onto this package;
+each module re-exports symgraph's objects (so identities hold across spellings) and adds
+Theano's own spellings. Importing it reads ``THEANO_FLAGS`` and ``.theanorc`` once (see
+:mod:`symgraph.compat.theano.configparser`) and makes types print as Theano printed them.
+"""
+import importlib
+
+from symgraph.compat.theano import configparser as _configparser
+from symgraph.compat.theano.configparser import config, change_flags  # noqa: F401
+
+_configparser.load()
+
+from symgraph.compat.theano import _display  # noqa: E402,F401  (Theano's type names)
+from symgraph.compat.theano.compile.function import function  # noqa: E402,F401
+from symgraph.compat.theano.compile.io import In, Out, Param  # noqa: E402,F401
+from symgraph.compat.theano.compile.mode import Mode  # noqa: E402,F401
+from symgraph.compat.theano.compile.ops import as_op  # noqa: E402,F401
+from symgraph.compat.theano.compile.builders import OpFromGraph  # noqa: E402,F401
+from symgraph.compat.theano.compile.profiling import ProfileStats  # noqa: E402,F401
+from symgraph.compat.theano.compile.sharedvalue import shared, SharedVariable  # noqa: E402,F401
+from symgraph.compat.theano.gof import (Apply, Constant, Container, FunctionGraph,  # noqa
+                                        Generic, Op, Type, Variable, generic)
+from symgraph.compat.theano.gof.graph import clone  # noqa: E402,F401
+from symgraph.compat.theano.gradient import (grad, Lop, Rop, subgraph_grad)  # noqa: E402,F401
+from symgraph.compat.theano.printing import pp, pprint  # noqa: E402,F401
+from symgraph.compat.theano.scan_module import (scan, map, reduce, foldl,  # noqa: E402,F401
+                                                foldr, scan_checkpoints)
+from symgraph.compat.theano.tensor.basic import dot, get_scalar_constant_value  # noqa: E402,F401
+from symgraph.compat.theano.compile.function import function_dump  # noqa: E402,F401
+from symgraph.compat.theano.gof import InconsistencyError  # noqa: E402,F401
+from symgraph.compat.theano.compile.sharedvalue import SharedVariable as _SV  # noqa: E402,F401
+from symgraph.compat.theano.updates import OrderedUpdates  # noqa: E402,F401
 
 __version__ = "1.0.5+symgraph"
+version = __version__
+
+#: submodules reached as attributes (``theano.tensor``, ``theano.sparse``...), imported on use
+_SUBMODULES = ("tensor", "gradient", "printing", "compile", "gof", "scan_module", "ifelse",
+               "sandbox", "scalar", "sparse", "typed_list", "d3viz", "gpuarray", "misc",
+               "updates", "configparser", "configdefaults", "compat", "tests")
 
 
 def __getattr__(name):
-    import importlib
-    if name in ("printing", "sandbox", "scalar", "ifelse", "compile"):
-        from symgraph.compat.theano_alias import target_of
-        return importlib.import_module(target_of(f"theano.{name}"))
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module 'theano' (symgraph) has no attribute {name!r}")

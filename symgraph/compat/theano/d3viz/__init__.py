@@ -1,0 +1,27 @@
+"""``theano.d3viz``: ``d3viz(fct, outfile)``, an interactive HTML page of a compiled
+function's graph, served by ``symgraph.d3viz`` (looked up when called)."""
+from __future__ import annotations
+
+
+def _target():
+    import importlib
+    for module, attr in (("symgraph", "d3viz"), ("symgraph.graph_html", "d3viz")):
+        try:
+            fn = getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError):
+            continue
+        if callable(fn):
+            return fn
+    raise NotImplementedError("theano.d3viz: this symgraph has no interactive graph page "
+                              "(symgraph.d3viz); draw the graph with "
+                              "theano.printing.pydotprint(fct, 'graph.svg') instead")
+
+
+def d3viz(fct, outfile, copy_deps: bool = True, *args, **kwargs):
+    """Write the interactive graph of the compiled function ``fct`` to ``outfile`` (HTML)."""
+    return _target()(fct, outfile, *args, **kwargs)
+
+
+def d3write(fct, path, *args, **kwargs):
+    """Theano's lower-level writer: the same page as :func:`d3viz`."""
+    return d3viz(fct, path, *args, **kwargs)

@@ -1,0 +1,22 @@
+"""``theano.gof.generic``: the type of arbitrary Python objects. symgraph graphs carry tensors
+only, so a generic variable can be made but not compiled."""
+from symgraph.compat.theano.gof.type import Type
+
+
+class Generic(Type):
+    """Theano's type of arbitrary Python objects."""
+
+    def filter(self, data, strict=False, allow_downcast=None):
+        return data
+
+    def __eq__(self, other):
+        return type(self) is type(other)
+
+    def __hash__(self):
+        return hash(type(self))
+
+    def __str__(self):
+        return "generic"
+
+
+generic = Generic()

@@ -1,0 +1,72 @@
+"""``theano.gradient``: ``grad`` and friends in Theano's spelling, gradient-shaping ops
+(``grad_clip``, ``grad_scale``, ``disconnected_grad``, ``zero_grad``, ``undefined_grad``)
+and the markers Theano-style ops return from ``grad``."""
+from __future__ import annotations
+
+from symgraph import gradient as _g
+from symgraph.gradient import (DisconnectedInputError, Lop, Rop,  # noqa: F401
+                               disconnected_grad, grad, zero_grad)
+from symgraph.gradient import NullGradError as NullTypeGradError  # noqa: F401
+from symgraph.gradient import GradClip, GradScale, grad_clip, grad_scale  # noqa: F401
+from symgraph.graph import Variable  # noqa: F401
+from symgraph.jacobian import hessian, jacobian  # noqa: F401
+from symgraph.testing import GradientError, numeric_grad_direction, verify_grad  # noqa: F401
+from symgraph.compat.theano.gof.null_type import (DisconnectedType, NullMarker,  # noqa: F401
+                                                  NullType)
+
+consider_constant = disconnected_grad
+GradientError = GradientError
+
+
+disconnected_type = DisconnectedType()
+null_type = NullType
+
+
+def grad_not_implemented(op, x_pos, x, comment=""):
+    """What an op's ``grad`` returns for an input whose gradient is not implemented: no
+    gradient (a cost reaching ``wrt`` only through it raises ``NullTypeGradError``)."""
+    return NullMarker(f"gradient of input {x_pos} of {op} is not implemented {comment}")
+
+
+def grad_undefined(op, x_pos, x, comment=""):
+    """What an op's ``grad`` returns for an input where the gradient is mathematically
+    undefined."""
+    return NullMarker(f"gradient of input {x_pos} of {op} is undefined {comment}")
+
+
+def undefined_grad(x):
+    """``x`` in the forward pass; a cost differentiated through it has no gradient there."""
+    return _g.UndefinedGrad()(x)
+
+
+def subgraph_grad(wrt, end, start=None, cost=None, details=False):
+    """Gradients of ``cost`` (or of ``start``, a dict ``{var: its gradient}``) w.r.t. ``wrt``,
+    and w.r.t. ``end``: ``(wrt gradients, end gradients)``, to chain partial
+    backpropagations."""
+    if cost is None and not start:
+        raise ValueError("subgraph_grad: give a cost or start gradients")
+    params = list(wrt) + list(end)
+    grads = grad(cost, params, known_grads=dict(start) if start else None,
+                 disconnected_inputs="ignore")
+    return grads[:len(wrt)], grads[len(wrt):]
+
+
+def format_as(use_list, use_tuple, outputs):
+    """``outputs`` as a list, a tuple or a single item, as asked."""
+    if use_list:
+        return list(outputs)
+    if use_tuple:
+        return tuple(outputs)
+    outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+    if len(outputs) != 1:
+        raise ValueError("format_as: expected one output")
+    return outputs[0]
+
+
+def numeric_grad(f, pt, eps=None, out_type=None):
+    raise NotImplementedError("numeric_grad: use theano.gradient.verify_grad (symgraph checks "
+                              "one random direction by central differences)")
+
+
+ConsiderConstant = DisconnectedGrad = ZeroGrad = _g.GradientBlock
+UndefinedGrad = _g.UndefinedGrad

@@ -1,0 +1,1 @@
+"""``theano.sandbox``: ``rng_mrg`` (random streams) and ``cuda`` (which reports no GPU)."""

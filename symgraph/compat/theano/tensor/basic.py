@@ -1,0 +1,471 @@
+"""``theano.tensor.basic``: symgraph's tensor namespace with Theano's own spellings added.
+
+What Theano programs expect and symgraph's core spells differently:
+
+* type objects (``T.dmatrix`` is a ``TensorType``, callable: ``T.dmatrix('x')``), Theano's
+  ``TensorType(dtype, broadcastable)`` constructor and the plural constructors
+  (``T.dscalars('a', 'b')``);
+* broadcastable patterns: ``patternbroadcast``, ``addbroadcast``, ``unbroadcast`` and the
+  ``shape_pad*`` helpers, which change which dimensions are known to be 1;
+* Theano's defaults where they differ from NumPy's (``round`` rounds half to even).
+"""
+from __future__ import annotations
+
+import builtins
+from typing import Optional, Sequence
+
+import numpy as np
+
+from symgraph.config import config as _core_config
+from symgraph.graph import Constant, Variable
+from symgraph.ops import elemwise as _E
+from symgraph.ops.specify_shape import set_static_shape
+from symgraph.ops.variable import TensorConstant, TensorVariable, as_tensor_variable
+from symgraph.tensor import *  # noqa: F401,F403
+from symgraph.tensor import abs, all, any, max, min, pow, round as _core_round, sum  # noqa
+from symgraph import types as _types
+from symgraph.types import (complex_dtypes, discrete_dtypes, float_dtypes,  # noqa: F401
+                            int_dtypes)
+
+abs_ = abs
+# the core's ``unbroadcast`` is its gradient helper; Theano's is defined below
+del unbroadcast  # noqa: F821
+
+integer_dtypes = int_dtypes
+uint_dtypes = tuple(d for d in int_dtypes if d.startswith("u"))
+all_dtypes = tuple(discrete_dtypes) + float_dtypes + complex_dtypes
+continuous_dtypes = float_dtypes + complex_dtypes
+float32_atol, float32_rtol = 1e-5, 1e-5
+float64_atol, float64_rtol = 1e-8, 1e-5
+float16_atol, float16_rtol = 5e-3, 5e-3
+
+
+class NotScalarConstantError(Exception):
+    """Raised by :func:`get_scalar_constant_value` for a variable that is not a constant."""
+
+
+class EmptyConstantError(NotScalarConstantError):
+    """A constant with no element."""
+
+
+class AsTensorError(TypeError):
+    """A value that cannot become a tensor."""
+
+
+class ShapeError(Exception):
+    """Shapes that do not fit."""
+
+
+# ---------------------------------------------------------------------------------------
+# types
+# ---------------------------------------------------------------------------------------
+
+class _TensorTypeMeta(type):
+    # every symgraph tensor type (an op's output type too) is a ``T.TensorType``
+    def __instancecheck__(cls, obj):
+        return isinstance(obj, _types.TensorType)
+
+    def __subclasscheck__(cls, sub):
+        return isinstance(sub, type) and issubclass(sub, _types.TensorType)
+
+
+class TensorType(_types.TensorType, metaclass=_TensorTypeMeta):
+    """Theano's ``TensorType(dtype, broadcastable, name=None)``; the instance is callable
+    (``TensorType('float32', (False,) * 4)('x')``) and equals the symgraph type of the same
+    dtype and pattern (a ``True`` entry is a static 1, ``False`` an unknown length)."""
+
+    def __init__(self, dtype, broadcastable=None, name: Optional[str] = None,
+                 sparse_grad: bool = False, shape=None):
+        if sparse_grad:
+            raise NotImplementedError("TensorType(sparse_grad=True): sparse gradients of "
+                                      "advanced indexing are not provided; they are dense")
+        if shape is None:
+            if broadcastable is None:
+                raise TypeError("TensorType() needs the broadcastable pattern (a tuple of "
+                                "bools, one per dimension)")
+            shape = [1 if b else None for b in broadcastable]
+        super().__init__(dtype, shape)
+        object.__setattr__(self, "name", name)
+
+    def __reduce__(self):
+        return (TensorType, (self.dtype, None, self.name, False, self.shape))
+
+    def __repr__(self):
+        return self.name or super().__repr__()
+
+    __str__ = __repr__
+
+    def value_zeros(self, shape):
+        """A zero array of this dtype and ``shape``."""
+        return np.zeros(shape, dtype=self.dtype)
+
+    def values_eq(self, a, b) -> bool:
+        return bool(np.array_equal(a, b))
+
+    def values_eq_approx(self, a, b, allow_remove_inf=False, allow_remove_nan=False,
+                         rtol=None, atol=None) -> bool:
+        return bool(np.allclose(a, b, rtol=rtol or 1e-5, atol=atol or 1e-8, equal_nan=True))
+
+    def is_valid_value(self, a) -> bool:
+        try:
+            return self.filter(a, strict=True) is not None
+        except (TypeError, ValueError):
+            return False
+
+    def filter(self, data, strict=False, allow_downcast=None, name="input"):
+        """Theano's ``filter(data, strict, allow_downcast)``: ``strict`` accepts only an
+        ndarray of exactly this dtype and rank."""
+        if isinstance(strict, str):  # symgraph's own positional form filter(value, name)
+            name, strict = strict, False
+        if strict and not (isinstance(data, np.ndarray) and data.dtype == self.dtype):
+            raise TypeError(f"{name}: expected an ndarray of dtype {self.dtype} (strict), got "
+                            f"{type(data).__name__} {getattr(data, 'dtype', '')}")
+        return super().filter(data, name=name, allow_downcast=allow_downcast)
+
+    def convert_variable(self, var):
+        return var if var.type == self else None
+
+    def may_share_memory(self, a, b) -> bool:
+        return isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and \
+            np.may_share_memory(a, b)
+
+
+_PREFIX_DTYPES = {"b": "int8", "w": "int16", "i": "int32", "l": "int64", "f": "float32",
+                  "d": "float64", "c": "complex64", "z": "complex128"}
+_PATTERNS = {"scalar": (), "vector": (False,), "matrix": (False, False), "row": (True, False),
+             "col": (False, True), "tensor3": (False,) * 3, "tensor4": (False,) * 4,
+             "tensor5": (False,) * 5, "tensor6": (False,) * 6, "tensor7": (False,) * 7}
+for _p, _dt in _PREFIX_DTYPES.items():
+    for _kind, _pattern in _PATTERNS.items():
+        globals()[_p + _kind] = TensorType(_dt, _pattern)
+
+cscalar_t = cscalar  # noqa: F821
+
+
+def _constructor(kind: str):
+    pattern = _PATTERNS[kind]
+
+    def make(name: Optional[str] = None, dtype=None):
+        return TensorType(dtype or _core_config.floatX, pattern)(name)
+    make.__name__ = kind
+    make.__doc__ = f"A symbolic {kind} of ``dtype`` (default ``config.floatX``)."
+    return make
+
+
+for _kind in _PATTERNS:
+    globals()[_kind] = _constructor(_kind)
+
+
+def tensor(*args, **kwargs) -> TensorVariable:
+    """``tensor(dtype, broadcastable, name=None)``: a variable of ``TensorType(dtype,
+    broadcastable)``."""
+    name = kwargs.pop("name", None)
+    if len(args) > 2:
+        name = args[2]
+        args = args[:2]
+    return TensorType(*args, **kwargs)(name)
+
+
+def _multi(maker):
+    """Theano's plural constructors: ``dscalars('a', 'b')``, ``dscalars(2)``; a single name
+    gives a single variable."""
+    def make(*names):
+        if names and isinstance(names[0], (int, np.integer)):
+            n = int(names[0])
+            return maker() if n == 1 else [maker() for _ in range(n)]
+        if len(names) == 1:
+            names = names[0]
+        if len(names) == 1:
+            return maker(names)
+        return [maker(n) for n in names]
+    make.__name__ = getattr(maker, "__name__", "constructor") + "s"
+    return make
+
+
+for _p in list(_PREFIX_DTYPES) + [""]:
+    for _kind in _PATTERNS:
+        _plural = _p + ("matrices" if _kind == "matrix" else _kind + "s")
+        globals()[_plural] = _multi(globals()[_p + _kind])
+_MAT_TYPES = dict(
+    int_types=(bscalar, wscalar, iscalar, lscalar),  # noqa: F821
+    float_types=(fscalar, dscalar),  # noqa: F821
+    complex_types=(cscalar, zscalar),  # noqa: F821
+    int_scalar_types=(bscalar, wscalar, iscalar, lscalar),  # noqa: F821
+    float_scalar_types=(fscalar, dscalar),  # noqa: F821
+    complex_scalar_types=(cscalar, zscalar),  # noqa: F821
+    int_vector_types=(bvector, wvector, ivector, lvector),  # noqa: F821
+    float_vector_types=(fvector, dvector),  # noqa: F821
+    complex_vector_types=(cvector, zvector),  # noqa: F821
+    int_matrix_types=(bmatrix, wmatrix, imatrix, lmatrix),  # noqa: F821
+    float_matrix_types=(fmatrix, dmatrix),  # noqa: F821
+    complex_matrix_types=(cmatrix, zmatrix),  # noqa: F821
+)
+globals().update(_MAT_TYPES)
+del cscalar_t
+
+
+# ---------------------------------------------------------------------------------------
+# broadcastable patterns
+# ---------------------------------------------------------------------------------------
+
+def patternbroadcast(x, broadcastable: Sequence[bool]) -> Variable:
+    """``x`` with exactly the broadcastable pattern ``broadcastable`` (a dimension made
+    broadcastable is checked to be 1 when the graph runs)."""
+    x = as_tensor_variable(x)
+    broadcastable = tuple(bool(b) for b in broadcastable)
+    if len(broadcastable) != x.ndim:
+        raise ValueError(f"patternbroadcast: {x} has {x.ndim} dimensions, the pattern "
+                         f"{broadcastable} has {len(broadcastable)}")
+    shape = [1 if b else (None if s == 1 else s) for b, s in zip(broadcastable, x.type.shape)]
+    return set_static_shape(x, shape)
+
+
+def addbroadcast(x, *axes) -> Variable:
+    """``x`` with the dimensions ``axes`` made broadcastable (checked to be 1 at run time)."""
+    x = as_tensor_variable(x)
+    pattern = list(x.broadcastable)
+    for a in axes:
+        pattern[a] = True
+    return patternbroadcast(x, pattern)
+
+
+def unbroadcast(x, *axes) -> Variable:
+    """``x`` with the dimensions ``axes`` no longer broadcastable."""
+    x = as_tensor_variable(x)
+    pattern = list(x.broadcastable)
+    for a in axes:
+        pattern[a] = False
+    return patternbroadcast(x, pattern)
+
+
+def shape_padleft(t, n_ones: int = 1) -> Variable:
+    """``t`` with ``n_ones`` broadcastable dimensions added on the left."""
+    t = as_tensor_variable(t)
+    return t.dimshuffle(["x"] * n_ones + list(range(t.ndim)))
+
+
+def shape_padright(t, n_ones: int = 1) -> Variable:
+    """``t`` with ``n_ones`` broadcastable dimensions added on the right."""
+    t = as_tensor_variable(t)
+    return t.dimshuffle(list(range(t.ndim)) + ["x"] * n_ones)
+
+
+def shape_padaxis(t, axis: int) -> Variable:
+    """``t`` with one broadcastable dimension inserted at ``axis``."""
+    t = as_tensor_variable(t)
+    if not -t.ndim - 1 <= axis <= t.ndim:
+        raise IndexError(f"shape_padaxis: axis {axis} is out of bounds [-{t.ndim + 1}, "
+                         f"{t.ndim}]")
+    axis = axis % (t.ndim + 1)
+    pattern = list(range(t.ndim))
+    pattern.insert(axis, "x")
+    return t.dimshuffle(pattern)
+
+
+# ---------------------------------------------------------------------------------------
+# functions whose Theano spelling or default differs from the core's
+# ---------------------------------------------------------------------------------------
+
+def round(a, mode: Optional[str] = None) -> Variable:  # noqa: A001
+    """Round to the nearest integer; ``mode`` ``'half_to_even'`` (Theano's default, as
+    NumPy's) or ``'half_away_from_zero'``."""
+    return _core_round(a, mode or "half_to_even")
+
+
+def round_half_to_even(a) -> Variable:
+    return _core_round(a, "half_to_even")
+
+
+def round_half_away_from_zero(a) -> Variable:
+    return _core_round(a, "half_away_from_zero")
+
+
+square = sqr  # noqa: F821
+sgn = sign  # noqa: F821
+power = pow
+true_div = true_div  # noqa: F821
+int_div = floor_div  # noqa: F821
+isnan_ = isnan  # noqa: F821
+isinf_ = isinf  # noqa: F821
+
+
+def divmod(x, y):  # noqa: A001
+    """``(x // y, x % y)``."""
+    return floor_div(x, y), mod(x, y)  # noqa: F821
+
+
+def ceil_intdiv(a, b) -> Variable:
+    """``ceil(a / b)`` for integers, in integers."""
+    return floor_div(a, b) + _E.cast(neq(mod(a, b), 0), "int8")  # noqa: F821
+
+
+def get_scalar_constant_value(v, elemwise: bool = True, only_process_constants: bool = False,
+                              max_recur: int = 10):
+    """The value of ``v`` when it is a scalar known at graph-build time (a number, a 0-d
+    array, a scalar constant, or a constant's shape entry); else raise
+    :class:`NotScalarConstantError`."""
+    if isinstance(v, (int, float, complex, np.number, np.bool_)):
+        return np.asarray(v)
+    if isinstance(v, np.ndarray):
+        if v.size == 1:
+            return v.reshape(())
+        raise NotScalarConstantError(v)
+    if isinstance(v, Constant):
+        data = v.data
+        if data.size == 1 or (data.size and np.all(data == data.flat[0])):
+            return np.asarray(data.flat[0], dtype=data.dtype)
+        raise NotScalarConstantError(v)
+    if isinstance(v, Variable) and v.owner is not None and not only_process_constants:
+        from symgraph.ops.shape import Shape, ShapeI
+        from symgraph.ops.subtensor import Subtensor
+        node = v.owner
+        if isinstance(node.op, ShapeI):
+            dim = node.inputs[0].type.shape[node.op.i]
+            if dim is not None:
+                return np.asarray(dim, dtype="int64")
+        if isinstance(node.op, Subtensor) and node.inputs[0].owner is not None and \
+                isinstance(node.inputs[0].owner.op, Shape) and len(node.inputs) == 2:
+            try:
+                k = int(get_scalar_constant_value(node.inputs[1]))
+                dim = node.inputs[0].owner.inputs[0].type.shape[k]
+                if dim is not None:
+                    return np.asarray(dim, dtype="int64")
+            except (NotScalarConstantError, IndexError, TypeError):
+                pass
+        if elemwise and max_recur > 0 and isinstance(node.op, _E.Elemwise):
+            vals = [get_scalar_constant_value(i, elemwise, only_process_constants, max_recur - 1)
+                    for i in node.inputs]
+            return np.asarray(node.op.perform(*vals))
+    raise NotScalarConstantError(f"{v} is not a scalar constant")
+
+
+def extract_constant(x, elemwise: bool = True, only_process_constants: bool = False):
+    """``x``'s constant value as a constant when it has one, else ``x``."""
+    try:
+        return constant(get_scalar_constant_value(x, elemwise, only_process_constants))  # noqa
+    except NotScalarConstantError:
+        return x
+
+
+def get_vector_length(v) -> int:
+    """The static length of a vector (an error when it is not known)."""
+    v = as_tensor_variable(v)
+    if v.ndim != 1:
+        raise TypeError(f"get_vector_length: {v} is not a vector")
+    if v.type.shape[0] is not None:
+        return v.type.shape[0]
+    raise ValueError(f"length not known: {v}")
+
+
+def numpy_scalar(data):
+    """The 0-d array inside a scalar constant."""
+    return get_scalar_constant_value(data)
+
+
+def scalar_from_tensor(t):
+    return as_tensor_variable(t)
+
+
+def tensor_from_scalar(s):
+    return as_tensor_variable(s)
+
+
+def cov(m, y=None, rowvar: bool = True, bias: bool = False, ddof=None, fweights=None,
+        aweights=None) -> Variable:
+    """Covariance matrix of the rows (``rowvar``) or columns of ``m``, as ``np.cov``."""
+    if fweights is not None or aweights is not None:
+        raise NotImplementedError("cov: fweights/aweights are not supported")
+    m = as_tensor_variable(m)
+    if y is not None:
+        m = concatenate([m, as_tensor_variable(y)], axis=0 if rowvar else 1)  # noqa: F821
+    if not rowvar and m.ndim > 1:
+        m = m.T
+    if ddof is None:
+        ddof = 0 if bias else 1
+    n = m.shape[1]
+    centered = m - m.mean(axis=1, keepdims=True)
+    return dot(centered, centered.T) / _E.cast(n - ddof, centered.dtype)  # noqa: F821
+
+
+def batched_tensordot(x, y, axes=2) -> Variable:
+    """``tensordot`` of each pair ``x[i], y[i]`` (axes counted without the batch axis)."""
+    x, y = as_tensor_variable(x), as_tensor_variable(y)
+    if isinstance(axes, int):
+        ax = (list(range(x.ndim - axes, x.ndim)), list(range(1, axes + 1)))
+    else:
+        ax = (list(axes[0]), list(axes[1]))
+    # move the contracted axes to the end of x and the front of y's non-batch axes
+    keep_x = [d for d in range(1, x.ndim) if d not in ax[0]]
+    keep_y = [d for d in range(1, y.ndim) if d not in ax[1]]
+    xt = x.dimshuffle([0] + keep_x + ax[0])
+    yt = y.dimshuffle([0] + ax[1] + keep_y)
+    xs = [xt.shape[k] for k in range(xt.ndim)]
+    ys = [yt.shape[k] for k in range(yt.ndim)]
+    inner = len(ax[0])
+    x2 = xt.reshape([xs[0], -1, prod(stack(xs[xt.ndim - inner:]))], ndim=3)  # noqa: F821
+    y2 = yt.reshape([ys[0], prod(stack(ys[1:1 + inner])), -1], ndim=3)  # noqa: F821
+    out = batched_dot(x2, y2)  # noqa: F821
+    return out.reshape([xs[0]] + xs[1:1 + len(keep_x)] + ys[1 + inner:],
+                       ndim=1 + len(keep_x) + len(keep_y))
+
+
+def smallest_dtype(*dtypes):
+    return _types.result_dtype(*dtypes)
+
+
+def as_index_variable(idx):
+    return as_tensor_variable(idx)
+
+
+def consider_constant(x):
+    """``x`` treated as a constant by ``grad`` (no gradient flows through it)."""
+    from symgraph.gradient import disconnected_grad
+    return disconnected_grad(x)
+
+
+def default(x, default):
+    """``x`` unless it is None, then ``default``."""
+    return default if x is None else x
+
+
+setdefault = default
+
+
+def check_equal_numpy(x, y) -> bool:
+    if isinstance(x, np.ndarray) and isinstance(y, np.ndarray):
+        return x.dtype == y.dtype and x.shape == y.shape and bool(np.all(abs(x - y) < 1e-10))
+    return x == y
+
+
+def makeKeepDims(x, y, axis):
+    """``y`` (a reduction of ``x`` over ``axis``) with the reduced dimensions put back as
+    broadcastable ones."""
+    x, y = as_tensor_variable(x), as_tensor_variable(y)
+    if axis is None:
+        axis = list(range(x.ndim))
+    elif isinstance(axis, (int, np.integer)):
+        axis = [axis]
+    axis = sorted(int(a) % x.ndim for a in axis)
+    pattern, k = [], 0
+    for d in range(x.ndim):
+        if d in axis:
+            pattern.append("x")
+        else:
+            pattern.append(k)
+            k += 1
+    return y.dimshuffle(pattern)
+
+
+def alloc_validate_shape(shape):
+    return [as_tensor_variable(s) for s in shape]
+
+
+def is_flat(var, ndim=None, outdim=None) -> bool:
+    """True when ``var`` has ``ndim`` dimensions (default 1)."""
+    return var.ndim == (ndim or outdim or 1)
+
+
+Tensor = TensorType
+TensorVariable = TensorVariable
+TensorConstant = TensorConstant
+_builtin_sum = builtins.sum

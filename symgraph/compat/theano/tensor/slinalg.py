@@ -1,0 +1,10 @@
+"""``theano.tensor.slinalg``: linear algebra Theano computed with SciPy (symgraph core ops;
+the triangular solves and ``expm`` need SciPy)."""
+from symgraph.ops.nlinalg import (Cholesky, Eigh as Eigvalsh, Expm, Solve,  # noqa: F401
+                                  cholesky, eigvalsh, expm, kron, solve, solve_lower_triangular,
+                                  solve_symmetric, solve_upper_triangular)
+
+MATRIX_STRUCTURES = Solve.STRUCTURES
+CholeskyGrad = EigvalshGrad = ExpmGrad = None
+del CholeskyGrad, EigvalshGrad, ExpmGrad
+imported_scipy = True

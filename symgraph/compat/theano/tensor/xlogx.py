@@ -1,0 +1,2 @@
+"""``theano.tensor.xlogx``: ``x log x`` and ``x log y`` with the 0 log 0 = 0 limit."""
+from symgraph.tensor.xlogx import xlogx, xlogy0  # noqa: F401
