@@ -12,7 +12,8 @@ from symgraph.ops.join import (Join, Split, ARange, Repeat, join, concatenate, s
                               horizontal_stack, vertical_stack, eye, identity_like)
 from symgraph.ops.linalg import Matmul, TensorDot, matmul, tensordot, batched_dot  # noqa
 from symgraph.ops.special import *  # noqa: F401,F403
-from symgraph.ops.sorting import Sort, ArgSort, sort, argsort, inverse_permutation  # noqa
+from symgraph.ops.sorting import (Sort, ArgSort, sort, argsort, inverse_permutation,  # noqa
+                                  topk, argtopk, topk_and_argtopk)
 from symgraph.ops.cumulative import CumOp, cumsum, cumprod, diff  # noqa: F401
 from symgraph.ops.diagonal import (ExtractDiag, SetDiag, diag, diagonal, extract_diag,  # noqa
                                    alloc_diag, trace, tri, tril, triu, fill_diagonal,
@@ -20,6 +21,7 @@ from symgraph.ops.diagonal import (ExtractDiag, SetDiag, diag, diagonal, extract
 from symgraph.ops.extra import *  # noqa: F401,F403
 from symgraph.ops.extra import Nonzero, Choose, Bincount, SearchSorted  # noqa: F401
 from symgraph.ops.nlinalg import *  # noqa: F401,F403
+from symgraph.ops.complex import *  # noqa: F401,F403
 from symgraph.ops.specify_shape import SpecifyShape, specify_shape, set_static_shape  # noqa
 
 # every family has loaded: code inside the families may now reach any of them through T

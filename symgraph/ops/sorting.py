@@ -167,3 +167,50 @@ def inverse_permutation(perm) -> Variable:
 
 
 __all__ = ["sort", "argsort", "inverse_permutation"]
+
+
+def _take_last(x: Variable, k: int, axis: int) -> Variable:
+    index = [slice(None)] * x.ndim
+    index[axis] = slice(-k, None)
+    rev = [slice(None)] * x.ndim
+    rev[axis] = slice(None, None, -1)
+    return x[tuple(index)][tuple(rev)]
+
+
+def _take_first(x: Variable, k: int, axis: int) -> Variable:
+    index = [slice(None)] * x.ndim
+    index[axis] = slice(None, k)
+    return x[tuple(index)]
+
+
+def topk(x, kth: int, axis: int = -1, sorted: bool = True, idx_dtype: str = "int64"
+         ) -> Variable:
+    """The ``kth`` largest values along ``axis`` (largest first); a negative ``kth`` gives the
+    ``-kth`` smallest (smallest first). Gradient: through the sort."""
+    x = as_tensor_variable(x)
+    if kth == 0:
+        raise ValueError("topk: kth must not be 0")
+    s = sort(x, axis=axis, kind="stable")
+    axis = axis % x.ndim
+    return _take_last(s, kth, axis) if kth > 0 else _take_first(s, -kth, axis)
+
+
+def argtopk(x, kth: int, axis: int = -1, sorted: bool = True, idx_dtype: str = "int64"
+            ) -> Variable:
+    """The indices of :func:`topk`'s values."""
+    x = as_tensor_variable(x)
+    if kth == 0:
+        raise ValueError("argtopk: kth must not be 0")
+    s = argsort(x, axis=axis, kind="stable")
+    axis = axis % x.ndim
+    out = _take_last(s, kth, axis) if kth > 0 else _take_first(s, -kth, axis)
+    return E.cast(out, idx_dtype)
+
+
+def topk_and_argtopk(x, kth: int, axis: int = -1, sorted: bool = True,
+                     idx_dtype: str = "int64"):
+    """``(topk(...), argtopk(...))``."""
+    return topk(x, kth, axis, sorted, idx_dtype), argtopk(x, kth, axis, sorted, idx_dtype)
+
+
+__all__ += ["topk", "argtopk", "topk_and_argtopk"]

@@ -286,3 +286,16 @@ __all__ = ["arcsin", "arccos", "sinh", "cosh", "arcsinh", "arccosh", "arctanh", 
            "exp2", "deg2rad", "rad2deg", "trunc", "erfc", "erfcx", "erfinv", "erfcinv", "gamma",
            "gammaln", "psi", "tri_gamma", "j0", "j1", "jv", "i0", "i1", "iv", "gammainc",
            "gammaincc", "chi2sf"]
+
+
+def gammal(k, x) -> Variable:
+    """Lower incomplete gamma ``gamma(k) P(k, x)`` (not regularised)."""
+    return gammainc(k, x) * gamma(k)
+
+
+def gammau(k, x) -> Variable:
+    """Upper incomplete gamma ``gamma(k) Q(k, x)`` (not regularised)."""
+    return gammaincc(k, x) * gamma(k)
+
+
+__all__ += ["gammal", "gammau"]

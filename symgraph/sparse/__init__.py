@@ -33,3 +33,5 @@ def csr_matrix(name: Optional[str] = None, dtype=None) -> SparseVariable:
 def csc_matrix(name: Optional[str] = None, dtype=None) -> SparseVariable:
     """A symbolic csc matrix."""
     return matrix("csc", name, dtype)
+
+from symgraph.sparse.extra import *  # noqa: E402,F401,F403

@@ -5,8 +5,7 @@ each module re-exports symgraph's objects (so identities hold across spellings) 
 Theano's own spellings. Importing it reads ``THEANO_FLAGS`` and ``.theanorc`` once (see
 :mod:`symgraph.compat.theano.configparser`) and makes types print as Theano printed them.
 """
-import importlib
-
+from symgraph.compat.theano._lazy import submodule
 from symgraph.compat.theano import configparser as _configparser
 from symgraph.compat.theano.configparser import config, change_flags  # noqa: F401
 
@@ -38,11 +37,15 @@ version = __version__
 
 #: submodules reached as attributes (``theano.tensor``, ``theano.sparse``...), imported on use
 _SUBMODULES = ("tensor", "gradient", "printing", "compile", "gof", "scan_module", "ifelse",
-               "sandbox", "scalar", "sparse", "typed_list", "d3viz", "gpuarray", "misc",
-               "updates", "configparser", "configdefaults", "compat", "tests")
+               "sandbox", "scalar", "sparse", "typed_list", "d3viz", "gpuarray", "updates",
+               "configparser")
 
 
 def __getattr__(name):
-    if name in _SUBMODULES:
-        return importlib.import_module(f"{__name__}.{name}")
-    raise AttributeError(f"module 'theano' (symgraph) has no attribute {name!r}")
+    return submodule(__name__, name, _SUBMODULES)
+
+from symgraph.compat.theano.compile.io import SymbolicInput, SymbolicOutput  # noqa: E402,F401
+from symgraph.compat.theano.compile.mode import (predefined_modes,  # noqa: E402,F401
+                                                 predefined_linkers, predefined_optimizers)
+from symgraph.compat.theano.gof.op import OpenMPOp  # noqa: E402,F401
+from symgraph.compat.theano.gradient import sparse_grad  # noqa: E402,F401

@@ -70,3 +70,29 @@ def numeric_grad(f, pt, eps=None, out_type=None):
 
 ConsiderConstant = DisconnectedGrad = ZeroGrad = _g.GradientBlock
 UndefinedGrad = _g.UndefinedGrad
+
+
+consider_constant_ = zero_grad_ = disconnected_grad_ = _g.GradientBlock()
+undefined_grad_ = _g.UndefinedGrad()
+from symgraph.compat.theano.compile.mode import get_mode  # noqa: E402,F401
+from symgraph.compat.theano.compile.debugmode import DebugMode  # noqa: E402,F401
+from symgraph.compat.theano.compile.mode import FAST_RUN  # noqa: E402,F401
+from symgraph.compat.theano.compile.ops import ViewOp  # noqa: E402,F401
+from symgraph.compat.theano.gof.op import get_debug_values  # noqa: E402,F401
+
+
+def grad_time():
+    return 0.0
+
+
+def mode_not_slow(mode):
+    """``mode``, or FAST_RUN when ``mode`` is a slow checking mode."""
+    from symgraph.compile.mode import get_mode as core_get_mode
+    m = core_get_mode(mode) if not hasattr(mode, "phases") else mode
+    return FAST_RUN if m.check else m
+
+
+def sparse_grad(var):
+    """Theano's sparse gradient of advanced indexing: symgraph gradients are dense."""
+    raise NotImplementedError("sparse_grad: gradients of advanced indexing are dense in "
+                              "symgraph")

@@ -31,3 +31,9 @@ class IfElse:
         then, other = branches[:self.n_outs], branches[self.n_outs:]
         out = ifelse(condition, list(then), list(other))
         return out[0] if self.n_outs == 1 else out
+
+
+from symgraph.graph import Apply  # noqa: E402,F401
+from symgraph.op import Op  # noqa: E402,F401
+from symgraph.compat.theano.tensor.basic import TensorType  # noqa: E402,F401
+from symgraph.compat.theano.scan_module.scan_utils import clone  # noqa: E402,F401

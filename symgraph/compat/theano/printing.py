@@ -157,3 +157,23 @@ def hex_digest(x: np.ndarray) -> str:
 
 pydot_imported = False
 pydot_imported_msg = "symgraph draws graphs through Graphviz's dot program (pydotprint)"
+
+
+class _PrinterBase:
+    """Theano's printer classes: pretty-printing is done by :data:`pprint` alone."""
+
+    def __init__(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__}: custom printers are not supported; "
+                                  f"use theano.printing.pprint")
+
+
+class OperatorPrinter(_PrinterBase):
+    pass
+
+
+PatternPrinter = FunctionPrinter = IgnorePrinter = DefaultPrinter = LeafPrinter = \
+    OperatorPrinter
+PrinterState = dict
+leaf_printer = pprint
+VALID_ASSOC = {"left", "right", "either"}
+default_colorCodes = {}

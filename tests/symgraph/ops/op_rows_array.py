@@ -64,6 +64,22 @@ ARRAY_SPECS += [
 _CHOICE = np.array([[0, 1, 1, 0], [1, 0, 0, 0], [1, 1, 0, 1]])
 _BINS = np.array([0, 2, 2, 4, 1])
 
+def _as_complex(a, b):
+    return (a + 1j * b).astype("complex64" if a.dtype == "float32" else "complex128")
+
+
+# complex numbers
+ARRAY_SPECS += [
+    Spec("real", T.real, np.real, U[:2]),
+    Spec("imag", T.imag, lambda x: np.imag(x).copy(), U[:2], grad=False),
+    Spec("angle", T.angle, np.angle, U[:2], "nonzero", grad=False),
+    Spec("conj", T.conj, np.conj, U[:2]),
+    Spec("complex[real part]", lambda a, b: T.real(T.complex_(a, b)) * 2 +
+         T.imag(T.complex_(a, b)), lambda a, b: 2 * a + b, B[:2]),
+    Spec("abs[complex]", lambda a, b: T.angle(T.complex_(a, b)),
+         lambda a, b: np.angle(_as_complex(a, b)), B[:1], "nonzero", grad=False),
+]
+
 # sorting, running sums and products
 ARRAY_SPECS += [
     Spec("sort[axis=-1]", T.sort, np.sort, M + R3 + (((5,),),)),
@@ -140,4 +156,49 @@ ARRAY_SPECS += [
     Spec("specify_shape", lambda x: T.specify_shape(x, (None, 4)), np.array, M[:1]),
     Spec("specify_shape[symbolic]", lambda x, y: T.specify_shape(x, y.shape) * 2,
          lambda x, y: x * 2, (((3, 4), (3, 4)),), wrt=(0,)),
+]
+
+
+def _spd(x):
+    return T.dot(x, x.T) + 4 * T.identity_like(x)
+
+
+def _spd_ref(x):
+    return x @ x.T + 4 * np.eye(len(x), dtype=x.dtype)
+
+
+SQ = (((3, 3),),)
+
+# top-k, incomplete gamma functions, linear algebra
+ARRAY_SPECS += [
+    Spec("topk", lambda x: T.topk(x, 2), lambda x: np.sort(x, axis=-1)[:, ::-1][:, :2], M),
+    Spec("topk[negative]", lambda x: T.topk(x, -2, axis=0),
+         lambda x: np.sort(x, axis=0)[:2], M),
+    Spec("argtopk", lambda x: T.argtopk(x, 2),
+         lambda x: np.argsort(x, axis=-1, kind="stable")[:, ::-1][:, :2], M, grad=False),
+    Spec("gammal", T.gammal, lambda k, x: (sp.gammainc(k, x) * sp.gamma(k)).astype(x.dtype),
+         B[:1], "pos", grad=False),
+    Spec("matrix_inverse", lambda x: T.matrix_inverse(x + 3 * T.identity_like(x)),
+         lambda x: np.linalg.inv(x + 3 * np.eye(3, dtype=x.dtype)), SQ),
+    Spec("det", lambda x: T.det(x + 3 * T.identity_like(x)),
+         lambda x: np.asarray(np.linalg.det(x + 3 * np.eye(3, dtype=x.dtype))), SQ),
+    Spec("solve", lambda a, b: T.solve(a + 3 * T.identity_like(a), b),
+         lambda a, b: np.linalg.solve(a + 3 * np.eye(3, dtype=a.dtype), b),
+         (((3, 3), (3, 2)), ((3, 3), (3,)))),
+    Spec("solve[lower]", lambda a, b: T.solve_lower_triangular(T.tril(a) + 3 * T.identity_like(a),
+                                                              b),
+         lambda a, b: np.linalg.solve(np.tril(a) + 3 * np.eye(3, dtype=a.dtype), b),
+         (((3, 3), (3, 2)),)),
+    Spec("cholesky", lambda x: T.cholesky(_spd(x)), lambda x: np.linalg.cholesky(_spd_ref(x)),
+         SQ),
+    Spec("eigvalsh", lambda x: T.eigvalsh(_spd(x)),
+         lambda x: np.linalg.eigvalsh(_spd_ref(x)), SQ),
+    Spec("svd[s]", lambda x: T.svd(x, compute_uv=False),
+         lambda x: np.linalg.svd(x, compute_uv=False), M, grad=False),
+    Spec("pinv", T.pinv, np.linalg.pinv, M, grad=False),
+    Spec("qr[r]", lambda x: T.qr(x, mode="r"), lambda x: np.linalg.qr(x, mode="r"), M,
+         grad=False),
+    Spec("kron", T.kron, np.kron, (((2, 3), (3, 2)), ((3,), (2,)))),
+    Spec("matrix_power", lambda x: T.matrix_power(x, 3),
+         lambda x: np.linalg.matrix_power(x, 3), SQ),
 ]

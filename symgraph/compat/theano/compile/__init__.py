@@ -1,7 +1,6 @@
 """``theano.compile``: ``function``, ``In``/``Out``, shared variables, modes, profiling,
 ``as_op`` and ``OpFromGraph``."""
-import importlib
-
+from symgraph.compat.theano._lazy import submodule
 from symgraph.compat.theano.compile.function import function, function_dump  # noqa: F401
 from symgraph.compat.theano.compile.io import In, Out, Param, SymbolicInput  # noqa: F401
 from symgraph.compat.theano.compile.io import SymbolicOutput  # noqa: F401
@@ -27,10 +26,40 @@ class UnusedInputError(ValueError):
 
 
 _SUBMODULES = ("function", "io", "mode", "ops", "sharedvalue", "profiling", "monitormode",
-               "builders", "debugmode", "nanguardmode", "pfunc", "function_module")
+               "builders", "debugmode")
 
 
 def __getattr__(name):
-    if name in _SUBMODULES:
-        return importlib.import_module(f"{__name__}.{name}")
-    raise AttributeError(f"module 'theano.compile' (symgraph) has no attribute {name!r}")
+    return submodule(__name__, name, _SUBMODULES)
+
+from symgraph.compat.theano.compile.mode import (predefined_linkers,  # noqa: E402,F401
+                                                 predefined_optimizers, register_linker,
+                                                 register_optimizer, instantiated_default_mode)
+from symgraph.compat.theano.compile.function import orig_function, pfunc  # noqa: E402,F401
+from symgraph.compat.theano.compile.profiling import ScanProfileStats  # noqa: E402,F401
+from symgraph.compat.theano.gof.null_type import DisconnectedType, NullType  # noqa: E402,F401
+from symgraph.compat.theano.gof.graph import io_connection_pattern  # noqa: E402,F401
+from symgraph.compat.theano.compile.ops import (  # noqa: E402,F401
+    register_deep_copy_op_c_code, register_rebroadcast_c_code, register_shape_c_code,
+    register_shape_i_c_code, register_specify_shape_c_code, register_view_op_c_code)
+from symgraph.graph import Variable  # noqa: E402,F401
+from symgraph.compat.theano.configparser import config  # noqa: E402,F401
+from symgraph.compat.theano import gof  # noqa: E402,F401
+
+
+class AliasedMemoryError(Exception):
+    """Two outputs or updates that must not share memory do."""
+
+
+def rebuild_collect_shared(outputs, inputs=None, replace=None, updates=None,
+                           rebuild_strict=True, copy_inputs_over=True, no_default_updates=False):
+    """``(inputs, outputs, [shared variables, updates])`` of a graph after ``replace``."""
+    from symgraph.graph import clone_replace, graph_inputs
+    from symgraph.shared import SharedVariable
+    outs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+    if replace:
+        outs = clone_replace(outs, dict(replace))
+    shared_vars = [v for v in graph_inputs(outs) if isinstance(v, SharedVariable)]
+    return list(inputs or []), outs if isinstance(outputs, (list, tuple)) else outs[0], \
+        [shared_vars, list((updates or {}).items()) if isinstance(updates, dict) else
+         list(updates or [])]

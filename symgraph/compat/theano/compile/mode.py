@@ -100,3 +100,18 @@ def get_mode(orig_string):
 
 def get_default_mode():
     return get_mode(None)
+
+
+def register_linker(name, linker):
+    raise NotImplementedError("register_linker: symgraph has one linker (the generated Python "
+                              "function); Theano linkers cannot be added")
+
+
+def register_optimizer(name, opt):
+    raise NotImplementedError("register_optimizer: Theano optimizers have no counterpart; "
+                              "symgraph rewrites are registered with "
+                              "symgraph.rewrite.engine.register(phase, *targets)")
+
+
+def instantiated_default_mode():
+    return get_default_mode()

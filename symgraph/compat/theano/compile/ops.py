@@ -109,3 +109,6 @@ def register_view_op_c_code(*args, **kwargs):
 register_deep_copy_op_c_code = register_shape_c_code = register_shape_i_c_code = \
     register_specify_shape_c_code = register_rebroadcast_c_code = register_view_op_c_code
 expandable_types = ()
+
+
+shape_i_op = Shape_i

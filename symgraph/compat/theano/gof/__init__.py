@@ -1,14 +1,13 @@
 """``theano.gof``: graph objects (``Apply``, ``Variable``, ``Constant``), the base of
 Theano-style ops, graph walks (``gof.graph``) and helpers (``gof.utils``)."""
-import importlib
-
+from symgraph.compat.theano._lazy import submodule
 from symgraph.fgraph import FunctionGraph  # noqa: F401
 from symgraph.graph import Apply, Constant, Variable  # noqa: F401
 from symgraph.shared import Container  # noqa: F401
 from symgraph.compat.theano.gof import graph, op, utils  # noqa: F401
 from symgraph.compat.theano.gof.op import COp, Op, OpenMPOp, PureOp  # noqa: F401
 from symgraph.compat.theano.gof.type import Type, PureType, CLinkerType  # noqa: F401
-from symgraph.compat.theano.gof.utils import MethodNotDefined  # noqa: F401
+from symgraph.compat.theano.gof.utils import MethodNotDefined, hashtype  # noqa: F401
 from symgraph.compat.theano.gof.graph import view_roots  # noqa: F401
 from symgraph.compat.theano.gof.generic import Generic, generic  # noqa: F401
 
@@ -27,10 +26,4 @@ _SUBMODULES = ("fg", "toolbox", "link", "opt", "type", "cc", "vm", "destroyhandl
 
 
 def __getattr__(name):
-    if name in _SUBMODULES:
-        try:
-            return importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError:
-            raise AttributeError(f"theano.gof.{name} (Theano's optimizer, linker and C "
-                                 f"machinery) has no counterpart in symgraph") from None
-    raise AttributeError(f"module 'theano.gof' (symgraph) has no attribute {name!r}")
+    return submodule(__name__, name, _SUBMODULES)

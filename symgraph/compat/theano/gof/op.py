@@ -192,3 +192,6 @@ def get_debug_values(*args):
 
 
 ops_with_inner_function = {}
+
+
+from symgraph.fgraph import FunctionGraph  # noqa: E402,F401

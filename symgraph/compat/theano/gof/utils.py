@@ -131,3 +131,9 @@ class D:
 
 undef = object()
 simple_types = (int, float, str, bool, type(None))
+
+
+def hashtype(self) -> int:
+    """Hash of an object's type (Theano's default hash of types)."""
+    t = type(self)
+    return hash(t.__name__) ^ hash(t.__module__)

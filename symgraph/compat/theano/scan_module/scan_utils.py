@@ -123,3 +123,27 @@ def infer_shape(outs, inputs, input_shapes):
 
 
 DEPRECATED_ARG = object()
+
+
+def traverse(out, x, x_copy, d, visited=None):
+    raise NotImplementedError("scan_utils.traverse (GPU transfer helper) has no counterpart")
+
+
+def map_variables(replacer, graphs, additional_inputs=None):
+    """``graphs`` with every variable ``v`` replaced by ``replacer(v)`` (bottom-up)."""
+    from symgraph.compat.theano.gof.graph import ancestors
+    outs = list(graphs)
+    subs = {}
+    for v in reversed(ancestors(outs)):
+        new = replacer(v)
+        if new is not v:
+            subs[v] = new
+    return clone_replace(outs, subs) if subs else outs
+
+
+def compress_outs(*args, **kwargs):
+    raise NotImplementedError("scan_utils.compress_outs (scan's internal optimization) has no "
+                              "counterpart")
+
+
+scan_can_remove_outs = scan_args = Validator = compress_outs

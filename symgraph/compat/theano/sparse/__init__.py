@@ -31,3 +31,26 @@ def csc_dmatrix(name=None):
 def verify_grad_sparse(op, pt, structured=False, *args, **kwargs):
     raise NotImplementedError("verify_grad_sparse: check sparse gradients with "
                               "theano.gradient.verify_grad on dense_from_sparse(...)")
+
+from symgraph.sparse.extra import *  # noqa: E402,F401,F403
+from symgraph.compat.theano.gof.null_type import DisconnectedType  # noqa: E402,F401
+from symgraph.compat.theano.gradient import grad_not_implemented, grad_undefined  # noqa: E402
+from symgraph.compat.theano.tensor.basic import (all_dtypes, continuous_dtypes,  # noqa: E402
+                                                 integer_dtypes, uint_dtypes)
+from symgraph.sparse.basic import as_sparse_variable as constant  # noqa: E402,F401
+from symgraph.sparse.type import SparseSharedVariable  # noqa: E402,F401
+
+
+def bsr_matrix(name=None, dtype=None):
+    raise NotImplementedError("bsr (block sparse row) matrices are not supported; use csr or "
+                              "csc")
+
+
+bsr_fmatrix = bsr_dmatrix = bsr_matrix
+sharedvar = shared
+SparseConstantSignature = tuple
+ConstructSparseFromList = construct_sparse_from_list  # noqa: F405
+GetItemListGrad = GetItem2ListsGrad = get_item_list_grad = get_item_2lists_grad = GetItem  # noqa
+sdg_csc = sdg_csr = StructuredDot
+scipy_ver = tuple(int(v) for v in __import__("scipy").__version__.split(".")[:2])
+clean = remove0  # noqa: F405

@@ -1,7 +1,6 @@
 """``theano.tensor``: :mod:`theano.tensor.basic` plus the submodules Theano programs reach as
 attributes (``T.nnet``, ``T.signal``, ``T.extra_ops``, ...), imported on first use."""
-import importlib
-
+from symgraph.compat.theano._lazy import submodule
 from symgraph.compat.theano.tensor.basic import *  # noqa: F401,F403
 from symgraph.compat.theano.tensor.basic import (  # noqa: F401  (names star-imports skip)
     abs, abs_, all, any, max, min, pow, round, sum, divmod, TensorType, tensor, scalar,
@@ -12,11 +11,8 @@ from symgraph.compat.theano.tensor.subtensor import (  # noqa: F401
     advanced_boolean_inc_subtensor, advanced_boolean_set_subtensor)
 
 _SUBMODULES = ("basic", "elemwise", "nnet", "signal", "extra_ops", "slinalg", "nlinalg",
-               "shared_randomstreams", "xlogx", "opt", "subtensor", "raw_random", "sharedvar",
-               "blas", "sort", "var", "type", "io", "utils", "inplace")
+               "shared_randomstreams", "xlogx", "opt", "subtensor", "raw_random")
 
 
 def __getattr__(name):
-    if name in _SUBMODULES:
-        return importlib.import_module(f"{__name__}.{name}")
-    raise AttributeError(f"module 'theano.tensor' (symgraph) has no attribute {name!r}")
+    return submodule(__name__, name, _SUBMODULES)

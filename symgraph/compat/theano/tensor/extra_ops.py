@@ -26,3 +26,17 @@ def unique(ar, return_index=False, return_inverse=False, return_counts=False, ax
 
 
 Unique = unique
+
+
+from symgraph.ops.diagonal import SetDiag as FillDiagonal  # noqa: E402,F401
+from symgraph.compat.theano.gof.null_type import DisconnectedType  # noqa: E402,F401
+from symgraph.compat.theano.gof.generic import Generic  # noqa: E402,F401
+
+FillDiagonalOffset = FillDiagonal
+fill_diagonal_ = fill_diagonal
+fill_diagonal_offset_ = fill_diagonal_offset
+bartlett_ = bartlett
+Bartlett = bartlett
+DiffOp = diff
+CpuContiguous = cpu_contiguous
+disconnected_type = DisconnectedType()

@@ -39,3 +39,9 @@ def norm(x, ord):
             return T.min(T.sum(abs(x), axis=0))
         raise ValueError(f"norm: ord {ord!r} is not supported for matrices")
     raise ValueError(f"norm: expected a vector or a matrix, got {x.ndim} dimensions")
+
+
+from symgraph.graph import Apply  # noqa: E402,F401
+from symgraph.op import Op  # noqa: E402,F401
+from symgraph.ops.variable import as_tensor_variable  # noqa: E402,F401
+from symgraph.compat.theano.gof.null_type import DisconnectedType  # noqa: E402,F401

@@ -8,3 +8,8 @@ MATRIX_STRUCTURES = Solve.STRUCTURES
 CholeskyGrad = EigvalshGrad = ExpmGrad = None
 del CholeskyGrad, EigvalshGrad, ExpmGrad
 imported_scipy = True
+
+
+from symgraph.graph import Apply  # noqa: E402,F401
+from symgraph.op import Op  # noqa: E402,F401
+from symgraph.ops.variable import as_tensor_variable  # noqa: E402,F401

@@ -296,3 +296,7 @@ reverse = Reverse()
 index_ = Index()
 count = Count()
 length = Length()
+
+
+from symgraph.graph import Apply, Constant  # noqa: E402,F401
+from symgraph.op import Op  # noqa: E402,F401

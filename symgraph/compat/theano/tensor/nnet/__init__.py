@@ -1,8 +1,7 @@
 """``theano.tensor.nnet``: symgraph's neural-network functions, Theano's ``conv2d`` (the
 abstract one, with groups and the transposes), and the submodules ``conv``,
 ``abstract_conv``, ``neighbours``, ``bn``, reached as attributes."""
-import importlib
-
+from symgraph.compat.theano._lazy import submodule
 from symgraph.tensor.nnet import *  # noqa: F401,F403
 from symgraph.tensor.nnet import (  # noqa: F401
     softmax, logsoftmax, log_softmax, softmax_with_bias, sigmoid, softplus, relu, elu, selu,
@@ -29,10 +28,13 @@ _SUBMODULES = ("conv", "abstract_conv", "neighbours", "bn", "nnet", "sigm", "opt
 
 
 def __getattr__(name):
-    if name in _SUBMODULES:
-        try:
-            return importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError:
-            raise AttributeError(f"theano.tensor.nnet.{name} is not available in symgraph "
-                                 f"(see docs/theano_compat.md)") from None
-    raise AttributeError(f"module 'theano.tensor.nnet' (symgraph) has no attribute {name!r}")
+    return submodule(__name__, name, _SUBMODULES)
+
+
+from symgraph.ops.conv import Conv2d as ConvOp  # noqa: E402,F401
+from symgraph.compat.theano.tensor.nnet.extra import (  # noqa: E402,F401
+    prepend_scalar_to_each_row as Prepend_scalar_to_each_row,
+    prepend_scalar_to_each_row as Prepend_scalar_constant_to_each_row,
+    crossentropy_softmax_1hot_with_bias_dx as CrossentropySoftmax1HotWithBiasDx)
+from symgraph.tensor.nnet import (  # noqa: E402,F401
+    crossentropy_softmax_argmax_1hot_with_bias as CrossentropySoftmaxArgmax1HotWithBias)

@@ -128,3 +128,6 @@ def neibs2images(neibs, neib_shape, original_shape, mode: str = "valid") -> Vari
         original_shape = stack([as_tensor_variable(s, dtype="int64") if not isinstance(
             s, (int, np.integer)) else as_tensor_variable(np.int64(s)) for s in original_shape])
     return Neibs2Images(neib_shape, neib_shape, mode)(neibs, original_shape)
+
+
+from symgraph.compat.theano.gradient import grad_not_implemented, grad_undefined  # noqa: E402

@@ -26,3 +26,7 @@ def max_pool_2d_same_size(input, patch_size):
 def pool_3d(*args, **kwargs):
     raise NotImplementedError("pool_3d: 3-d pooling is not available in symgraph; pool "
                               "reshaped volumes with pool_2d")
+
+
+from symgraph.graph import Apply, Variable  # noqa: E402,F401
+from symgraph.compat.theano.gof.null_type import DisconnectedType  # noqa: E402,F401
