@@ -366,12 +366,43 @@ def eigh(a, UPLO: str = "L") -> List[Variable]:
 
 
 def eigvalsh(a, b=None, lower: bool = True) -> Variable:
-    """Eigenvalues of the symmetric matrix ``a`` (``b``, a generalised problem, is not
-    supported)."""
-    if b is not None:
-        raise NotImplementedError("eigvalsh(a, b): the generalised eigenvalue problem is not "
-                                  "supported; give b=None")
-    return Eigh("L" if lower else "U")(a)[0]
+    """Eigenvalues (ascending) of the symmetric matrix ``a``, or of the generalised problem
+    ``a v = w b v`` with ``b`` symmetric positive definite (SciPy)."""
+    if b is None:
+        return Eigh("L" if lower else "U")(a)[0]
+    return GeneralizedEigh(lower)(a, b)[0]
+
+
+class GeneralizedEigh(_MatrixOp):
+    """Eigenvalues ``w`` and ``b``-orthonormal eigenvectors ``v`` of ``a v = w b v``
+    (``scipy.linalg.eigh``). Gradient through ``w``: ``ga = V diag(gw) V^T``,
+    ``gb = -V diag(gw w) V^T``; through ``v``: not provided."""
+
+    props = ("lower",)
+
+    def __init__(self, lower: bool = True):
+        self.lower = bool(lower)
+
+    def make_node(self, a, b) -> Apply:
+        a, b = _matrix(a, "eigvalsh"), _matrix(b, "eigvalsh")
+        _scipy_linalg()
+        dtype = np.result_type(a.dtype, b.dtype).name
+        return Apply(self, [a, b], [_out(dtype, (None,)), _out(dtype, (None, None))])
+
+    def perform(self, a, b):
+        w, v = _scipy_linalg().eigh(a, b, lower=self.lower)
+        dtype = np.result_type(a, b)
+        return w.astype(dtype), v.astype(dtype)
+
+    def grad(self, inputs, outputs, output_grads):
+        gw, gv = output_grads
+        w, v = outputs
+        if gv is not None and not _is_zeros(gv):
+            raise NotImplementedError("eigvalsh(a, b): the gradient through the eigenvectors "
+                                      "is not provided")
+        ga = T.dot(v * gw.dimshuffle("x", 0), v.T)
+        gb = -T.dot(v * (gw * w).dimshuffle("x", 0), v.T)
+        return [ga, gb]
 
 
 def eig(a) -> List[Variable]:

@@ -333,6 +333,10 @@ def _as_value_for(y, x: Variable, what: str) -> Variable:
 def getitem(x: Variable, idx) -> Variable:
     """``x[idx]`` with NumPy semantics: basic indexing gives a :class:`Subtensor` (a view),
     integer arrays or boolean masks an :class:`AdvancedSubtensor`."""
+    if isinstance(idx, list) and any(isinstance(e, slice) or e is None or e is Ellipsis
+                                     for e in idx):
+        # a list holding slices is a tuple of indices (old NumPy's rule, which Theano kept)
+        idx = tuple(idx)
     if (x.owner is not None and isinstance(x.owner.op, Shape)
             and isinstance(idx, (int, np.integer)) and not isinstance(idx, (bool, np.bool_))):
         return shape_i(x.owner.inputs[0], int(idx))

@@ -6,6 +6,8 @@ gradient back at the read positions of a zero matrix.
 """
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from symgraph.graph import Apply
@@ -16,6 +18,7 @@ from symgraph.sparse.basic import (CSMGradData, StructuredDot, _SparseOp, _spars
                                    hstack, is_sparse_variable, mul_s_v, remove0, row_scale,
                                    sampling_dot, scipy_sparse, structured_add_s_v, usmm,
                                    vstack, col_scale, ensure_sorted_indices, add_s_s)
+from symgraph.sparse import type as _type
 from symgraph.types import TensorType
 
 _COMPARE = {"eq": np.equal, "neq": np.not_equal, "lt": np.less, "gt": np.greater,
@@ -23,8 +26,9 @@ _COMPARE = {"eq": np.equal, "neq": np.not_equal, "lt": np.less, "gt": np.greater
 
 
 class Compare(_SparseOp):
-    """``x <op> y`` entrywise for a sparse ``x`` and a sparse (sparse bool result) or dense
-    (dense bool result) ``y``; no gradient."""
+    """``x <op> y`` entrywise for a sparse ``x`` and a sparse (sparse result) or dense (dense
+    result) ``y``; the result holds uint8 0/1 (Theano's dtype, which SciPy's sparse
+    arithmetic keeps); no gradient."""
 
     props = ("op", "dense")
 
@@ -37,12 +41,12 @@ class Compare(_SparseOp):
     def make_node(self, x, y) -> Apply:
         x = as_sparse_variable(x)
         y = as_tensor_variable(y) if self.dense else as_sparse_variable(y)
-        out = TensorVariable(TensorType("bool", (None, None))) if self.dense else \
-            _sparse_out(x.type.format, "bool")
+        out = TensorVariable(TensorType("uint8", (None, None))) if self.dense else \
+            _sparse_out(x.type.format, "uint8")
         return Apply(self, [x, y], [out])
 
     def perform(self, x, y):
-        dense = _COMPARE[self.op](x.toarray(), y if self.dense else y.toarray())
+        dense = _COMPARE[self.op](x.toarray(), y if self.dense else y.toarray()).astype("uint8")
         if self.dense:
             return dense
         return getattr(scipy_sparse(), f"{x.format}_matrix")(dense)
@@ -136,7 +140,11 @@ def get_item_2lists(x, ind1, ind2):
 
 def get_item_2d(x, index):
     rows, cols = index
-    return GetItem("2d")(x, rows.start or 0, rows.stop, cols.start or 0, cols.stop)
+    if rows.step not in (None, 1) or cols.step not in (None, 1):
+        raise NotImplementedError("sparse slicing supports steps of 1 only")
+    shape = csm_shape(x)
+    return GetItem("2d")(x, rows.start or 0, shape[0] if rows.stop is None else rows.stop,
+                         cols.start or 0, shape[1] if cols.stop is None else cols.stop)
 
 
 class SquareDiagonal(_SparseOp):
@@ -204,3 +212,5 @@ less_than_s_s = less_than_s_d = lt
 greater_than_s_s = greater_than_s_d = gt
 less_equal_s_s = less_equal_s_d = le
 greater_equal_s_s = greater_equal_s_d = ge
+
+_type.bind_ops(sys.modules[__name__], "extra")  # sparse variables' indexing calls these ops

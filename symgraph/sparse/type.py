@@ -85,8 +85,8 @@ class SparseType(Type):
 _OPS = {}
 
 
-def bind_ops(module) -> None:
-    _OPS["module"] = module
+def bind_ops(module, key: str = "module") -> None:
+    _OPS[key] = module
 
 
 class _SparseOperators:
@@ -116,6 +116,22 @@ class _SparseOperators:
     def T(self): return self._ops().transpose(self)
 
     def toarray(self): return self._ops().dense_from_sparse(self)
+
+    def __getitem__(self, index):
+        """``x[i, j]`` (a dense scalar), ``x[rows]`` and ``x[a:b, c:d]`` (sparse)."""
+        extra = _OPS["extra"]
+        if isinstance(index, tuple) and len(index) == 2:
+            if all(isinstance(i, slice) for i in index):
+                return extra.get_item_2d(self, index)
+            if not any(isinstance(i, slice) for i in index):
+                a, b = index
+                if getattr(a, "ndim", 0) == 0 and getattr(b, "ndim", 0) == 0 and \
+                        not isinstance(a, (list, tuple)):
+                    return extra.get_item_scalar(self, index)
+                return extra.get_item_2lists(self, a, b)
+        if isinstance(index, slice):
+            return extra.get_item_2d(self, (index, slice(None)))
+        return extra.get_item_list(self, index)
 
     def sum(self, axis=None, sparse_grad=False): return self._ops().sp_sum(self, axis)
 

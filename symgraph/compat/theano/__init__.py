@@ -21,7 +21,7 @@ from symgraph.compat.theano.compile.profiling import ProfileStats  # noqa: E402,
 from symgraph.compat.theano.compile.sharedvalue import shared, SharedVariable  # noqa: E402,F401
 from symgraph.compat.theano.gof import (Apply, Constant, Container, FunctionGraph,  # noqa
                                         Generic, Op, Type, Variable, generic)
-from symgraph.compat.theano.gof.graph import clone  # noqa: E402,F401
+from symgraph.compat.theano.scan_module.scan_utils import clone  # noqa: E402,F401
 from symgraph.compat.theano.gradient import (grad, Lop, Rop, subgraph_grad)  # noqa: E402,F401
 from symgraph.compat.theano.printing import pp, pprint  # noqa: E402,F401
 from symgraph.compat.theano.scan_module import (scan, map, reduce, foldl,  # noqa: E402,F401

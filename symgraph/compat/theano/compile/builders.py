@@ -60,7 +60,8 @@ class OpFromGraph:
         outs = clone_replace(self.outputs, dict(zip(self.inputs, args)))
         if self.grad_overrides != "default":
             outs = self._override(args, outs)
-        return outs[0] if self.single else outs
+        # one output gives a variable, as Theano's Op.__call__ did, even from a list
+        return outs[0] if len(outs) == 1 else outs
 
     def _override(self, args, outs):
         n = len(outs)

@@ -304,7 +304,7 @@ def get_scalar_constant_value(v, elemwise: bool = True, only_process_constants: 
     """The value of ``v`` when it is a scalar known at graph-build time (a number, a 0-d
     array, a scalar constant, or a constant's shape entry); else raise
     :class:`NotScalarConstantError`."""
-    if isinstance(v, (int, float, complex, np.number, np.bool_)):
+    if isinstance(v, (int, float, builtins.complex, np.number, np.bool_)):
         return np.asarray(v)
     if isinstance(v, np.ndarray):
         if v.size == 1:
@@ -433,7 +433,7 @@ setdefault = default
 
 def check_equal_numpy(x, y) -> bool:
     if isinstance(x, np.ndarray) and isinstance(y, np.ndarray):
-        return x.dtype == y.dtype and x.shape == y.shape and bool(np.all(abs(x - y) < 1e-10))
+        return x.dtype == y.dtype and x.shape == y.shape and bool(np.all(np.abs(x - y) < 1e-10))
     return x == y
 
 

@@ -248,32 +248,52 @@ class Reverse(_ListOp):
         return list(reversed(lst))
 
 
+def _floatx_scalar():
+    from symgraph.config import config
+    return TensorVariable(TensorType(config.floatX, ()))
+
+
 class Index(_ListOp):
-    """The position of the first element equal to ``x`` (int64)."""
+    """The position of the first element equal to ``x`` (a ``floatX`` scalar, as Theano)."""
 
     def make_node(self, lst, x) -> Apply:
         lst = self._same(lst)
-        return Apply(self, [lst, _as_item(lst.type, x)],
-                     [TensorVariable(TensorType("int64", ()))])
+        return Apply(self, [lst, _as_item(lst.type, x)], [_floatx_scalar()])
+
+    def runner(self, node):
+        dtype = node.outputs[0].dtype
+
+        def run(lst, x):
+            for k, v in enumerate(lst):
+                if v.shape == np.shape(x) and np.array_equal(v, x):
+                    return np.asarray(k, dtype=dtype)
+            raise ValueError("typed_list.index: the value is not in the list")
+        return run
 
     def perform(self, lst, x):
         for k, v in enumerate(lst):
             if v.shape == np.shape(x) and np.array_equal(v, x):
-                return np.asarray(k, dtype="int64")
+                return np.asarray(k, dtype="float64")
         raise ValueError("typed_list.index: the value is not in the list")
 
 
 class Count(_ListOp):
-    """How many elements equal ``x`` (int64)."""
+    """How many elements equal ``x`` (a ``floatX`` scalar, as Theano)."""
 
     def make_node(self, lst, x) -> Apply:
         lst = self._same(lst)
-        return Apply(self, [lst, _as_item(lst.type, x)],
-                     [TensorVariable(TensorType("int64", ()))])
+        return Apply(self, [lst, _as_item(lst.type, x)], [_floatx_scalar()])
+
+    def runner(self, node):
+        dtype = node.outputs[0].dtype
+
+        def run(lst, x):
+            return np.asarray(self.perform(lst, x), dtype=dtype)
+        return run
 
     def perform(self, lst, x):
         return np.asarray(sum(1 for v in lst if v.shape == np.shape(x) and np.array_equal(v, x)),
-                          dtype="int64")
+                          dtype="float64")
 
 
 class Length(_ListOp):

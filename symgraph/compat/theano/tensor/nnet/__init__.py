@@ -38,3 +38,5 @@ from symgraph.compat.theano.tensor.nnet.extra import (  # noqa: E402,F401
     crossentropy_softmax_1hot_with_bias_dx as CrossentropySoftmax1HotWithBiasDx)
 from symgraph.tensor.nnet import (  # noqa: E402,F401
     crossentropy_softmax_argmax_1hot_with_bias as CrossentropySoftmaxArgmax1HotWithBias)
+
+from symgraph.compat.theano.tensor.nnet.sigm import ultra_fast_sigmoid  # noqa: E402,F401,F811

@@ -32,8 +32,9 @@ def _geometry(shape, neib, step, mode):
         ph = pw = 0
     hp, wp = h + 2 * ph, w + 2 * pw
     if mode == "valid" and ((hp - nh) % sh or (wp - nw) % sw or hp < nh or wp < nw):
-        raise ValueError(f"images2neibs(mode='valid'): patches {neib} with step {step} do not "
-                         f"tile images of {shape} exactly; use mode='ignore_borders'")
+        # a TypeError, as Theano raises here
+        raise TypeError(f"images2neibs(mode='valid'): patches {neib} with step {step} do not "
+                        f"tile images of {shape} exactly; use mode='ignore_borders'")
     return ph, pw, (hp - nh) // sh + 1, (wp - nw) // sw + 1
 
 
