@@ -59,17 +59,22 @@ def _refuse_unless(default, why: str, parse=str) -> Callable:
 
 def _device(value) -> str:
     value = str(value)
-    if value == "cpu":
-        return value
-    if value.startswith(("cuda", "gpu", "opencl")):
-        if _FLAGS.get("force_device", False):
-            raise ValueError(f"device={value} with force_device=True: symgraph runs on the CPU "
-                             f"only (there is no GPU back end); use device=cpu")
-        warnings.warn(f"device={value}: symgraph has no GPU back end; running on the CPU "
-                      f"(Theano also fell back to the CPU when it could not use the GPU)",
-                      stacklevel=3)
+    if value == "cpu" or value.startswith(("cuda", "gpu", "opencl")):
         return value
     raise ValueError(f"expected 'cpu', 'cuda*' or 'gpu*', got {value!r}")
+
+
+def _check_device() -> None:
+    """A GPU device: an error with ``force_device``, else a warning and the CPU (Theano also
+    fell back to the CPU when it could not use the GPU)."""
+    device = str(_FLAGS.get("device", "cpu"))
+    if device == "cpu":
+        return
+    if _FLAGS.get("force_device", False):
+        raise ValueError(f"device={device} with force_device=True: symgraph runs on the CPU "
+                         f"only (there is no GPU back end); use device=cpu")
+    warnings.warn(f"device={device}: symgraph has no GPU back end; running on the CPU",
+                  stacklevel=3)
 
 
 _MODES = ("Mode", "FAST_RUN", "FAST_COMPILE", "DebugMode", "DEBUG_MODE", "NanGuardMode",
@@ -217,6 +222,7 @@ def load(environ: Optional[dict] = None) -> None:
                 _set(key, value, path)
     for key, value in parse_flags(environ.get("THEANO_FLAGS", "")).items():
         _set(key, value, "THEANO_FLAGS")
+    _check_device()
 
 
 class _Section:

@@ -67,6 +67,9 @@ class OpFromGraph:
         n = len(outs)
         return [_GradOverride(self, k, n)(o, *outs, *args) for k, o in enumerate(outs)]
 
+    def make_node(self, *args):
+        raise NotImplementedError("OpFromGraph builds no node of its own: call it")
+
     def override_grads(self, args, output_grads):
         override = self.grad_overrides
         if callable(override):
@@ -106,6 +109,3 @@ class _GradOverride(Op):
                              f"{len(args)} inputs")
         return [_gradient.disconnected] * (1 + self.n) + [
             _gradient.disconnected if g is None else g for g in grads]
-
-    def make_node(self, *args):
-        raise NotImplementedError("OpFromGraph builds no node of its own: call it")

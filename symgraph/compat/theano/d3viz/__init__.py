@@ -4,14 +4,10 @@ from __future__ import annotations
 
 
 def _target():
-    import importlib
-    for module, attr in (("symgraph", "d3viz"), ("symgraph.graph_html", "d3viz")):
-        try:
-            fn = getattr(importlib.import_module(module), attr)
-        except (ImportError, AttributeError):
-            continue
-        if callable(fn):
-            return fn
+    import symgraph
+    fn = getattr(symgraph, "d3viz", None)
+    if callable(fn):
+        return fn
     raise NotImplementedError("theano.d3viz: this symgraph has no interactive graph page "
                               "(symgraph.d3viz); draw the graph with "
                               "theano.printing.pydotprint(fct, 'graph.svg') instead")

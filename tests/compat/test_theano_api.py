@@ -1,0 +1,221 @@
+"""Parts of Theano's API that programs and layer libraries rely on, beyond values: Theano-style
+ops (``perform(node, inputs, output_storage)``, gradient markers, ``destroy_map``, C-only ops),
+graph walks, modes, monitors, printing, the GPU probes and ``d3viz``."""
+import io
+import warnings
+
+import numpy as np
+import pytest
+
+import symgraph
+import symgraph.compat.theano_alias  # noqa: F401
+import theano  # noqa: E402
+import theano.tensor as T  # noqa: E402
+from theano.gradient import DisconnectedType, grad_undefined  # noqa: E402
+
+
+class Double(theano.Op):
+    """A user op as the Theano documentation teaches it (types from itypes/otypes)."""
+
+    __props__ = ()
+    itypes = [T.dmatrix]
+    otypes = [T.dmatrix]
+
+    def perform(self, node, inputs, output_storage):
+        output_storage[0][0] = inputs[0] * 2
+
+    def infer_shape(self, node, shapes):
+        return shapes
+
+    def grad(self, inputs, output_grads):
+        return [output_grads[0] * 2]
+
+
+class ScaleBy(theano.Op):
+    """Two inputs: the gradient w.r.t. the integer factor is undefined, w.r.t. a flag input
+    disconnected."""
+
+    __props__ = ()
+
+    def make_node(self, x, k, flag):
+        x, k, flag = (T.as_tensor_variable(v) for v in (x, k, flag))
+        return theano.Apply(self, [x, k, flag], [x.type()])
+
+    def perform(self, node, inputs, output_storage):
+        x, k, _ = inputs
+        output_storage[0][0] = x * k
+
+    def grad(self, inputs, output_grads):
+        x, k, flag = inputs
+        return [output_grads[0] * k, grad_undefined(self, 1, k), DisconnectedType()()]
+
+
+class InPlaceNeg(theano.Op):
+    """Declares that it overwrites its input (destroy_map)."""
+
+    __props__ = ()
+    destroy_map = {0: [0]}
+
+    def make_node(self, x):
+        x = T.as_tensor_variable(x)
+        return theano.Apply(self, [x], [x.type()])
+
+    def perform(self, node, inputs, output_storage):
+        x = inputs[0]
+        np.negative(x, out=x)
+        output_storage[0][0] = x
+
+
+class COnly(theano.Op):
+    __props__ = ()
+
+    def make_node(self, x):
+        return theano.Apply(self, [x], [x.type()])
+
+    def c_code(self, node, name, inputs, outputs, sub):
+        return ""
+
+
+def test_user_op_with_itypes_computes_differentiates_and_infers_shapes(rng):
+    x = T.dmatrix("x")
+    y = Double()(x)
+    assert y.type == T.dmatrix and Double() == Double()
+    v = rng.standard_normal((3, 2))
+    f = theano.function([x], [y, T.grad((y ** 2).sum(), x), y.shape])
+    out, g, shape = f(v)
+    np.testing.assert_allclose(out, 2 * v)
+    np.testing.assert_allclose(g, 8 * v)
+    assert tuple(shape) == (3, 2)
+    with pytest.raises(TypeError, match="expected"):
+        Double()(T.fmatrix())
+
+
+def test_gradient_markers_of_user_ops():
+    x, k, flag = T.dvector("x"), T.dscalar("k"), T.dscalar("flag")
+    y = ScaleBy()(x, k, flag).sum()
+    g = theano.function([x, k, flag], T.grad(y, x), on_unused_input="ignore")
+    np.testing.assert_allclose(g(np.ones(3), 4.0, 0.0), [4.0] * 3)
+    with pytest.raises(TypeError):  # only through an undefined gradient: NullTypeGradError
+        T.grad(y, k)
+    with pytest.raises(ValueError, match="not part of the computational graph"):
+        T.grad(y, flag)
+
+
+def test_destroy_map_ops_get_copies_of_their_inputs():
+    x = T.dvector("x")
+    f = theano.function([x], [InPlaceNeg()(x), x * 1])
+    v = np.arange(3.0)
+    neg, same = f(v)
+    np.testing.assert_allclose(neg, -np.arange(3.0))
+    np.testing.assert_allclose(v, np.arange(3.0))  # the caller's array is untouched
+
+
+def test_c_only_ops_say_they_cannot_run():
+    x = T.dvector("x")
+    with pytest.raises(NotImplementedError, match="perform"):
+        theano.function([x], COnly()(x))(np.ones(2))
+
+
+def test_as_op_has_no_gradient():
+    @theano.compile.ops.as_op(itypes=[T.dvector], otypes=[T.dvector])
+    def rev(v):
+        return v[::-1]
+    x = T.dvector("x")
+    np.testing.assert_allclose(theano.function([x], rev(x))(np.arange(3.0)), [2, 1, 0])
+    with pytest.raises(NotImplementedError, match="as_op"):
+        T.grad(rev(x).sum(), x)
+
+
+def test_opfromgraph_grad_overrides(rng):
+    x = T.dvector("x")
+    op = theano.OpFromGraph([x], [T.exp(x)], grad_overrides=lambda i, g: [g[0] * 0 + 7.0])
+    g = theano.function([x], T.grad(op(x).sum(), x))
+    np.testing.assert_allclose(g(np.zeros(3)), [7.0] * 3)
+
+
+def test_graph_walks_and_clone():
+    x, y = T.dscalars("x", "y")
+    z = (x + y) * x
+    assert set(theano.gof.graph.inputs([z])) == {x, y}
+    assert len(theano.gof.graph.ops([x, y], [z])) == 2
+    assert x in theano.gof.graph.ancestors([z])
+    z2 = theano.clone(z, replace={y: x})
+    assert theano.gof.graph.inputs([z2]) == [x]
+    assert theano.gof.graph.is_same_graph(z, (x + y) * x)
+    assert not theano.gof.graph.is_same_graph(z, (x + y) * y)
+    assert theano.gof.graph.is_same_graph(z2, (x + x) * x)
+    cz = theano.clone(z)
+    assert cz is not z and theano.gof.graph.equal_computations([cz], [z])
+    new_in, new_out = theano.gof.graph.clone([x, y], [z])
+    assert new_in[0] is not x and theano.gof.graph.equal_computations(new_out, [z], new_in,
+                                                                       [x, y])
+
+
+def test_modes_and_monitor():
+    x = T.dvector("x")
+    calls = []
+    mode = theano.compile.MonitorMode(post_func=lambda i, node, fn: calls.append(
+        (i, fn.outputs[0][0])))
+    f = theano.function([x], T.exp(x) * 2, mode=mode)
+    out = f(np.zeros(2))
+    assert calls and np.allclose(calls[-1][1], out)
+    m = theano.Mode(optimizer="fast_run").excluding("fusion")
+    assert "fuse" not in m.phases and "canonicalize" in m.phases
+    assert theano.compile.mode.get_mode("FAST_COMPILE").phases == ()
+    with pytest.raises(ValueError, match="optimizer"):
+        theano.Mode(optimizer="no_such_optimizer")
+
+
+def test_printing():
+    x = T.dvector("x")
+    assert theano.pp(x * 2 + 1) == "((x * TensorConstant{2.0}) + TensorConstant{1.0})"
+    text = theano.printing.debugprint(T.exp(x * 2).sum(), depth=2, file="str")
+    assert text.count("\n") == 2
+    buf = io.StringIO()
+    import contextlib
+    with contextlib.redirect_stdout(buf):
+        theano.function([x], theano.printing.Print("seen")(x) * 2)(np.arange(2.0))
+    assert "seen" in buf.getvalue()
+
+
+def test_param_is_deprecated_in():
+    x = T.dscalar("x")
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        p = theano.Param(x, default=2.0)
+    assert any("deprecated" in str(m.message) for m in w)
+    assert theano.function([p], x * 3)() == 6.0
+
+
+def test_gpu_modules_import_and_say_there_is_no_gpu():
+    import theano.gpuarray
+    import theano.gpuarray.dnn
+    import theano.sandbox.cuda
+    assert not theano.gpuarray.pygpu_activated and not theano.sandbox.cuda.cuda_available
+    assert not theano.gpuarray.dnn.dnn_present() and "no GPU" in theano.gpuarray.dnn.dnn_present.msg
+    with pytest.raises(RuntimeError, match="no GPU"):
+        theano.gpuarray.use("cuda0")
+    with pytest.raises(RuntimeError, match="no GPU"):
+        theano.gpuarray.GpuArrayType("float32", (False,))
+
+
+def test_d3viz_uses_symgraphs_page_or_says_it_is_missing(tmp_path):
+    import theano.d3viz
+    x = T.dvector("x")
+    f = theano.function([x], x * 2)
+    if callable(getattr(symgraph, "d3viz", None)):
+        theano.d3viz.d3viz(f, str(tmp_path / "g.html"))
+        assert (tmp_path / "g.html").exists()
+    else:
+        with pytest.raises(NotImplementedError, match="pydotprint"):
+            theano.d3viz.d3viz(f, str(tmp_path / "g.html"))
+
+
+def test_unsupported_pieces_fail_clearly():
+    with pytest.raises(NotImplementedError, match="until"):
+        theano.scan_module.until(T.dscalar() > 0)
+    with pytest.raises(NotImplementedError, match="bsr"):
+        theano.sparse.bsr_matrix("x")
+    with pytest.raises(T.NotScalarConstantError):
+        T.get_scalar_constant_value(T.dscalar())
+    assert float(T.get_scalar_constant_value(T.constant(2.0) * 3)) == 6.0
