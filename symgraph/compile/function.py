@@ -344,6 +344,8 @@ class Function:
         if delete_updates:
             spec["updates"] = []
             spec["no_default_updates"] = True
+            # inputs read only by the updates are now unused, which the caller asked for
+            spec["on_unused_input"] = "ignore"
         if name is not None:
             spec["name"] = name if name.isidentifier() else None
         if not share_memory:
