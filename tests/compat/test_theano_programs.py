@@ -100,3 +100,10 @@ def test_same_numbers_as_theano(outputs, name):
         "THEANO_FLAGS": "floatX=float64,blas.ldflags=,cxx=,base_compiledir=/tmp/theano_ref"}))
     assert len(ours) == len(theirs)
     np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-9)
+
+
+def test_layer_library_style_program(outputs):
+    """Type objects with patterns, abstract_conv's transposed and dilated convolutions,
+    patternbroadcast, clone, graph inputs, grad_clip and the GPU probe, in one program."""
+    r = _result(run(outputs, "layer_library"))
+    assert r["last"] < 0.85 * r["first"]
