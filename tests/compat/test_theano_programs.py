@@ -18,8 +18,12 @@ PROGRAMS = os.path.join(HERE, "programs")
 NUMBER = re.compile(r"-?\d+\.\d+(?:e[-+]?\d+)?")
 
 
+ROOT = os.path.dirname(os.path.dirname(HERE))
+
+
 def _run(python, program, env_extra=None, timeout=600):
-    env = dict(os.environ, **(env_extra or {}))
+    # this checkout's symgraph, whatever is installed (the reference Python has no symgraph)
+    env = dict(os.environ, PYTHONPATH=ROOT, **(env_extra or {}))
     cmd = [python, program] if env_extra else [python, "-m", "symgraph.compat.run", program]
     proc = subprocess.run(cmd, cwd=PROGRAMS, env=env, capture_output=True, text=True,
                           timeout=timeout)
