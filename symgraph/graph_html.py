@@ -254,9 +254,10 @@ def graph_data(obj: Drawable, compact: bool = True, title: Optional[str] = None
         op = node.op
         info = [("op", _short(str(op), 400)), ("class", type(op).__name__)]
         for k, out in enumerate(node.outputs):
-            name = f" '{out.name}'" if out.name else ""
-            info.append((f"output {k}" if len(node.outputs) > 1 else "output",
-                         f"{_type(out)}{name}"))
+            prefix = f"output {k} " if len(node.outputs) > 1 else ""
+            if out.name:
+                info.append((f"{prefix}name", out.name))
+            info += [(f"{prefix}type", out.dtype), (f"{prefix}shape", _shape(out))]
         for k, inp in enumerate(node.inputs):
             info.append((f"input {k}", _type(inp)))
         kind = "fused" if type(op).__name__ == "Composite" else "apply"

@@ -32,7 +32,7 @@ class Layout:
         Per edge, in the order given, the ``(x, rank)`` points it passes between its ends
         (empty for an edge between adjacent layers).
     width : float
-        Extent of the drawing (max right edge).
+        Extent of the drawing (nodes and the points of long edges).
     n_ranks : int
     crossings : int
         Edge crossings between adjacent layers of the chosen order.

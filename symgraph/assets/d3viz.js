@@ -297,9 +297,10 @@
   function showNode(n, ev) {
     var hintText = "";
     if (foldable(n)) {
-      hintText = folded.has(n.id) ? "click to unfold the " + foldSet(n.id).size + " hidden nodes"
-        : (foldSet(n.id).size ? "click to fold the " + foldSet(n.id).size +
-           " nodes that only feed this one" : "nothing feeds only this node");
+      var k = foldSet(n.id).size, nodes = k === 1 ? " node" : " nodes";
+      hintText = folded.has(n.id) ? "click to unfold the " + k + " hidden" + nodes
+        : (k ? "click to fold the " + k + nodes + " that only feed this one"
+           : "nothing feeds only this node");
     }
     table(n.label, n.info, hintText);
     highlight(new Set([n.id]), true);
