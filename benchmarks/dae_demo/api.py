@@ -231,10 +231,9 @@ class DemoApp:
                "settings": c.settings.to_dict(), "train_seconds": info.get("train_seconds"),
                "test": info.get("test")}
         if history:
-            out["history"] = [{k: h.get(k) for k in ("epoch", "train_loss", "test_loss",
-                                                      "denoise_mse", "corrupted_mse",
-                                                      "seconds")}
-                              for h in info.get("history", [])]
+            keys = ("epoch", "train_loss", "test_loss", "denoise_mse", "corrupted_mse",
+                    "seconds")
+            out["history"] = [{k: h.get(k) for k in keys} for h in info.get("history", [])]
         return out
 
     def _models(self, **_) -> Response:

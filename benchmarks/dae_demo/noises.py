@@ -66,7 +66,7 @@ class NoiseKind:
 NOISES: Dict[str, NoiseKind] = {k.name: k for k in (
     NoiseKind("masking", "Masking", "probability",
               "each pixel is set to 0 with this probability", 0.0, 1.0, 0.8),
-    NoiseKind("salt_and_pepper", "Salt and pepper", "probability",
+    NoiseKind("salt_and_pepper", "Salt & pepper", "probability",
               "each pixel is, with this probability, set to 0 or 1 (equally likely)",
               0.0, 1.0, 0.5),
     NoiseKind("gaussian", "Gaussian", "variance",

@@ -83,6 +83,8 @@
     g.addEventListener("mouseleave", hideTip);
   });
   var writes = el("g", { "class": "writes" }, edgeLayer);
+  // edges into a folded part, drawn to the node that folds it
+  var intoFolds = el("g", { "class": "into-fold" }, edgeLayer);
 
   // ------------------------------------------------------------------ folding
   // fold(n) hides n's ancestors all of whose consumers are hidden too (or n itself)
@@ -117,13 +119,21 @@
     refresh();
     showNode(n);
   }
+  var owner = {};  // hidden node -> the folded node standing for it
   function refresh() {
     hidden = new Set();
+    owner = {};
     var counts = {};
     folded.forEach(function (id) {
       var set = foldSet(id);
       counts[id] = set.size;
-      set.forEach(function (h) { hidden.add(h); });
+      set.forEach(function (h) { hidden.add(h); owner[h] = id; });
+    });
+    // a folded node inside another fold is represented by the outer one
+    Object.keys(owner).forEach(function (h) {
+      var o = owner[h];
+      while (hidden.has(o) && owner[o] && owner[o] !== o) o = owner[o];
+      owner[h] = o;
     });
     folded.forEach(function (id) { if (hidden.has(id)) folded.delete(id); });
     data.nodes.forEach(function (n) {
@@ -156,6 +166,18 @@
     }
     return d;
   }
+  function drawIntoFolds() {
+    intoFolds.textContent = "";
+    var seen = new Set();
+    data.edges.forEach(function (e) {
+      if (hidden.has(e.source) || !hidden.has(e.target)) return;
+      var a = byId[e.source], b = byId[owner[e.target]];
+      if (!b || hidden.has(b.id) || seen.has(a.id + ">" + b.id)) return;
+      seen.add(a.id + ">" + b.id);
+      el("path", { d: curve([[a.x, a.y + a.h / 2], [b.x, b.y - b.h / 2 - 2]]),
+                   "marker-end": "url(#arrow)" }, intoFolds);
+    });
+  }
   function draw() {
     var y = rankY();
     data.nodes.forEach(function (n) {
@@ -183,6 +205,7 @@
         e.text.setAttribute("text-anchor", "start");
       }
     });
+    drawIntoFolds();
   }
 
   // ------------------------------------------------------------------ zoom and pan

@@ -7,6 +7,7 @@ Skipped, with the reason, when the browser, its driver or selenium is missing, e
 CI (``CI=true``), where ``.ci/run`` installs them and their absence is a failure. Screenshots
 go to ``$SYMGRAPH_ARTIFACTS`` when set, else to the test's temporary folder (both printed).
 """
+import importlib.util
 import json
 import os
 import shutil
@@ -29,9 +30,7 @@ FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 
 
 def _missing() -> str:
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("selenium") is None:
         return "selenium is not installed (pip install -e '.[browser]')"
     if not _binary("SYMGRAPH_CHROMIUM", "chromium", "chromium-browser", "google-chrome"):
         return "chromium is not installed (apt-get install chromium)"
@@ -236,6 +235,14 @@ def _fold_and_hover(drv):
                        node)
     visible = drv.execute_script("return d3viz.visibleNodes().length")
     assert visible == n_nodes - best[1]
+    # what fed the folded part from outside now points at the folded node (dashed)
+    feeding = drv.execute_script(
+        "var hid = new Set(d3viz.foldSet(arguments[0])), src = new Set();"
+        "d3viz.data.edges.forEach(function (e) {"
+        " if (!hid.has(e.source) && hid.has(e.target)) src.add(e.source); });"
+        "return src.size;", best[0])
+    assert drv.execute_script("return document.querySelectorAll('.into-fold path').length") \
+        == feeding
     shown = drv.execute_script("return Array.from(document.querySelectorAll('#nodes .node'))"
                                ".filter(function (g) { return g.style.display !== 'none'; })"
                                ".length")
@@ -244,6 +251,7 @@ def _fold_and_hover(drv):
     drv.execute_script("arguments[0].dispatchEvent(new MouseEvent('click', {bubbles: true}))",
                        node)
     assert drv.execute_script("return d3viz.visibleNodes().length") == n_nodes
+    assert drv.execute_script("return document.querySelectorAll('.into-fold path').length") == 0
 
 
 def test_the_demo_links_to_the_graph_of_its_reconstruction_function(driver, server, artifacts):
@@ -262,6 +270,8 @@ def test_the_demo_links_to_the_graph_of_its_reconstruction_function(driver, serv
         _fold_and_hover(driver)
         title = driver.find_element("css selector", "header h1").text
         assert "reconstruct_masking_by_gaussian" in title
+        assert driver.find_element("id", "summary").text.startswith(
+            "compiled function (rewritten graph) · ")
         kinds = set(driver.execute_script("return d3viz.data.nodes.map(function (n) "
                                           "{ return n.kind; })"))
         assert {"input", "shared", "fused", "output"} <= kinds

@@ -17,7 +17,7 @@ def _same(a, b):
 
 
 def test_cached_models_are_reused_for_equal_settings_only(demo_models, tiny_settings,
-                                                         monkeypatch):
+                                                          monkeypatch):
     models, samples, folder = demo_models
     for m in models:
         assert m.path == folder / f"{m.name}.npz"
@@ -41,7 +41,7 @@ def test_cached_models_are_reused_for_equal_settings_only(demo_models, tiny_sett
 
 
 def test_an_interrupted_training_resumes_to_the_same_numbers(tiny_mnist, tiny_settings,
-                                                            tmp_path):
+                                                             tmp_path):
     data = cache.load_data(tiny_mnist)
     s = tiny_settings(epochs=2)[1]  # salt and pepper: noise draws in the train step
     full = cache.train(s, data, tmp_path / "full", progress=False, log=lambda m: None)
@@ -68,7 +68,7 @@ def test_an_interrupted_training_resumes_to_the_same_numbers(tiny_mnist, tiny_se
 
 
 def test_a_checkpoint_of_other_settings_or_damaged_is_not_resumed(tiny_mnist, tiny_settings,
-                                                                 tmp_path):
+                                                                  tmp_path):
     data = cache.load_data(tiny_mnist)
     s = tiny_settings()[0]
     (tmp_path / "masking.partial.npz").write_bytes(b"garbage")

@@ -7,7 +7,6 @@ import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-import numpy as np
 import pytest
 
 from benchmarks.dae_demo.server import is_loopback, make_server
