@@ -83,6 +83,13 @@ class DemoServer(ThreadingHTTPServer):
             self.address_family = socket.AF_INET6
         super().__init__(address, DemoRequestHandler)
 
+    def handle_error(self, request, client_address) -> None:
+        """A client that went away (reset, closed before reading its answer) needs no
+        traceback; anything else is reported by the base class."""
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
+
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
