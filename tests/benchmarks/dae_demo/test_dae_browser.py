@@ -41,7 +41,7 @@ def _missing() -> str:
 
 def _binary(env: str, *names: str) -> str:
     if os.environ.get(env):
-        return os.environ[env]
+        return os.environ[env] if os.path.exists(os.environ[env]) else ""
     for name in names:
         found = shutil.which(name)
         if found:
@@ -105,8 +105,8 @@ def settled(drv):
     wait_for(drv, "return window.daeDemo && daeDemo.version > 0", what="the first images")
     last, t0 = None, time.monotonic()
     while time.monotonic() - t0 < 20:
-        v = drv.execute_script("var s = daeDemo.state; return s.busy || s.pending || "
-                               "s.timer && false ? -1 : daeDemo.version")
+        v = drv.execute_script("var s = daeDemo.state;"
+                               "return s.busy || s.pending ? -1 : daeDemo.version")
         if v == last and v != -1:
             return v
         last = v
