@@ -1,6 +1,7 @@
 """The model base class: parameters, persistent state, save/load, and the classifier contract."""
 from __future__ import annotations
 
+import json
 import os
 from collections import OrderedDict
 from typing import Dict, List, Optional, Union
@@ -89,20 +90,29 @@ class Model:
         """Copies of every parameter and state value, by name."""
         return {name: v.get_value() for name, v in self._named().items()}
 
-    def save(self, path: PathLike) -> None:
-        """Write params and state to ``path`` as an uncompressed ``.npz`` (no pickled objects)."""
-        with open(path, "wb") as f:
-            np.savez(f, **self.get_values())
+    def save(self, path: PathLike, metadata: Optional[dict] = None) -> None:
+        """Write params and state to ``path`` as an uncompressed ``.npz`` (no pickled objects).
 
-    def load(self, path: PathLike) -> None:
-        """Load values saved by :meth:`save`; refuse a file whose names, shapes or dtypes do not
-        match this model (nothing is changed then)."""
+        ``metadata``, a JSON-serialisable dict (training settings, results...), is stored with
+        them as JSON text under :data:`METADATA_KEY`; :meth:`load` returns it.
+        """
+        values = self.get_values()
+        if metadata is not None:
+            values[METADATA_KEY] = np.array(_metadata_json(metadata))
+        with open(path, "wb") as f:
+            np.savez(f, **values)
+
+    def load(self, path: PathLike) -> Optional[dict]:
+        """Load values saved by :meth:`save` and return the file's metadata (None without);
+        refuse a file whose names, shapes or dtypes do not match this model (nothing is
+        changed then)."""
         named = self._named()
         try:
             with np.load(path, allow_pickle=False) as data:
                 values = {k: data[k] for k in data.files}
         except (ValueError, OSError) as e:
             raise ModelFileError(f"{path}: not a parameter file of this model ({e})") from None
+        metadata = _parse_metadata(path, values.pop(METADATA_KEY, None))
         problems = []
         missing = sorted(set(named) - set(values))
         extra = sorted(set(values) - set(named))
@@ -122,6 +132,43 @@ class Model:
                                  + "; ".join(problems))
         for name, v in named.items():
             v.set_value(values[name])
+        return metadata
+
+
+#: the ``.npz`` entry holding a saved model's metadata (JSON text)
+METADATA_KEY = "__metadata__"
+
+
+def read_metadata(path: PathLike) -> Optional[dict]:
+    """The metadata stored by :meth:`Model.save` in ``path`` (None when it has none), without
+    building the model; :class:`ModelFileError` when the file cannot be read."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            raw = data[METADATA_KEY] if METADATA_KEY in data.files else None
+    except (ValueError, OSError, EOFError) as e:
+        raise ModelFileError(f"{path}: not a parameter file ({e})") from None
+    return _parse_metadata(path, raw)
+
+
+def _metadata_json(metadata: dict) -> str:
+    if not isinstance(metadata, dict):
+        raise TypeError(f"Model.save: metadata must be a dict, got {type(metadata).__name__}")
+    try:
+        return json.dumps(metadata, sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"Model.save: metadata must be JSON-serialisable ({e})") from None
+
+
+def _parse_metadata(path: PathLike, raw: Optional[np.ndarray]) -> Optional[dict]:
+    if raw is None:
+        return None
+    try:
+        meta = json.loads(str(raw[()]))
+    except (ValueError, TypeError) as e:
+        raise ModelFileError(f"{path}: damaged metadata ({e})") from None
+    if not isinstance(meta, dict):
+        raise ModelFileError(f"{path}: metadata is not a JSON object")
+    return meta
 
 
 class Classifier(Model):

@@ -151,3 +151,31 @@ def test_bad_arguments_are_reported():
         MLP([4, 2], activation="swish")
     with pytest.raises(ValueError, match="dropout"):
         MLP([4, 2], dropout=1.5)
+
+
+def test_saved_metadata_round_trip_and_refusal(tmp_path):
+    from models.base import METADATA_KEY, read_metadata
+    model = MLP([6, 5, 3], seed=0)
+    meta = {"epochs": 3, "noise": {"kind": "masking", "level": 0.25}, "note": "é"}
+    model.save(tmp_path / "m.npz", metadata=meta)
+    assert read_metadata(tmp_path / "m.npz") == meta
+    assert MLP([6, 5, 3], seed=1).load(tmp_path / "m.npz") == meta
+    model.save(tmp_path / "plain.npz")
+    assert read_metadata(tmp_path / "plain.npz") is None
+    assert model.load(tmp_path / "plain.npz") is None
+    for bad, err in (([1, 2], "must be a dict"), ({"x": object()}, "JSON"),
+                     ({"x": float("nan")}, "JSON")):
+        with pytest.raises(TypeError, match=err):
+            model.save(tmp_path / "bad.npz", metadata=bad)
+    values = model.get_values()
+    np.savez(tmp_path / "damaged.npz", **values, **{METADATA_KEY: np.array("{not json")})
+    with pytest.raises(ModelFileError, match="damaged metadata"):
+        read_metadata(tmp_path / "damaged.npz")
+    before = model.get_values()
+    with pytest.raises(ModelFileError, match="damaged metadata"):
+        model.load(tmp_path / "damaged.npz")
+    for name, value in model.get_values().items():
+        np.testing.assert_array_equal(value, before[name])
+    (tmp_path / "junk.npz").write_bytes(b"not a zip")
+    with pytest.raises(ModelFileError, match="not a parameter file"):
+        read_metadata(tmp_path / "junk.npz")
