@@ -45,7 +45,7 @@ import numpy as np
 
 import symgraph
 import symgraph.tensor as T
-from symgraph.compile.mode import FAST_RUN
+from symgraph.compile.mode import FAST_RUN, NUMPY
 
 from benchmarks.speed_peers import (BUILDERS, PEERS, Problem, interleaved, peer_in_subprocess,
                                     thread_env)
@@ -224,7 +224,7 @@ if sys.argv[1] == 'numba':  # what numba's own start-up costs a process (import,
     print(time.perf_counter() - t0)
     sys.exit()
 from benchmarks.speed import build_step, BIG, make_data
-from symgraph.compile.mode import FAST_RUN
+from symgraph.compile.mode import FAST_RUN, NUMPY
 t0 = time.perf_counter()
 f, ct = build_step(BIG, 'adam', FAST_RUN.__class__('NUMBA', backend='numba'), 0)
 x, y = make_data(BIG, 128, 0)
@@ -291,7 +291,7 @@ def run(peers: Sequence[str], repeat: int, seed: int, threads: Optional[int] = N
     big = {"gemm_only": numpy_gemm_only(BIG, batch, seed),
            "numpy_sgd": numpy_sgd_step(BIG, batch, seed)}
     tiny = {"numpy_tiny": numpy_sgd_step(TINY, tiny_batch, seed)}
-    backends = [("numpy", FAST_RUN)]
+    backends = [("numpy", NUMPY)]
     try:
         import numba  # noqa: F401
         backends.append(("numba", FAST_RUN.__class__("NUMBA", backend="numba")))

@@ -21,7 +21,7 @@ import numpy as np
 import symgraph
 import symgraph.tensor as T
 from benchmarks.speed import BIG, init_params
-from symgraph.compile.mode import FAST_RUN
+from symgraph.compile.mode import FAST_RUN, NUMPY
 
 
 def adam_update(values, mode):
@@ -73,7 +73,7 @@ def run(repeat: int) -> Dict[str, Dict[str, float]]:
     rng = np.random.default_rng(1)
     grads = [(rng.standard_normal(v.shape) * 1e-2).astype(np.float32) for v in values]
     fns: Dict[str, Callable[[], object]] = {
-        "adam, NumPy path": (lambda f=adam_update(values, FAST_RUN): f(*grads))}
+        "adam, NumPy path": (lambda f=adam_update(values, NUMPY): f(*grads))}
     try:
         import numba  # noqa: F401
         fast = adam_update(values, FAST_RUN.__class__("NUMBA", backend="numba"))

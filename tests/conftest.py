@@ -1,7 +1,13 @@
+import os
+
 import numpy as np
 import pytest
 
-import symgraph
+# FAST_RUN picks numba when it is installed ('auto'); the suite checks the NumPy back end by
+# default (numba's paths have tests of their own, with explicit modes), unless asked otherwise
+os.environ.setdefault("SYMGRAPH_BACKEND", "numpy")
+
+import symgraph  # noqa: E402
 
 
 def pytest_addoption(parser):

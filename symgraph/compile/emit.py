@@ -122,6 +122,9 @@ def generate(fgraph: FunctionGraph, explicit: Sequence[Variable], shared: Sequen
 
     kernel_maker = backends.get(backend)(add) if plan else None
     planned = PlannedNodes(plan, ns, namer, kernel_maker) if plan else None
+    if kernel_maker is not None:
+        where = f", kernel cache {backends.cache_dir()}" if kernel_maker.name != "numpy" else ""
+        lines.insert(0, f"# back end: {kernel_maker.name}{where}")
     for i, node in enumerate(order):
         in_names = [ref(v) for v in node.inputs]
         node_lines = planned.node_lines(node, in_names) if planned else None

@@ -518,3 +518,29 @@ def test_gemm_path_names_the_blas_route_taken(rng, monkeypatch):
     monkeypatch.undo()
     assert routes[False] == "numpy dot + add"
     assert routes.get(True, "scipy ?gemm") == "scipy ?gemm"
+
+
+@pytest.mark.parametrize("env, installed, want", [
+    (None, True, "numba"), (None, False, "numpy"), ("numpy", True, "numpy"),
+    ("numba", True, "numba"), ("auto", False, "numpy"),
+])
+def test_fast_run_picks_the_fastest_installed_back_end(env, installed, want, monkeypatch):
+    """FAST_RUN's back end is 'auto': numba when installed, else NumPy, unless the
+    environment names one; the generated source says which ran (and where kernels live)."""
+    from symgraph import backends
+    if env is None:
+        monkeypatch.delenv("SYMGRAPH_BACKEND", raising=False)
+    else:
+        monkeypatch.setenv("SYMGRAPH_BACKEND", env)
+    monkeypatch.setattr(backends, "numba_available", lambda: installed)
+    assert FAST_RUN.backend == "auto"
+    assert backends.resolve("auto") == want
+    if want == "numba":
+        pytest.importorskip("numba")
+    x = T.vector("x")
+    f = symgraph.function([x], T.exp(x) * 2 + 1)
+    assert f.source.splitlines()[0].startswith(f"# back end: {want}")
+    assert ("kernel cache" in f.source.splitlines()[0]) == (want != "numpy")
+    monkeypatch.setenv("SYMGRAPH_BACKEND", "cuda")
+    with pytest.raises(ValueError, match="SYMGRAPH_BACKEND='cuda'"):
+        backends.resolve("auto")
