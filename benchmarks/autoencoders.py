@@ -56,7 +56,7 @@ import numpy as np
 from benchmarks import results as R
 from benchmarks.ae_cases import (CASE_FILES, CASES, LOSS_COLUMNS, PNG_FILES,  # noqa: F401
                                  Case, CaseError, CaseResult, StudyError, case_title,
-                                 format_summary, load_case, loss_table, parse_cases,
+                                 format_summary, load_case, parse_cases,
                                  save_case, summary_row, write_summary)
 from models import cli
 from models import threads as blas
@@ -294,7 +294,7 @@ def run(args: argparse.Namespace) -> Tuple[List[Dict], int]:
     started = time.time()
     config = None
     if todo:
-        print(args.blas.describe(), file=sys.stderr, flush=True)
+        print(args.blas.describe(""), file=sys.stderr, flush=True)
         config = R.with_sessions(
             {"study": study_key(args), "optimizer": args.hyperparameters, "data": data_info,
              "arguments": {k: v for k, v in sorted(vars(args).items())

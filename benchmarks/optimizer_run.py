@@ -79,4 +79,3 @@ def run_one(spec: Dict) -> List[Dict]:
                      "test_accuracy": float(rec["test_accuracy"]),
                      "seconds": float(rec["seconds"])})
     return rows
-

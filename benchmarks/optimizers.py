@@ -131,7 +131,8 @@ def build_parser() -> cli.Parser:
     p.add_argument("--dtype", choices=("float32", "float64"), default="float32",
                    help="float type of the data and the parameters")
     p.add_argument("--out", metavar="DIR", default="results/optimizers", help="output folder")
-    p.add_argument("--jobs", metavar="N", type=count, default=1, help="runs computed at the same time")
+    p.add_argument("--jobs", metavar="N", type=count, default=1,
+                   help="runs computed at the same time")
     p.add_argument("--scheduler", choices=("serial", "processes", "dask"), default=None,
                    help="where the runs execute (default: serial for --jobs 1, else "
                         "processes)")

@@ -88,12 +88,12 @@ def caption(study: Dict, epochs: int, seeds: Sequence[int]) -> str:
 
 
 def zoom_view(acc: Dict[str, Dict[str, List[float]]]) -> Tuple[List[str], Tuple[float, float]]:
-    """The optimizers the zoom shows (final mean accuracy at least the median of the finals:
-    the better half) and a y-range holding every mean ± std of theirs, first epoch included,
-    with a 5 % margin (kept within [0, 1])."""
+    """The optimizers the zoom shows (the better half by final mean accuracy: the best
+    ceil(n/2), and any tied with the last of them) and a y-range holding every mean ± std of
+    theirs, first epoch included, with a 5 % margin (kept within [0, 1])."""
     finals = sorted(s["mean"][-1] for s in acc.values())
-    median = finals[(len(finals) - 1) // 2]
-    shown = [name for name, s in acc.items() if s["mean"][-1] >= median]
+    threshold = finals[len(finals) // 2]
+    shown = [name for name, s in acc.items() if s["mean"][-1] >= threshold]
     lows = [m - d for name in shown for m, d in zip(acc[name]["mean"], acc[name]["std"])]
     highs = [m + d for name in shown for m, d in zip(acc[name]["mean"], acc[name]["std"])]
     lo, hi = min(lows), max(highs)
@@ -166,8 +166,8 @@ def make_plots(out, summary: Optional[List[Dict]] = None,
         ax.set_title(title, fontsize=9)
         ax.grid(alpha=0.3, which="both")
     axes[0].set_ylabel("cross-entropy (mean ± std over seeds)")
-    axes[1].legend()
     fig.suptitle(subtitle, fontsize=9)
+    axes[1].legend()
     fig.tight_layout()
     written.append(_save(plt, fig, out / "loss.png"))
     return written

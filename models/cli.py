@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import argparse
+import copy
 import math
 import os
 import sys
@@ -48,6 +49,12 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
                 or isinstance(action.default, bool)):
             return text
         return text + " (default: %(default)s)"
+
+    def _expand_help(self, action: argparse.Action) -> str:
+        if isinstance(action.default, (list, tuple)):  # nargs="+": as it is typed
+            action = copy.copy(action)
+            action.default = " ".join(map(str, action.default))
+        return super()._expand_help(action)
 
 
 class Parser(argparse.ArgumentParser):
@@ -168,19 +175,23 @@ def parse_learning_rates(text: Optional[str], names: Sequence[str], flag: str = 
     return out
 
 
-def run(body: Callable[[], int], resumable: bool = False) -> int:
+def run(body: Callable[[], int], resumable: bool = False,
+        interrupted: Optional[Callable[[], str]] = None) -> int:
     """``body()``'s exit status, with user errors and Ctrl-C turned into one line on stderr.
 
     Returns :data:`EXIT_ERROR` after ``error: <message>`` for a :class:`CommandError`, a
-    :class:`models.data.DataError`, a :class:`models.base.ModelFileError`, a refused
-    hyper-parameter or an ``OSError`` (a failed read or write, naming the file), and
-    :data:`EXIT_INTERRUPTED` after ``interrupted`` (with how to resume when ``resumable``) for
-    Ctrl-C.
+    :class:`models.data.DataError`, a :class:`models.base.ModelFileError`, a bad BLAS thread
+    setting or an ``OSError`` (a failed read or write, naming the file), and
+    :data:`EXIT_INTERRUPTED` for Ctrl-C after the line ``interrupted()`` returns, else
+    ``interrupted`` (with how to resume when ``resumable``).
     """
     try:
         return body()
     except KeyboardInterrupt:
-        print(RESUME_HINT if resumable else "interrupted", file=sys.stderr, flush=True)
+        message = RESUME_HINT if resumable else "interrupted"
+        if interrupted is not None:
+            message = interrupted()
+        print(message, file=sys.stderr, flush=True)
         return EXIT_INTERRUPTED
     except (CommandError, DataError, ModelFileError, ThreadsError) as exc:
         return _error(str(exc))

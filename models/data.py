@@ -297,16 +297,18 @@ def _download(spec: IdxDataset, name: str, target: Path) -> Path:
         finally:
             if tmp.exists():
                 tmp.unlink()
-    raise OSError("; ".join(errors) or "no mirror known")
+    if not errors:
+        raise OSError("no mirror known")
+    more = f" (and {len(errors) - 1} other mirror(s))" if len(errors) > 1 else ""
+    raise OSError(errors[0] + more)
 
 
 def _missing_error(spec: IdxDataset, dirs: List[Path], missing: List[str], why: str) -> DataError:
     looked = ", ".join(str(d) for d in dirs)
     return DataError(
-        f"{spec.name}: {', '.join(missing)} not found (looked in {looked}) and not downloaded "
-        f"({why}); put the four files ({', '.join(spec.files.values())}, gzip or not) in a "
-        f"folder and pass it with --data-dir (data_dir= in Python), or set SYMGRAPH_DATA to a "
-        f"folder holding {spec.name}/")
+        f"{spec.name}: {', '.join(missing)} not found in {looked} and not downloaded ({why}); "
+        f"put the four IDX files (gzip or not) in a folder and pass it with --data-dir "
+        f"(data_dir= in Python), or set SYMGRAPH_DATA to a folder holding {spec.name}/")
 
 
 @dataclass(frozen=True)

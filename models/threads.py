@@ -48,11 +48,12 @@ class BlasThreads:
         """The environment that gives a process started with it this many BLAS threads."""
         return {k: str(self.count) for k in ENV_VARS}
 
-    def describe(self) -> str:
+    def describe(self, per: str = "per run") -> str:
         """One line for the log: the count, its source and how to change it."""
         plural = "s" if self.count != 1 else ""
-        return (f"BLAS: {self.count} thread{plural} per run (from {self.source}; set it with "
-                f"--threads N or OPENBLAS_NUM_THREADS=N)")
+        what = f"{self.count} thread{plural}" + (f" {per}" if per else "")
+        return (f"BLAS: {what} (from {self.source}; set it with --threads N or "
+                f"OPENBLAS_NUM_THREADS=N)")
 
 
 def cores() -> int:
