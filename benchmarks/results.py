@@ -324,7 +324,7 @@ def with_sessions(config: dict, old: Optional[dict], count_key: str) -> dict:
     ``count_key`` over them. A folder of an earlier version (totals, no sessions) counts as
     one session."""
     sessions = list(old.get("sessions", [])) if old else []
-    if old and not sessions and "wall_seconds" in old:
+    if old and "sessions" not in old and "wall_seconds" in old:
         sessions = [{"started": old.get("started"), "wall_seconds": old["wall_seconds"],
                      count_key: old.get(count_key)}]
     out = dict(config, sessions=sessions)

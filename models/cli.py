@@ -5,8 +5,9 @@
   computed says so in its help instead), and whose usage errors are one line naming the
   argument, exit status 2.
 - :func:`run`: calls a command's body and turns what a user can cause (a
-  :class:`CommandError`, missing or corrupt data files, an unreadable parameter file, an
-  out-of-range hyper-parameter, a failed write, Ctrl-C) into one line on stderr and an exit
+  :class:`CommandError` (the commands turn a refused hyper-parameter into one), missing or
+  corrupt data files, an unreadable parameter file, a bad BLAS thread setting, a failed
+  write, Ctrl-C) into one line on stderr and an exit
   status: :data:`EXIT_ERROR` for errors, :data:`EXIT_INTERRUPTED` (128 + SIGINT, as a shell
   reports it) for Ctrl-C. Anything else is a bug and keeps its traceback.
 - checks of output paths that write nothing, and argparse types with bounds.

@@ -14,7 +14,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -227,12 +226,10 @@ def _numbers(out):
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_ctrl_c_one_line_130_then_resume_announced(tiny_mnist, tmp_path, jobs):
     """SIGINT once the first run is saved: one line, exit status 130, no traceback; the same
-    command then says how many runs it found and completes the numbers of an uninterrupted
-    study."""
-    argv = _args(tiny_mnist, tmp_path / "study", "--seeds", "6", "--epochs", "3", "--jobs",
-                 jobs, "--progress", "log")
-    full = _args(tiny_mnist, tmp_path / "full", "--seeds", "6", "--epochs", "3")
-    assert study.main(full) == 0
+    command then says how many runs it found and completes the study (serially: with the
+    numbers of an uninterrupted one)."""
+    size = ["--seeds", "8", "--epochs", "3", "--hidden", "64"]  # 16 runs: time to interrupt
+    argv = _args(tiny_mnist, tmp_path / "study", *size, "--jobs", jobs, "--progress", "log")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
     cmd = [sys.executable, "-m", "benchmarks.optimizers"] + argv
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -240,7 +237,7 @@ def test_ctrl_c_one_line_130_then_resume_announced(tiny_mnist, tmp_path, jobs):
     while True:  # the log line of the first saved run
         line = proc.stderr.readline()
         assert line, "the study ended before printing progress"
-        if line.startswith("[1/12]"):
+        if line.startswith("[1/16]"):
             break
     proc.send_signal(signal.SIGINT)
     err = proc.stderr.read()
@@ -250,16 +247,18 @@ def test_ctrl_c_one_line_130_then_resume_announced(tiny_mnist, tmp_path, jobs):
     assert err.strip().splitlines()[-1] == "interrupted; rerun the same command to resume"
     rows, bad = R.read_runs(tmp_path / "study" / "runs.csv", R.RUNS.for_dtype("float32"))
     found = len(R.complete_runs(rows, 3))
-    assert bad == 0 and 1 <= found < 12
+    assert bad == 0 and 1 <= found < 16
     rerun = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr
     assert rerun.stderr.splitlines()[0] == \
-        f"resuming: {found} of 12 runs found in {tmp_path / 'study'}"
-    assert _numbers(tmp_path / "study") == _numbers(tmp_path / "full")
+        f"resuming: {found} of 16 runs found in {tmp_path / 'study'}"
     config = json.loads((tmp_path / "study" / "config.json").read_text())
     sessions = config["sessions"]
     assert [s["interrupted"] for s in sessions] == [True, False]
-    assert sum(s["runs_computed"] for s in sessions) == 12 == config["runs_computed"]
+    assert sum(s["runs_computed"] for s in sessions) == 16 == config["runs_computed"]
+    if jobs == "1":  # (the process scheduler's numbers are compared in test_optimizers.py)
+        assert study.main(_args(tiny_mnist, tmp_path / "full", *size)) == 0
+        assert _numbers(tmp_path / "study") == _numbers(tmp_path / "full")
 
 
 def _serve(folder: Path):
@@ -342,7 +341,10 @@ def test_config_records_hyper_parameters_and_keeps_wall_time(tiny_mnist, tmp_pat
     assert "crc" in config["columns"]["runs.csv"] and "CRC-32" in \
         config["columns"]["runs.csv"]["crc"]
     assert config["blas_threads"]["count"] >= 1 and config["blas_threads"]["source"]
-    assert config["sessions"][0]["blas_applied"] in ("threadpoolctl", "environment")
+    import importlib.util
+    expected = (("threadpoolctl",) if importlib.util.find_spec("threadpoolctl")
+                else ("environment", None))
+    assert config["sessions"][0]["blas_applied"] in expected
     text = (out / "config.json").read_text()
     capsys.readouterr()
     # a rerun with nothing to compute leaves config.json (and the original wall time) as it is

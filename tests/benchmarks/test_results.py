@@ -117,3 +117,25 @@ def test_summary_statistics_match_numpy(rng):
         assert s["test_accuracy_min"] == vals.min() and s["test_accuracy_max"] == vals.max()
     one = R.summarize(_rows(rng, seeds=(0,), epochs=1))
     assert all(s["test_loss_std"] == 0.0 for s in one)
+
+
+def test_sessions_carry_over_and_add_up():
+    start = {"study": {"epochs": 1}, "started": "T0"}
+    first = R.with_sessions(dict(start), None, "runs_computed")
+    assert first["sessions"] == [] and first["wall_seconds"] == 0 and first["started"] == "T0"
+    R.add_session(first, {"started": "T0", "wall_seconds": 2.5, "runs_computed": 3},
+                  "runs_computed")
+    second = R.with_sessions(dict(start, started="T1"), first, "runs_computed")
+    R.add_session(second, {"started": "T1", "wall_seconds": 1.5, "runs_computed": 2},
+                  "runs_computed")
+    assert second["started"] == "T0"  # the study started with its first session
+    assert second["wall_seconds"] == 4.0 and second["runs_computed"] == 5
+    # a session that computed nothing before it was stopped adds no record
+    empty = R.with_sessions(dict(start, started="T2"), dict(second, sessions=[]),
+                            "runs_computed")
+    assert empty["sessions"] == [] and empty["wall_seconds"] == 0
+    # a config of an earlier version (totals, no sessions) counts as one session
+    old = {"started": "T9", "wall_seconds": 7.0, "runs_computed": 4}
+    grown = R.with_sessions(dict(start), old, "runs_computed")
+    assert grown["sessions"] == [{"started": "T9", "wall_seconds": 7.0, "runs_computed": 4}]
+    assert grown["wall_seconds"] == 7.0 and grown["started"] == "T9"
