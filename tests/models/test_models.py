@@ -125,6 +125,68 @@ def test_save_load_round_trip_and_refusal(tmp_path, rng):
         model.load(tmp_path / "junk.npz")
 
 
+def _damage(kind, good: bytes, path):
+    """Write at ``path`` the damaged parameter file ``kind``, made from the good one."""
+    if kind == "truncated":
+        path.write_bytes(good[:len(good) // 2])
+    elif kind == "bad crc":  # one byte of the first array's data flipped
+        data = bytearray(good)
+        data[200] ^= 0xFF
+        path.write_bytes(bytes(data))
+    elif kind == "text":
+        path.write_text("dense0.W = [[1, 2], [3, 4]]\n")
+    elif kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "npy":
+        np.save(open(path, "wb"), np.ones(3))
+    elif kind == "object array":
+        np.savez(open(path, "wb"), a=np.array([{"x": 1}], dtype=object))
+    elif kind == "folder":
+        path.mkdir()
+    # "missing": nothing written
+
+
+# a damaged parameter file -> the cause its error must name (with the path)
+DAMAGED = [("truncated", "truncated or corrupt .npz archive (BadZipFile"),
+           ("bad crc", "Bad CRC-32"),
+           ("text", "not an .npz archive (it starts with b'dense0'"),
+           ("empty", "the file is empty"),
+           ("npy", "a single .npy array"),
+           ("object array", "holds pickled object arrays"),
+           ("folder", "cannot read the parameter file (IsADirectoryError"),
+           ("missing", "cannot read the parameter file (FileNotFoundError")]
+
+
+@pytest.mark.parametrize("kind,cause", DAMAGED)
+def test_damaged_parameter_file_names_path_and_cause(tmp_path, kind, cause):
+    model = MLP([6, 5, 3], seed=0)
+    model.save(tmp_path / "good.npz")
+    path = tmp_path / "damaged.npz"
+    _damage(kind, (tmp_path / "good.npz").read_bytes(), path)
+    before = model.get_values()
+    with pytest.raises(ModelFileError) as err:
+        model.load(path)
+    assert str(err.value).startswith(f"{path}: ") and cause in str(err.value)
+    assert "\n" not in str(err.value)
+    for name, value in model.get_values().items():
+        np.testing.assert_array_equal(value, before[name])
+
+
+def test_save_replaces_the_file_atomically(tmp_path, monkeypatch):
+    model = MLP([6, 5, 3], seed=0)
+    path = tmp_path / "m.npz"
+    model.save(path)
+    good = path.read_bytes()
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(np, "savez", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        MLP([6, 5, 3], seed=1).save(path)
+    assert path.read_bytes() == good  # the old file, whole
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]  # no temporary left
+
+
 def test_batchnorm_train_and_test_modes(rng):
     model = MLP([4, 3, 2], batchnorm=True, activation="tanh", seed=0)
     bn = model.norms[0]
@@ -177,5 +239,5 @@ def test_saved_metadata_round_trip_and_refusal(tmp_path):
     for name, value in model.get_values().items():
         np.testing.assert_array_equal(value, before[name])
     (tmp_path / "junk.npz").write_bytes(b"not a zip")
-    with pytest.raises(ModelFileError, match="not a parameter file"):
+    with pytest.raises(ModelFileError, match="junk.npz: not an .npz archive"):
         read_metadata(tmp_path / "junk.npz")

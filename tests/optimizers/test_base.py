@@ -230,3 +230,69 @@ def test_update_is_one_fused_kernel(name, rng):
         spare = "_spare" + _committed(f.source, p.name)[2][3:]
         assert any(f"out={spare})" in ln or f"_gemm_update({spare}," in ln or
                    f"{spare})" in ln for ln in block), ("not into its spare", p, block)
+
+
+# a hyper-parameter outside its range -> the fragment the error must contain
+BAD_HYPER = [
+    ({"lr": -0.1}, "lr must be >= 0, got -0.1 (a negative rate climbs the cost"),
+    ({"lr": float("nan")}, "lr must be >= 0, got nan"),
+    ({"weight_decay": -1e-4}, "weight_decay must be >= 0"),
+    ({"clip_norm": 0.0}, "clip_norm must be > 0, got 0.0"),
+    ({"clip_value": -1.0}, "clip_value must be > 0"),
+]
+BAD_OWN = [  # hyper-parameters of some optimizers only
+    ("momentum", {"momentum": -0.5}, "momentum must be >= 0"),
+    ("nesterov", {"momentum": -0.5}, "momentum must be >= 0"),
+    ("adam", {"beta1": 1.0}, "beta1 must be >= 0 and < 1, got 1.0"),
+    ("adamw", {"beta2": -0.1}, "beta2 must be >= 0 and < 1"),
+    ("nadam", {"eps": -1e-8}, "eps must be >= 0"),
+    ("rmsprop", {"alpha": -0.9}, "alpha must be >= 0"),
+    ("adadelta", {"rho": 1.5}, "rho must be >= 0 and <= 1, got 1.5"),
+]
+
+
+@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("hyper,fragment", BAD_HYPER)
+def test_out_of_range_hyper_parameter_is_refused(name, hyper, fragment):
+    cls = optimizers.REGISTRY[name]
+    with pytest.raises(ValueError) as err:
+        cls(**hyper)
+    assert str(err.value).startswith(f"{cls.__name__}.{next(iter(hyper))} must be")
+    assert fragment in str(err.value)
+
+
+@pytest.mark.parametrize("name,hyper,fragment", BAD_OWN)
+def test_out_of_range_own_hyper_parameter_is_refused(name, hyper, fragment):
+    with pytest.raises(ValueError, match=re.escape(fragment)):
+        optimizers.get(name, **hyper)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_zero_learning_rate_and_range_edges_are_accepted(name, rng):
+    W, b, x, y, cost = _model(rng)
+    opt = optimizers.get(name, lr=0.0, weight_decay=0.0)
+    f = symgraph.function([x, y], cost, updates=opt.updates(cost, [W, b]))
+    W0 = W.get_value()
+    f(rng.standard_normal((4, 3)), rng.standard_normal((4, 2)))
+    np.testing.assert_array_equal(W.get_value(), W0)  # a zero rate leaves the parameters
+
+
+def test_learning_rate_checked_again_when_updates_are_built(rng):
+    """A value set after construction, or a shared schedule's current value, is checked when
+    the updates are built; nothing is created then."""
+    W, b, x, y, cost = _model(rng)
+    opt = optimizers.SGD(lr=0.1)
+    opt.lr = -0.1
+    with pytest.raises(ValueError, match="SGD.lr must be >= 0"):
+        opt.updates(cost, [W, b])
+    assert opt.state == []
+    schedule = symgraph.shared(np.float64(-0.01), name="lr")
+    with pytest.raises(ValueError, match=r"Momentum.lr must be >= 0, got -0.01"):
+        optimizers.Momentum(lr=schedule)
+    schedule.set_value(np.float64(0.01))
+    opt = optimizers.Momentum(lr=schedule)
+    schedule.set_value(np.float64(-0.01))
+    with pytest.raises(ValueError, match="Momentum.lr must be >= 0"):
+        opt.updates(cost, [W, b])
+    # a symbolic expression cannot be checked before it runs: accepted as before
+    optimizers.SGD(lr=T.dscalar("lr")).updates(cost, [W, b])
