@@ -1,7 +1,8 @@
 """Pictures of the autoencoder study: ``python -m benchmarks.ae_plots OUT_DIR``.
 
 Per case: loss curve, input/reconstruction pairs, weight tiles (see
-:mod:`benchmarks.autoencoders`). The command redraws every picture of the finished cases in a
+:mod:`benchmarks.autoencoders`), each titled with the case and the study's size (images,
+epochs, seed, optimizer). The command redraws every picture of the finished cases in a
 study folder, and its ``summary.csv``, from the stored results (``loss.csv`` and
 ``result.npz``) without training, so a run made without matplotlib (or with ``--no-plots``) can
 be drawn later, and a partial run can be looked at while it goes on.
@@ -18,8 +19,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from benchmarks import autoencoders as AE
+from benchmarks import ae_cases as AE
 from benchmarks import results as R
+from models import cli
 
 
 def matplotlib_or_none():
@@ -50,11 +52,30 @@ def tile_images(vectors: np.ndarray, shape=(28, 28), columns: int = 10,
     return grid
 
 
+def study_caption(study: Dict, config: Dict) -> str:
+    """``MNIST, 10,000 training / 10,000 test images, 3 epochs, seed 0, adam (lr 0.001)``:
+    the size of the study whose config.json settings are ``study`` (and ``config``, holding the
+    image counts used)."""
+    n_train = config.get("n_train_used") or study.get("n_train") or 60000
+    n_test = config.get("n_test_used") or study.get("n_test") or 10000
+    epochs = study.get("epochs", 0)
+    lr = study.get("lr")
+    if lr is None:
+        lr = (config.get("optimizer") or {}).get("lr")
+    rate = f" (lr {lr:g})" if isinstance(lr, (int, float)) else ""
+    return (f"MNIST, {n_train:,} training / {n_test:,} test images, {epochs} "
+            f"epoch{'s' if epochs != 1 else ''}, seed {study.get('seed', 0)}, "
+            f"{study.get('optimizer', 'adam')}{rate}")
+
+
 def plot_case(plt, folder: Path, title: str, history: Sequence[Dict], inputs: np.ndarray,
-              reconstructions: np.ndarray, w1_tiles: np.ndarray, w2t_tiles: np.ndarray
-              ) -> List[Path]:
-    """Write ``loss.png``, ``reconstructions.png``, ``W1.png`` and ``W2T.png`` into ``folder``."""
+              reconstructions: np.ndarray, w1_tiles: np.ndarray, w2t_tiles: np.ndarray,
+              subtitle: str = "") -> List[Path]:
+    """Write ``loss.png``, ``reconstructions.png``, ``W1.png`` and ``W2T.png`` into ``folder``,
+    each titled ``title`` and, under it, ``subtitle`` (the study's size)."""
     written = []
+    if subtitle:
+        title = f"{title}\n{subtitle}"
     epochs = [int(r["epoch"]) for r in history]
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.plot(epochs, [r["train_loss"] for r in history], marker="o", label="train loss")
@@ -95,11 +116,12 @@ def plot_case(plt, folder: Path, title: str, history: Sequence[Dict], inputs: np
     return written
 
 
-def draw_case(plt, folder: Path, title: str, result: "AE.CaseResult") -> List[Path]:
+def draw_case(plt, folder: Path, title: str, result: "AE.CaseResult",
+              subtitle: str = "") -> List[Path]:
     """:func:`plot_case` of a stored case result."""
     a = result.arrays
     return plot_case(plt, Path(folder), title, result.rows, a["inputs"], a["reconstructions"],
-                     tile_images(a["w1"]), tile_images(a["w2t"]))
+                     tile_images(a["w1"]), tile_images(a["w2t"]), subtitle)
 
 
 def replot(out, plt=None) -> Tuple[List[Dict], List[Path]]:
@@ -116,13 +138,14 @@ def replot(out, plt=None) -> Tuple[List[Dict], List[Path]]:
     try:
         config = R.read_json(out / "config.json")
         epochs = int(config["study"]["epochs"])
+        dtype = str(config["study"].get("dtype", "float64"))
     except (ValueError, KeyError, TypeError) as exc:
         raise AE.StudyError(f"{out / 'config.json'} is not an autoencoder study's config "
                             f"({type(exc).__name__}: {exc})") from None
     done = {}
     for case in AE.CASES.values():
         try:
-            result = AE.load_case(out, case, epochs)
+            result = AE.load_case(out, case, epochs, dtype)
         except ValueError as exc:
             print(f"case {case.id}: skipping its partial or damaged result ({exc})",
                   file=sys.stderr)
@@ -131,31 +154,28 @@ def replot(out, plt=None) -> Tuple[List[Dict], List[Path]]:
             done[case.id] = result
     asked = [cid for cid in config.get("arguments", {}).get("case_ids", []) if cid in AE.CASES]
     summary = [AE.summary_row(AE.CASES[cid], done[cid].rows) for cid in asked if cid in done]
-    AE.write_summary(out, summary)
+    AE.write_summary(out, summary, dtype)
     written: List[Path] = []
     if plt is not None:
+        subtitle = study_caption(config["study"], config)
         for cid, result in sorted(done.items()):
             case = AE.CASES[cid]
-            written += draw_case(plt, out / case.folder, AE.case_title(case), result)
+            written += draw_case(plt, out / case.folder, AE.case_title(case), result,
+                                 subtitle)
     return summary, written
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    import argparse
-    p = argparse.ArgumentParser(prog="python -m benchmarks.ae_plots",
-                                description="Redraw the pictures and summary of an autoencoder "
-                                            "study folder from its stored results.")
+def _main(argv: Optional[Sequence[str]]) -> int:
+    p = cli.Parser(prog="python -m benchmarks.ae_plots",
+                   description="Redraw the pictures and summary.csv of an autoencoder study "
+                               "folder from its stored results, without training.")
     p.add_argument("out", help="the study's output folder (holding config.json)")
     args = p.parse_args(argv)
     plt = matplotlib_or_none()
     if plt is None:
         print("matplotlib is not installed: skipping the plots, rewriting summary.csv only "
               "(pip install matplotlib for the pictures)", file=sys.stderr)
-    try:
-        summary, written = replot(args.out, plt)
-    except AE.StudyError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    summary, written = replot(args.out, plt)
     print(AE.format_summary(summary))
     for path in written:
         print(path, file=sys.stderr)
@@ -163,12 +183,21 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     return 0
 
 
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """The command line; returns the exit status."""
+    return cli.run(lambda: _main(argv))
+
+
 def _save(plt, fig, path: Path) -> Path:
     # through a temporary name, so an interrupted run never leaves a half-written PNG
     tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, dpi=100, format="png")
-    plt.close(fig)
-    os.replace(tmp, path)
+    try:
+        fig.savefig(tmp, dpi=100, format="png")
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        if tmp.exists():
+            tmp.unlink()
     return path
 
 

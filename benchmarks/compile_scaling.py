@@ -13,14 +13,15 @@ time and as CPU time of this process (steadier on a shared machine), the CPU tim
 and for each family and mode the least-squares slope of log(CPU time) against log(nodes):
 1 is linear, 2 quadratic. ``--profile CASE`` runs cProfile on one compilation
 (e.g. ``--profile chain:800:FAST_RUN``) and prints the top functions by cumulative time.
+Compiling builds no BLAS products, so the BLAS thread count does not matter here.
 """
 from __future__ import annotations
 
-import argparse
 import cProfile
 import json
 import os
 import pstats
+import sys
 import time
 from collections import OrderedDict
 from typing import Callable, Dict, List, Sequence, Tuple
@@ -30,6 +31,7 @@ import numpy as np
 import symgraph
 import symgraph.tensor as T
 from benchmarks.speed import mlp_cost
+from models import cli
 from symgraph.graph import toposort
 
 CHAIN_DEPTHS = (50, 100, 200, 400, 800)
@@ -149,25 +151,47 @@ def profile(case: str, top: int = 30) -> None:
     pstats.Stats(prof).sort_stats("cumulative").print_stats(top)
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--families", nargs="+", default=list(BUILDERS), choices=list(BUILDERS))
-    parser.add_argument("--modes", nargs="+", default=list(MODES))
-    parser.add_argument("--repeat", type=int, default=3, help="best of this many compiles")
-    parser.add_argument("--out", help="folder for compile_scaling.json")
-    parser.add_argument("--profile", metavar="FAMILY:SIZE:MODE",
-                        help="profile one compilation instead of running the table")
+def _main(argv) -> int:
+    parser = cli.Parser(prog="python -m benchmarks.compile_scaling",
+                        description="Compile time against graph size (deep tanh chains, "
+                                    "affine chains, MLPs of 2-32 layers) in each mode, with "
+                                    "the log-log slope of CPU time against nodes.")
+    parser.add_argument("--families", nargs="+", default=list(BUILDERS), choices=list(BUILDERS),
+                        help="graph families to time")
+    parser.add_argument("--modes", nargs="+", default=list(MODES), choices=list(MODES),
+                        help="compilation modes")
+    parser.add_argument("--repeat", metavar="N", type=cli.bounded(int, 1), default=3,
+                        help="best of this many compiles")
+    parser.add_argument("--out", metavar="DIR", default=None,
+                        help="folder for compile_scaling.json (default: print the table only)")
+    parser.add_argument("--profile", metavar="FAMILY:SIZE:MODE", default=None,
+                        help="profile one compilation instead of running the table, e.g. "
+                             "chain:800:FAST_RUN (default: no profile)")
     args = parser.parse_args(argv)
+    if args.out:
+        cli.check_output_dir(args.out)
     if args.profile:
+        family, _, rest = args.profile.partition(":")
+        size, _, mode = rest.partition(":")
+        if family not in BUILDERS or not size.isdigit() or int(size) < 1 or mode not in MODES:
+            raise cli.CommandError(f"--profile {args.profile!r}: expected FAMILY:SIZE:MODE with "
+                                   f"FAMILY one of {', '.join(BUILDERS)}, SIZE a positive "
+                                   f"integer, MODE one of {', '.join(MODES)}")
         profile(args.profile)
-        return
+        return 0
     rows = run(args.families, args.modes, args.repeat)
     print(table(rows))
     if args.out:
         os.makedirs(args.out, exist_ok=True)
         with open(os.path.join(args.out, "compile_scaling.json"), "w") as fh:
             json.dump(rows, fh, indent=1)
+    return 0
+
+
+def main(argv=None) -> int:
+    """The command line; returns the exit status (2 for a mistake, 130 for Ctrl-C)."""
+    return cli.run(lambda: _main(argv))
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -15,14 +15,25 @@ RUN_KEYS = ("model", "hidden", "batch_size", "dataset", "epochs", "n_train", "n_
             "input_dropout", "activation", "init")
 
 
-@functools.lru_cache(maxsize=2)
+@functools.lru_cache(maxsize=1)
+def _load_all(dataset: str, folder: str, dtype: str):
+    from models import data as D
+    return D.load_idx_dataset(D.DATASETS[dataset], folder or None, dtype=dtype, download=False)
+
+
+def data_sizes(dataset: str, folder: str, dtype: str) -> Tuple[int, int]:
+    """The numbers of training and test images of ``dataset`` in ``folder`` (read and checked
+    once per process; :func:`load_data` then takes its slices from memory)."""
+    (x_tr, _), (x_te, _) = _load_all(dataset, folder, dtype)
+    return len(x_tr), len(x_te)
+
+
 def load_data(dataset: str, data_dir: str, n_train: int, n_test: int, dtype: str
               ) -> Tuple[Tuple[np.ndarray, np.ndarray], Tuple[np.ndarray, np.ndarray]]:
-    """The first ``n_train`` training and ``n_test`` test examples (0 = all), cached per
-    process so a worker reads the files once."""
-    from models import data as D
-    loader = {"mnist": D.load_mnist, "fashion-mnist": D.load_fashion_mnist}[dataset]
-    (x_tr, y_tr), (x_te, y_te) = loader(data_dir or None, dtype=dtype, download=False)
+    """The first ``n_train`` training and ``n_test`` test examples (0 = all) of ``dataset``
+    in ``data_dir`` ('' = the default folders); never downloads (the command line did, before
+    starting any run). The files are read once per process, so a worker reads them once."""
+    (x_tr, y_tr), (x_te, y_te) = _load_all(dataset, data_dir, dtype)
     n_train = n_train or len(x_tr)
     n_test = n_test or len(x_te)
     for what, n, avail in (("n_train", n_train, len(x_tr)), ("n_test", n_test, len(x_te))):
@@ -47,16 +58,17 @@ def build_model(spec: Dict):
 def run_one(spec: Dict) -> List[Dict]:
     """Train one (optimizer, seed) run and return one row per epoch.
 
-    ``spec`` holds :data:`RUN_KEYS` plus ``optimizer``, ``seed`` and ``data_dir``. The seed
-    fixes the initial weights, the dropout masks and the minibatch order, so equal specs give
-    identical numbers (for a given BLAS thread count).
+    ``spec`` holds :data:`RUN_KEYS` plus ``optimizer``, ``seed``, ``data_dir`` and ``hyper``
+    (the optimizer's hyper-parameters; its defaults when absent). The seed fixes the initial
+    weights, the dropout masks and the minibatch order, so equal specs give identical numbers
+    (for a given BLAS thread count).
     """
     import optimizers
     from models.training import fit
     data = load_data(spec["dataset"], spec.get("data_dir") or "", spec["n_train"],
                      spec["n_test"], spec["dtype"])
     model = build_model(spec)
-    opt = optimizers.get(spec["optimizer"])
+    opt = optimizers.get(spec["optimizer"], **spec.get("hyper", {}))
     history = fit(model, opt, data, epochs=spec["epochs"], batch_size=spec["batch_size"],
                   seed=spec["seed"], progress=False)
     rows = []
@@ -67,4 +79,3 @@ def run_one(spec: Dict) -> List[Dict]:
                      "test_accuracy": float(rec["test_accuracy"]),
                      "seconds": float(rec["seconds"])})
     return rows
-

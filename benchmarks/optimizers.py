@@ -4,41 +4,43 @@ The classic Theano study trained an MLP 784-500-10 (ReLU, dropout 0.1 on the inp
 Glorot-uniform weights, zero biases, softmax cross-entropy, minibatches of 100) with SGD,
 momentum SGD, AdaGrad, RMSprop, AdaDelta and Adam at their default hyper-parameters, for 20
 epochs from 30 seeds, and compared test accuracy per epoch averaged over seeds. This command
-runs that study (``--full``) or, by default, a small version of it that finishes in a few
-minutes on two cores: 6 optimizers × 2 seeds × 2 epochs on the first 10,000 training images
-(all 10,000 test images). It logs losses as well as accuracy.
+runs that study (``--full``) or, by default, a small version of it: 6 optimizers × 2 seeds ×
+2 epochs on the first 10,000 training images (all 10,000 test images), about 10 s on one core
+of the development machine. It logs losses as well as accuracy; ``--dataset fashion-mnist``
+runs it on Fashion-MNIST, ``--lr`` changes learning rates.
 
 Outputs in ``--out`` (default ``results/optimizers``): ``runs.csv`` (optimizer × seed × epoch:
-train loss, test loss, test accuracy, seconds, row checksum), ``summary.csv`` (optimizer × epoch:
-mean/std/min/max over seeds), ``config.json`` (arguments, versions, machine) and PNG plots
-(see :mod:`benchmarks.plot`). Each finished run is saved atomically; rerunning with the same
-arguments (or ``--resume``) computes only the missing runs and gives exactly the numbers of an
-uninterrupted study. A folder holding a different study is refused. The study's identity is
-the set of parameters that change a run's numbers (model, sizes, data subset, epochs, dtype...);
-the optimizer list and the seeds may grow, so ``--seeds 30`` completes a 3-seed folder.
+train loss, test loss, test accuracy, seconds, row checksum; the columns are described in
+:data:`benchmarks.results.RUN_COLUMNS` and in config.json), ``summary.csv`` (optimizer ×
+epoch: mean/std/min/max over seeds), ``config.json`` (the study's settings, each optimizer's
+hyper-parameters, the data folder used, BLAS threads, versions, machine, and one record per
+session that computed runs) and PNG plots (see :mod:`benchmarks.plot`). Each finished run is
+saved atomically; rerunning with the same arguments (or ``--resume``) computes only the missing
+runs and gives exactly the numbers of an uninterrupted study. A folder holding a different
+study is refused. The study's identity is the set of parameters that change a run's numbers
+(model, sizes, data subset, epochs, dtype, each optimizer's hyper-parameters); the optimizer
+list and the seeds may grow, so ``--seeds 30`` completes a 3-seed folder.
 
-Runs are bit-identical for equal arguments and an equal BLAS thread count (``--threads``,
-default cores // jobs for workers; the serial scheduler uses this process's BLAS threads):
-float32 sums in another thread split may differ in the last bits.
+Nothing is written into ``--out`` before the arguments, the folder and the data have been
+checked; a mistake is reported as one line and exit status 2, Ctrl-C as one line and exit
+status 130 (what was saved stays, and the same command resumes).
+
+BLAS threads: one per run by default (:mod:`models.threads` says why), ``--threads`` or
+``OPENBLAS_NUM_THREADS`` to change it; the count is printed and recorded. Runs are
+bit-identical for equal arguments and an equal BLAS thread count: float32 sums in another
+thread split may differ in the last bits.
 
 Schedulers: ``serial`` (default for ``--jobs 1``), ``processes`` (``--jobs N`` spawned workers,
 BLAS threads set in their environment before NumPy loads), ``dask`` (a ``LocalCluster`` of
 ``--jobs`` worker processes, or ``--dask-address`` of an existing scheduler whose workers have
 this project installed and the data in ``$SYMGRAPH_DATA``). Only this process writes files.
 
-Measured figures (time per run, accuracies of a 10-seed full-size study): benchmarks/README.md.
-
-Examples::
-
-    python -m benchmarks.optimizers                                # small study, ~minutes
-    python -m benchmarks.optimizers --full --jobs 2 --out results/full   # the original study
-    python -m benchmarks.optimizers --scheduler dask --dask-address tcp://host:8786 --full
+Measured figures (time per run, accuracies of the full-size study): benchmarks/README.md.
 """
 from __future__ import annotations
 
 import argparse
-import os
-import platform
+import importlib.util
 import sys
 import time
 from pathlib import Path
@@ -46,70 +48,118 @@ from typing import Dict, List, Optional, Sequence
 
 from benchmarks import results as R
 from benchmarks import schedulers
-from benchmarks.optimizer_run import RUN_KEYS, run_one
+from benchmarks.optimizer_run import RUN_KEYS, data_sizes, run_one
+from benchmarks.progress import Progress
+from models import cli
+from models import threads as blas
 
 DEFAULT_OPTIMIZERS = "sgd,momentum,adagrad,rmsprop,adadelta,adam"
 #: the small default study and the original one (``--full``); explicit flags override both
 SMALL = {"seeds": 2, "epochs": 2, "n_train": 10000, "n_test": 10000}
 FULL = {"seeds": 30, "epochs": 20, "n_train": 60000, "n_test": 10000}
+INITS = ("glorot_uniform", "glorot_sigmoid", "he", "xavier")
+#: what resolve() adds to the arguments and config.json records elsewhere
+_DERIVED = ("blas", "blas_applied", "hyperparameters", "lr_overrides", "data_folder")
+
+EPILOG = """\
+outputs (in --out):
+  runs.csv      one row per optimizer, seed and epoch; its last column, crc, is the CRC-32
+                of the row's other fields as written: a damaged row is ignored and its run
+                computed again
+  summary.csv   mean, std, min and max over seeds per optimizer and epoch
+  config.json   settings, each optimizer's hyper-parameters, the data folder used, BLAS
+                threads, versions, and one record per session that computed runs
+  *.png         accuracy, zoom on the best optimizers, losses (redraw: python -m
+                benchmarks.plot OUT)
+
+data: --data-dir, else $SYMGRAPH_DATA/<dataset>, else ~/.cache/symgraph/<dataset>, where
+missing files are downloaded (md5-checked). BLAS: 1 thread per run unless --threads or
+OPENBLAS_NUM_THREADS says otherwise. Ctrl-C stops the study; the same command resumes it.
+"""
 
 
-class StudyError(RuntimeError):
+class StudyError(cli.CommandError):
     """The output folder cannot hold this study (config mismatch, nothing to resume...)."""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+def build_parser() -> cli.Parser:
+    import optimizers
+    count = cli.bounded(int, 1)
+    p = cli.Parser(
         prog="python -m benchmarks.optimizers",
-        description="Multi-seed comparison of update rules on MNIST (resumable).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--optimizers", default=DEFAULT_OPTIMIZERS,
-                   help="comma-separated names from optimizers.names()")
+        description="Multi-seed comparison of update rules on MNIST or Fashion-MNIST: each "
+                    "optimizer trains the same network from several seeds; test accuracy and "
+                    "losses per epoch, averaged over seeds. Resumable.",
+        epilog=EPILOG)
+    p.add_argument("--optimizers", metavar="NAMES", default=DEFAULT_OPTIMIZERS,
+                   help=f"comma-separated names, from: {', '.join(optimizers.names())}")
+    p.add_argument("--lr", default=None, metavar="RATE|NAME=RATE,...",
+                   help="learning rate: one number for every optimizer, or name=rate pairs "
+                        "(sgd=0.1,adam=0.002; the others keep theirs) (default: each "
+                        f"optimizer's own: {cli.learning_rates_text()})")
     p.add_argument("--full", action="store_true",
-                   help=f"the original study's size: {FULL}")
-    p.add_argument("--seeds", type=int, default=None,
-                   help=f"number of seeds (default {SMALL['seeds']}, --full {FULL['seeds']})")
-    p.add_argument("--first-seed", type=int, default=0, help="seeds are first..first+seeds-1")
-    p.add_argument("--epochs", type=int, default=None,
-                   help=f"epochs per run (default {SMALL['epochs']}, --full {FULL['epochs']})")
-    p.add_argument("--n-train", type=int, default=None,
-                   help=f"first N training images (default {SMALL['n_train']}, --full all)")
-    p.add_argument("--n-test", type=int, default=None, help="first N test images (default all)")
-    p.add_argument("--model", choices=("mlp", "logistic"), default="mlp")
-    p.add_argument("--hidden", type=int, default=500, help="hidden units of the MLP")
-    p.add_argument("--activation", default="relu", choices=("relu", "sigmoid", "tanh"))
-    p.add_argument("--init", default="glorot_uniform", help="weight initialiser (models.init)")
-    p.add_argument("--input-dropout", type=float, default=0.1,
+                   help=f"the original study's size: {FULL['seeds']} seeds, "
+                        f"{FULL['epochs']} epochs, all {FULL['n_train']} training images")
+    p.add_argument("--seeds", metavar="N", type=count, default=None,
+                   help=f"number of seeds (default: {SMALL['seeds']}; {FULL['seeds']} with "
+                        f"--full)")
+    p.add_argument("--first-seed", metavar="N", type=cli.bounded(int, 0), default=0,
+                   help="the runs use seeds first-seed .. first-seed + seeds - 1")
+    p.add_argument("--epochs", metavar="N", type=count, default=None,
+                   help=f"epochs per run (default: {SMALL['epochs']}; {FULL['epochs']} with "
+                        f"--full)")
+    p.add_argument("--n-train", metavar="N", type=count, default=None,
+                   help=f"train on the first N training images (default: {SMALL['n_train']}; "
+                        f"all {FULL['n_train']} with --full)")
+    p.add_argument("--n-test", metavar="N", type=count, default=SMALL["n_test"],
+                   help="evaluate on the first N test images")
+    p.add_argument("--model", choices=("mlp", "logistic"), default="mlp",
+                   help="the network: an MLP 784-HIDDEN-10, or logistic regression 784-10")
+    p.add_argument("--hidden", metavar="N", type=count, default=500, help="hidden units of the MLP")
+    p.add_argument("--activation", default="relu", choices=("relu", "sigmoid", "tanh"),
+                   help="activation of the MLP's hidden units")
+    p.add_argument("--init", default="glorot_uniform", choices=INITS,
+                   help="initialiser of the MLP's weights (models.init)")
+    p.add_argument("--input-dropout", metavar="P", type=cli.bounded(float, 0, 0.99), default=0.1,
                    help="dropout probability on the input pixels during training")
-    p.add_argument("--batch-size", type=int, default=100)
-    p.add_argument("--dataset", choices=("mnist", "fashion-mnist"), default="mnist")
-    p.add_argument("--data-dir", default=None,
-                   help="folder of the IDX files (default $SYMGRAPH_DATA/<dataset>)")
-    p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
-    p.add_argument("--out", default="results/optimizers", help="output folder")
-    p.add_argument("--jobs", type=int, default=1, help="parallel runs")
+    p.add_argument("--batch-size", metavar="N", type=count, default=100, help="minibatch size")
+    p.add_argument("--dataset", choices=("mnist", "fashion-mnist"), default="mnist",
+                   help="MNIST digits, or Fashion-MNIST clothes (same format and sizes)")
+    p.add_argument("--data-dir", metavar="DIR", default=None,
+                   help="folder of the four IDX files (default: $SYMGRAPH_DATA/<dataset>, "
+                        "else ~/.cache/symgraph/<dataset>, where missing files are downloaded)")
+    p.add_argument("--dtype", choices=("float32", "float64"), default="float32",
+                   help="float type of the data and the parameters")
+    p.add_argument("--out", metavar="DIR", default="results/optimizers", help="output folder")
+    p.add_argument("--jobs", metavar="N", type=count, default=1,
+                   help="runs computed at the same time")
     p.add_argument("--scheduler", choices=("serial", "processes", "dask"), default=None,
-                   help="default: serial for --jobs 1, else processes")
-    p.add_argument("--dask-address", default=None,
-                   help="existing Dask scheduler (default: start a LocalCluster)")
-    p.add_argument("--threads", type=int, default=None,
-                   help="BLAS threads per worker (default: cores // jobs)")
+                   help="where the runs execute (default: serial for --jobs 1, else "
+                        "processes)")
+    p.add_argument("--dask-address", metavar="ADDRESS", default=None,
+                   help="address of a running Dask scheduler (default: start a local cluster "
+                        "of --jobs workers; needs --scheduler dask)")
+    p.add_argument("--threads", metavar="N", type=count, default=None,
+                   help="BLAS threads per run (default: $OPENBLAS_NUM_THREADS when set, "
+                        "else 1)")
     p.add_argument("--resume", action="store_true",
                    help="require an existing matching study in --out and complete it "
                         "(a matching study is resumed without this flag too)")
     p.add_argument("--overwrite", action="store_true",
-                   help="discard whatever study --out holds")
+                   help="discard whatever study --out holds (after every check passed)")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     p.add_argument("--progress", choices=("auto", "bar", "log", "none"), default="auto",
-                   help="progress bar (tqdm, on a terminal), log lines, or nothing")
+                   help="progress display: a bar (tqdm, on a terminal), log lines, or none")
     return p
 
 
 def resolve(args: argparse.Namespace) -> argparse.Namespace:
-    """Fill the size defaults (small or --full), check the values, pick the scheduler."""
+    """Fill the size defaults (small or --full), check the values, build the optimizers'
+    hyper-parameters, pick the scheduler and the BLAS threads. Raises
+    :class:`cli.CommandError` naming the argument; writes nothing."""
     import optimizers
     size = FULL if args.full else SMALL
-    for key in ("seeds", "epochs", "n_train", "n_test"):
+    for key in ("seeds", "epochs", "n_train"):
         if getattr(args, key) is None:
             setattr(args, key, size[key])
     names = [n.strip().lower() for n in args.optimizers.split(",") if n.strip()]
@@ -120,15 +170,25 @@ def resolve(args: argparse.Namespace) -> argparse.Namespace:
     if len(set(names)) != len(names):
         raise StudyError(f"--optimizers lists a name twice: {names}")
     args.optimizer_list = names
-    for key in ("seeds", "epochs", "batch_size", "jobs", "hidden", "n_train", "n_test"):
-        if getattr(args, key) < 1:
-            raise StudyError(f"--{key.replace('_', '-')} must be >= 1, got {getattr(args, key)}")
-    if not 0 <= args.input_dropout < 1:
-        raise StudyError(f"--input-dropout must be in [0, 1), got {args.input_dropout}")
+    args.lr_overrides = cli.parse_learning_rates(args.lr, names)
+    args.hyperparameters = {}
+    for name in names:
+        hyper = {"lr": args.lr_overrides[name]} if name in args.lr_overrides else {}
+        try:
+            args.hyperparameters[name] = optimizers.get(name, **hyper).hyperparameters()
+        except (ValueError, TypeError) as exc:
+            raise StudyError(f"--lr: {exc}") from None
     if args.scheduler is None:
         args.scheduler = "serial" if args.jobs == 1 else "processes"
     if args.dask_address and args.scheduler != "dask":
         raise StudyError("--dask-address needs --scheduler dask")
+    if args.scheduler == "dask" and importlib.util.find_spec("distributed") is None:
+        raise StudyError("--scheduler dask needs dask.distributed: pip install "
+                         "'dask[distributed]' (or the project's [dask] extra)")
+    if args.scheduler == "serial" and args.jobs != 1:
+        raise StudyError(f"--jobs {args.jobs} needs --scheduler processes or dask (serial "
+                         f"runs one at a time)")
+    args.blas = blas.choose(args.threads)
     if args.input_dropout and not _dropout_available():
         print("warning: this symgraph has no RandomStream, so input dropout is unavailable; "
               "running with --input-dropout 0 (recorded in config.json)", file=sys.stderr)
@@ -146,92 +206,78 @@ def study_key(args: argparse.Namespace) -> Dict:
     return {k: getattr(args, k) for k in RUN_KEYS}
 
 
-def machine_info() -> Dict:
-    import numpy
-    import symgraph
-    info = {"python": platform.python_version(), "numpy": numpy.__version__,
-            "symgraph": getattr(symgraph, "__version__", "?"), "platform": platform.platform(),
-            "machine": platform.machine(), "processor": platform.processor(),
-            "cpu_count": os.cpu_count(), "hostname": platform.node()}
-    for mod in ("scipy", "matplotlib", "tqdm", "dask", "distributed"):
-        try:
-            info[mod] = __import__(mod).__version__
-        except ImportError:
-            pass
-    return info
+def _default_hyperparameters(name: str) -> Dict:
+    import optimizers
+    return optimizers.get(name).hyperparameters()
 
 
-def open_study(out: Path, args: argparse.Namespace) -> Dict[R.RunKey, List[R.Row]]:
-    """Check ``out`` against this study and return its complete runs (empty when new).
-
-    Refuses a folder whose config differs on :data:`RUN_KEYS` or that holds results without a
-    config; ``--overwrite`` clears it instead.
-    """
+def inspect_folder(out: Path, args: argparse.Namespace):
+    """Check ``out`` against this study without writing: its config.json (None when new) and
+    its complete runs. Refuses (:class:`StudyError`) a folder whose config differs on
+    :data:`RUN_KEYS` or on the hyper-parameters of an optimizer this run shares with it, or
+    that holds results without a config; with ``--overwrite`` the folder counts as empty."""
     config_path, runs_path = out / "config.json", out / "runs.csv"
     if args.overwrite:
-        for name in ("config.json", "runs.csv", "summary.csv"):
-            if (out / name).exists():
-                (out / name).unlink()
-    if not config_path.exists():
+        return None, {}
+    try:
+        old = R.read_config(config_path)
+    except ValueError as exc:
+        raise StudyError(f"{config_path} is not valid JSON ({exc}); use another --out or "
+                         f"--overwrite") from None
+    if old is None:
         if args.resume:
             raise StudyError(f"--resume: {out} holds no study (no config.json)")
         if runs_path.exists():
             raise StudyError(f"{out} holds runs.csv but no config.json: refusing to mix an "
                              f"unknown study with this one; use another --out or --overwrite")
-        return {}
-    try:
-        old = R.read_json(config_path).get("study", {})
-    except ValueError as exc:
-        raise StudyError(f"{config_path} is not valid JSON ({exc}); use another --out or "
-                         f"--overwrite") from None
-    new = study_key(args)
-    mismatch = R.settings_mismatch(out, old, new, RUN_KEYS)
+        return None, {}
+    mismatch = R.settings_mismatch(out, old.get("study", {}), study_key(args), RUN_KEYS)
     if mismatch:
         raise StudyError(mismatch)
-    rows, bad = R.read_runs(runs_path)
-    complete = R.complete_runs(rows, args.epochs)
+    table = R.RUNS.for_dtype(args.dtype)
+    rows, bad = R.read_runs(runs_path, table)
+    complete = R.complete_runs(rows, args.epochs, table)
+    # folders of earlier versions record no hyper-parameters: they ran the defaults
+    stored = old.get("optimizers")
+    for name in args.optimizer_list:
+        theirs = (stored or {}).get(name) or _default_hyperparameters(name)
+        if any(k[0] == name for k in complete) and theirs != args.hyperparameters[name]:
+            diff = "; ".join(f"{k}: folder has {theirs.get(k)!r}, this run has {v!r}"
+                             for k, v in args.hyperparameters[name].items()
+                             if theirs.get(k) != v)
+            raise StudyError(f"{out} holds {name} runs with other hyper-parameters ({diff}); "
+                             f"use another --out, the folder's settings, or --overwrite")
     kept = sum(len(v) for v in complete.values())
     if bad or kept != len(rows):
         print(f"{runs_path}: ignoring {bad} corrupt line(s) and {len(rows) - kept} row(s) of "
               f"incomplete runs; those runs are recomputed", file=sys.stderr)
-    return complete
+    return old, complete
 
 
-class Progress:
-    """One overall progress bar (tqdm on a terminal) or plain log lines with an ETA."""
-
-    def __init__(self, total: int, done: int, mode: str = "auto"):
-        self.total, self.done, self.start, self.new = total, done, time.perf_counter(), 0
-        self.bar = None
-        self.mode = mode
-        if mode in ("auto", "bar"):
-            try:
-                from tqdm import tqdm
-            except ImportError:
-                tqdm = None
-            if tqdm is not None and (mode == "bar" or sys.stderr.isatty()):
-                self.bar = tqdm(total=total, initial=done, desc="runs", unit="run")
-        if self.bar is None and mode == "bar":
-            self.mode = "log"
-
-    def update(self, spec: Dict, rows: List[R.Row]) -> None:
-        self.done += 1
-        self.new += 1
-        last = rows[-1]
-        msg = (f"{spec['optimizer']} seed {spec['seed']}: test acc "
-               f"{last['test_accuracy']:.4f}, test loss {last['test_loss']:.4f}")
-        if self.bar is not None:
-            self.bar.set_postfix_str(msg, refresh=False)
-            self.bar.update(1)
-        elif self.mode != "none":
-            elapsed = time.perf_counter() - self.start
-            eta = elapsed / self.new * (self.total - self.done)
-            print(f"[{self.done}/{self.total}] {msg} ({elapsed:.0f} s elapsed, ETA "
-                  f"{eta:.0f} s)", file=sys.stderr, flush=True)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
+def check_data(args: argparse.Namespace) -> Dict:
+    """Find (or download) the data and check the image counts asked for, before anything is
+    written; returns what config.json records about it. With ``--dask-address`` the workers
+    read their own copy: it is checked here only when it is found here."""
+    from models import data as D
+    remote = args.scheduler == "dask" and args.dask_address
+    try:
+        located = D.locate(args.dataset, args.data_dir, download=not remote)
+    except D.DataError:
+        if not remote:
+            raise
+        args.data_folder = args.data_dir
+        return {"dataset": args.dataset, "dir": args.data_dir, "found_via": "dask workers"}
+    args.data_folder = str(located.folder)
+    n_train, n_test = data_sizes(args.dataset, args.data_folder, args.dtype)
+    for flag, asked, have, what in (("--n-train", args.n_train, n_train, "training"),
+                                    ("--n-test", args.n_test, n_test, "test")):
+        if asked > have:
+            raise StudyError(f"{flag} {asked}: {args.dataset} in {located.folder} has "
+                             f"{have} {what} images")
+    if remote:  # the workers' own paths may differ from this machine's
+        args.data_folder = args.data_dir
+    return {"dataset": args.dataset, "dir": str(located.folder), "found_via": located.source,
+            "train_images": n_train, "test_images": n_test}
 
 
 def _sorted_rows(complete: Dict[R.RunKey, List[R.Row]], order: Sequence[str]) -> List[R.Row]:
@@ -241,69 +287,116 @@ def _sorted_rows(complete: Dict[R.RunKey, List[R.Row]], order: Sequence[str]) ->
 
 
 def run_study(args: argparse.Namespace) -> Dict:
-    """Run (or complete) the study described by resolved ``args``; return a short report."""
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    complete = open_study(out, args)
+    """Run (or complete) the study described by resolved ``args``; return a short report.
+
+    Everything is checked (arguments, ``--out``, the folder's study, the data) before the
+    first file is written.
+    """
+    out = cli.check_output_dir(args.out)
+    old, complete = inspect_folder(out, args)
+    data_info = check_data(args)
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     wanted = [(o, s) for o in args.optimizer_list for s in seeds]
-    base = {**study_key(args), "data_dir": args.data_dir}
-    todo = [{**base, "optimizer": o, "seed": s} for o, s in wanted if (o, s) not in complete]
+    base = {**study_key(args), "data_dir": args.data_folder}
+    todo = [{**base, "optimizer": o, "seed": s, "hyper": args.hyperparameters[o]}
+            for o, s in wanted if (o, s) not in complete]
+    found = len(wanted) - len(todo)
+    if found:
+        print(f"resuming: {found} of {len(wanted)} runs found in {out}"
+              + ("; nothing to compute" if not todo else ""), file=sys.stderr, flush=True)
+    if todo:
+        print(args.blas.describe(), file=sys.stderr, flush=True)
+
+    out.mkdir(parents=True, exist_ok=True)
+    if args.overwrite:
+        for name in ("config.json", "runs.csv", "summary.csv"):
+            (out / name).unlink(missing_ok=True)
+    table = R.RUNS.for_dtype(args.dtype)
     started = time.time()
-    config = {"study": study_key(args),
-              "arguments": {k: v for k, v in sorted(vars(args).items())},
-              "machine": machine_info(),
-              "blas_threads": args.threads or (schedulers.threads_per_worker(args.jobs)
-                                               if args.scheduler != "serial" else None),
-              "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started))}
-    R.write_json(out / "config.json", config)
+    config = None
+    if todo:
+        hyper = dict((old or {}).get("optimizers") or {})
+        hyper.update(args.hyperparameters)
+        config = R.with_sessions(
+            {"study": study_key(args), "optimizers": hyper, "data": data_info,
+             "arguments": {k: v for k, v in sorted(vars(args).items())
+                           if k not in _DERIVED},
+             "blas_threads": {"count": args.blas.count, "source": args.blas.source},
+             "columns": {"runs.csv": R.RUN_COLUMNS}, "machine": R.machine_info(),
+             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started))},
+            old, "runs_computed")
+        R.write_json(out / "config.json", config)
 
     def save() -> None:
-        R.write_runs(out / "runs.csv", _sorted_rows(complete, args.optimizer_list))
+        R.write_runs(out / "runs.csv", _sorted_rows(complete, args.optimizer_list), table)
         requested = {k: v for k, v in complete.items() if k in set(wanted)}
         R.write_summary(out / "summary.csv",
                         R.summarize(_sorted_rows(requested, args.optimizer_list),
-                                    args.optimizer_list))
+                                    args.optimizer_list), args.dtype)
 
     save()
-    progress = Progress(len(wanted), len(wanted) - len(todo), args.progress)
-    if args.scheduler == "serial":
-        stream = schedulers.run_serial(run_one, todo)
-    elif args.scheduler == "processes":
-        stream = schedulers.run_processes(run_one, todo, args.jobs, args.threads)
-    else:
-        stream = schedulers.run_dask(run_one, todo, args.jobs, args.threads, args.dask_address)
+    computed = 0
+    args.blas_applied = None
+    progress = Progress(len(wanted), found, args.progress)
     try:
-        for spec, rows in stream:
+        for spec, rows in _stream(args, todo):
             if len(rows) != args.epochs:
                 raise RuntimeError(f"run {spec['optimizer']}/{spec['seed']} returned "
                                    f"{len(rows)} epochs, expected {args.epochs}")
-            complete[(spec["optimizer"], spec["seed"])] = rows
+            # what the file will hold, so this session's summary equals a resumed one's
+            complete[(spec["optimizer"], spec["seed"])] = [table.normalize(r) for r in rows]
             save()
+            computed += 1
             progress.update(spec, rows)
     finally:
         progress.close()
-    wall = time.time() - started
-    config["wall_seconds"] = wall
-    config["runs_computed"] = len(todo)
-    R.write_json(out / "config.json", config)
+        if config is not None and computed:
+            R.add_session(config, {
+                "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+                "wall_seconds": time.time() - started, "runs_computed": computed,
+                "interrupted": computed < len(todo), "scheduler": args.scheduler,
+                "jobs": args.jobs, "blas_threads": args.blas.count,
+                "blas_applied": args.blas_applied, "hostname": config["machine"]["hostname"]},
+                "runs_computed")
+            R.write_json(out / "config.json", config)
     if not args.no_plots:
         from benchmarks import plot
         plot.make_plots(out)
-    return {"out": str(out), "computed": len(todo), "total": len(wanted), "wall": wall}
+    return {"out": str(out), "computed": computed, "total": len(wanted),
+            "wall": time.time() - started}
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        args = resolve(args)
-        report = run_study(args)
-    except StudyError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+def _stream(args: argparse.Namespace, todo: List[Dict]):
+    """``(spec, rows)`` of every run of ``todo`` as they finish, on the chosen scheduler with
+    the chosen BLAS threads (applied in this process for the serial one)."""
+    if not todo:
+        return
+    if args.scheduler == "serial":
+        with blas.limited(args.blas.count) as how:
+            args.blas_applied = how
+            if how is None:
+                print(blas.not_applied_warning(args.blas), file=sys.stderr, flush=True)
+            yield from schedulers.run_serial(run_one, todo)
+        return
+    args.blas_applied = "worker environment"
+    if args.scheduler == "processes":
+        yield from schedulers.run_processes(run_one, todo, args.jobs, args.blas.count)
+    else:
+        yield from schedulers.run_dask(run_one, todo, args.jobs, args.blas.count,
+                                       args.dask_address)
+
+
+def _main(argv: Optional[Sequence[str]]) -> int:
+    args = resolve(build_parser().parse_args(argv))
+    report = run_study(args)
     print(f"{report['computed']} run(s) computed, {report['total']} in the study, "
           f"{report['wall']:.1f} s; results in {report['out']}", file=sys.stderr)
     return 0
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """The command line; returns the exit status (2 for a mistake, 130 for Ctrl-C)."""
+    return cli.run(lambda: _main(argv), resumable=True)
 
 
 if __name__ == "__main__":

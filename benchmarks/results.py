@@ -3,9 +3,15 @@
 Every file is replaced atomically (temporary file in the same folder, fsync, rename, fsync of
 the folder), so a process killed at any moment leaves either the old or the new file. Each row of
 a per-epoch CSV (the optimizer study's ``runs.csv``, an autoencoder case's ``loss.csv``; its
-columns are a :class:`Table`) also carries a CRC-32 of its other fields, and a run counts as
-complete only when all of its epochs are present with valid checksums: a truncated or corrupt
-line (written by anything else, or damaged later) is never taken as a finished result.
+columns are a :class:`Table`) ends with a ``crc`` column: the CRC-32 (8 hex digits) of the
+row's other fields exactly as written, joined by commas. A run counts as complete only when all
+of its epochs are present with valid checksums: a truncated or corrupt line (written by
+anything else, or damaged later) is never taken as a finished result.
+
+Measured values of a float32 study are float32 numbers and are written as such: the shortest
+text that reads back as the same float32 (``0.7211``, not the float64 ``0.7211000025272369``
+of the same value), and read back through float32, so a resumed study holds exactly the numbers
+of an uninterrupted one. Timings are written to the microsecond.
 """
 from __future__ import annotations
 
@@ -14,6 +20,7 @@ import io
 import json
 import math
 import os
+import platform
 import tempfile
 import zipfile
 import zlib
@@ -34,13 +41,33 @@ Row = Dict[str, object]
 RunKey = Tuple
 
 
+def float32(text: str) -> float:
+    """Parse a float32 column: the float64 of the float32 that ``text`` denotes."""
+    return float(np.float32(text))
+
+
+def seconds(text: str) -> float:
+    """Parse a timing column (written to the microsecond)."""
+    return float(text)
+
+
+#: how each column type is written: float32 values as the shortest text of the float32,
+#: float64 values by repr (both read back exactly), timings to the microsecond
+_FORMATS: Dict[Callable, Callable[[object], str]] = {
+    float32: lambda v: str(np.float32(v)),
+    float: lambda v: repr(float(v)),
+    seconds: lambda v: f"{float(v):.6f}",
+}
+
+
 @dataclass(frozen=True)
 class Table:
     """The columns of a checksummed per-epoch CSV.
 
-    ``fields`` ends with ``"crc"``; ``types`` parses each other field from its text; ``key``
-    names the columns that identify a run (the rest of a row is one epoch of it). Every table
-    has an ``"epoch"`` column counting 1, 2, ...
+    ``fields`` ends with ``"crc"``; ``types`` parses each other field from its text (``str``,
+    ``int``, ``float`` for float64 values, :func:`float32`, :func:`seconds`) and decides how it
+    is written; ``key`` names the columns that identify a run (the rest of a row is one epoch
+    of it). Every table has an ``"epoch"`` column counting 1, 2, ...
     """
 
     fields: Tuple[str, ...]
@@ -55,9 +82,36 @@ class Table:
         if missing:
             raise ValueError(f"Table: key/epoch columns {missing} are not in {self.fields}")
 
+    def for_dtype(self, dtype: str) -> "Table":
+        """This table with its float columns stored as ``dtype`` (float32 or float64)."""
+        kind = float32 if str(dtype) == "float32" else float
+        types = tuple(kind if t in (float, float32) else t for t in self.types)
+        return Table(self.fields, types, self.key)
 
-#: the optimizer study's runs.csv: one row per (optimizer, seed, epoch)
-RUNS = Table(RUN_FIELDS, (str, int, int) + (float,) * (len(METRICS) + 1), ("optimizer", "seed"))
+    def normalize(self, row: Row) -> Row:
+        """``row`` as it reads back from the file (float32 columns rounded, timings to the
+        microsecond): what a resumed study sees."""
+        return _parse(format_row(row, self), self)
+
+
+#: the optimizer study's runs.csv: one row per (optimizer, seed, epoch); float64 columns (use
+#: ``RUNS.for_dtype(dtype)`` for a study's own)
+RUNS = Table(RUN_FIELDS, (str, int, int) + (float,) * len(METRICS) + (seconds,),
+             ("optimizer", "seed"))
+
+#: what each column of runs.csv holds (config.json and the README repeat it)
+RUN_COLUMNS = {
+    "optimizer": "the update rule's name (optimizers.names())",
+    "seed": "the run's seed: initial weights, dropout masks and minibatch order",
+    "epoch": "1, 2, ...: the row holds the state after this many epochs",
+    "train_loss": "mean minibatch cost of the epoch (on dropped-out inputs)",
+    "test_loss": "mean cross-entropy on the test images (no dropout)",
+    "test_accuracy": "fraction of test images classified right",
+    "seconds": "training time of the epoch (evaluation excluded)",
+    "crc": "CRC-32 (8 hex digits) of the row's other fields as written, joined by commas: "
+           "a row whose crc does not match (a truncated or damaged line) is ignored and its "
+           "run computed again",
+}
 
 
 def atomic_write_bytes(path: PathLike, data: bytes) -> None:
@@ -117,6 +171,13 @@ def _fmt(value) -> str:
     return repr(float(value)) if isinstance(value, float) else str(value)
 
 
+def format_value(kind: Optional[Callable], value) -> str:
+    """``value`` as a column of type ``kind`` is written (:class:`Table`'s types; None or
+    another type: ``str``, floats by repr)."""
+    fmt = _FORMATS.get(kind)
+    return fmt(value) if fmt is not None else _fmt(value)
+
+
 def row_crc(fields: Sequence[str]) -> str:
     """Hex CRC-32 of the formatted fields of a row (everything but the crc column)."""
     return format(zlib.crc32(",".join(fields).encode()), "08x")
@@ -124,7 +185,7 @@ def row_crc(fields: Sequence[str]) -> str:
 
 def format_row(row: Row, table: Table = RUNS) -> List[str]:
     """The CSV fields of ``row``, its checksum last."""
-    fields = [_fmt(row[k]) for k in table.fields[:-1]]
+    fields = [format_value(kind, row[k]) for k, kind in zip(table.fields, table.types)]
     return fields + [row_crc(fields)]
 
 
@@ -210,13 +271,17 @@ def summary_fields() -> List[str]:
     return ["optimizer", "epoch", "n"] + [f"{m}_{s}" for m in METRICS for s in SUMMARY_STATS]
 
 
-def write_summary(path: PathLike, summary: Sequence[Dict[str, object]]) -> None:
-    """Write :func:`summarize`'s records as CSV, atomically."""
+def write_summary(path: PathLike, summary: Sequence[Dict[str, object]],
+                  dtype: str = "float64") -> None:
+    """Write :func:`summarize`'s records as CSV, atomically; the statistics of a float32
+    study as float32 numbers (their shortest text)."""
+    kind = float32 if dtype == "float32" else float
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=summary_fields(), lineterminator="\n")
     writer.writeheader()
     for rec in summary:
-        writer.writerow({k: _fmt(v) for k, v in rec.items()})
+        writer.writerow({k: format_value(kind, v) if isinstance(v, float) else _fmt(v)
+                         for k, v in rec.items()})
     atomic_write_text(path, buf.getvalue())
 
 
@@ -239,3 +304,64 @@ def settings_mismatch(out, old: dict, new: dict, keys: Sequence[str]) -> Optiona
         return None
     return (f"{out} holds a different study; refusing to mix them (" + "; ".join(diff)
             + "). Use another --out, the folder's settings, or --overwrite")
+
+
+def read_config(path: PathLike) -> Optional[dict]:
+    """The JSON object in ``path``, None when the file does not exist; ValueError when it is
+    not a JSON object."""
+    if not Path(path).exists():
+        return None
+    data = read_json(path)
+    if not isinstance(data, dict):
+        raise ValueError(f"{path} holds JSON {type(data).__name__}, not an object")
+    return data
+
+
+def with_sessions(config: dict, old: Optional[dict], count_key: str) -> dict:
+    """``config`` (this session's settings) with the session history of ``old`` (the folder's
+    config.json, or None) carried over: ``sessions`` (one record per session that computed
+    something), ``started`` (the first one's start), and the totals ``wall_seconds`` and
+    ``count_key`` over them. A folder of an earlier version (totals, no sessions) counts as
+    one session."""
+    sessions = list(old.get("sessions", [])) if old else []
+    if old and "sessions" not in old and "wall_seconds" in old:
+        sessions = [{"started": old.get("started"), "wall_seconds": old["wall_seconds"],
+                     count_key: old.get(count_key)}]
+    out = dict(config, sessions=sessions)
+    _totals(out, count_key)
+    return out
+
+
+def add_session(config: dict, session: dict, count_key: str) -> None:
+    """Append ``session`` (``started``, ``wall_seconds``, ``count_key``, ...) to ``config``'s
+    sessions and update its totals."""
+    config["sessions"].append(session)
+    _totals(config, count_key)
+
+
+def _totals(config: dict, count_key: str) -> None:
+    sessions = config["sessions"]
+    if sessions:
+        config["started"] = sessions[0].get("started") or config.get("started")
+    config["wall_seconds"] = math.fsum(s.get("wall_seconds") or 0.0 for s in sessions)
+    config[count_key] = sum(s.get(count_key) or 0 for s in sessions)
+
+
+def machine_info() -> Dict[str, object]:
+    """Versions and machine, for config.json (optional packages by their installed version,
+    without importing them: importing changes nothing in the run)."""
+    from importlib import metadata
+    import numpy
+    import symgraph
+    info: Dict[str, object] = {
+        "python": platform.python_version(), "numpy": numpy.__version__,
+        "symgraph": getattr(symgraph, "__version__", "?"), "platform": platform.platform(),
+        "machine": platform.machine(), "processor": platform.processor(),
+        "cpu_count": os.cpu_count(), "hostname": platform.node()}
+    for dist in ("scipy", "numba", "threadpoolctl", "matplotlib", "tqdm", "dask",
+                 "distributed"):
+        try:
+            info[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            pass
+    return info

@@ -3,31 +3,26 @@
 Each scheduler takes a picklable function and a list of specs and yields ``(spec, result)``
 as runs finish, so the caller (the one process that writes the output folder) can save each
 result at once. Worker processes get their BLAS thread count through environment variables
-that are set before they start, hence before NumPy is imported in them.
+that are set before they start, hence before NumPy is imported in them (see
+:mod:`models.threads`). They ignore Ctrl-C: the terminal sends SIGINT to the whole process
+group, and the parent alone reports the interruption and stops the workers.
 """
 from __future__ import annotations
 
 import contextlib
 import os
+import signal
 from typing import Callable, Dict, Iterator, List, Optional, Tuple
+
+from models.threads import BlasThreads
 
 Spec = Dict
 Result = object
 
-#: environment variables read by the BLAS/OpenMP runtimes when NumPy is first imported
-BLAS_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-             "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
-
-
-def threads_per_worker(jobs: int, cores: Optional[int] = None) -> int:
-    """BLAS threads for each of ``jobs`` workers so that workers × threads ≤ cores."""
-    cores = cores or os.cpu_count() or 1
-    return max(1, cores // max(1, jobs))
-
 
 def blas_env(threads: int) -> Dict[str, str]:
     """The environment variables that pin BLAS to ``threads`` threads."""
-    return {k: str(threads) for k in BLAS_VARS}
+    return BlasThreads(threads, "").env()
 
 
 @contextlib.contextmanager
@@ -45,6 +40,30 @@ def environ(values: Dict[str, str]):
                 os.environ[k] = v
 
 
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@contextlib.contextmanager
+def _sigint_ignored():
+    """Ignore SIGINT in this process for the block: processes started in it keep ignoring it
+    (an ignored signal stays ignored across exec, and Python then installs no handler)."""
+    try:
+        old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread: leave the signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
+def _call(job: Tuple[Callable[[Spec], Result], Spec]) -> Tuple[Spec, Result]:
+    fn, spec = job
+    return spec, fn(spec)
+
+
 def run_serial(fn: Callable[[Spec], Result], specs: List[Spec]
                ) -> Iterator[Tuple[Spec, Result]]:
     """Run every spec in this process, in order."""
@@ -53,42 +72,36 @@ def run_serial(fn: Callable[[Spec], Result], specs: List[Spec]
 
 
 def run_processes(fn: Callable[[Spec], Result], specs: List[Spec], jobs: int,
-                  threads: Optional[int] = None) -> Iterator[Tuple[Spec, Result]]:
+                  threads: int) -> Iterator[Tuple[Spec, Result]]:
     """Run the specs in ``jobs`` fresh ('spawn') worker processes with ``threads`` BLAS
-    threads each (default: cores // jobs)."""
+    threads each. When the caller stops early (an error, Ctrl-C) the workers are terminated
+    at once rather than left to finish their runs."""
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-    threads = threads or threads_per_worker(jobs)
     ctx = multiprocessing.get_context("spawn")
     with environ(blas_env(threads)):
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-            futures = {pool.submit(fn, spec): spec for spec in specs}
-            try:
-                for fut in as_completed(futures):
-                    yield futures[fut], fut.result()
-            except BaseException:
-                for fut in futures:
-                    fut.cancel()
-                raise
+        pool = ctx.Pool(processes=jobs, initializer=_ignore_sigint)
+    try:
+        for spec, result in pool.imap_unordered(_call, [(fn, spec) for spec in specs]):
+            yield spec, result
+        pool.close()
+    finally:
+        pool.terminate()
+        pool.join()
 
 
 def run_dask(fn: Callable[[Spec], Result], specs: List[Spec], jobs: int,
-             threads: Optional[int] = None, address: Optional[str] = None
+             threads: int, address: Optional[str] = None
              ) -> Iterator[Tuple[Spec, Result]]:
     """Submit each spec as a task to a Dask ``distributed`` cluster and yield results as they
     arrive at this client.
 
     Without ``address`` a ``LocalCluster`` of ``jobs`` single-threaded worker processes is
-    started (BLAS threads set in each worker's environment) and closed at the end. With an
+    started (BLAS threads set in each worker's environment, Ctrl-C ignored by them) and closed
+    at the end. With an
     address the existing scheduler is used; its workers must be able to import
     ``benchmarks``, ``models``, ``optimizers`` and ``symgraph`` and find the data.
     """
-    try:
-        from dask.distributed import Client, LocalCluster, as_completed
-    except ImportError as exc:
-        raise RuntimeError("--scheduler dask needs dask.distributed: pip install "
-                           "'dask[distributed]' (or the project's [dask] extra)") from exc
-    threads = threads or threads_per_worker(jobs)
+    from dask.distributed import Client, LocalCluster, as_completed
     with contextlib.ExitStack() as stack:
         if address:
             client = stack.enter_context(Client(address))
@@ -98,7 +111,8 @@ def run_dask(fn: Callable[[Spec], Result], specs: List[Spec], jobs: int,
             # worker process is spawned with ('pre-spawn'), not set after it started
             pre = {**dask.config.get("distributed.nanny.pre-spawn-environ", {}),
                    **blas_env(threads)}
-            with dask.config.set({"distributed.nanny.pre-spawn-environ": pre}):
+            with dask.config.set({"distributed.nanny.pre-spawn-environ": pre}), \
+                    _sigint_ignored():  # inherited by the worker processes
                 cluster = stack.enter_context(LocalCluster(
                     n_workers=jobs, threads_per_worker=1, processes=True,
                     dashboard_address=None, silence_logs=40))

@@ -18,19 +18,20 @@ Measures, in one process (PyTensor aside), medians of:
   ``--peer-python`` (e.g. a venv's interpreter: PyTensor pins an older numba than this project's),
   which also hosts torch or jax when they are not importable here.
 
-On a machine shared with other work, ``--threads 1`` (threadpoolctl) keeps BLAS threads from
-fighting over the cores, which otherwise dominates every number. With ``--peers jax`` it also
-sets ``XLA_FLAGS=--xla_cpu_multi_thread_eigen=false`` before jax is imported (XLA reads it only
-then), and a peer worker process gets the ``*_NUM_THREADS`` variables as well. Those settings
-do not reach every thread pool (measured: a jitted JAX product kept 1.7 cores busy with the XLA
-flag set, and ran 1.5x faster than it does on one core), so ``--threads N`` also pins the
-process, and the peer processes it starts, to N CPUs (``os.sched_setaffinity``).
+BLAS, numba and the peers run with one thread by default (``--threads N`` or
+``OPENBLAS_NUM_THREADS`` for more; see :mod:`models.threads`): on a machine shared with other
+work, BLAS threads fighting over the cores otherwise dominate every number. With ``--peers jax``
+the count also goes into ``XLA_FLAGS`` (``--xla_cpu_multi_thread_eigen=false`` for one thread)
+before jax is imported (XLA reads it only then), and a peer worker process gets the
+``*_NUM_THREADS`` variables as well. Those settings do not reach every thread pool (measured: a
+jitted JAX product kept 1.7 cores busy with the XLA flag set, and ran 1.5x faster than it does
+on one core), so an explicit ``--threads N`` also pins the process, and the peer processes it
+starts, to N CPUs (``os.sched_setaffinity``).
 
 Results are printed as a table and written as JSON into ``--out`` when given.
 """
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import json
 import os
@@ -45,10 +46,13 @@ import numpy as np
 
 import symgraph
 import symgraph.tensor as T
-from symgraph.compile.mode import FAST_RUN
+from symgraph.compile.mode import FAST_RUN, NUMPY
 
+from benchmarks import results as R
 from benchmarks.speed_peers import (BUILDERS, PEERS, Problem, interleaved, peer_in_subprocess,
                                     thread_env)
+from models import cli
+from models import threads as blas
 
 BIG = (784, 1000, 1000, 10)
 TINY = (784, 100, 10)
@@ -224,7 +228,7 @@ if sys.argv[1] == 'numba':  # what numba's own start-up costs a process (import,
     print(time.perf_counter() - t0)
     sys.exit()
 from benchmarks.speed import build_step, BIG, make_data
-from symgraph.compile.mode import FAST_RUN
+from symgraph.compile.mode import FAST_RUN, NUMPY
 t0 = time.perf_counter()
 f, ct = build_step(BIG, 'adam', FAST_RUN.__class__('NUMBA', backend='numba'), 0)
 x, y = make_data(BIG, 128, 0)
@@ -291,7 +295,7 @@ def run(peers: Sequence[str], repeat: int, seed: int, threads: Optional[int] = N
     big = {"gemm_only": numpy_gemm_only(BIG, batch, seed),
            "numpy_sgd": numpy_sgd_step(BIG, batch, seed)}
     tiny = {"numpy_tiny": numpy_sgd_step(TINY, tiny_batch, seed)}
-    backends = [("numpy", FAST_RUN)]
+    backends = [("numpy", NUMPY)]
     try:
         import numba  # noqa: F401
         backends.append(("numba", FAST_RUN.__class__("NUMBA", backend="numba")))
@@ -388,63 +392,93 @@ def table(res: dict) -> str:
     return "\n".join(rows)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--peers", default="",
-                    help="comma-separated, each timed when installed: " + ",".join(PEERS))
-    ap.add_argument("--peer-python", default=None,
+def build_parser() -> cli.Parser:
+    count = cli.bounded(int, 1)
+    ap = cli.Parser(
+        prog="python -m benchmarks.speed",
+        description="Speed of compiled train steps (an MLP 784-1000-1000-10 with SGD and "
+                    "Adam, and a tiny 784-100-10 with SGD): symgraph against NumPy's "
+                    "GEMM-only and hand-written steps and, with --peers, PyTorch eager, JAX "
+                    "jit and PyTensor. Prints a table; --out also writes speed.json.",
+        epilog="BLAS: 1 thread unless --threads or OPENBLAS_NUM_THREADS says otherwise; "
+               "an explicit\n--threads N also pins this process and the peer processes to "
+               "N CPUs (thread settings\ndo not reach every pool). Measured tables: "
+               "benchmarks/README.md.")
+    ap.add_argument("--peers", metavar="NAMES", default=None,
+                    help="comma-separated, each timed when installed: " + ",".join(PEERS)
+                         + " (default: none)")
+    ap.add_argument("--peer-python", metavar="PYTHON", default=None,
                     help="interpreter for the pytensor worker and for a peer not importable "
-                         "here (e.g. a venv's python; default: this one)")
-    ap.add_argument("--repeat", type=int, default=30, help="timed calls per big-model median")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", default=None, help="folder for speed.json")
+                         "here, e.g. a venv's python (default: this one)")
+    ap.add_argument("--repeat", metavar="N", type=count, default=30,
+                    help="timed calls per big-model median")
+    ap.add_argument("--seed", metavar="N", type=cli.bounded(int, 0), default=0,
+                    help="seed of the initial weights and the data")
+    ap.add_argument("--out", metavar="DIR", default=None,
+                    help="folder for speed.json (default: print the table only)")
     ap.add_argument("--parallel", action="store_true",
                     help="also time the numba-parallel backend (threads over elements)")
-    ap.add_argument("--threads", type=int, default=None,
-                    help="run on N cores: pin the process (and peer processes) to N CPUs and "
-                         "limit BLAS, numba, torch and XLA threads to N; needs threadpoolctl")
+    ap.add_argument("--threads", metavar="N", type=count, default=None,
+                    help="limit BLAS, numba, torch and XLA threads to N and pin the process "
+                         "(and peer processes) to N CPUs (default: 1 thread, or "
+                         "$OPENBLAS_NUM_THREADS, not pinned)")
     ap.add_argument("--alone", action="store_true",
                     help="time each step in a block of its own (warm caches, as the pytensor "
                          "peer in its process) instead of in turns with the others")
+    return ap
+
+
+def _main(argv: Optional[Sequence[str]]) -> int:
+    ap = build_parser()
     args = ap.parse_args(argv)
-    peers = [p for p in args.peers.split(",") if p]
+    peers = [p.strip() for p in (args.peers or "").split(",") if p.strip()]
     unknown = sorted(set(peers) - set(PEERS))
     if unknown:
-        ap.error(f"--peers: unknown {', '.join(unknown)}; expected some of {', '.join(PEERS)}")
-    if args.threads and "jax" in peers and "jax" not in sys.modules:
+        raise cli.CommandError(f"--peers: unknown {', '.join(unknown)}; expected some of "
+                               f"{', '.join(PEERS)}")
+    if args.peer_python and not (os.path.isfile(args.peer_python)
+                                 and os.access(args.peer_python, os.X_OK)):
+        raise cli.CommandError(f"--peer-python {args.peer_python}: not an executable file")
+    if args.out:
+        cli.check_output_dir(args.out)
+    threads = blas.choose(args.threads)
+    pin = args.threads is not None
+    if "jax" in peers and "jax" not in sys.modules:
         # XLA reads its CPU threading flags once, when jax is first imported
-        os.environ.update({k: v for k, v in thread_env(args.threads).items() if k == "XLA_FLAGS"})
+        os.environ.update({k: v for k, v in thread_env(threads.count).items()
+                           if k == "XLA_FLAGS"})
     cpus = None
-    if args.threads and hasattr(os, "sched_setaffinity"):
+    if pin and hasattr(os, "sched_setaffinity"):
         # thread-count settings do not reach every pool (XLA's CPU runtime measured 1.7 cores
-        # busy with its threading flag set): the process and its children get N cores, full stop
-        cpus = sorted(os.sched_getaffinity(0))[:args.threads]
+        # busy with its threading flag set): the process and its children get N cores
+        cpus = sorted(os.sched_getaffinity(0))[:threads.count]
         os.sched_setaffinity(0, cpus)
-    if args.threads:
-        from threadpoolctl import threadpool_limits
-        try:  # load SciPy's BLAS now: threadpoolctl limits the libraries loaded so far
-            import scipy.linalg.blas  # noqa: F401
-        except ImportError:
-            pass
-        try:
-            import numba
-            numba.set_num_threads(args.threads)
-        except ImportError:
-            pass
-        with threadpool_limits(args.threads):
-            res = run(peers, args.repeat, args.seed, args.threads, args.parallel,
-                      args.peer_python, args.alone)
-        res["config"]["threads"] = args.threads
-        res["config"]["cpus"] = cpus
-    else:
-        res = run(peers, args.repeat, args.seed, parallel=args.parallel,
-                  peer_python=args.peer_python, alone=args.alone)
+    print(threads.describe("") + (f"; pinned to CPU(s) {cpus}" if cpus else ""),
+          file=sys.stderr, flush=True)
+    try:
+        import numba
+        numba.set_num_threads(min(threads.count, numba.config.NUMBA_NUM_THREADS))
+    except ImportError:
+        pass
+    with blas.limited(threads.count) as how:
+        if how is None:
+            print(blas.not_applied_warning(threads), file=sys.stderr, flush=True)
+        res = run(peers, args.repeat, args.seed, threads.count, args.parallel,
+                  args.peer_python, args.alone)
+    res["config"].update(threads=threads.count, threads_from=threads.source,
+                         threads_applied=how, cpus=cpus)
     print(table(res))
     if args.out:
         os.makedirs(args.out, exist_ok=True)
-        with open(os.path.join(args.out, "speed.json"), "w") as fh:
-            json.dump(res, fh, indent=2, default=str)
+        R.atomic_write_text(os.path.join(args.out, "speed.json"),
+                            json.dumps(res, indent=2, default=str) + "\n")
+    return 0
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """The command line; returns the exit status (2 for a mistake, 130 for Ctrl-C)."""
+    return cli.run(lambda: _main(argv))
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -10,8 +10,8 @@ the update is bound by memory bandwidth, not by its arithmetic or by symgraph's 
 """
 from __future__ import annotations
 
-import argparse
 import statistics
+import sys
 import time
 from collections import OrderedDict
 from typing import Callable, Dict, Optional, Sequence
@@ -21,7 +21,9 @@ import numpy as np
 import symgraph
 import symgraph.tensor as T
 from benchmarks.speed import BIG, init_params
-from symgraph.compile.mode import FAST_RUN
+from models import cli
+from models import threads as blas
+from symgraph.compile.mode import FAST_RUN, NUMPY
 
 
 def adam_update(values, mode):
@@ -73,7 +75,7 @@ def run(repeat: int) -> Dict[str, Dict[str, float]]:
     rng = np.random.default_rng(1)
     grads = [(rng.standard_normal(v.shape) * 1e-2).astype(np.float32) for v in values]
     fns: Dict[str, Callable[[], object]] = {
-        "adam, NumPy path": (lambda f=adam_update(values, FAST_RUN): f(*grads))}
+        "adam, NumPy path": (lambda f=adam_update(values, NUMPY): f(*grads))}
     try:
         import numba  # noqa: F401
         fast = adam_update(values, FAST_RUN.__class__("NUMBA", backend="numba"))
@@ -88,26 +90,40 @@ def run(repeat: int) -> Dict[str, Dict[str, float]]:
             for name, fn in fns.items()}
 
 
-def main(argv: Optional[Sequence[str]] = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeat", type=int, default=40)
-    ap.add_argument("--threads", type=int, default=1,
-                    help="BLAS and numba threads (threadpoolctl), default 1")
+def _main(argv: Optional[Sequence[str]]) -> int:
+    ap = cli.Parser(prog="python -m benchmarks.update_bandwidth",
+                    description="Adam's update of the speed benchmark's 1.8 M float32 "
+                                "parameters (NumPy path and numba) beside a loop that only "
+                                "moves the same bytes, with warm and cold caches.")
+    ap.add_argument("--repeat", metavar="N", type=cli.bounded(int, 1), default=40,
+                    help="timed calls per median")
+    ap.add_argument("--threads", metavar="N", type=cli.bounded(int, 1), default=None,
+                    help="BLAS and numba threads (default: $OPENBLAS_NUM_THREADS when set, "
+                         "else 1)")
     args = ap.parse_args(argv)
+    threads = blas.choose(args.threads)
+    print(threads.describe(""), file=sys.stderr, flush=True)
     try:
         import numba
-        numba.set_num_threads(args.threads)
+        numba.set_num_threads(min(threads.count, numba.config.NUMBA_NUM_THREADS))
     except ImportError:
         pass
-    from threadpoolctl import threadpool_limits
-    with threadpool_limits(args.threads):
+    with blas.limited(threads.count) as how:
+        if how is None:
+            print(blas.not_applied_warning(threads), file=sys.stderr, flush=True)
         res = run(args.repeat)
     n = sum(v.size for v in init_params(BIG, 0))
     print(f"Adam update of {n / 1e6:.2f} M float32 parameters (28 bytes moved per parameter)\n")
     print("| | warm caches | cold caches |\n|---|---|---|")
     for name, r in res.items():
         print(f"| {name} | {r['warm'] * 1e3:.2f} ms | {r['cold'] * 1e3:.2f} ms |")
+    return 0
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """The command line; returns the exit status (2 for a mistake, 130 for Ctrl-C)."""
+    return cli.run(lambda: _main(argv))
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

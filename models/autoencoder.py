@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Union
 
 import numpy as np
 
@@ -15,12 +15,16 @@ from models.base import Model
 
 
 # ---------------------------------------------------------------------------------------------
-# input noises: drawn fresh for every minibatch from the model's random stream
+# input noises: drawn fresh for every minibatch from the model's random stream. A level is a
+# number or a symbolic scalar (one compiled function then serves every level).
+
+Level = Union[float, Variable]
+
 
 @dataclass(frozen=True)
 class Masking:
     """Each pixel is set to 0 with probability ``ratio``."""
-    ratio: float
+    ratio: Level
 
     def __call__(self, x: Variable, stream) -> Variable:
         keep = stream.binomial(size=x.shape, n=1, p=1.0 - self.ratio, dtype=x.dtype)
@@ -30,7 +34,7 @@ class Masking:
 @dataclass(frozen=True)
 class SaltAndPepper:
     """Each pixel is, with probability ``ratio``, replaced by 0 or 1 with equal probability."""
-    ratio: float
+    ratio: Level
 
     def __call__(self, x: Variable, stream) -> Variable:
         hit = stream.binomial(size=x.shape, n=1, p=self.ratio, dtype=x.dtype)
@@ -41,34 +45,46 @@ class SaltAndPepper:
 @dataclass(frozen=True)
 class Gaussian:
     """Additive N(0, std²) noise on every pixel."""
-    std: float
+    std: Level
 
     def __call__(self, x: Variable, stream) -> Variable:
         return x + stream.normal(size=x.shape, avg=0.0, std=self.std, dtype=x.dtype)
 
 
-def masking(ratio: float) -> Masking:
-    """Masking noise: pixels set to 0 with probability ``ratio``."""
-    _check_ratio(ratio, "masking")
-    return Masking(float(ratio))
+def masking(ratio: Level) -> Masking:
+    """Masking noise: pixels set to 0 with probability ``ratio`` (a number in [0, 1) or a
+    symbolic scalar)."""
+    return Masking(_check_level(ratio, "masking", "ratio", 1.0))
 
 
-def salt_and_pepper(ratio: float) -> SaltAndPepper:
-    """Salt-and-pepper noise: pixels set to 0 or 1 (equally likely) with probability ``ratio``."""
-    _check_ratio(ratio, "salt_and_pepper")
-    return SaltAndPepper(float(ratio))
+def salt_and_pepper(ratio: Level) -> SaltAndPepper:
+    """Salt-and-pepper noise: pixels set to 0 or 1 (equally likely) with probability ``ratio``
+    (a number in [0, 1) or a symbolic scalar)."""
+    return SaltAndPepper(_check_level(ratio, "salt_and_pepper", "ratio", 1.0))
 
 
-def gaussian(std: float) -> Gaussian:
-    """Additive Gaussian noise of standard deviation ``std``."""
-    if std < 0:
-        raise ValueError(f"gaussian: std must be >= 0, got {std}")
-    return Gaussian(float(std))
+def gaussian(std: Level) -> Gaussian:
+    """Additive Gaussian noise of standard deviation ``std`` (a number >= 0 or a symbolic
+    scalar)."""
+    return Gaussian(_check_level(std, "gaussian", "std", None))
 
 
-def _check_ratio(ratio: float, what: str) -> None:
-    if not 0 <= ratio < 1:
-        raise ValueError(f"{what}: ratio must be in [0, 1), got {ratio}")
+def _check_level(level: Level, what: str, name: str, below: Optional[float]) -> Level:
+    """A number in ``[0, below)`` (``[0, inf)`` when ``below`` is None) as a float, or a
+    symbolic scalar as it is (its values are the caller's to check)."""
+    if isinstance(level, Variable):
+        if level.ndim != 0 or level.dtype[:5] not in ("float", "int", "uint"):
+            raise TypeError(f"{what}: a symbolic {name} must be a numeric scalar, got {level} "
+                            f"of type {level.type}")
+        return level
+    if isinstance(level, bool) or not isinstance(level, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{what}: {name} must be a number or a symbolic scalar, got "
+                        f"{type(level).__name__}")
+    level = float(level)
+    if not (0 <= level < (below if below is not None else np.inf)):
+        bound = f"in [0, {below:g})" if below is not None else ">= 0"
+        raise ValueError(f"{what}: {name} must be {bound}, got {level}")
+    return level
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,7 +1,10 @@
 """The model base class: parameters, persistent state, save/load, and the classifier contract."""
 from __future__ import annotations
 
+import json
 import os
+import tempfile
+import zipfile
 from collections import OrderedDict
 from typing import Dict, List, Optional, Union
 
@@ -18,7 +21,46 @@ PathLike = Union[str, os.PathLike]
 
 
 class ModelFileError(ValueError):
-    """A saved parameter file does not match the model it is loaded into."""
+    """A parameter file cannot be read (missing, truncated, corrupt, not an ``.npz`` archive,
+    holding pickled objects) or does not match the model it is loaded into. The message names
+    the file and the cause."""
+
+
+def read_parameter_file(path: PathLike) -> Dict[str, np.ndarray]:
+    """Every array of the ``.npz`` parameter file at ``path``, by name.
+
+    Never unpickles anything. Raises :class:`ModelFileError` naming the file and the cause for a
+    file that cannot be opened, is not an ``.npz`` archive (a text file, a single ``.npy``
+    array), is truncated or fails a member's CRC-32, or holds object arrays.
+    """
+    try:
+        with open(path, "rb") as f:
+            head = f.read(6)
+    except OSError as e:
+        raise ModelFileError(f"{path}: cannot read the parameter file "
+                             f"({type(e).__name__}: {e.strerror or e})") from None
+    if not head.startswith(b"PK"):
+        if not head:
+            what = "the file is empty"
+        elif head == b"\x93NUMPY":
+            what = "a single .npy array, not an .npz archive of named arrays"
+        else:
+            what = f"not an .npz archive (it starts with {head!r})"
+        raise ModelFileError(f"{path}: {what}; parameter files are written by Model.save")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+    except zipfile.BadZipFile as e:
+        raise ModelFileError(f"{path}: truncated or corrupt .npz archive "
+                             f"(BadZipFile: {e})") from None
+    except ValueError as e:
+        if "allow_pickle" in str(e):
+            raise ModelFileError(f"{path}: holds pickled object arrays, which are never "
+                                 f"loaded (parameters are numeric arrays)") from None
+        raise ModelFileError(f"{path}: unreadable .npz archive (ValueError: {e})") from None
+    except (OSError, EOFError, KeyError) as e:
+        raise ModelFileError(f"{path}: unreadable .npz archive "
+                             f"({type(e).__name__}: {e})") from None
 
 
 class Model:
@@ -89,20 +131,41 @@ class Model:
         """Copies of every parameter and state value, by name."""
         return {name: v.get_value() for name, v in self._named().items()}
 
-    def save(self, path: PathLike) -> None:
-        """Write params and state to ``path`` as an uncompressed ``.npz`` (no pickled objects)."""
-        with open(path, "wb") as f:
-            np.savez(f, **self.get_values())
+    def save(self, path: PathLike, metadata: Optional[dict] = None) -> None:
+        """Write params and state to ``path`` as an uncompressed ``.npz`` (no pickled objects).
 
-    def load(self, path: PathLike) -> None:
-        """Load values saved by :meth:`save`; refuse a file whose names, shapes or dtypes do not
-        match this model (nothing is changed then)."""
-        named = self._named()
+        ``metadata``, a JSON-serialisable dict (training settings, results...), is stored with
+        them as JSON text under :data:`METADATA_KEY`; :meth:`load` returns it. The file is
+        replaced atomically (written under a temporary name in the same folder, then renamed),
+        so an interrupted save leaves the previous file or none, never a truncated one.
+        """
+        values = self.get_values()
+        if metadata is not None:
+            values[METADATA_KEY] = np.array(_metadata_json(metadata))
+        path = os.fspath(path)
+        folder = os.path.dirname(os.path.abspath(path))
+        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
+                                   dir=folder)
         try:
-            with np.load(path, allow_pickle=False) as data:
-                values = {k: data[k] for k in data.files}
-        except (ValueError, OSError) as e:
-            raise ModelFileError(f"{path}: not a parameter file of this model ({e})") from None
+            with os.fdopen(fd, "wb") as f:
+                np.savez(f, **values)
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+    def load(self, path: PathLike) -> Optional[dict]:
+        """Load values saved by :meth:`save` and return the file's metadata (None without);
+        refuse (:class:`ModelFileError`, naming the file and the cause) a file that cannot be
+        read or whose names, shapes or dtypes do not match this model. Nothing is changed
+        then."""
+        named = self._named()
+        values = read_parameter_file(path)
+        metadata = _parse_metadata(path, values.pop(METADATA_KEY, None))
         problems = []
         missing = sorted(set(named) - set(values))
         extra = sorted(set(values) - set(named))
@@ -122,6 +185,38 @@ class Model:
                                  + "; ".join(problems))
         for name, v in named.items():
             v.set_value(values[name])
+        return metadata
+
+
+#: the ``.npz`` entry holding a saved model's metadata (JSON text)
+METADATA_KEY = "__metadata__"
+
+
+def read_metadata(path: PathLike) -> Optional[dict]:
+    """The metadata stored by :meth:`Model.save` in ``path`` (None when it has none), without
+    building the model; :class:`ModelFileError` when the file cannot be read."""
+    return _parse_metadata(path, read_parameter_file(path).get(METADATA_KEY))
+
+
+def _metadata_json(metadata: dict) -> str:
+    if not isinstance(metadata, dict):
+        raise TypeError(f"Model.save: metadata must be a dict, got {type(metadata).__name__}")
+    try:
+        return json.dumps(metadata, sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"Model.save: metadata must be JSON-serialisable ({e})") from None
+
+
+def _parse_metadata(path: PathLike, raw: Optional[np.ndarray]) -> Optional[dict]:
+    if raw is None:
+        return None
+    try:
+        meta = json.loads(str(raw[()]))
+    except (ValueError, TypeError) as e:
+        raise ModelFileError(f"{path}: damaged metadata ({e})") from None
+    if not isinstance(meta, dict):
+        raise ModelFileError(f"{path}: metadata is not a JSON object")
+    return meta
 
 
 class Classifier(Model):

@@ -1,11 +1,13 @@
 """MNIST-style datasets: find, verify, download and read the IDX files; iterate minibatches.
 
-Files are looked for in ``data_dir`` when given (and downloaded there), else in
-``$SYMGRAPH_DATA/<name>``, then ``~/.cache/symgraph/<name>`` (the download target), then
-system folders such as those of the Debian package ``dataset-fashion-mnist``. Every file is
-checked before use: the md5 of a gzip file against the official checksum, the IDX header against
-the file size (a truncated or corrupt file is reported, never used). Downloads go to a temporary
-file in the target folder that is renamed only once its checksum is right.
+Files are looked for in ``data_dir`` when given (``--data-dir`` on the command lines; missing
+files are downloaded there), else in ``$SYMGRAPH_DATA/<name>``, then
+``~/.cache/symgraph/<name>`` (the download target), then system folders such as those of the
+Debian package ``dataset-fashion-mnist``. :func:`locate` says which folder was used and how it
+was found. Every file is checked before use: the md5 of a gzip file against the official
+checksum, the IDX header against the file size (a truncated or corrupt file is reported, never
+used). Downloads show a progress bar (tqdm, on a terminal) or one line per file, go to a
+temporary file in the target folder, and are renamed into place only once their md5 is right.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import hashlib
 import os
 import sys
 import tempfile
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -102,6 +105,13 @@ FASHION_MNIST = IdxDataset(
 )
 
 
+#: the datasets by the names the command lines use
+DATASETS: Dict[str, IdxDataset] = {"mnist": MNIST, "fashion-mnist": FASHION_MNIST}
+
+#: how a folder was found, as :func:`locate` reports it
+SOURCES = ("data_dir", "SYMGRAPH_DATA", "cache", "system", "downloaded")
+
+
 # ---------------------------------------------------------------------------------------------
 # IDX files
 
@@ -175,17 +185,19 @@ def write_idx(path: PathLike, array: np.ndarray, compress: Optional[bool] = None
 # ---------------------------------------------------------------------------------------------
 # finding, checking and downloading files
 
-def _search_dirs(spec: IdxDataset, data_dir: Optional[PathLike]) -> Tuple[List[Path], Path]:
-    """The folders to look in, in order, and the folder downloads go to."""
+def _search_dirs(spec: IdxDataset, data_dir: Optional[PathLike]
+                 ) -> Tuple[List[Tuple[Path, str]], Path]:
+    """The folders to look in, in order, each with how it was chosen, and the folder
+    downloads go to."""
     if data_dir is not None:
-        return [Path(data_dir)], Path(data_dir)
+        return [(Path(data_dir), "data_dir")], Path(data_dir)
     dirs = []
     env = os.environ.get("SYMGRAPH_DATA")
     if env:
-        dirs.append(Path(env) / spec.name)
+        dirs.append((Path(env) / spec.name, "SYMGRAPH_DATA"))
     cache = Path.home() / ".cache" / "symgraph" / spec.name
-    dirs.append(cache)
-    dirs.extend(Path(d) for d in spec.system_dirs)
+    dirs.append((cache, "cache"))
+    dirs.extend((Path(d), "system") for d in spec.system_dirs)
     return dirs, cache
 
 
@@ -242,18 +254,26 @@ def _progress(total: Optional[int], desc: str):
 
 
 def _fetch(url: str, dest: Path, timeout: float = 30.0) -> None:
-    """Download ``url`` to ``dest`` (the caller renames it into place)."""
+    """Download ``url`` to ``dest`` (the caller renames it into place) with a progress bar
+    (tqdm on a terminal) or, without one, a line once the file is in."""
+    name = url.rsplit("/", 1)[-1]
+    t0 = time.perf_counter()
     with urllib.request.urlopen(url, timeout=timeout) as resp, open(dest, "wb") as out:
         total = resp.headers.get("Content-Length")
-        bar = _progress(int(total) if total else None, url.rsplit("/", 1)[-1])
+        bar = _progress(int(total) if total else None, name)
+        size = 0
         try:
             for chunk in iter(lambda: resp.read(1 << 16), b""):
                 out.write(chunk)
+                size += len(chunk)
                 if bar is not None:
                     bar.update(len(chunk))
         finally:
             if bar is not None:
                 bar.close()
+    if bar is None:
+        print(f"  {name}: {size / 1e6:.1f} MB in {time.perf_counter() - t0:.1f} s",
+              file=sys.stderr, flush=True)
 
 
 def _download(spec: IdxDataset, name: str, target: Path) -> Path:
@@ -277,47 +297,80 @@ def _download(spec: IdxDataset, name: str, target: Path) -> Path:
         finally:
             if tmp.exists():
                 tmp.unlink()
-    raise OSError("; ".join(errors) or "no mirror known")
+    if not errors:
+        raise OSError("no mirror known")
+    more = f" (and {len(errors) - 1} other mirror(s))" if len(errors) > 1 else ""
+    raise OSError(errors[0] + more)
 
 
 def _missing_error(spec: IdxDataset, dirs: List[Path], missing: List[str], why: str) -> DataError:
-    looked = "\n".join(f"  - {d}" for d in dirs)
-    names = ", ".join(missing)
+    looked = ", ".join(str(d) for d in dirs)
     return DataError(
-        f"{spec.name}: files not found ({names}). Looked in:\n{looked}\n"
-        f"and could not download them ({why}). Provide the four IDX files "
-        f"({', '.join(spec.files.values())}, gzip or not) in one of these folders, "
-        f"pass data_dir=..., or set SYMGRAPH_DATA to a folder holding '{spec.name}/'.")
+        f"{spec.name}: {', '.join(missing)} not found in {looked} and not downloaded ({why}); "
+        f"put the four IDX files (gzip or not) in a folder and pass it with --data-dir "
+        f"(data_dir= in Python), or set SYMGRAPH_DATA to a folder holding {spec.name}/")
 
 
-def find_files(spec: IdxDataset, data_dir: Optional[PathLike] = None,
-               download: bool = True) -> Dict[str, Path]:
-    """Paths of the dataset's files, verified; downloads what is missing when possible.
+@dataclass(frozen=True)
+class Located:
+    """Where a dataset's files were found: the folder, how it was found (one of
+    :data:`SOURCES`) and the path of each file by role."""
 
-    The first folder holding all files wins; otherwise the missing files are downloaded into
-    the target folder (``data_dir`` or the cache) next to those already there.
+    folder: Path
+    source: str
+    paths: Dict[str, Path]
+
+
+def locate(spec: Union[IdxDataset, str], data_dir: Optional[PathLike] = None,
+           download: bool = True) -> Located:
+    """Find the dataset's files, verified; download what is missing when allowed.
+
+    ``spec`` is an :class:`IdxDataset` or a name of :data:`DATASETS`. The first folder holding
+    all files wins; otherwise the missing files are downloaded into the target folder
+    (``data_dir`` or the cache) next to those already there, with a message naming the
+    folder and a progress bar. Raises :class:`DataError` (one line, naming ``--data-dir`` and
+    ``SYMGRAPH_DATA``) when files are missing and cannot be downloaded, or when a file is
+    corrupt.
     """
+    if isinstance(spec, str):
+        if spec not in DATASETS:
+            raise ValueError(f"unknown dataset {spec!r}; known: {', '.join(DATASETS)}")
+        spec = DATASETS[spec]
     dirs, target = _search_dirs(spec, data_dir)
-    for folder in dirs:
+    for folder, source in dirs:
         found = {role: _locate(folder, name) for role, name in spec.files.items()}
         if all(found.values()):
             for path in found.values():
                 _check_md5(spec, path)
-            return found
+            return Located(folder, source, found)
+    folders = [d for d, _ in dirs]
+    if target.exists() and not target.is_dir():
+        raise DataError(f"{spec.name}: {target} is a file, not a folder (--data-dir, or "
+                        f"data_dir= in Python, names the folder holding the files)")
     found = {role: _locate(target, name) for role, name in spec.files.items()}
     missing = [spec.files[r] for r, p in found.items() if p is None]
     if not download:
-        raise _missing_error(spec, dirs, missing, "download=False")
+        raise _missing_error(spec, folders, missing, "downloads not allowed here")
+    if not spec.mirrors:
+        raise _missing_error(spec, folders, missing, "no download address known")
+    print(f"{spec.name}: downloading {', '.join(missing)} into {target} (md5-checked)",
+          file=sys.stderr, flush=True)
     for role, path in found.items():
         if path is None:
             try:
                 found[role] = _download(spec, spec.files[role], target)
             except OSError as e:
-                raise _missing_error(spec, dirs, missing, f"offline or unreachable: {e}") \
+                raise _missing_error(spec, folders, missing, f"offline or unreachable: {e}") \
                     from None
     for path in found.values():
         _check_md5(spec, path)
-    return found
+    return Located(target, "downloaded", found)
+
+
+def find_files(spec: IdxDataset, data_dir: Optional[PathLike] = None,
+               download: bool = True) -> Dict[str, Path]:
+    """Paths of the dataset's files by role, verified; see :func:`locate`."""
+    return locate(spec, data_dir, download).paths
 
 
 # ---------------------------------------------------------------------------------------------

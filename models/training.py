@@ -66,7 +66,7 @@ class Trainer:
     """
 
     def __init__(self, model, optimizer, one_hot: bool = False, mode=None):
-        self.model = model
+        self.model, self.optimizer = model, optimizer
         x = model.input_variable("x")
         y = model.target_variable("y", one_hot=one_hot) if model.supervised else None
         inputs = [x, y] if y is not None else [x]
@@ -102,7 +102,8 @@ def fit(model, optimizer, data, epochs: int, batch_size: int = 100, seed: int = 
         callbacks: Sequence[Callable[[Dict[str, Any]], Optional[bool]]] = (),
         eval_batch_size: int = 1000, evaluate_initial: bool = False,
         record_batches: bool = False, progress: Optional[bool] = None,
-        max_batches: Optional[int] = None, mode=None) -> History:
+        max_batches: Optional[int] = None, mode=None, trainer: Optional[Trainer] = None,
+        initial_epoch: int = 0) -> History:
     """Train ``model`` with ``optimizer`` on ``data`` and return the per-epoch history.
 
     Parameters
@@ -125,6 +126,14 @@ def fit(model, optimizer, data, epochs: int, batch_size: int = 100, seed: int = 
         Show a tqdm bar (default: when stderr is a terminal and tqdm is installed).
     max_batches : int, optional
         Stop each epoch after this many minibatches (quick runs).
+    trainer : Trainer, optional
+        The compiled functions of ``model`` under ``optimizer``, built beforehand (to restore
+        a checkpoint's optimizer state into ``optimizer.state`` before training resumes).
+    initial_epoch : int
+        Epochs already done: training runs epochs ``initial_epoch + 1 .. epochs``, each with
+        the minibatch order of an uninterrupted run, so restoring the parameters, optimizer
+        state and noise states saved after epoch ``initial_epoch`` and calling ``fit`` again
+        gives the numbers of a run that was never stopped.
 
     Returns
     -------
@@ -139,7 +148,18 @@ def fit(model, optimizer, data, epochs: int, batch_size: int = 100, seed: int = 
     train, valid, test = _split(data)
     x_tr, y_tr = _pair(train, "train", model)
     one_hot = y_tr is not None and np.ndim(y_tr) == 2
-    trainer = Trainer(model, optimizer, one_hot=one_hot, mode=mode)
+    if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, (int, np.integer)) \
+            or not 0 <= initial_epoch <= epochs:
+        raise ValueError(f"fit: initial_epoch must be an int in [0, epochs={epochs}], got "
+                         f"{initial_epoch!r}")
+    if evaluate_initial and initial_epoch:
+        raise ValueError("fit: evaluate_initial describes the untrained model (epoch 0); it "
+                         "cannot be combined with initial_epoch > 0")
+    if trainer is None:
+        trainer = Trainer(model, optimizer, one_hot=one_hot, mode=mode)
+    elif not isinstance(trainer, Trainer) or trainer.model is not model or \
+            trainer.optimizer is not optimizer:
+        raise ValueError("fit: trainer must be a Trainer built for this model and optimizer")
     if not trainer.supervised:
         y_tr = None
     evaluated = [("test", _pair(test, "test", model))]
@@ -166,7 +186,7 @@ def fit(model, optimizer, data, epochs: int, batch_size: int = 100, seed: int = 
     per_epoch = n_batches(len(x_tr), batch_size)
     if max_batches is not None:
         per_epoch = min(per_epoch, max_batches)
-    for epoch in range(1, epochs + 1):
+    for epoch in range(initial_epoch + 1, epochs + 1):
         bar = _progress(per_epoch, f"epoch {epoch}/{epochs}", progress)
         t0 = time.perf_counter()
         losses, sizes = [], []

@@ -30,6 +30,7 @@ class Adam(Optimizer):
         self.beta1 = beta1
         self.beta2 = beta2
         self.eps = eps
+        self.validate()
 
     def moments(self, p, g, state):
         """The new ``m`` and ``v`` (shared by the family)."""

@@ -26,6 +26,7 @@ class AdaGrad(Optimizer):
         super().__init__(weight_decay=weight_decay, clip_norm=clip_norm, clip_value=clip_value)
         self.lr = lr
         self.eps = eps
+        self.validate()
 
     def step(self, p, g, state, t):
         lr, eps = self.hyper("lr", p.dtype), self.hyper("eps", p.dtype)
@@ -55,6 +56,7 @@ class RMSprop(Optimizer):
         self.lr = lr
         self.alpha = alpha
         self.eps = eps
+        self.validate()
 
     def step(self, p, g, state, t):
         lr, alpha = self.hyper("lr", p.dtype), self.hyper("alpha", p.dtype)
@@ -87,6 +89,7 @@ class AdaDelta(Optimizer):
         self.lr = lr
         self.rho = rho
         self.eps = eps
+        self.validate()
 
     def step(self, p, g, state, t):
         lr, rho = self.hyper("lr", p.dtype), self.hyper("rho", p.dtype)

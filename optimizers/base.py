@@ -7,6 +7,7 @@ lives here once.
 """
 from __future__ import annotations
 
+import math
 import numbers
 from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Tuple, Union
@@ -22,6 +23,61 @@ from symgraph.shared import SharedVariable
 #: a hyper-parameter: a Python/NumPy number (weak: keeps the parameter's dtype), a symbolic
 #: scalar, or a scalar shared variable (for schedules)
 Hyper = Union[float, Variable]
+
+
+#: the allowed range of each hyper-parameter an optimizer may have, by attribute name:
+#: (lowest, highest, lowest allowed, highest allowed); the same limits as torch.optim's checks
+#: (which also refuse a negative learning rate everywhere)
+LIMITS: Dict[str, Tuple[float, float, bool, bool]] = {
+    "lr": (0.0, math.inf, True, False),
+    "momentum": (0.0, math.inf, True, False),
+    "beta1": (0.0, 1.0, True, False),
+    "beta2": (0.0, 1.0, True, False),
+    "alpha": (0.0, math.inf, True, False),
+    "rho": (0.0, 1.0, True, True),
+    "eps": (0.0, math.inf, True, False),
+    "weight_decay": (0.0, math.inf, True, False),
+    "clip_norm": (0.0, math.inf, False, False),
+    "clip_value": (0.0, math.inf, False, False),
+}
+
+#: what a refused value means, for the hyper-parameters where a user may expect otherwise
+_HINTS = {"lr": " (a negative rate climbs the cost instead of descending it; to maximise an "
+                "objective, minimise its negative)"}
+
+
+def check_hyper(value: Hyper, what: str, name: str) -> None:
+    """Refuse a hyper-parameter value outside :data:`LIMITS` (ValueError naming ``what``).
+
+    Numbers and scalar shared variables (checked at their current value, e.g. the first value
+    of a schedule) are checked; other symbolic expressions cannot be, and pass. A value of the
+    wrong kind raises TypeError, as :func:`as_hyper` does.
+    """
+    if value is None or name not in LIMITS:
+        return
+    if isinstance(value, Variable):
+        if value.ndim != 0:
+            raise TypeError(f"{what} must be a scalar, got {value} of type {value.type}")
+        if not isinstance(value, SharedVariable):
+            return
+        number = float(value.get_value(borrow=True))
+    elif isinstance(value, (numbers.Real, np.generic, np.ndarray)) \
+            and not isinstance(value, bool) and np.ndim(value) == 0:
+        number = float(value)
+    else:
+        raise TypeError(f"{what} must be a number or a symbolic scalar, got "
+                        f"{type(value).__name__}")
+    low, high, low_ok, high_ok = LIMITS[name]
+    inside = ((low < number or (low_ok and number == low))
+              and (number < high or (high_ok and number == high)))
+    if not inside:
+        bounds = []
+        if low > -math.inf:
+            bounds.append(f"{'>=' if low_ok else '>'} {low:g}")
+        if high < math.inf:
+            bounds.append(f"{'<=' if high_ok else '<'} {high:g}")
+        raise ValueError(f"{what} must be {' and '.join(bounds)}, got {number!r}"
+                         + _HINTS.get(name, ""))
 
 
 def as_hyper(value: Hyper, dtype: str, what: str) -> Hyper:
@@ -69,6 +125,14 @@ class Optimizer:
         self.clip_norm = clip_norm
         self.clip_value = clip_value
         self._state: List[SharedVariable] = []
+
+    def validate(self) -> None:
+        """Check every hyper-parameter against :data:`LIMITS` (ValueError or TypeError naming
+        it). Constructors call this once their attributes are set, and :meth:`updates` again
+        (a value changed since, or a shared schedule's current value)."""
+        who = type(self).__name__
+        for name, value in self.hyperparameters().items():
+            check_hyper(value, f"{who}.{name}", name)
 
     # ----------------------------------------------------------------- what subclasses write
     def step(self, p: Variable, g: Variable, state: Dict[str, Variable], t: Variable
@@ -120,6 +184,7 @@ class Optimizer:
             A parameter the cost does not depend on gets a zero gradient instead of an error.
         """
         who = type(self).__name__
+        self.validate()
         if params is None:
             raise TypeError(f"{who}.updates: params is required")
         if isinstance(params, (SharedVariable, Variable)):

@@ -20,6 +20,7 @@ class SGD(Optimizer):
                  clip_norm: Optional[Hyper] = None, clip_value: Optional[Hyper] = None):
         super().__init__(weight_decay=weight_decay, clip_norm=clip_norm, clip_value=clip_value)
         self.lr = lr
+        self.validate()
 
     def step(self, p, g, state, t):
         return p - self.hyper("lr", p.dtype) * g, {}
@@ -45,6 +46,7 @@ class Momentum(Optimizer):
         super().__init__(weight_decay=weight_decay, clip_norm=clip_norm, clip_value=clip_value)
         self.lr = lr
         self.momentum = momentum
+        self.validate()
 
     def step(self, p, g, state, t):
         lr, mu = self.hyper("lr", p.dtype), self.hyper("momentum", p.dtype)

@@ -12,6 +12,7 @@ from symgraph.compile.mode import Mode, FAST_RUN, FAST_COMPILE  # noqa: F401
 from symgraph.gradient import grad, Lop, Rop  # noqa: F401
 from symgraph.jacobian import jacobian, hessian  # noqa: F401
 from symgraph.random import RandomStream  # noqa: F401
+from symgraph.graph_html import d3viz  # noqa: F401
 from symgraph import printing, tensor  # noqa: F401
 
 __version__ = "0.1.0"

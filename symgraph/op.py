@@ -8,7 +8,7 @@ An op also tells the linker what it needs to know (the linker knows no op class 
 its outputs alias its inputs (``view_map``, ``copies``), which helpers its emitted code names
 (``emit_helpers``), whether its output can be written into a planned buffer (``emit_into``),
 whether it is a fused elementwise program (``program``) and whether it can accumulate into
-one of its inputs in place (``accumulates_into``, ``emit_update``).
+one of its inputs (``accumulates_into``, ``emit_update``).
 """
 from __future__ import annotations
 
@@ -42,8 +42,9 @@ class Op:
     #: the scalar program of a fused elementwise op, which the back ends turn into ufunc calls
     #: or compiled loops (see :mod:`symgraph.ops.composite`); None for every other op
     program = None
-    #: input ``k`` when the output is ``input k + something`` that can be computed in place
-    #: into ``k``'s storage (a BLAS ``?gemm`` with ``beta = 1``): see :meth:`emit_update`
+    #: input ``k`` when the output is ``input k + something`` that the linker may compute at
+    #: commit time, starting from a copy of ``k`` in a private buffer (a BLAS ``?gemm`` with
+    #: ``beta = 1``): see :meth:`emit_update`
     accumulates_into: Optional[int] = None
 
     # -- identity --------------------------------------------------------------------------
@@ -116,16 +117,18 @@ class Op:
         raise NotImplementedError(f"{self} does not write into buffers")
 
     def emit_update_check(self, names: Sequence[str]) -> str:
-        """(``accumulates_into`` ops) An expression that raises if the update over ``names``
-        is ill-formed and is True when the target can be written in place; it runs before
-        anything is committed."""
-        raise NotImplementedError(f"{self} does not accumulate in place")
+        """(``accumulates_into`` ops) An expression that raises if the update over the input
+        ``names`` is ill-formed and is True when it can be computed by :meth:`emit_update`
+        into a buffer of the accumulated input's shape; it runs before anything else of the
+        update."""
+        raise NotImplementedError(f"{self} does not accumulate")
 
-    def emit_update(self, names: Sequence[str], inplace: str) -> str:
-        """(``accumulates_into`` ops) An expression computing the output into the storage of
-        input ``accumulates_into`` when the expression ``inplace`` is true, into a copy of it
-        otherwise, and evaluating to the result."""
-        raise NotImplementedError(f"{self} does not accumulate in place")
+    def emit_update(self, names: Sequence[str], out: str) -> str:
+        """(``accumulates_into`` ops) An expression computing the output into the array that
+        the expression ``out`` gives (a private buffer of the accumulated input's shape and
+        dtype, which no input aliases) or, when ``out`` is None, into new memory, and
+        evaluating to the result."""
+        raise NotImplementedError(f"{self} does not accumulate")
 
 
 def _short(v) -> str:

@@ -54,8 +54,12 @@ def seed_state(seed: int, index: int) -> np.ndarray:
 
 
 #: distribution -> number of parameters
-_DISTS = {"uniform": 2, "normal": 2, "truncated_normal": 2, "binomial": 2, "integers": 2,
-          "choice": 2, "choice_noreplace": 2, "permutation": 1, "multinomial": 2}
+_DISTS = {"uniform": 2, "normal": 2, "truncated_normal": 2, "binomial": 2, "bernoulli": 1,
+          "integers": 2, "choice": 2, "choice_noreplace": 2, "permutation": 1,
+          "multinomial": 2}
+
+#: 2**32: a raw 32-bit draw is below ``p * 2**32`` with probability ``p`` (to 2**-32)
+_TWO_32 = 4294967296.0
 
 
 class RandomDraw(Op):
@@ -114,10 +118,19 @@ class RandomDraw(Op):
         gen = np.random.Generator(bitgen)
         shape = tuple(int(s) for s in size) if self.sized else None
         d = self.dist
-        if d == "uniform":
+        if d in ("uniform", "normal") and self.dtype == "float32":
+            # NumPy's float32 generators: half the bits per number, no float64 round trip
+            shape = shape if shape is not None else np.broadcast_shapes(*map(np.shape, params))
+            if d == "uniform":
+                out = params[0] + (params[1] - params[0]) * gen.random(shape, np.float32)
+            else:
+                out = params[0] + params[1] * gen.standard_normal(shape, np.float32)
+        elif d == "uniform":
             out = gen.uniform(params[0], params[1], shape)
         elif d == "normal":
             out = gen.normal(params[0], params[1], shape)
+        elif d == "bernoulli":
+            out = _bernoulli(bitgen, params[0], shape)
         elif d == "truncated_normal":
             out = params[0] + params[1] * _truncated_standard_normal(
                 gen, shape if shape is not None else np.broadcast_shapes(*map(np.shape, params)))
@@ -258,11 +271,25 @@ class RandomStream:
 
     def binomial(self, size=None, n=1, p=0.5, ndim: Optional[int] = None, dtype="int64",
                  **kwargs) -> Variable:
-        """Binomial counts of ``n`` trials with success probability ``p`` (may be symbolic)."""
+        """Binomial counts of ``n`` trials with success probability ``p`` (may be symbolic).
+        One trial (``n=1``, the masks of dropout and of masking noise) is a
+        :meth:`bernoulli` draw cast to ``dtype``."""
         _theano_kwargs("binomial", kwargs)
+        if not isinstance(n, Variable) and np.ndim(n) == 0 and n == 1:
+            return E.cast(self.bernoulli(size, p, ndim), dtype)
         n = as_tensor_variable(n) if isinstance(n, Variable) else constant(np.int64(n))
         p = as_tensor_variable(p) if isinstance(p, Variable) else constant(np.float64(p))
         return self.gen("binomial", size, [n, p], dtype, ndim)
+
+    def bernoulli(self, size=None, p=0.5, ndim: Optional[int] = None) -> Variable:
+        """Booleans, True with probability ``p`` (may be symbolic): one raw 32-bit draw per
+        element compared with ``p * 2**32``, exact to 2**-32. A ``p`` outside ``[0, 1]`` is
+        refused when the graph is built (a constant) or when it runs."""
+        if not isinstance(p, Variable):
+            if not np.all((np.asarray(p) >= 0) & (np.asarray(p) <= 1)):
+                raise ValueError(f"bernoulli: p must be in [0, 1], got {p!r}")
+            p = constant(np.float64(p) if np.ndim(p) == 0 else np.asarray(p, np.float64))
+        return self.gen("bernoulli", size, [as_tensor_variable(p)], "bool", ndim)
 
     def integers(self, size=None, low=0, high=2, ndim: Optional[int] = None, dtype="int64"
                  ) -> Variable:
@@ -299,6 +326,22 @@ class RandomStream:
             raise TypeError("multinomial: pvals is required")
         n = as_tensor_variable(n) if isinstance(n, Variable) else constant(np.int64(n))
         return self.gen("multinomial", size, [n, as_tensor_variable(pvals)], dtype, ndim)
+
+
+def _bernoulli(bitgen, p, shape) -> np.ndarray:
+    """True with probability ``p``: one raw 32-bit draw per element compared with
+    ``p * 2**32`` (exact to 2**-32, and the cheapest draw there is: two raw numbers per 64-bit
+    step of the generator, no floating point per element)."""
+    p = np.asarray(p, dtype=np.float64)
+    if not np.all((p >= 0) & (p <= 1)):
+        raise ValueError(f"bernoulli: p must be in [0, 1], got {p if p.size < 8 else p.min()}")
+    shape = tuple(shape) if shape is not None else p.shape
+    n = int(np.prod(shape, dtype=np.int64))
+    bits = bitgen.random_raw((n + 1) // 2).view(np.uint32)[:n].reshape(shape)
+    threshold = np.rint(p * _TWO_32).astype(np.uint64)
+    if threshold.ndim == 0 and threshold < _TWO_32:
+        return bits < np.uint32(threshold)  # a 32-bit comparison, no widening per element
+    return bits < threshold
 
 
 def _truncated_standard_normal(gen: np.random.Generator, shape) -> np.ndarray:

@@ -1,6 +1,8 @@
 """Shared variables: graph inputs bound to storage that persists between calls."""
 from __future__ import annotations
 
+import itertools
+import threading
 from typing import Optional, Sequence
 
 import numpy as np
@@ -10,19 +12,33 @@ from symgraph.ops.variable import TensorVariable
 from symgraph.types import TensorType
 
 
-class Container:
-    """The storage cell of a shared variable; compiled functions read and commit ``value``."""
+_serials = itertools.count()
 
-    __slots__ = ("value",)
+
+class Container:
+    """The storage cell of a shared variable.
+
+    Compiled functions read ``value`` and commit new values by replacing it. An update computed
+    at commit time is written into ``spare`` (a buffer of the last value's shape that no one
+    else holds: the value before the last commit), and the commit swaps the two, so storage
+    that can still be observed is never written. ``lock`` is held by every call of a
+    compiled function that reads or updates this variable (cells are locked in ``serial``
+    order, so two functions never wait for each other in a circle).
+    """
+
+    __slots__ = ("value", "spare", "lock", "serial")
 
     def __init__(self, value):
         self.value = value
+        self.spare = None
+        self.lock = threading.RLock()
+        self.serial = next(_serials)
 
     def __getstate__(self):
         return self.value
 
     def __setstate__(self, state):
-        self.value = state
+        self.__init__(state)
 
 
 class SharedVariable(TensorVariable):
@@ -50,23 +66,30 @@ class SharedVariable(TensorVariable):
                                 allow_downcast=self._allow_downcast)
 
     def get_value(self, borrow: bool = False, return_internal_type: bool = False) -> np.ndarray:
-        """The current value; a copy unless ``borrow=True`` (then it may alias the storage)."""
-        value = self.container.value
-        return value if borrow else value.copy()
+        """The current value; a copy unless ``borrow=True``. A borrowed array is the storage
+        itself: after the next commit it serves as the buffer the following update is written
+        into (as in Theano, borrowed storage may change under you)."""
+        if borrow:
+            return self.container.value
+        with self.container.lock:  # a commit elsewhere must not recycle it while we copy
+            return self.container.value.copy()
 
     def set_value(self, value, borrow: bool = False) -> None:
         """Replace the value (validated against the type: same dtype rules as inputs)."""
         new = self._filter(value)
         if new is value and not borrow:
             new = new.copy()
-        self.container.value = new
+        with self.container.lock:
+            self.container.value = new
+            self.container.spare = None
 
     @property
     def value(self) -> np.ndarray:
         return self.get_value()
 
     def zero(self, borrow: bool = False) -> None:
-        self.container.value = np.zeros_like(self.container.value)
+        with self.container.lock:
+            self.container.value = np.zeros_like(self.container.value)
 
     def clone(self) -> "SharedVariable":
         # a clone is the same storage under another identity (Theano semantics)

@@ -19,3 +19,17 @@ def adam_like(mode, seed: int = 5, shape=(6, 7)):
     v1 = 0.999 * v + 0.001 * g * g
     ups = OrderedDict([(m, m1), (v, v1), (p, p - 0.01 * (m1 / c) / (T.sqrt(v1) + 1e-8))])
     return symgraph.function([g, c], [], updates=ups, mode=mode), (p, m, v)
+
+
+def assert_two_buffers(variables, step, calls: int = 4):
+    """Call ``step()`` ``calls`` times and check that each shared variable in ``variables``
+    alternates between its first storage and one spare buffer (the commit swaps them): an
+    update is written into memory that is reused, never allocated per call."""
+    history = [[v.get_value(borrow=True) for v in variables]]
+    for _ in range(calls):
+        step()
+        history.append([v.get_value(borrow=True) for v in variables])
+    for k, v in enumerate(variables):
+        seq = [h[k] for h in history]
+        assert len({id(a) for a in seq}) == 2, f"{v}: {len({id(a) for a in seq})} buffers"
+        assert all(seq[t] is seq[t - 2] for t in range(2, len(seq))), f"{v} does not alternate"

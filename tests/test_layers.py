@@ -30,7 +30,7 @@ LAYERS: List[List[str]] = [
     ["symgraph.backends"],
     ["symgraph.compile"],
     ["symgraph.scan", "symgraph.random", "symgraph.printing", "symgraph.testing",
-     "symgraph.jacobian", "symgraph.graph_html", "symgraph.sparse"],
+     "symgraph.jacobian", "symgraph.graph_html", "symgraph.graph_layout", "symgraph.sparse"],
     ["symgraph.tensor", "symgraph.sandbox"],
     ["symgraph.compat"],
     ["symgraph"],  # the package face re-exports the public API

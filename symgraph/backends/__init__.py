@@ -4,7 +4,9 @@
 ``'numpy'``               ufunc calls into planned buffers; chunked chains of updates
 ``'numba'``               compiled loops (``[fast]``), cached as object code on disk
 ``'numba-parallel'``      the same loops with their outer iterations on several threads
-``'auto'``                ``'numba'`` when numba is installed, else ``'numpy'``
+``'auto'``                ``'numba'`` when numba is installed, else ``'numpy'`` (the
+                          environment variable ``SYMGRAPH_BACKEND``, read when a function
+                          is compiled, may name another)
 ========================  ==============================================================
 
 A new back end subclasses :class:`~symgraph.backends.base.Backend` (or one of the classes
@@ -12,6 +14,7 @@ here), in a module of its own in this package, and is listed in :data:`BACKENDS`
 """
 from __future__ import annotations
 
+import os
 from typing import Dict, Type
 
 from symgraph.backends.base import Backend
@@ -25,8 +28,15 @@ BACKENDS: Dict[str, Type[Backend]] = {cls.name: cls for cls in
 
 
 def resolve(name: str) -> str:
-    """The back end ``name`` stands for (``'auto'`` picks the fastest one installed)."""
+    """The back end ``name`` stands for: ``'auto'`` picks ``$SYMGRAPH_BACKEND`` when set,
+    else the fastest one installed."""
     if name == "auto":
+        chosen = os.environ.get("SYMGRAPH_BACKEND", "").strip()
+        if chosen and chosen != "auto":
+            if chosen not in BACKENDS:
+                raise ValueError(f"SYMGRAPH_BACKEND={chosen!r}: expected one of "
+                                 f"{sorted(BACKENDS) + ['auto']}")
+            return chosen
         return "numba" if numba_available() else "numpy"
     if name not in BACKENDS:
         raise ValueError(f"unknown backend {name!r}: expected one of "

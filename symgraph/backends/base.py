@@ -52,13 +52,13 @@ class Backend:
 
     # -- fused nodes ----------------------------------------------------------------------
     def cluster_lines(self, node, names: Sequence[str], out: Optional[str], result: str,
-                      temp: Callable[[str], str], indent: str, inplace: Optional[int] = None,
+                      temp: Callable[[str], str], indent: str,
                       aliased: Optional[List[int]] = None) -> List[str]:
         """Statements computing the fused ``node`` (output rank >= 1) over the input
         ``names`` into the variable ``result``, written into the array named ``out`` when
         given (else allocated). The shape of the result is in the variable ``_shp``;
-        ``temp(dtype)`` gives a temporary buffer of that shape. ``inplace = j``: ``out`` is
-        input ``j`` itself; ``aliased`` lists the inputs that may be ``out``."""
+        ``temp(dtype)`` gives a temporary buffer of that shape. ``aliased`` lists the inputs
+        that may be ``out`` itself (default: any)."""
         raise NotImplementedError
 
     def scalar_expr(self, program, names: Sequence[str]) -> str:
@@ -78,8 +78,8 @@ class Backend:
                      scalar: Sequence[bool]) -> Optional[str]:
         """Namespace name of ``kernel(*operands) -> bool`` computing every member in place, or
         None when the chain cannot run as one (a member reads the old value of an earlier
-        member's target). The kernel returns False, having done nothing, when the operands
-        do not suit it at run time."""
+        member's target). Members write operands no member reads. The kernel returns False,
+        having done nothing, when the operands do not suit it at run time."""
         raise NotImplementedError
 
     def group_condition(self, kernel: str, names: Sequence[str], target: str) -> str:

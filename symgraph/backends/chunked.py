@@ -34,13 +34,13 @@ class ChunkedGroup:
     ``members`` is a list of ``(program, refs, target)`` as for
     :class:`~symgraph.backends.numba_loops.GroupKernel`: ``refs[q]`` is ``("e", j)``, external
     operand ``j``, or ``("r", i)``, the result of member ``i``; the member's result is written
-    into external operand ``target``. A member may read the old value of its own target; no
-    member may read the old value of an earlier member's target (a chunk already holds the new
-    value), which the constructor refuses with ``ValueError``.
+    into external operand ``target``, which no member reads (the linker writes each update
+    into a buffer of its own and commits it afterwards). The constructor refuses with
+    ``ValueError`` a group that writes an operand twice or reads one it writes.
 
     A call returns False and does nothing unless every array operand is C-contiguous, all have
-    one shape of at least ``min_size`` elements (default :data:`MIN_SIZE`), and no two overlap except a member's target
-    being the very array one of its own inputs is; the caller then runs whole-array code.
+    one shape of at least ``min_size`` elements (default :data:`MIN_SIZE`), and no two overlap;
+    the caller then runs whole-array code.
     """
 
     def __init__(self, members, ext_dtypes: Sequence[str], ext_scalar: Sequence[bool],
@@ -52,20 +52,11 @@ class ChunkedGroup:
         self.targets = [target for _, _, target in members]
         if len(set(self.targets)) != len(self.targets):
             raise ValueError("ChunkedGroup: two members write the same operand")
-        # which array pairs may be one array: a member's target and its own inputs, when no
-        # later member reads that input
-        self._may_alias = set()
-        for i, (program, refs, target) in enumerate(members):
+        for i, (_, refs, _) in enumerate(members):
             for r in refs:
-                if r[0] != "e" or r[1] == target:
-                    continue
-                if r[1] in self.targets[:i]:
-                    raise ValueError(f"ChunkedGroup: member {i} reads the old value of "
-                                     f"operand {r[1]}, which member "
-                                     f"{self.targets.index(r[1])} overwrites first")
-                later = any(("e", r[1]) in m[1] for m in members[i + 1:])
-                if not later and not ext_scalar[r[1]]:
-                    self._may_alias.add((min(r[1], target), max(r[1], target)))
+                if r[0] == "e" and r[1] in self.targets:
+                    raise ValueError(f"ChunkedGroup: member {i} reads operand {r[1]}, which "
+                                     f"the group writes")
         self.source, self._fn = self._build(members, ext_dtypes)
 
     def _build(self, members, ext_dtypes) -> Tuple[str, object]:
@@ -87,9 +78,9 @@ class ChunkedGroup:
                      for r in refs]
             dtypes = [ext_dtypes[r[1]] if r[0] == "e" else members[r[1]][0][-1][2]
                       for r in refs]
-            aliased = [q for q, r in enumerate(refs) if r[0] == "e" and not self.scalar[r[1]]]
+            # a target is no member's input: it serves as a temporary from the first step
             body += numpy_expr.numpy_lines(program, names, dtypes, f"c{target}", f"r{i}", temp,
-                                        ind, shape="(_n,)", aliased=aliased)
+                                           ind, shape="(_n,)", aliased=[])
         first = self._arrays[0]
         src = [f"def group({args}):", f"    _size = e{first}.shape[0]",
                f"    for _s in range(0, _size, {self.chunk}):",
@@ -107,13 +98,9 @@ class ChunkedGroup:
         for a in arrays:
             if a.shape != shape or not a.flags.c_contiguous:
                 return False
-        js = self._arrays
         for x, a in enumerate(arrays):
-            for y in range(x + 1, len(arrays)):
-                b = arrays[y]
-                if np.may_share_memory(a, b) and not (
-                        (js[x], js[y]) in self._may_alias
-                        and a.__array_interface__["data"][0] == b.__array_interface__["data"][0]):
+            for b in arrays[x + 1:]:
+                if np.may_share_memory(a, b):
                     return False
         args = [e if sc else e.reshape(-1) for e, sc in zip(ext, self.scalar)]
         self._fn(*args)

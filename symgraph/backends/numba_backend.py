@@ -27,16 +27,15 @@ class NumbaBackend(NumpyBackend):
     group_label = "one loop"
     parallel = False
 
-    def cluster_lines(self, node, names, out, result, temp, indent, inplace=None,
-                      aliased=None) -> List[str]:
+    def cluster_lines(self, node, names, out, result, temp, indent, aliased=None) -> List[str]:
         lines = super().cluster_lines(node, names, out, result, temp, indent, aliased=aliased)
         if len(node.op.program) < MIN_STEPS or not _compilable(node):
             return lines
         kernel = self._kernel(
-            (node.op, tuple(x.type for x in node.inputs), inplace),
+            (node.op, tuple(x.type for x in node.inputs)),
             lambda: numba_loops.NumbaKernel(
                 node.op.program, [x.dtype for x in node.inputs], [x.ndim for x in node.inputs],
-                node.outputs[0].dtype, node.outputs[0].ndim, self.parallel, inplace),
+                node.outputs[0].dtype, node.outputs[0].ndim, self.parallel),
             "_kernel")
         # one compiled loop for large operands; small ones stay in NumPy (no call overhead)
         size = " * ".join(f"_shp[{d}]" for d in range(node.outputs[0].ndim))

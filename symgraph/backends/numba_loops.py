@@ -81,16 +81,10 @@ def _kernel_body(program, in_refs: Sequence[str], indent: str, prefix: str = "s"
 
 
 def numba_source(program, in_dtypes: Sequence[str], scalar: Sequence[bool], out_dtype: str,
-                 ndim: int, parallel: bool = False, inplace: Optional[int] = None) -> str:
+                 ndim: int, parallel: bool = False) -> str:
     """Source of a module defining ``flat`` (1-d contiguous operands) and ``nd`` (``ndim``-d
     operands already broadcast to the output shape) loop kernels; ``parallel`` spreads the
-    outer loop over threads (``prange``).
-
-    With ``inplace = j`` it also defines ``flat_inplace``, which writes its result into input
-    ``j`` itself. An ``out`` argument that aliases an input stops LLVM from vectorizing the
-    loop (its overlap check fails, measured 5x slower); writing through the input it reads at
-    the same index does not.
-    """
+    outer loop over threads (``prange``)."""
     loop = "prange" if parallel else "range"
     args = ", ".join(f"i{k}" for k in range(len(in_dtypes)))
     sig_args = ", ".join(_NB_TYPES[d] if s else f"{_NB_TYPES[d]}[::1]"
@@ -104,15 +98,10 @@ def numba_source(program, in_dtypes: Sequence[str], scalar: Sequence[bool], out_
     src = ["import math", "import numpy as np", "from numba import njit, prange", "",
            f"_OPTS = dict(parallel={bool(parallel)}, cache=True, nogil=True, "
            f"error_model='numpy')", "",
-           # with an in-place variant, the out= loop is the rare fallback: compiled on demand
-           "@njit(**_OPTS)" if inplace is not None else f"@njit(['{sig}'], **_OPTS)",
+           f"@njit(['{sig}'], **_OPTS)",
            f"def flat(out, {args}):",
-           f"    for k in {loop}(out.shape[0]):", *body, f"        out[k] = {res}", "", ""]
-    if inplace is not None:
-        src += [f"@njit(['void({sig_args})'], **_OPTS)", f"def flat_inplace({args}):",
-                f"    for k in {loop}(i{inplace}.shape[0]):", *body,
-                f"        i{inplace}[k] = {res}", "", ""]
-    src += ["@njit(**_OPTS)", f"def nd(out, {args}):"]
+           f"    for k in {loop}(out.shape[0]):", *body, f"        out[k] = {res}", "", "",
+           "@njit(**_OPTS)", f"def nd(out, {args}):"]
     for d in range(ndim):
         src.append("    " * (d + 1) + f"for k{d} in {loop if d == 0 else 'range'}"
                                        f"(out.shape[{d}]):")
@@ -130,19 +119,13 @@ def _pointer_loop(name: str, args: Sequence[str], kinds: Sequence[tuple],
 
 
 def pointer_loop_source(name: str, program, in_dtypes: Sequence[str], scalar: Sequence[bool],
-                        out_dtype: Optional[str], inplace: Optional[int] = None
-                        ) -> Tuple[str, List[tuple]]:
-    """The pointer loop of a fused cluster: ``name(out, i0, ..., n)``, or ``name(i0, ..., n)``
-    writing input ``inplace``."""
+                        out_dtype: str) -> Tuple[str, List[tuple]]:
+    """The pointer loop of a fused cluster: ``name(out, i0, ..., n)``."""
     refs = [f"i{k}" if s else f"i{k}[k]" for k, s in enumerate(scalar)]
     body, res = _kernel_body(program, refs, "        ")
-    args = [f"i{k}" for k in range(len(in_dtypes))]
-    kinds = [("s" if s else "p", d) for d, s in zip(in_dtypes, scalar)]
-    if inplace is None:
-        args, kinds, store = ["out"] + args, [("p", out_dtype)] + kinds, "out[k]"
-    else:
-        store = f"i{inplace}[k]"
-    return _pointer_loop(name, args, kinds, body + [f"        {store} = {res}"])
+    args = ["out"] + [f"i{k}" for k in range(len(in_dtypes))]
+    kinds = [("p", out_dtype)] + [("s" if s else "p", d) for d, s in zip(in_dtypes, scalar)]
+    return _pointer_loop(name, args, kinds, body + [f"        out[k] = {res}"])
 
 
 def _native_args(ops, convert) -> list:
@@ -189,41 +172,22 @@ class NumbaKernel:
     """
 
     def __init__(self, program, in_dtypes: Sequence[str], in_ndims: Sequence[int],
-                 out_dtype: str, ndim: int, parallel: bool = False,
-                 inplace: Optional[int] = None):
+                 out_dtype: str, ndim: int, parallel: bool = False):
         self.scalar = [nd == 0 for nd in in_ndims]
         self.out_dtype = np.dtype(out_dtype)
         self.ndim = ndim
-        if inplace is not None and (self.scalar[inplace] or in_dtypes[inplace] != out_dtype):
-            inplace = None
-        self.inplace = inplace
-        self.source = numba_source(program, in_dtypes, self.scalar, out_dtype, ndim, parallel,
-                                   inplace)
+        self.source = numba_source(program, in_dtypes, self.scalar, out_dtype, ndim, parallel)
         self._numpy = numpy_function(program, in_dtypes, out_dtype)
         self._arrays = [k for k, s in enumerate(self.scalar) if not s]
         self._convert = [_scalar_converter(d) if s else None
                          for d, s in zip(in_dtypes, self.scalar)]
         self._module = None
-        self._native_flat = self._native_inplace = None
-        self._pointer_loops = None
+        self._native_flat = None
         if not parallel:
-            # (source, kinds) of the out= loop and of the in-place one
-            self._pointer_loops = (
-                pointer_loop_source("flat", program, in_dtypes, self.scalar, out_dtype),
-                None if inplace is None else pointer_loop_source(
-                    "flat_inplace", program, in_dtypes, self.scalar, None, inplace))
-            # the loop calls will use is made now; with an in-place variant, the out= one is
-            # the rare fallback, made when first needed
-            if inplace is None:
-                self._native_flat = self._native("flat")
-            else:
-                self._native_inplace = self._native("flat_inplace")
-        if self._native_flat is None and self._native_inplace is None:
+            src, kinds = pointer_loop_source("flat", program, in_dtypes, self.scalar, out_dtype)
+            self._native_flat = native.loop(src, "flat", kinds, cache_dir())
+        if self._native_flat is None:
             self._numba()  # numba's dispatcher, compiled (or loaded from its cache) now
-
-    def _native(self, which: str):
-        src, kinds = self._pointer_loops[0 if which == "flat" else 1]
-        return native.loop(src, which, kinds, cache_dir())
 
     def _numba(self):
         if self._module is None:
@@ -254,30 +218,16 @@ class NumbaKernel:
                 flat = False
                 break
         if flat:
-            inplace = self.inplace is not None and ins[self.inplace] is out
-            if self._pointer_loops is not None:
-                args = _native_args(ins, self._convert)
-                if inplace:
-                    if self._native_inplace:
-                        self._native_inplace(*args, size)
-                        return out
-                else:
-                    if self._native_flat is None:  # False: tried, numba's dispatcher runs
-                        self._native_flat = self._native("flat") or False
-                    if self._native_flat:
-                        self._native_flat(native.pointer(out), *args, size)
-                        return out
+            if self._native_flat is not None:
+                self._native_flat(native.pointer(out), *_native_args(ins, self._convert), size)
+                return out
             args = list(ins)
             for k in self._arrays:
                 args[k] = args[k].reshape(-1)
             for k, s in enumerate(self.scalar):
                 if s:
                     args[k] = args[k][()] if isinstance(args[k], np.ndarray) else args[k]
-            module = self._numba()
-            if inplace:
-                module.flat_inplace(*args)
-            else:
-                module.flat(out.reshape(-1), *args)
+            self._numba().flat(out.reshape(-1), *args)
             return out
         args = list(ins)
         for k in self._arrays:

@@ -15,8 +15,7 @@ class NumpyBackend(Backend):
     name = "numpy"
     group_label = "chunks"
 
-    def cluster_lines(self, node, names, out, result, temp, indent, inplace=None,
-                      aliased=None) -> List[str]:
+    def cluster_lines(self, node, names, out, result, temp, indent, aliased=None) -> List[str]:
         return numpy_expr.numpy_lines(node.op.program, names, [x.dtype for x in node.inputs],
                                       out, result, temp, indent, aliased=aliased)
 

@@ -2,20 +2,29 @@
 
 After every node ran, the generated function prepares each :class:`~symgraph.compile.storage.
 Update` (a copy where its value could alias storage a later call changes, a shape check where
-its type does not guarantee the target's static dimensions), runs every check of the in-place
-updates, and only then commits: a call that raises before this point changes no shared
-variable. Deferred updates (``Update.node`` set) are computed here, in place into their
-target's storage, when the checks allow it, else into new memory; chains of them (Adam's
-``m``, ``v`` and parameter) run as one kernel of the back end.
+its type does not guarantee the target's static dimensions), and computes the deferred ones
+(``Update.node`` set) into the spare buffer of their target (``Container.spare``: the value
+before the last commit, which nothing else holds), chains of them (Adam's ``m``, ``v`` and
+parameter) as one kernel of the back end. Nothing before the last line of the section writes
+memory a shared variable holds, so a call that raises anywhere up to it changes no shared
+variable. The last line commits every update in one C-level loop (:func:`commit`), which no
+signal handler can split: Ctrl-C lands before it or after it.
 """
 from __future__ import annotations
 
+from collections import deque
 from typing import Callable, Dict, List, Optional, Sequence
+
+import numpy as np
 
 from symgraph.compile.nodes import PlannedNodes, describe, shape_expr
 from symgraph.compile.storage import Update
 from symgraph.graph import Variable
 from symgraph.types import TensorType
+
+
+#: the comment that opens the section in the generated source
+SECTION = "# -- results and updates: nothing below writes shared storage before _commit"
 
 
 class CommitWriter:
@@ -40,21 +49,18 @@ class CommitWriter:
     def lines(self, results: Sequence[str], every_input: Sequence[str]) -> List[str]:
         """The whole tail of the function: ``results`` are the expressions of the returned
         values, ``every_input`` the names of the explicit inputs and shared values."""
-        lines: List[str] = []
-        commits: List[str] = []
+        lines: List[str] = [f"    {SECTION}"]
         for u in self.updates:
-            if u.node is not None:
-                continue
-            lines.extend(self._prepare(u))
-            commits.append(f"    _sv{u.index}.value = _new{u.index}")
+            if u.node is None:
+                lines.extend(self._prepare(u))
         if self.deferred:
-            lines.append("    # checks of the in-place updates: anything that can fail fails here")
+            lines.append("    # updates computed now, each into its target's spare buffer")
             lines.extend(self._checks(every_input))
+            lines.extend(self._deferred_section())
         lines.append("    _out = [" + ", ".join(results) + "]")
-        lines.append("    # commit: every output and update exists, so no call leaves a "
-                     "half-update")
-        lines.extend(commits)
-        lines.extend(self._deferred_section())
+        if self.updates:
+            lines.append("    # commit: every update at once, after everything that can fail")
+            lines.append(self._commit_line())
         return lines
 
     # -- updates computed before the commit -----------------------------------------------
@@ -73,46 +79,58 @@ class CommitWriter:
             lines.append(f"    _check_update_shape(_new{u.index}, _target{u.index})")
         return lines
 
+    def _commit_line(self) -> str:
+        self.ns["_commit"] = commit
+        cells, attrs, values = [], [], []
+        for u in self.updates:
+            cells.append(f"_sv{u.index}")
+            attrs.append("'value'")
+            values.append(f"_new{u.index}" if u.node is None else self.namer.names[u.value])
+        for u in self.deferred:  # the value before this commit becomes the next spare
+            cells.append(f"_sv{u.index}")
+            attrs.append("'spare'")
+            values.append(self.namer.names[u.target])
+        return (f"    _commit(({', '.join(cells)},), ({', '.join(attrs)},), "
+                f"({', '.join(values)},))")
+
     # -- checks of the deferred updates ----------------------------------------------------
-    def _storage(self, u: Update) -> str:
-        return self.namer(u.target)
-
-    def _input_names(self, u: Update) -> List[str]:
-        """Names of the node's inputs; a deferred value is read from its target's storage."""
-        storage = {d.value: self._storage(d) for d in self.deferred}
-        return [storage.get(x) or self.ref(x) for x in u.node.inputs]
-
     def _checks(self, every_input: Sequence[str]) -> List[str]:
+        """``_ok<k>``: the update can be computed into a buffer of its target's shape (else
+        into new memory); ``_spare<k>``: that buffer, aliasing no input and no shared value."""
         lines = []
         oks: Dict[Variable, str] = {}
         for u in self.deferred:
-            ok, s, op = f"_ok{u.index}", self._storage(u), u.node.op
+            ok, s, op = f"_ok{u.index}", self.namer(u.target), u.node.op
             oks[u.value] = ok
-            names = self._input_names(u)
+            # a deferred value has its target's shape when its own check passed
+            names = [self.namer(d.target) if x is d.value else self.ref(x)
+                     for x in u.node.inputs for d in [self._deferred_of(x) or u]]
             if op.accumulates_into is not None:
                 lines.append(f"    {ok} = {op.emit_update_check(names)}")
                 continue
             deps = [oks[x] for x in u.node.inputs if x in oks]
             arrays = [n for x, n in zip(u.node.inputs, names) if x.ndim > 0]
             cond = [f"_bshape({', '.join(arrays)}) == {s}.shape" if arrays
-                    else f"{s}.ndim == 0", f"{s}.flags.writeable"] + deps
+                    else f"{s}.ndim == 0"] + deps
             lines.append(f"    {ok} = {' and '.join(cond)}")
-        # storage written in place must be private: an input may be a borrowed view of it
-        # (f(W.get_value(borrow=True))), or two shared variables may share borrowed memory
-        self.ns["_alias_counts"], self.ns["_alone"] = _alias_counts, _alone
-        if len(every_input) > 1:
-            lines.append(f"    _aliases = _alias_counts({', '.join(every_input)})")
-            for u in self.deferred:
-                lines.append(f"    _ok{u.index} = _ok{u.index} and "
-                             f"_alone({self._storage(u)}, _aliases)")
+        self.ns["_alias_counts"], self.ns["_spare"] = _alias_counts, spare_for
+        lines.append(f"    _aliases = _alias_counts({', '.join(every_input)})")
+        for u in self.deferred:
+            k = u.index
+            lines.append(f"    _spare{k} = _spare(_sv{k}, {self.namer(u.target)}, _aliases) "
+                         f"if _ok{k} else None")
         return lines
+
+    def _deferred_of(self, x: Variable) -> Optional[Update]:
+        for d in self.deferred:
+            if d.value is x:
+                return d
+        return None
 
     # -- the deferred updates themselves ---------------------------------------------------
     def _deferred_section(self) -> List[str]:
         """Every deferred update; chains run as one group kernel where the back end has one."""
         lines: List[str] = []
-        if not self.deferred:
-            return lines
         groups = self._groups()
         # a group runs where its last member stood: every member's inputs exist by then
         last = {g[-1].node: g for g in groups}
@@ -159,40 +177,42 @@ class CommitWriter:
         return groups
 
     @staticmethod
-    def _operands(group: List[Update]) -> List[Variable]:
+    def _reads(group: List[Update]) -> List[Variable]:
+        """The operands a group reads: its members' inputs that no member computes."""
         values = {u.value for u in group}
         ext: List[Variable] = []
         for u in group:
-            for x in list(u.node.inputs) + [u.target]:
+            for x in u.node.inputs:
                 if x not in values and x not in ext:
                     ext.append(x)
         return ext
 
     def _group_kernel(self, group: List[Update]) -> Optional[str]:
+        """The group kernel's name: it reads :meth:`_reads`, then writes one spare buffer per
+        member (operands ``len(reads) + i``)."""
         values = {u.value: i for i, u in enumerate(group)}
-        ext = self._operands(group)
+        reads = self._reads(group)
         members = []
-        for u in group:
-            refs = [("r", values[x]) if x in values else ("e", ext.index(x))
+        for i, u in enumerate(group):
+            refs = [("r", values[x]) if x in values else ("e", reads.index(x))
                     for x in u.node.inputs]
-            members.append((u.node.op.program, refs, ext.index(u.target)))
+            members.append((u.node.op.program, refs, len(reads) + i))
+        dtypes = [x.dtype for x in reads] + [u.target.dtype for u in group]
+        scalar = [x.ndim == 0 for x in reads] + [False] * len(group)
         key = ("group", tuple((u.node.op, tuple(x.type for x in u.node.inputs)) for u in group),
-               tuple(x.type for x in ext), tuple(tuple(m[1]) for m in members))
-        return self.planned.backend.group_kernel(key, members, [x.dtype for x in ext],
-                                                 [x.ndim == 0 for x in ext])
+               tuple(x.type for x in reads), tuple(tuple(m[1]) for m in members))
+        return self.planned.backend.group_kernel(key, members, dtypes, scalar)
 
     def _group_lines(self, group: List[Update]) -> List[str]:
         backend = self.planned.backend
         kernel = self._group_kernel(group)
         oks = " and ".join(f"_ok{u.index}" for u in group)
-        names = [self.ref(x) for x in self._operands(group)]
+        names = [self.ref(x) for x in self._reads(group)] + [f"_spare{u.index}" for u in group]
         cond = f"{oks} and {backend.group_condition(kernel, names, self.ref(group[0].target))}"
         nodes = "; ".join(describe(u.node) for u in group)
-        lines = [f"    # in place at commit, {backend.group_label}: {nodes}", f"    if {cond}:"]
+        lines = [f"    # {backend.group_label}: {nodes}", f"    if {cond}:"]
         for u in group:
-            result = self.namer(u.value, "v")
-            lines.append(f"        {result} = {self.namer.names[u.target]}")
-            lines.append(f"        _sv{u.index}.value = {result}")
+            lines.append(f"        {self.namer(u.value, 'v')} = _spare{u.index}")
         lines.append("    else:")
         for u in group:
             lines += ["    " + ln for ln in self._single(u)]
@@ -202,22 +222,42 @@ class CommitWriter:
         node, k = u.node, u.index
         names = [self.ref(v) for v in node.inputs]
         result = self.namer(u.value, "v")
-        lines = [f"    # in place at commit: {describe(node)}"]
+        lines = [f"    # {describe(node)}"]
         if node.op.accumulates_into is not None:
-            lines.append(f"    {result} = {node.op.emit_update(names, f'_ok{k}')}")
-        else:
-            storage = self.namer.names[u.target]
-            lines.append(f"    _shp = {shape_expr(node, names)}")
-            inplace = node.inputs.index(u.target) if u.target in node.inputs else None
-            lines.append(f"    if _ok{k}:")
-            # the storage is private (checked), so only the target itself aliases it
-            aliased = [q for q, x in enumerate(node.inputs) if x is u.target]
-            lines += self.planned.fused(node, names, storage, result, "        ", inplace,
-                                        aliased)
-            lines.append("    else:")
-            lines += self.planned.fused(node, names, None, result, "        ")
-        lines.append(f"    _sv{k}.value = {result}")
+            lines.append(f"    {result} = {node.op.emit_update(names, f'_spare{k}')}")
+            return lines
+        lines.append(f"    _shp = {shape_expr(node, names)}")
+        lines.append(f"    if _ok{k}:")
+        # the spare aliases no input: it serves as a temporary from the first step
+        lines += self.planned.fused(node, names, f"_spare{k}", result, "        ", aliased=[])
+        lines.append("    else:")
+        lines += self.planned.fused(node, names, None, result, "        ")
         return lines
+
+
+#: consumes an iterator in C (a deque that keeps nothing)
+_consume = deque(maxlen=0).extend
+
+
+def commit(cells: tuple, attrs: tuple, values: tuple) -> None:
+    """``setattr(cells[i], attrs[i], values[i])`` for every ``i``, in ONE loop run by C: no
+    Python code runs between two assignments, so no signal handler (Ctrl-C's
+    KeyboardInterrupt) can fall between them."""
+    _consume(map(setattr, cells, attrs, values))
+
+
+def spare_for(cell, live: np.ndarray, aliases: dict) -> np.ndarray:
+    """The buffer an update of ``cell`` (whose value is ``live``) is computed into: the cell's
+    spare when it has ``live``'s shape and dtype, is C-contiguous and writeable, and shares
+    memory with no input, shared value or other spare of this call (``aliases``, which the
+    chosen buffer joins); else a new array."""
+    spare = cell.spare
+    if spare is None or spare.shape != live.shape or spare.dtype != live.dtype or \
+            not spare.flags.c_contiguous or not spare.flags.writeable or \
+            id(_memory_root(spare)) in aliases:
+        spare = np.empty(live.shape, live.dtype)
+    aliases[id(_memory_root(spare))] = 1  # no other update of this call may take it
+    return spare
 
 
 def _memory_root(a):
@@ -235,11 +275,6 @@ def _alias_counts(*arrays) -> dict:
         key = id(_memory_root(a))
         counts[key] = counts.get(key, 0) + 1
     return counts
-
-
-def _alone(storage, counts: dict) -> bool:
-    """True when no other input or shared value lives in ``storage``'s memory."""
-    return counts.get(id(_memory_root(storage)), 0) <= 1
 
 
 def _check_update_shape(value, target) -> None:

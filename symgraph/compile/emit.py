@@ -130,9 +130,13 @@ def generate(fgraph: FunctionGraph, explicit: Sequence[Variable], shared: Sequen
 
     kernel_maker = backends.get(backend)(add) if plan else None
     planned = PlannedNodes(plan, ns, namer, kernel_maker) if plan else None
+    if kernel_maker is not None:
+        where = f", kernel cache {backends.cache_dir()}" if kernel_maker.name != "numpy" else ""
+        lines.insert(0, f"# back end: {kernel_maker.name}{where}")
     if profile is not None:
         ns["_clock"], ns["_ptimes"], ns["_profile"] = profile_clock, profile.times, profile
-        lines.insert(1, "    _tstart = _clock()")  # before the input checks
+        start = next(k for k, line in enumerate(lines) if line.startswith("def ")) + 1
+        lines.insert(start, "    _tstart = _clock()")  # before the input checks
         lines.append("    _t = _clock()")
     for i, node in enumerate(order):
         in_names = [ref(v) for v in node.inputs]

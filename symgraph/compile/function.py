@@ -216,8 +216,14 @@ class Function:
         self._has_default = [i.has_default for i in ins]
         self._single = spec["single"]
         self.updates = updates
-        # calls run one at a time: the generated code reuses its buffers across calls
+        # calls run one at a time: the generated code reuses its buffers across calls; and a
+        # call holds the lock of every shared variable it reads or updates, taken in one
+        # global order, so calls of different functions that share a variable take turns
+        # (each sees whole commits of the others) and never wait for each other in a circle
         self._lock = threading.Lock()
+        cells = sorted({id(v.container): v.container for v in shared}.values(),
+                       key=lambda c: c.serial)
+        self._locks = [self._lock] + [c.lock for c in cells]
         self.compile_time = time.perf_counter() - t0
         if profile is not None:
             profile.compile_time += self.compile_time
@@ -228,12 +234,18 @@ class Function:
             values = args
         else:
             values = self._bind(args, kwargs)
-        with self._lock:
-            try:
-                out = self._fn(*values)
-            except Exception as exc:
-                self._annotate(exc)
-                raise
+        held = 0
+        try:
+            for lock in self._locks:
+                lock.acquire()
+                held += 1
+            out = self._fn(*values)
+        except Exception as exc:
+            self._annotate(exc)
+            raise
+        finally:
+            for lock in self._locks[held - 1::-1] if held else ():
+                lock.release()
         return out[0] if self._single else out
 
     def _annotate(self, exc: BaseException) -> None:

@@ -18,8 +18,10 @@ class Mode:
     fuse : bool
         Emit fused elementwise kernels and planned buffers (the fast linker).
     backend : str
-        ``'numpy'``, or ``'numba'`` for compiled fused kernels (the ``[fast]`` extra);
-        ``'auto'`` uses numba when it is importable.
+        ``'numpy'``, ``'numba'`` (compiled fused kernels, the ``[fast]`` extra),
+        ``'numba-parallel'``, or ``'auto'`` (the default: numba when it is installed, else
+        NumPy; the environment variable ``SYMGRAPH_BACKEND`` may name the one ``'auto'``
+        picks). See :mod:`symgraph.backends`.
     check : str, callable or None
         ``'debug'`` runs every node's ``perform`` alongside and reports the first node whose
         value differs; ``'nanguard'`` names the first node producing nan or inf; a callable
@@ -30,7 +32,7 @@ class Mode:
     name: str = "FAST_RUN"
     phases: Tuple[str, ...] = ("merge", "canonicalize", "stabilize", "specialize", "fuse")
     fuse: bool = True
-    backend: str = "numpy"
+    backend: str = "auto"
     check: Union[None, str, Callable] = None
 
     def including(self, *phases: str) -> "Mode":
@@ -46,10 +48,11 @@ FAST_COMPILE = Mode("FAST_COMPILE", phases=(), fuse=False)
 DEBUG = Mode("DebugMode", check="debug")
 NANGUARD = Mode("NanGuardMode", check="nanguard")
 NUMBA = Mode("NUMBA", backend="numba")
+NUMPY = Mode("NUMPY", backend="numpy")
 
 _BY_NAME = {"FAST_RUN": FAST_RUN, "FAST_COMPILE": FAST_COMPILE, "DebugMode": DEBUG,
-            "DEBUG_MODE": DEBUG, "NanGuardMode": NANGUARD, "NUMBA": NUMBA, "Mode": FAST_RUN,
-            "PROFILE_MODE": FAST_RUN, "FAST": NUMBA}
+            "DEBUG_MODE": DEBUG, "NanGuardMode": NANGUARD, "NUMBA": NUMBA, "NUMPY": NUMPY,
+            "Mode": FAST_RUN, "PROFILE_MODE": FAST_RUN, "FAST": NUMBA}
 
 
 def get_mode(mode: Union[None, str, Mode]) -> Mode:

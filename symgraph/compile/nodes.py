@@ -48,10 +48,10 @@ class PlannedNodes:
         return temp
 
     def fused(self, node, names: Sequence[str], out: Optional[str], result: str, indent: str,
-              inplace: Optional[int] = None, aliased: Optional[List[int]] = None) -> List[str]:
+              aliased: Optional[List[int]] = None) -> List[str]:
         """The back end's lines for the fused ``node`` (``_shp`` already holds its shape)."""
         return self.backend.cluster_lines(node, names, out, result, self.temporaries(), indent,
-                                          inplace, aliased)
+                                          aliased)
 
     def node_lines(self, node, names: Sequence[str]) -> Optional[List[str]]:
         """Lines for ``node`` if the plan handles it, else ``None``."""

@@ -111,7 +111,7 @@ class Gemm(Op):
 
     @property
     def emit_helpers(self) -> dict:
-        return {"_gemm_into": gemm_into, "_gemm_check": gemm_check}
+        return {"_gemm_into": gemm_into, "_gemm_check": gemm_check, "_gemm_update": gemm_update}
 
     def make_node(self, c, alpha, a, b) -> Apply:
         c, alpha, a, b = (as_tensor_variable(v) for v in (c, alpha, a, b))
@@ -122,6 +122,7 @@ class Gemm(Op):
             raise TypeError(f"Gemm: C, A, B must share one float dtype, got {c.dtype}, "
                             f"{a.dtype}, {b.dtype}")
         shape = broadcast_shapes([c.type.shape, (a.type.shape[0], b.type.shape[1])], "Gemm")
+        _blas_gemm(np.dtype(c.dtype))  # look BLAS up now (an import), not while a call runs
         return Apply(self, [c, alpha, a, b], [TensorVariable(TensorType(c.dtype, shape))])
 
     def perform(self, c, alpha, a, b):
@@ -131,9 +132,9 @@ class Gemm(Op):
         c, _, a, b = names
         return f"_gemm_check({c}, {a}, {b})"
 
-    def emit_update(self, names, inplace: str) -> str:
+    def emit_update(self, names, out: str) -> str:
         c, alpha, a, b = names
-        return f"_gemm_into({c} if {inplace} else np.array({c}), {alpha}, {a}, {b})"
+        return f"_gemm_update({out}, {c}, {alpha}, {a}, {b})"
 
     def emit(self, names):
         return f"_gemm_into(np.array({names[0]}), {names[1]}, {names[2]}, {names[3]})"
@@ -184,12 +185,20 @@ def gemm_into(c: np.ndarray, alpha, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return c
 
 
+def gemm_update(out, c: np.ndarray, alpha, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``c + alpha * a @ b`` computed in ``out`` (a C-contiguous buffer of ``c``'s shape and
+    dtype that aliases no operand), or in new memory when ``out`` is None; ``c`` is read only."""
+    if out is None:
+        out = np.array(c, order="C")
+    else:
+        np.copyto(out, c)
+    return gemm_into(out, alpha, a, b)
+
+
 def gemm_check(c: np.ndarray, a: np.ndarray, b: np.ndarray) -> bool:
-    """Raise unless ``c + a @ b`` is well-shaped; True when ``c`` can be written in place
-    (writeable, and not overlapping ``a`` or ``b``: an input may be the shared storage itself,
-    e.g. ``f(W.get_value(borrow=True))``, and BLAS would read what it already overwrote)."""
+    """Raise unless ``c + a @ b`` is well-shaped (then True: :func:`gemm_update` can compute
+    it into a buffer of ``c``'s shape)."""
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0] or \
             c.shape != (a.shape[0], b.shape[1]):
         raise ValueError(f"Gemm: shapes C{c.shape} + A{a.shape} . B{b.shape} do not agree")
-    return c.flags.writeable and not np.may_share_memory(c, a) and \
-        not np.may_share_memory(c, b)
+    return True

@@ -288,14 +288,15 @@ __all__ = ["arcsin", "arccos", "sinh", "cosh", "arcsinh", "arccosh", "arctanh", 
            "gammaincc", "chi2sf"]
 
 
-def gammal(k, x) -> Variable:
-    """Lower incomplete gamma ``gamma(k) P(k, x)`` (not regularised)."""
-    return gammainc(k, x) * gamma(k)
-
-
-def gammau(k, x) -> Variable:
-    """Upper incomplete gamma ``gamma(k) Q(k, x)`` (not regularised)."""
-    return gammaincc(k, x) * gamma(k)
+gammal_op = _define("gammal", 2, None, impl=_float_impl(
+    lambda k, x: _scipy_special().gammainc(k, x) * _scipy_special().gamma(k)))
+gammau_op = _define("gammau", 2, None, impl=_float_impl(
+    lambda k, x: _scipy_special().gammaincc(k, x) * _scipy_special().gamma(k)))
+_SCALARS["gammal"].needs_scipy = _SCALARS["gammau"].needs_scipy = True
+gammal = _elemwise(gammal_op, "Lower incomplete gamma ``gamma(k) P(k, x)`` (not regularised); "
+                              "no gradient rule.")
+gammau = _elemwise(gammau_op, "Upper incomplete gamma ``gamma(k) Q(k, x)`` (not regularised); "
+                              "no gradient rule.")
 
 
 __all__ += ["gammal", "gammau"]

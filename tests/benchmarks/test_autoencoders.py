@@ -179,15 +179,23 @@ def test_rerun_skips_finished_cases(tiny_mnist, tmp_path, trainings, capsys):
     assert "case 3 relu_100 (stored)" in out.err and "1 case(s) trained, 1 stored" in out.err
     assert _numbers(grown) == _numbers(fresh)
     _same_arrays(_arrays(grown), _arrays(fresh))
-    # nothing left to do: no training, the same summary (timings included), printed in full
+    # the two sessions that trained are recorded, their times added up
+    config = json.loads((grown / "config.json").read_text())
+    assert [s["cases_trained"] for s in config["sessions"]] == [1, 1]
+    assert config["cases_trained"] == 2 and config["n_train_used"] == 300
+    assert config["wall_seconds"] == pytest.approx(sum(s["wall_seconds"]
+                                                       for s in config["sessions"]))
+    # nothing left to do: no training, the same summary (timings included), printed in full,
+    # and config.json untouched (the original wall time stays)
     before = (grown / "summary.csv").read_text()
+    before_config = (grown / "config.json").read_text()
     assert bench.main(_args(tiny_mnist, grown, "--no-plots", "--resume")) == 0
     assert trainings == [3, 10, 3, 10]
     out = capsys.readouterr()
     assert "0 case(s) trained, 2 stored" in out.err and "relu_100" in out.out
+    assert "resuming: 2 of 2 cases found" in out.err
     assert (grown / "summary.csv").read_text() == before
-    config = json.loads((grown / "config.json").read_text())
-    assert config["cases_trained"] == 0 and config["n_train_used"] == 300
+    assert (grown / "config.json").read_text() == before_config
 
 
 def test_missing_pictures_of_stored_cases_are_drawn(tiny_mnist, tmp_path, trainings):

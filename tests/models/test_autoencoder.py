@@ -142,3 +142,38 @@ def test_stacked_dae_pretrains_then_fine_tunes(blobs, tmp_path):
     sda.save(tmp_path / "sda.npz")
     with np.load(tmp_path / "sda.npz") as f:
         assert {"dae0.dec.b", "dae1.enc.W", "out.W"} <= set(f.files)
+
+
+@pytest.mark.parametrize("make, level, check", [
+    (masking, 0.7, lambda a, lv: abs((a == 0).mean() - lv) < 0.015),
+    (salt_and_pepper, 0.6, lambda a, lv: abs((a == 0).mean() - lv / 2) < 0.015
+     and abs((a == 1).mean() - lv / 2) < 0.015),
+    (gaussian, 0.4, lambda a, lv: abs((a - 0.5).std() - lv) < 0.01),
+])
+def test_a_symbolic_level_serves_every_level(make, level, check):
+    """One compiled function with the level as an input draws the noise of each level."""
+    xv = np.full((200, 50), 0.5)
+    x, lv = symgraph.tensor.matrix(), symgraph.tensor.scalar()
+    f = symgraph.function([x, lv], make(lv)(x, L.random_stream(0)))
+    for value in (level, level / 4):
+        assert check(f(xv, value), value), (make.__name__, value)
+    np.testing.assert_array_equal(f(xv, 0.0), xv)  # level 0: no corruption
+
+
+@pytest.mark.parametrize("make", [masking, salt_and_pepper, gaussian])
+def test_bad_noise_levels_are_refused(make):
+    with pytest.raises(TypeError, match=make.__name__):
+        make("0.3")
+    with pytest.raises(TypeError, match="number"):
+        make(True)
+    with pytest.raises(TypeError, match="scalar"):
+        make(symgraph.tensor.vector())
+    with pytest.raises(ValueError, match=make.__name__):
+        make(-0.1)
+    with pytest.raises(ValueError, match="got nan"):
+        make(float("nan"))
+    if make is not gaussian:
+        with pytest.raises(ValueError, match=r"in \[0, 1\)"):
+            make(1.0)
+    else:
+        assert make(3.0).std == 3.0

@@ -125,6 +125,68 @@ def test_save_load_round_trip_and_refusal(tmp_path, rng):
         model.load(tmp_path / "junk.npz")
 
 
+def _damage(kind, good: bytes, path):
+    """Write at ``path`` the damaged parameter file ``kind``, made from the good one."""
+    if kind == "truncated":
+        path.write_bytes(good[:len(good) // 2])
+    elif kind == "bad crc":  # one byte of the first array's data flipped
+        data = bytearray(good)
+        data[200] ^= 0xFF
+        path.write_bytes(bytes(data))
+    elif kind == "text":
+        path.write_text("dense0.W = [[1, 2], [3, 4]]\n")
+    elif kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "npy":
+        np.save(open(path, "wb"), np.ones(3))
+    elif kind == "object array":
+        np.savez(open(path, "wb"), a=np.array([{"x": 1}], dtype=object))
+    elif kind == "folder":
+        path.mkdir()
+    # "missing": nothing written
+
+
+# a damaged parameter file -> the cause its error must name (with the path)
+DAMAGED = [("truncated", "truncated or corrupt .npz archive (BadZipFile"),
+           ("bad crc", "Bad CRC-32"),
+           ("text", "not an .npz archive (it starts with b'dense0'"),
+           ("empty", "the file is empty"),
+           ("npy", "a single .npy array"),
+           ("object array", "holds pickled object arrays"),
+           ("folder", "cannot read the parameter file (IsADirectoryError"),
+           ("missing", "cannot read the parameter file (FileNotFoundError")]
+
+
+@pytest.mark.parametrize("kind,cause", DAMAGED)
+def test_damaged_parameter_file_names_path_and_cause(tmp_path, kind, cause):
+    model = MLP([6, 5, 3], seed=0)
+    model.save(tmp_path / "good.npz")
+    path = tmp_path / "damaged.npz"
+    _damage(kind, (tmp_path / "good.npz").read_bytes(), path)
+    before = model.get_values()
+    with pytest.raises(ModelFileError) as err:
+        model.load(path)
+    assert str(err.value).startswith(f"{path}: ") and cause in str(err.value)
+    assert "\n" not in str(err.value)
+    for name, value in model.get_values().items():
+        np.testing.assert_array_equal(value, before[name])
+
+
+def test_save_replaces_the_file_atomically(tmp_path, monkeypatch):
+    model = MLP([6, 5, 3], seed=0)
+    path = tmp_path / "m.npz"
+    model.save(path)
+    good = path.read_bytes()
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(np, "savez", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        MLP([6, 5, 3], seed=1).save(path)
+    assert path.read_bytes() == good  # the old file, whole
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]  # no temporary left
+
+
 def test_batchnorm_train_and_test_modes(rng):
     model = MLP([4, 3, 2], batchnorm=True, activation="tanh", seed=0)
     bn = model.norms[0]
@@ -151,3 +213,31 @@ def test_bad_arguments_are_reported():
         MLP([4, 2], activation="swish")
     with pytest.raises(ValueError, match="dropout"):
         MLP([4, 2], dropout=1.5)
+
+
+def test_saved_metadata_round_trip_and_refusal(tmp_path):
+    from models.base import METADATA_KEY, read_metadata
+    model = MLP([6, 5, 3], seed=0)
+    meta = {"epochs": 3, "noise": {"kind": "masking", "level": 0.25}, "note": "é"}
+    model.save(tmp_path / "m.npz", metadata=meta)
+    assert read_metadata(tmp_path / "m.npz") == meta
+    assert MLP([6, 5, 3], seed=1).load(tmp_path / "m.npz") == meta
+    model.save(tmp_path / "plain.npz")
+    assert read_metadata(tmp_path / "plain.npz") is None
+    assert model.load(tmp_path / "plain.npz") is None
+    for bad, err in (([1, 2], "must be a dict"), ({"x": object()}, "JSON"),
+                     ({"x": float("nan")}, "JSON")):
+        with pytest.raises(TypeError, match=err):
+            model.save(tmp_path / "bad.npz", metadata=bad)
+    values = model.get_values()
+    np.savez(tmp_path / "damaged.npz", **values, **{METADATA_KEY: np.array("{not json")})
+    with pytest.raises(ModelFileError, match="damaged metadata"):
+        read_metadata(tmp_path / "damaged.npz")
+    before = model.get_values()
+    with pytest.raises(ModelFileError, match="damaged metadata"):
+        model.load(tmp_path / "damaged.npz")
+    for name, value in model.get_values().items():
+        np.testing.assert_array_equal(value, before[name])
+    (tmp_path / "junk.npz").write_bytes(b"not a zip")
+    with pytest.raises(ModelFileError, match="junk.npz: not an .npz archive"):
+        read_metadata(tmp_path / "junk.npz")

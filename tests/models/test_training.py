@@ -118,3 +118,53 @@ def test_progress_bar_when_asked(blobs, capsys):
     training.fit(LogisticRegression(20, 3), optimizers.SGD(lr=0.1), blobs(), epochs=1,
                  batch_size=100, progress=False)
     assert "epoch" not in capsys.readouterr().err
+
+
+def test_resuming_from_a_checkpoint_gives_the_uninterrupted_run(blobs):
+    """Parameters, optimizer state and noise states saved after epoch 1, restored into fresh
+    objects and trained with initial_epoch=1, end exactly where a 2-epoch run ends."""
+    from models import AutoEncoder, masking
+    data = blobs(d=12)
+
+    def make():
+        model = AutoEncoder(12, 5, noise=masking(0.3), tied=True, loss="xent", seed=4)
+        return model, optimizers.Adam(lr=0.01)
+
+    model, opt = make()
+    full = training.fit(model, opt, data, epochs=2, batch_size=40, seed=2)
+    want = _params(model)
+
+    model, opt = make()
+    first = training.fit(model, opt, data, epochs=1, batch_size=40, seed=2)
+    states = [s for s, _ in model.stream.updates()]  # the noise draws of the train step
+    assert states
+    saved = (_params(model), opt.get_state_values(), [s.get_value() for s in states])
+    model, opt = make()
+    trainer = training.Trainer(model, opt)
+    for p, v in zip(model.params, saved[0]):
+        p.set_value(v)
+    opt.set_state_values(saved[1])
+    for (s, _), v in zip(model.stream.updates(), saved[2]):
+        s.set_value(v)
+    rest = training.fit(model, opt, data, epochs=2, batch_size=40, seed=2, trainer=trainer,
+                        initial_epoch=1)
+    assert [h["epoch"] for h in rest] == [2]
+    for a, b in zip(_params(model), want):
+        np.testing.assert_array_equal(a, b)
+    for got, ref in zip(first + rest, full):
+        assert {k: v for k, v in got.items() if "seconds" not in k} == \
+            {k: v for k, v in ref.items() if "seconds" not in k}
+
+
+def test_bad_resume_arguments(blobs):
+    data = blobs()
+    model, opt = LogisticRegression(20, 3), optimizers.SGD(lr=0.1)
+    for bad in (-1, 3, 1.0, True):
+        with pytest.raises(ValueError, match="initial_epoch"):
+            training.fit(model, opt, data, epochs=2, initial_epoch=bad)
+    with pytest.raises(ValueError, match="evaluate_initial"):
+        training.fit(model, opt, data, epochs=2, initial_epoch=1, evaluate_initial=True)
+    other = training.Trainer(LogisticRegression(20, 3), opt)
+    with pytest.raises(ValueError, match="trainer"):
+        training.fit(model, opt, data, epochs=1, trainer=other)
+    assert training.fit(model, opt, data, epochs=2, initial_epoch=2) == []

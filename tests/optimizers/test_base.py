@@ -173,25 +173,36 @@ def test_disconnected_parameter(rng):
     np.testing.assert_array_equal(unused.get_value(), np.ones(4))
 
 
+def _committed(source: str, pname: str):
+    """(the commit line's index, the name of the value committed to ``pname``, its cell)."""
+    lines = source.splitlines()
+    sv = re.search(rf"^\s+{pname} = (_sv\d+)\.value", source, re.M).group(1)
+    commit = next(i for i, ln in enumerate(lines) if ln.strip().startswith("_commit("))
+    cells, attrs, values = (re.findall(r"[\w']+", part) for part in
+                            re.match(r"\s*_commit\(\((.*?)\), \((.*?)\), \((.*?)\)\)",
+                                     lines[commit]).groups())
+    k = next(k for k, (c, a) in enumerate(zip(cells, attrs)) if c == sv and a == "'value'")
+    return commit, values[k], sv
+
+
 def _update_block(source: str, pname: str):
     """The node comment and the source lines that produce the committed value of ``pname``."""
     lines = source.splitlines()
-    sv = re.search(rf"^\s+{pname} = (_sv\d+)\.value", source, re.M).group(1)
-    commit = max(i for i, ln in enumerate(lines) if re.match(rf"\s+{sv}\.value = ", ln))
-    final = lines[commit].split("=", 1)[1].strip()
-    first = min(i for i, ln in enumerate(lines[:commit])
-                if re.match(rf"\s+{re.escape(final)} = ", ln))
+    commit, final, _ = _committed(source, pname)
+    assigned = [i for i, ln in enumerate(lines[:commit])
+                if re.match(rf"\s+{re.escape(final)} = ", ln)]
+    first, last = min(assigned), max(assigned)
     if "  # " in lines[first]:  # one-line form: ``v = expr  # Op -> type``
-        return lines[first].split("  # ", 1)[1], lines[first:commit + 1]
+        return lines[first].split("  # ", 1)[1], lines[first:last + 1]
     start = max(i for i in range(first) if lines[i].strip().startswith("#"))
-    return lines[start], lines[start:commit + 1]
+    return lines[start], lines[start:last + 1]
 
 
 @pytest.mark.parametrize("name", ["sgd", "momentum", "rmsprop", "adam"])
 def test_update_is_one_fused_kernel(name, rng):
     """Compiled with the fusing pipeline, each parameter's new value comes from ONE fused
     node (the whole update expression: an elementwise Composite, or a GEMM for SGD on a dot
-    gradient), written into the parameter's storage."""
+    gradient), written into the parameter's spare buffer (its storage after the commit)."""
     pytest.importorskip("symgraph.rewrite.fusion", reason="needs the elementwise fusion pass")
     W, b, x, y, cost = _model(rng)
     f = symgraph.function([x, y], cost, updates=optimizers.get(name).updates(cost, [W, b]))
@@ -207,9 +218,81 @@ def test_update_is_one_fused_kernel(name, rng):
             for op in rule_ops[name]:
                 assert f"{op}(" in comment, (p, op, comment)
         # no other node is computed between the fused kernel and the commit
-        # (the whole-array fallback of a chunked or one-loop commit repeats the same update)
-        nodes = [ln for ln in block[1:] if ln.strip().startswith("#")
-                 and "in place at commit" not in ln]
-        assert not nodes, (p, nodes)
-        assert "in place" in comment or any(f"out={p.name})" in ln for ln in block), \
-            ("not in place", p, block)
+        # (the whole-array fallback of a chunked or one-loop group repeats the same update)
+        # every branch that produces the value takes it from this one node (a group's
+        # comment lists its members, the update's node among them)
+        final = _committed(f.source, p.name)[1]
+        node = comment.strip().lstrip("# ").split(": ", 1)[-1].split("; ")[-1]
+        for i, ln in enumerate(block):
+            if re.match(rf"\s+{re.escape(final)} = ", ln) and "  # " not in ln:
+                above = next(b for b in reversed(block[:i]) if b.strip().startswith("#"))
+                assert node in above or "Gemm" in comment, (p, ln, above)
+        spare = "_spare" + _committed(f.source, p.name)[2][3:]
+        assert any(f"out={spare})" in ln or f"_gemm_update({spare}," in ln or
+                   f"{spare})" in ln for ln in block), ("not into its spare", p, block)
+
+
+# a hyper-parameter outside its range -> the fragment the error must contain
+BAD_HYPER = [
+    ({"lr": -0.1}, "lr must be >= 0, got -0.1 (a negative rate climbs the cost"),
+    ({"lr": float("nan")}, "lr must be >= 0, got nan"),
+    ({"weight_decay": -1e-4}, "weight_decay must be >= 0"),
+    ({"clip_norm": 0.0}, "clip_norm must be > 0, got 0.0"),
+    ({"clip_value": -1.0}, "clip_value must be > 0"),
+]
+BAD_OWN = [  # hyper-parameters of some optimizers only
+    ("momentum", {"momentum": -0.5}, "momentum must be >= 0"),
+    ("nesterov", {"momentum": -0.5}, "momentum must be >= 0"),
+    ("adam", {"beta1": 1.0}, "beta1 must be >= 0 and < 1, got 1.0"),
+    ("adamw", {"beta2": -0.1}, "beta2 must be >= 0 and < 1"),
+    ("nadam", {"eps": -1e-8}, "eps must be >= 0"),
+    ("rmsprop", {"alpha": -0.9}, "alpha must be >= 0"),
+    ("adadelta", {"rho": 1.5}, "rho must be >= 0 and <= 1, got 1.5"),
+]
+
+
+@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("hyper,fragment", BAD_HYPER)
+def test_out_of_range_hyper_parameter_is_refused(name, hyper, fragment):
+    cls = optimizers.REGISTRY[name]
+    with pytest.raises(ValueError) as err:
+        cls(**hyper)
+    assert str(err.value).startswith(f"{cls.__name__}.{next(iter(hyper))} must be")
+    assert fragment in str(err.value)
+
+
+@pytest.mark.parametrize("name,hyper,fragment", BAD_OWN)
+def test_out_of_range_own_hyper_parameter_is_refused(name, hyper, fragment):
+    with pytest.raises(ValueError, match=re.escape(fragment)):
+        optimizers.get(name, **hyper)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_zero_learning_rate_and_range_edges_are_accepted(name, rng):
+    W, b, x, y, cost = _model(rng)
+    opt = optimizers.get(name, lr=0.0, weight_decay=0.0)
+    f = symgraph.function([x, y], cost, updates=opt.updates(cost, [W, b]))
+    W0 = W.get_value()
+    f(rng.standard_normal((4, 3)), rng.standard_normal((4, 2)))
+    np.testing.assert_array_equal(W.get_value(), W0)  # a zero rate leaves the parameters
+
+
+def test_learning_rate_checked_again_when_updates_are_built(rng):
+    """A value set after construction, or a shared schedule's current value, is checked when
+    the updates are built; nothing is created then."""
+    W, b, x, y, cost = _model(rng)
+    opt = optimizers.SGD(lr=0.1)
+    opt.lr = -0.1
+    with pytest.raises(ValueError, match="SGD.lr must be >= 0"):
+        opt.updates(cost, [W, b])
+    assert opt.state == []
+    schedule = symgraph.shared(np.float64(-0.01), name="lr")
+    with pytest.raises(ValueError, match=r"Momentum.lr must be >= 0, got -0.01"):
+        optimizers.Momentum(lr=schedule)
+    schedule.set_value(np.float64(0.01))
+    opt = optimizers.Momentum(lr=schedule)
+    schedule.set_value(np.float64(-0.01))
+    with pytest.raises(ValueError, match="Momentum.lr must be >= 0"):
+        opt.updates(cost, [W, b])
+    # a symbolic expression cannot be checked before it runs: accepted as before
+    optimizers.SGD(lr=T.dscalar("lr")).updates(cost, [W, b])

@@ -81,7 +81,7 @@ def test_show_source_prints_the_generated_function():
     f = symgraph.function([x], y)
     buf = io.StringIO()
     src = printing.show_source(f, file=buf)
-    assert src == f.source and src.startswith("def ")
+    assert src == f.source and src.startswith("# back end: numpy\ndef ")
     with pytest.raises(TypeError):
         printing.show_source(y)
 

@@ -289,3 +289,59 @@ def test_checked_modes(mode, rng):
     f = symgraph.function([x], [T.nnet.dropout(x, 0.5, s), s.normal(x.shape)], mode=mode)
     a, b = f(np.ones((4, 3)))
     assert a.shape == b.shape == (4, 3) and set(np.unique(a)) <= {0.0, 2.0}
+
+
+def test_bernoulli_is_a_raw_draw_against_the_threshold(rng):
+    """bernoulli(p) (and binomial with one trial, the dropout mask) is one 32-bit raw number
+    per element compared with p * 2**32: the documented derivation, exact to 2**-32."""
+    seed = _seed(rng)
+    s = RandomStream(seed)
+    got = symgraph.function([], s.bernoulli((3, 5), p=0.3))()
+    raw = np.random.PCG64(np.random.SeedSequence(seed).spawn(1)[0]).random_raw(8)
+    want = raw.view(np.uint32)[:15].reshape(3, 5) < np.uint32(round(0.3 * 2 ** 32))
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("p", [0.0, 1e-3, 0.1, 0.5, 0.9, 1.0])
+def test_bernoulli_statistics(p, rng):
+    s = RandomStream(_seed(rng))
+    v = _draw(s.binomial((N,), n=1, p=p, dtype="float32"))
+    assert v.dtype == np.float32 and set(np.unique(v)) <= {0.0, 1.0}
+    # within 5 standard deviations of the mean (exact at p = 0 and p = 1)
+    assert abs(v.mean() - p) <= 5 * np.sqrt(p * (1 - p) / N) + 1e-12
+
+
+def test_bernoulli_probabilities_per_element_and_out_of_range(rng):
+    s = RandomStream(_seed(rng))
+    pv = T.vector("pv")
+    m = _draw(s.bernoulli((N // 10, 3), p=pv), [pv], [[0.1, 0.5, 0.9]])
+    assert m.dtype == np.bool_
+    np.testing.assert_allclose(m.mean(axis=0), [0.1, 0.5, 0.9], atol=0.02)
+    with pytest.raises(ValueError, match=r"p must be in \[0, 1\]"):
+        s.bernoulli((3,), p=1.5)
+    p = T.scalar("p")
+    f = symgraph.function([p], s.binomial((4,), n=1, p=p))
+    state = s.state_updates[-1][0]
+    before = state.get_value()
+    with pytest.raises(ValueError, match=r"p must be in \[0, 1\]"):
+        f(-0.25)
+    np.testing.assert_array_equal(state.get_value(), before)  # the failed call drew nothing
+
+
+@pytest.mark.parametrize("dist", ["uniform", "normal"])
+def test_float32_draws_use_float32_generators(dist, rng):
+    """float32 samples come from NumPy's float32 generators (no float64 round trip), with
+    the right moments; the same seed gives the same numbers."""
+    seed = _seed(rng)
+    draw = (lambda s: s.uniform((N,), low=-1.0, high=3.0, dtype="float32")) if dist == "uniform" \
+        else (lambda s: s.normal((N,), avg=2.0, std=0.5, dtype="float32"))
+    v = _draw(draw(RandomStream(seed)))
+    assert v.dtype == np.float32
+    mean, std = (1.0, 4 / np.sqrt(12)) if dist == "uniform" else (2.0, 0.5)
+    assert abs(v.mean() - mean) < 5 * std / np.sqrt(N)
+    assert abs(v.std() - std) < 0.01 * std + 5 * std / np.sqrt(2 * N)
+    np.testing.assert_array_equal(v, _draw(draw(RandomStream(seed))))
+    gen = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed).spawn(1)[0]))
+    want = (np.float32(-1) + np.float32(4) * gen.random(N, np.float32)) if dist == "uniform" \
+        else (np.float32(2) + np.float32(0.5) * gen.standard_normal(N, np.float32))
+    np.testing.assert_array_equal(v, want)

@@ -80,3 +80,40 @@ def test_pickled_and_copied_functions_have_their_own_lock(rng):
         assert g._lock is not f._lock
         a = rng.standard_normal(5)
         np.testing.assert_allclose(g(a), np.exp(a) + 1)
+
+
+@pytest.mark.parametrize("mode", ["FAST_RUN", "FAST_COMPILE"])
+def test_different_functions_updating_one_variable_from_threads(mode, eager_switching):
+    """Two functions that update the same shared variables (and a third that only reads
+    them), called from 4 threads: every update lands once, none is torn, and a reader sees
+    the variables of one commit (acc is always 2 x count)."""
+    count = symgraph.shared(np.float64(0), "count")
+    acc = symgraph.shared(np.zeros(400), "acc")
+    x, M = T.vector("x"), T.matrix("M")
+    ones, eye = np.ones(400), np.eye(400)
+    # each call adds 1 (f) or 2 (g) to count, and twice that to every element of acc
+    f = symgraph.function([x, M], [], mode=mode,
+                          updates=OrderedDict([(count, count + 1), (acc, acc + 2 * T.dot(M, x))]))
+    g = symgraph.function([x, M], [], mode=mode,
+                          updates=OrderedDict([(acc, acc + 4 * T.dot(M, x)), (count, count + 2)]))
+    look = symgraph.function([], [count, acc], mode=mode)
+    torn = []
+
+    def writer(fn):
+        for _ in range(100):
+            fn(ones, eye)
+
+    def reader():
+        for _ in range(200):
+            c, a = look()
+            if not np.all(a == 2 * c):
+                torn.append((float(c), float(a.min()), float(a.max())))
+    threads = [threading.Thread(target=writer, args=(fn,)) for fn in (f, g, f, g)]
+    threads.append(threading.Thread(target=reader))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert count.get_value() == 2 * 100 * (1 + 2)
+    np.testing.assert_array_equal(acc.get_value(), np.full(400, 2 * 2 * 100 * (1 + 2.0)))
+    assert not torn, torn[:3]

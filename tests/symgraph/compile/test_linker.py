@@ -12,7 +12,7 @@ from symgraph.compile.mode import FAST_RUN
 from symgraph.ops.blas import Gemm, gemm_into
 from symgraph.ops.composite import Composite
 
-from linker_helpers import adam_like
+from linker_helpers import adam_like, assert_two_buffers
 
 NUMBA = FAST_RUN.__class__("NUMBA", backend="numba")
 
@@ -153,15 +153,13 @@ def test_gemm_update_in_place_matches_unfused(rng):
     f, W, b = _sgd_model(np.random.default_rng(0))
     g, W2, b2 = _sgd_model(np.random.default_rng(0), mode="FAST_COMPILE")
     assert Gemm in _ops(f)
-    storage_W, storage_b = W.get_value(borrow=True), b.get_value(borrow=True)
-    for _ in range(3):
+
+    def step():
         x, y = rng.standard_normal((7, 5)), rng.standard_normal((7, 4))
         np.testing.assert_allclose(f(x, y), g(x, y), rtol=1e-12)
+    assert_two_buffers([W, b], step)
     np.testing.assert_allclose(W.get_value(), W2.get_value(), rtol=1e-12)
     np.testing.assert_allclose(b.get_value(), b2.get_value(), rtol=1e-12)
-    # written into the same storage: no fresh allocation per step
-    assert W.get_value(borrow=True) is storage_W
-    assert b.get_value(borrow=True) is storage_b
 
 
 def test_failing_call_changes_nothing(rng):
@@ -290,14 +288,14 @@ def test_numba_in_place_updates(rng, monkeypatch):
         ups = OrderedDict([(m, m1), (p, p - 0.01 * m1 / (T.sqrt(T.abs(m1)) + 1e-3))])
         return symgraph.function([g], [], updates=ups, mode=mode), p, m
     (f, p, m), (h, p2, m2) = build(NUMBA), build(None)
-    storage = p.get_value(borrow=True)
-    for _ in range(3):
+
+    def step():
         gv = rng.standard_normal((8, 5)).astype("float32")
         f(gv)
         h(gv)
+    assert_two_buffers([p, m], step)
     np.testing.assert_allclose(p.get_value(), p2.get_value(), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(m.get_value(), m2.get_value(), rtol=1e-5, atol=1e-6)
-    assert p.get_value(borrow=True) is storage
 
 
 def test_numpy_function_kernel(rng):
@@ -422,14 +420,14 @@ def test_numba_group_kernel_for_chained_updates(rng, monkeypatch):
     monkeypatch.setattr(numba_loops, "NUMBA_MIN_SIZE", 1)
     (f, fast), (h, ref) = adam_like(NUMBA), adam_like(None)
     assert "_group(" in f.source
-    storage = [s.get_value(borrow=True) for s in fast]
-    for _ in range(3):
+
+    def step():
         gv = rng.standard_normal((6, 7)).astype("float32")
         f(gv, np.float32(0.5))
         h(gv, np.float32(0.5))
-    for a, b, st in zip(fast, ref, storage):
+    assert_two_buffers(fast, step)
+    for a, b in zip(fast, ref):
         np.testing.assert_allclose(a.get_value(), b.get_value(), rtol=2e-5, atol=1e-6)
-        assert a.get_value(borrow=True) is st
 
 
 def test_numba_group_runs_even_for_small_operands(rng):
@@ -520,3 +518,29 @@ def test_gemm_path_names_the_blas_route_taken(rng, monkeypatch):
     monkeypatch.undo()
     assert routes[False] == "numpy dot + add"
     assert routes.get(True, "scipy ?gemm") == "scipy ?gemm"
+
+
+@pytest.mark.parametrize("env, installed, want", [
+    (None, True, "numba"), (None, False, "numpy"), ("numpy", True, "numpy"),
+    ("numba", True, "numba"), ("auto", False, "numpy"),
+])
+def test_fast_run_picks_the_fastest_installed_back_end(env, installed, want, monkeypatch):
+    """FAST_RUN's back end is 'auto': numba when installed, else NumPy, unless the
+    environment names one; the generated source says which ran (and where kernels live)."""
+    from symgraph import backends
+    if env is None:
+        monkeypatch.delenv("SYMGRAPH_BACKEND", raising=False)
+    else:
+        monkeypatch.setenv("SYMGRAPH_BACKEND", env)
+    monkeypatch.setattr(backends, "numba_available", lambda: installed)
+    assert FAST_RUN.backend == "auto"
+    assert backends.resolve("auto") == want
+    if want == "numba":
+        pytest.importorskip("numba")
+    x = T.vector("x")
+    f = symgraph.function([x], T.exp(x) * 2 + 1)
+    assert f.source.splitlines()[0].startswith(f"# back end: {want}")
+    assert ("kernel cache" in f.source.splitlines()[0]) == (want != "numpy")
+    monkeypatch.setenv("SYMGRAPH_BACKEND", "cuda")
+    with pytest.raises(ValueError, match="SYMGRAPH_BACKEND='cuda'"):
+        backends.resolve("auto")

@@ -49,7 +49,7 @@ class Mode(_core.Mode):
                              f"{[k for k in LINKERS if k]}")
         values = dict(name=name or "Mode", phases=tuple(phases),
                       fuse=bool(phases) if fuse is None else fuse,
-                      backend=backend or "numpy", check=check)
+                      backend=backend or "auto", check=check)
         for key, value in values.items():
             object.__setattr__(self, key, value)
 
