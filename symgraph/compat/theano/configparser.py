@@ -20,7 +20,6 @@ from __future__ import annotations
 import configparser as _ini
 import contextlib
 import os
-import shlex
 import warnings
 from typing import Callable, Dict, Iterator, Optional, Tuple
 

@@ -3,7 +3,7 @@ equality), on symgraph's ``Variable``/``Apply``/``Constant``."""
 from __future__ import annotations
 
 from collections import deque
-from typing import Dict, Iterable, List, Optional, Sequence
+from typing import Dict, Iterable, List, Optional
 
 from symgraph.graph import Apply, Constant, Variable, toposort
 from symgraph.graph import ancestors as _ancestors

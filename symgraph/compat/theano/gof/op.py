@@ -15,7 +15,7 @@ from typing import List
 import numpy as np
 
 from symgraph import gradient as _gradient
-from symgraph.graph import Apply, Variable
+from symgraph.graph import Apply
 from symgraph.op import Op as _CoreOp
 from symgraph.compat.theano.gof.null_type import NullMarker
 from symgraph.compat.theano.gof.utils import MethodNotDefined

@@ -16,7 +16,6 @@ def max_pool_2d_same_size(input, patch_size):
     x = as_tensor_variable(input)
     pooled = pool_2d(x, ws=patch_size, ignore_border=True)
     up = T.repeat(T.repeat(pooled, patch_size[0], axis=-2), patch_size[1], axis=-1)
-    h, w = x.shape[-2], x.shape[-1]
     cropped = x[..., :up.shape[-2], :up.shape[-1]]
     keep = T.eq(cropped, up)
     out = T.zeros_like(x)
