@@ -1,13 +1,16 @@
 """``theano.d3viz``: ``d3viz(fct, outfile)``, an interactive HTML page of a compiled
-function's graph, served by ``symgraph.d3viz`` (looked up when called)."""
+function's graph, served by ``symgraph.d3viz`` (:mod:`symgraph.graph_html`, imported when
+called)."""
 from __future__ import annotations
 
 
 def _target():
-    import symgraph
-    fn = getattr(symgraph, "d3viz", None)
-    if callable(fn):
-        return fn
+    try:
+        from symgraph.graph_html import d3viz as page
+    except ImportError:
+        page = None
+    if callable(page):
+        return page
     raise NotImplementedError("theano.d3viz: this symgraph has no interactive graph page "
                               "(symgraph.d3viz); draw the graph with "
                               "theano.printing.pydotprint(fct, 'graph.svg') instead")
