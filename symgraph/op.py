@@ -17,6 +17,11 @@ from typing import Any, Callable, List, Optional, Sequence
 from symgraph.graph import Apply, Variable
 
 
+#: functions called with every node built through ``Op.__call__``; empty in ordinary use (the
+#: Theano compatibility layer adds one that computes test values, ``compute_test_value``)
+NODE_HOOKS: List[Callable[[Apply], None]] = []
+
+
 class Op:
     """Base class of every operation.
 
@@ -72,6 +77,8 @@ class Op:
 
     def __call__(self, *inputs, **kwargs):
         node = self.make_node(*inputs, **kwargs)
+        for hook in NODE_HOOKS:
+            hook(node)
         return node.outputs[0] if len(node.outputs) == 1 else list(node.outputs)
 
     def perform(self, *inputs) -> Any:

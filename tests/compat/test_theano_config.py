@@ -65,7 +65,7 @@ def test_unknown_flag_warns_like_theano(tmp_path):
 
 
 @pytest.mark.parametrize("flag,message", [
-    ("floatX=int32", "floatX"), ("compute_test_value=raise", "var.eval"),
+    ("floatX=int32", "floatX"), ("compute_test_value=always", "compute_test_value"),
     ("profile_memory=True", "memory"), ("optimizer_including=fusion", "phases"),
     ("device=cuda0,force_device=True", "CPU only"), ("mode=NoSuchMode", "mode"),
 ])
@@ -94,4 +94,27 @@ def test_config_attributes_and_change_flags():
     with pytest.raises(AttributeError):
         theano.config.no_such_flag
     with pytest.raises(ValueError, match="compute_test_value"):
-        theano.config.compute_test_value = "raise"
+        theano.config.compute_test_value = "sometimes"
+
+
+def test_test_values_are_computed_when_asked():
+    import numpy as np
+    import symgraph.compat.theano_alias  # noqa: F401
+    import theano
+    import theano.tensor as T
+    from symgraph.compat.theano.test_values import TestValueError
+    x = T.dmatrix("x")
+    x.tag.test_value = np.ones((3, 4))
+    W = theano.shared(np.ones((4, 2)))
+    with theano.config.change_flags(compute_test_value="raise"):
+        y = T.dot(x, W).sum(axis=0)
+        np.testing.assert_allclose(y.tag.test_value, [12.0, 12.0])
+        with pytest.raises(ValueError, match="shapes|align|dimension"):
+            T.dot(x, x)  # the shape error shows where the graph is built
+        with pytest.raises(TestValueError, match="no test value"):
+            T.exp(T.dvector("v"))
+        assert theano.gof.op.get_debug_values(x)[0][0].shape == (3, 4)
+    with theano.config.change_flags(compute_test_value="ignore"):
+        T.exp(T.dvector("v"))
+    z = T.dot(x, x.T)  # off again: nothing is computed
+    assert not hasattr(z.tag, "test_value")

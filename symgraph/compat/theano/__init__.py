@@ -12,6 +12,9 @@ from symgraph.compat.theano.configparser import config, change_flags  # noqa: F4
 _configparser.load()
 
 from symgraph.compat.theano import _display  # noqa: E402,F401  (Theano's type names)
+from symgraph.compat.theano import test_values as _test_values  # noqa: E402
+
+_test_values.install()  # nodes compute test values when config.compute_test_value asks
 from symgraph.compat.theano.compile.function import function  # noqa: E402,F401
 from symgraph.compat.theano.compile.io import In, Out, Param  # noqa: E402,F401
 from symgraph.compat.theano.compile.mode import Mode  # noqa: E402,F401

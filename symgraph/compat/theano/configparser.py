@@ -10,8 +10,7 @@ Flags fall in three groups:
 * flags that tune Theano's C and GPU back ends (``cxx``, ``blas.ldflags``, ``gcc.*``,
   ``nvcc.*``, ``dnn.*``, ``compiledir``, ``openmp``, ``warn.*`` for old Theano bugs, ...) are
   accepted: they have no counterpart here and no effect on results;
-* a value symgraph cannot honour (``profile_memory=True``, ``compute_test_value='raise'``,
-  ``optimizer_including=...``) raises a :class:`ValueError` that says what to use instead.
+* a value symgraph cannot honour (``profile_memory=True``, ``optimizer_including=...``) raises a :class:`ValueError` that says what to use instead.
 
 Unknown flags warn, as Theano did.
 """
@@ -95,9 +94,7 @@ KNOWN: Dict[str, Tuple[object, Callable]] = {
     "profile_memory": (False, _refuse_unless(
         False, "memory is planned by symgraph's linker and not profiled per node", _bool)),
     "on_unused_input": ("raise", _choice("raise", "warn", "ignore")),
-    "compute_test_value": ("off", _refuse_unless(
-        "off", "test values are not computed during graph construction; evaluate "
-               "expressions with var.eval({x: value}) instead", str)),
+    "compute_test_value": ("off", _choice("off", "ignore", "warn", "raise", "pdb")),
     "compute_test_value_opt": ("off", _choice("off", "ignore", "warn", "raise", "pdb")),
     "device": ("cpu", _device),
     "init_gpu_device": ("", str),
