@@ -5,6 +5,10 @@ classes, op instances), grouped by the module that defines it, with the first se
 docstring and a link to its full entry. ``symgraph.tensor`` re-exports functions of every op
 family: this keeps its list true as the families grow, with nothing kept by hand.
 
+Options: ``:prefix: T`` (the name shown before each entry), ``:skip-own:`` (leave out what the
+namespace defines itself), ``:local:`` (link to entries under the namespace's own name, for a
+page that documents the re-exports there).
+
 ``.. op-instances:: MODULE`` declares the op *instances* a module defines (``add = Elemwise(
 scalar.add)``, ...): they are the functions users call, but autodoc documents only classes and
 functions, so without this they would have no entry to link to.
@@ -12,6 +16,7 @@ functions, so without this they would have no entry to link to.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import inspect
 import re
 import sys
@@ -44,10 +49,15 @@ def _summary(obj) -> str:
     return ""
 
 
+_ABBREVIATIONS = ("e.g.", "i.e.", "w.r.t.", "cf.", "vs.")
+
+
 def _first_sentence(text: str) -> str:
     """The text up to its first full stop that is not inside inline markup."""
     for m in re.finditer(r"\.(\s|$)", text):
         head = text[:m.start() + 1]
+        if head.endswith(_ABBREVIATIONS):
+            continue
         if head.count("``") % 2 == 0 and head.count("`") % 2 == 0:
             return head
     return text
@@ -75,7 +85,6 @@ def home_of(name: str, obj) -> Optional[Tuple[str, str]]:
             mod = sys.modules.get(modname)
             if mod is not None and getattr(mod, name, None) is obj:
                 return modname, name
-        for modname in candidates:
             held = _holds(modname, obj)
             if held:
                 return modname, held
@@ -122,16 +131,25 @@ class TensorApi(SphinxDirective):
     """Tables of a namespace's callables, by defining module."""
 
     required_arguments = 1
-    option_spec = {"prefix": lambda s: s.strip(), "skip-own": lambda s: True}
+    option_spec = {"prefix": lambda s: s.strip(), "skip-own": lambda s: True,
+                   "local": lambda s: True}
 
     def run(self) -> List[nodes.Node]:
         modname = self.arguments[0]
+        mod = importlib.import_module(modname)
         prefix = self.options.get("prefix", modname)
         lines: List[str] = []
         for home, items in _entries(modname, "skip-own" in self.options).items():
             lines += [f".. rubric:: from :mod:`{home}`", "",
-                      ".. list-table::", "   :widths: 30 70", ""]
+                      ".. list-table::", "   :widths: 30 70", "   :width: 100%", ""]
             for name, target, summary in items:
+                if "local" in self.options and not inspect.isclass(getattr(mod, name)) \
+                        and importlib.util.find_spec(f"{modname}.{name}") is None:
+                    # functions and data are documented on this page, under the namespace's
+                    # own name; classes where they are defined (one entry per class keeps
+                    # short references such as `Variable` unambiguous), and so are names that
+                    # are also submodules (symgraph.shared, symgraph.jacobian)
+                    target = f"{modname}.{name}"
                 lines.append(f"   * - :py:obj:`{prefix}.{name} <{target}>`")
                 lines.append(f"     - {summary or ' '}")
             lines.append("")
