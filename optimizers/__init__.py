@@ -1,8 +1,8 @@
-"""Update rules: turn a cost (or gradients) and shared parameters into ordered updates.
+"""Update rules: turn a cost (or gradients) and shared parameters into ordered updates::
 
->>> opt = optimizers.Adam(lr=1e-3)
->>> train = symgraph.function([x, y], cost, updates=opt.updates(cost, params))
->>> optimizers.get("adam", lr=1e-3)          # by name, for command lines
+    opt = optimizers.Adam(lr=1e-3)
+    train = symgraph.function([x, y], cost, updates=opt.updates(cost, params))
+    optimizers.get("adam", lr=1e-3)          # by name, for command lines
 
 Each class states its update equations; hyper-parameters may be numbers, symbolic scalars or
 shared variables (schedules). Pure symbolic: state lives in new shared variables.

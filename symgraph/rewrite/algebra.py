@@ -382,9 +382,9 @@ def idempotent_max_min(fgraph: FunctionGraph, node: Apply):
 
 @register("canonicalize,stabilize", Elemwise)
 def fill_cut(fgraph: FunctionGraph, node: Apply):
-    """f(second(a, b), y) -> f(b, y) when the other operands already have a's shape: the fill
-    only broadcasts, and f broadcasts anyway (the gradient of sum(x**2) is a fill times x).
-    Likewise f(alloc(b, *s), y) -> f(b, y)."""
+    """``f(second(a, b), y) -> f(b, y)`` when the other operands already have a's shape: the
+    fill only broadcasts, and f broadcasts anyway (the gradient of ``sum(x**2)`` is a fill
+    times x). Likewise ``f(alloc(b, *s), y) -> f(b, y)``."""
     sop = node.op.scalar_op
     if sop == S.second or sop.nin == 1:
         return None

@@ -246,8 +246,8 @@ def useless_second(fgraph: FunctionGraph, node: Apply):
 
 @register("canonicalize,stabilize", S.second)
 def second_to_alloc(fgraph: FunctionGraph, node: Apply):
-    """second(x, y) -> alloc(y, *shape(x, y)) when x is computed only for its shape, so that
-    x's producer (a product, say) is no longer run."""
+    """``second(x, y) -> alloc(y, *shape(x, y))`` when x is computed only for its shape, so
+    that x's producer (a product, say) is no longer run."""
     x, y = node.inputs
     if x.owner is None or isinstance(x, Constant):
         return None
@@ -276,7 +276,7 @@ def _dim_vars(d: Variable, limit: int = 64) -> List[Variable]:
 
 @register("canonicalize", Alloc)
 def alloc_of_same_shape(fgraph: FunctionGraph, node: Apply):
-    """alloc(v, *s) -> v when v provably has shape s already."""
+    """``alloc(v, *s) -> v`` when v provably has shape s already."""
     v, dims = node.inputs[0], node.inputs[1:]
     if v.ndim != len(dims):
         return None
