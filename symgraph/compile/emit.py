@@ -69,11 +69,12 @@ def generate(fgraph: FunctionGraph, explicit: Sequence[Variable], shared: Sequen
     are the new values of ``shared[update_targets[k]]``. The function returns the list of
     output values. With ``fuse`` (and no ``check``), storage is planned
     (:mod:`symgraph.compile.storage`): fused programs write reused buffers through the
-    ``backend`` (:mod:`symgraph.backends`), and eligible updates are computed in place into
-    shared storage at commit time. With ``profile`` (a
-    :class:`~symgraph.compile.profile.ProfileStats`), the code reads the clock after every
-    node and around the commit, and adds the times into the profile. ``kernels`` maps the namespace names of the back end's
-    kernels to the kernels (each with a ``.source``).
+    ``backend`` (:mod:`symgraph.backends`), and eligible updates are computed in the commit
+    section into their variables' spare buffers (:mod:`symgraph.compile.commit`). With
+    ``profile`` (a :class:`~symgraph.compile.profile.ProfileStats`), the code reads the clock
+    after every node and around the commit, and adds the times into the profile. ``kernels``
+    maps the namespace names of the back end's kernels to the kernels (each with a
+    ``.source``).
     """
     ns: dict = dict(BASE_NAMESPACE)
     for node in fgraph.toposort():
