@@ -31,6 +31,7 @@ Results are printed as a table and written as JSON into ``--out`` when given.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import json
 import os
@@ -388,6 +389,38 @@ def table(res: dict) -> str:
     return "\n".join(rows)
 
 
+@contextlib.contextmanager
+def limited_threads(threads: Optional[int], peers: Sequence[str] = ()):
+    """Run the block on ``threads`` cores (nothing changes when None): the process (and so the
+    peer processes it starts) pinned to that many CPUs, BLAS (threadpoolctl), numba and, with
+    jax among ``peers``, XLA held to that many threads. Yields the CPUs pinned to (or None).
+
+    Thread-count settings do not reach every pool (XLA's CPU runtime measured 1.7 cores busy
+    with its threading flag set): the process and its children get N cores, full stop."""
+    if not threads:
+        yield None
+        return
+    if "jax" in peers and "jax" not in sys.modules:
+        # XLA reads its CPU threading flags once, when jax is first imported
+        os.environ.update({k: v for k, v in thread_env(threads).items() if k == "XLA_FLAGS"})
+    cpus = None
+    if hasattr(os, "sched_setaffinity"):
+        cpus = sorted(os.sched_getaffinity(0))[:threads]
+        os.sched_setaffinity(0, cpus)
+    from threadpoolctl import threadpool_limits
+    try:  # load SciPy's BLAS now: threadpoolctl limits the libraries loaded so far
+        import scipy.linalg.blas  # noqa: F401
+    except ImportError:
+        pass
+    try:
+        import numba
+        numba.set_num_threads(threads)
+    except ImportError:
+        pass
+    with threadpool_limits(threads):
+        yield cpus
+
+
 def main(argv: Optional[Sequence[str]] = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--peers", default="",
@@ -411,34 +444,12 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     unknown = sorted(set(peers) - set(PEERS))
     if unknown:
         ap.error(f"--peers: unknown {', '.join(unknown)}; expected some of {', '.join(PEERS)}")
-    if args.threads and "jax" in peers and "jax" not in sys.modules:
-        # XLA reads its CPU threading flags once, when jax is first imported
-        os.environ.update({k: v for k, v in thread_env(args.threads).items() if k == "XLA_FLAGS"})
-    cpus = None
-    if args.threads and hasattr(os, "sched_setaffinity"):
-        # thread-count settings do not reach every pool (XLA's CPU runtime measured 1.7 cores
-        # busy with its threading flag set): the process and its children get N cores, full stop
-        cpus = sorted(os.sched_getaffinity(0))[:args.threads]
-        os.sched_setaffinity(0, cpus)
+    with limited_threads(args.threads, peers) as cpus:
+        res = run(peers, args.repeat, args.seed, args.threads, args.parallel,
+                  args.peer_python, args.alone)
     if args.threads:
-        from threadpoolctl import threadpool_limits
-        try:  # load SciPy's BLAS now: threadpoolctl limits the libraries loaded so far
-            import scipy.linalg.blas  # noqa: F401
-        except ImportError:
-            pass
-        try:
-            import numba
-            numba.set_num_threads(args.threads)
-        except ImportError:
-            pass
-        with threadpool_limits(args.threads):
-            res = run(peers, args.repeat, args.seed, args.threads, args.parallel,
-                      args.peer_python, args.alone)
         res["config"]["threads"] = args.threads
         res["config"]["cpus"] = cpus
-    else:
-        res = run(peers, args.repeat, args.seed, parallel=args.parallel,
-                  peer_python=args.peer_python, alone=args.alone)
     print(table(res))
     if args.out:
         os.makedirs(args.out, exist_ok=True)
