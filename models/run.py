@@ -3,9 +3,12 @@
     python -m models.run mlp --optimizer adam --epochs 5
     python -m models.run logreg --optimizer sgd --lr 0.5 --epochs 5
     python -m models.run simple_conv --epochs 1
+    python -m models.run deep_conv --epochs 1 --backend numba
     python -m models.run ae --hidden 1000 --activation relu --epochs 20 --json ae.json
 
-The data come from ``--data-dir``, else ``$SYMGRAPH_DATA/mnist``, else the cache.
+The data come from ``--data-dir``, else ``$SYMGRAPH_DATA/mnist``, else the cache. Each epoch's
+history entry is printed as one JSON line on stdout, and its time (training, per train step,
+evaluation) as a ``#`` line on stderr.
 """
 from __future__ import annotations
 
@@ -67,9 +70,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--max-batches", type=int, default=None)
     p.add_argument("--save", default=None, help="write the trained parameters (.npz)")
     p.add_argument("--json", default=None, help="write the history as JSON")
+    p.add_argument("--backend", default="numpy",
+                   help="symgraph back end of the compiled functions: numpy, numba, auto")
     args = p.parse_args(argv)
 
     import optimizers
+    from models.data import n_batches
     from models.training import fit
 
     loader = load_fashion_mnist if args.fashion else load_mnist
@@ -80,10 +86,20 @@ def main(argv: Optional[List[str]] = None) -> int:
     opt = optimizers.get(args.optimizer, **hyper)
     t0 = time.perf_counter()
 
+    from symgraph.compile.mode import FAST_RUN
+    mode = FAST_RUN.__class__(f"FAST_RUN-{args.backend}", backend=args.backend)
+    steps = n_batches(len(data[0][0]), args.batch_size)
+    if args.max_batches is not None:
+        steps = min(steps, args.max_batches)
+
     def show(entry):
         print(json.dumps({k: v for k, v in entry.items() if k != "batch_losses"}), flush=True)
+        print(f"# epoch {entry['epoch']}: {entry['seconds']:.1f} s training "
+              f"({entry['seconds'] / max(steps, 1) * 1e3:.1f} ms per step of "
+              f"{args.batch_size}), {entry['eval_seconds']:.1f} s evaluation",
+              file=sys.stderr, flush=True)
     history = fit(model, opt, data, args.epochs, args.batch_size, args.seed, callbacks=[show],
-                  max_batches=args.max_batches)
+                  max_batches=args.max_batches, mode=mode)
     print(f"# {args.model} {args.optimizer}: {time.perf_counter() - t0:.1f} s total",
           file=sys.stderr)
     if args.save:

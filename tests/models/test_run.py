@@ -42,3 +42,13 @@ def test_run_writes_history_and_params(tiny_mnist, tmp_path, capsys, argv):
     with np.load(params, allow_pickle=False) as f:
         assert len(f.files) >= 2
     assert len(capsys.readouterr().out.strip().splitlines()) == 2  # one JSON line per epoch
+
+
+def test_convnet_run_prints_epoch_time(tiny_mnist, capsys):
+    """The convnet commands report each epoch's training and evaluation time on stderr."""
+    assert run.main(["simple_conv", "--epochs", "1", "--batch-size", "50",
+                     "--max-batches", "2", "--backend", "numpy"]) == 0
+    err = capsys.readouterr().err
+    line = [ln for ln in err.splitlines() if ln.startswith("# epoch 1:")]
+    assert line and "s training" in line[0] and "ms per step of 50" in line[0]
+    assert "s evaluation" in line[0]
