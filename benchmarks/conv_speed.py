@@ -111,7 +111,7 @@ def step_flops(spec: ConvNetSpec) -> Dict[str, float]:
     """Floating-point operations (2 per multiply-add) of a train step of ``spec``: the
     forward products, the filter/weight gradients and the input gradients (none for the
     first layer, whose input is data)."""
-    c, h, w = spec.x.shape[1:]
+    h, w = spec.x.shape[2:]
     n = spec.x.shape[0]
     params = iter(spec.params)
     fwd = gw = gx = 0.0
@@ -122,7 +122,6 @@ def step_flops(spec: ConvNetSpec) -> Dict[str, float]:
             pad = int(layer[1])
             h, w = h + 2 * pad - k.shape[2] + 1, w + 2 * pad - k.shape[3] + 1
             macs = n * k.shape[0] * k.shape[1] * k.shape[2] * k.shape[3] * h * w
-            c = k.shape[0]
         elif layer[0] == "dense":
             k, _ = next(params), next(params)
             macs = n * k.shape[0] * k.shape[1]

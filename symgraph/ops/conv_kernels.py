@@ -1,5 +1,9 @@
 """The kernels of the convolution ops: im2col + one GEMM per chunk of images, in NCHW.
 
+Stride-1 convolutions (padding up to the dilated kernel extent minus one) take the shifted
+products of :mod:`symgraph.ops.conv_shift` instead, which need no column matrix; the rest (any
+stride, wider padding) runs the im2col path below.
+
 Every direction works on chunks of a few images, so that the column matrix of a chunk stays in
 the cache (the whole batch's would be ``kh * kw`` times the input: 45 MB for a 16-channel 3x3
 layer on a batch of 100 MNIST images):
@@ -20,69 +24,24 @@ nothing after its first call.
 """
 from __future__ import annotations
 
-from typing import NamedTuple, Optional, Tuple
+from typing import Optional, Tuple
 
 import numpy as np
+
+from symgraph.ops import conv_shift
+from symgraph.ops.conv_geometry import Geometry, geometry, taps, work_array
 
 #: bytes of a chunk's column matrix: a few images per chunk keep it in the L2/L3 cache
 CHUNK_BYTES = 2 << 20
 
 
-class Geometry(NamedTuple):
-    """Where kernel tap ``(i, j)`` of output pixel ``(y, x)`` reads the input:
-    row ``y * sh + i * dh - ph``, column ``x * sw + j * dw - pw``."""
-
-    kh: int
-    kw: int
-    ph: int
-    pw: int
-    sh: int
-    sw: int
-    dh: int
-    dw: int
-    ho: int
-    wo: int
-
-
-def geometry(xshape, kshape, pad, stride, dilation) -> Geometry:
-    """The :class:`Geometry` of convolving an input of shape ``xshape`` (N, C, H, W) by
-    kernels of ``kshape`` (kh, kw); raises when the dilated kernel does not fit."""
-    h, w = int(xshape[2]), int(xshape[3])
-    kh, kw = int(kshape[0]), int(kshape[1])
-    (ph, pw), (sh, sw), (dh, dw) = pad, stride, dilation
-    keh, kew = dh * (kh - 1) + 1, dw * (kw - 1) + 1
-    ho, wo = (h + 2 * ph - keh) // sh + 1, (w + 2 * pw - kew) // sw + 1
-    if ho <= 0 or wo <= 0 or h + 2 * ph < keh or w + 2 * pw < kew:
-        raise ValueError(f"conv2d: kernel ({keh}, {kew}) (dilation {tuple(dilation)}) larger "
-                         f"than the padded input ({h + 2 * ph}, {w + 2 * pw})")
-    return Geometry(kh, kw, ph, pw, sh, sw, dh, dw, ho, wo)
-
-
-def tap_range(k: int, d: int, p: int, s: int, n_in: int, n_out: int) -> Tuple[int, int, int]:
-    """For kernel tap ``k`` (dilation ``d``, padding ``p``, stride ``s``): the outputs
-    ``o0 <= o < o1`` whose input index ``o * s + k * d - p`` lies inside ``[0, n_in)``, and the
-    input index of ``o0``."""
-    off = k * d - p
-    o0 = max(0, (-off + s - 1) // s)
-    o1 = min(n_out, (n_in - 1 - off) // s + 1) if n_in - 1 - off >= 0 else 0
-    o1 = max(o1, o0)
-    return o0, o1, o0 * s + off
-
-
-def _taps(g: Geometry, h: int, w: int):
-    """``(i, j, rows, cols)`` of every tap: ``rows = (y0, y1, r0)`` from :func:`tap_range`."""
-    rows = [tap_range(i, g.dh, g.ph, g.sh, h, g.ho) for i in range(g.kh)]
-    cols = [tap_range(j, g.dw, g.pw, g.sw, w, g.wo) for j in range(g.kw)]
-    return [(i, j, rows[i], cols[j]) for i in range(g.kh) for j in range(g.kw)]
-
-
 def im2col(x: np.ndarray, s: int, n: int, cols: np.ndarray, g: Geometry) -> None:
     """``cols[q, c, i, j, y, x] = xpad[s + q, c, y*sh + i*dh, x*sw + j*dw]`` (zero in the
     padding) for ``q < n``; ``cols`` has shape (>= n, C, kh, kw, ho, wo)."""
-    taps = _taps(g, x.shape[2], x.shape[3])
-    if any(y0 or x0 or y1 < g.ho or x1 < g.wo for _, _, (y0, y1, _), (x0, x1, _) in taps):
+    every = taps(g, x.shape[2], x.shape[3])
+    if any(y0 or x0 or y1 < g.ho or x1 < g.wo for _, _, (y0, y1, _), (x0, x1, _) in every):
         cols[:n].fill(0)  # some taps read padding
-    for i, j, (y0, y1, r0), (x0, x1, c0) in taps:
+    for i, j, (y0, y1, r0), (x0, x1, c0) in every:
         if y1 > y0 and x1 > x0:
             cols[:n, :, i, j, y0:y1, x0:x1] = x[
                 s:s + n, :, r0:r0 + (y1 - y0 - 1) * g.sh + 1:g.sh,
@@ -94,23 +53,10 @@ def col2im(gcols: np.ndarray, s: int, n: int, gx: np.ndarray, g: Geometry) -> No
     were read from (the adjoint of :func:`im2col`), taps added in (i, j) order."""
     out = gx[s:s + n]
     out.fill(0)
-    for i, j, (y0, y1, r0), (x0, x1, c0) in _taps(g, gx.shape[2], gx.shape[3]):
+    for i, j, (y0, y1, r0), (x0, x1, c0) in taps(g, gx.shape[2], gx.shape[3]):
         if y1 > y0 and x1 > x0:
             out[:, :, r0:r0 + (y1 - y0 - 1) * g.sh + 1:g.sh,
                 c0:c0 + (x1 - x0 - 1) * g.sw + 1:g.sw] += gcols[:n, :, i, j, y0:y1, x0:x1]
-
-
-def _work(work: Optional[dict], name: str, shape: tuple, dtype) -> np.ndarray:
-    """A work array of ``shape`` kept in ``work`` between calls (new when ``work`` is None)."""
-    if work is None:
-        return np.empty(shape, dtype)
-    key = (name, shape, np.dtype(dtype).str)
-    buf = work.get(key)
-    if buf is None:
-        if len(work) >= 64:  # inputs of ever-changing shapes must not pile up memory
-            work.clear()
-        buf = work[key] = np.empty(shape, dtype)
-    return buf
 
 
 def _chunk(c: int, g: Geometry, itemsize: int, n: int) -> int:
@@ -141,11 +87,14 @@ def forward(x: np.ndarray, w: np.ndarray, pad, stride, flip: bool, dilation,
     o = w.shape[0]
     if out is None or out.shape != (n, o, g.ho, g.wo):
         out = np.empty((n, o, g.ho, g.wo), dtype)
+    if conv_shift.pays(g, stride, c, x.shape[2], x.shape[3]):
+        return conv_shift.correlate(x, w[:, :, ::-1, ::-1] if flip else w, pad, dilation, out,
+                                    work)
     x = _c_array(x, dtype)
     wm = _matrix(w, flip, dtype)
     k, p = wm.shape[1], g.ho * g.wo
     ch = _chunk(c, g, out.itemsize, n)
-    cols = _work(work, "cols", (ch, c, g.kh, g.kw, g.ho, g.wo), dtype)
+    cols = work_array(work, "cols", (ch, c, g.kh, g.kw, g.ho, g.wo), dtype)
     out3 = out.reshape(n, o, p)
     for s in range(0, n, ch):
         m = min(ch, n - s)
@@ -181,12 +130,16 @@ def grad_weights(x: np.ndarray, gz: np.ndarray, wshape, pad, stride, flip: bool,
     shape = wshape
     if out is None or out.shape != shape:
         out = np.empty(shape, dtype)
+    if conv_shift.pays(g, stride, c, x.shape[2], x.shape[3]):
+        acc4 = conv_shift.correlate_grad_weights(x, gz, wshape[2:], pad, dilation, dtype, work)
+        out[...] = acc4[:, :, ::-1, ::-1] if flip else acc4
+        return out
     x, gz = _c_array(x, dtype), _c_array(gz, dtype)
     k, p = c * g.kh * g.kw, g.ho * g.wo
     ch = _chunk(c, g, np.dtype(dtype).itemsize, n)
-    cols = _work(work, "cols", (ch, c, g.kh, g.kw, g.ho, g.wo), dtype)
-    part = _work(work, "gw_part", (ch, o, k), dtype)
-    acc = _work(work, "gw_acc", (o, k), dtype)
+    cols = work_array(work, "cols", (ch, c, g.kh, g.kw, g.ho, g.wo), dtype)
+    part = work_array(work, "gw_part", (ch, o, k), dtype)
+    acc = work_array(work, "gw_acc", (o, k), dtype)
     acc.fill(0)
     gz3 = gz.reshape(n, o, p)
     for s in range(0, n, ch):
@@ -217,11 +170,17 @@ def grad_inputs(gz: np.ndarray, w: np.ndarray, xshape, pad, stride, flip: bool, 
     shape = (n, c, h, wd)
     if out is None or out.shape != shape:
         out = np.empty(shape, dtype)
+    if conv_shift.pays_backward(g, stride, o):
+        # the adjoint of a stride-1 correlation: correlate gz with the filters transposed and
+        # flipped, padded by (k - 1) * d - p (a 'full' convolution when p = 0)
+        k = w if flip else w[:, :, ::-1, ::-1]
+        back = ((g.kh - 1) * g.dh - g.ph, (g.kw - 1) * g.dw - g.pw)
+        return conv_shift.correlate(gz, k.transpose(1, 0, 2, 3), back, dilation, out, work)
     gz = _c_array(gz, dtype)
     wt = _matrix(w, flip, dtype).T
     k, p = c * g.kh * g.kw, g.ho * g.wo
     ch = _chunk(c, g, np.dtype(dtype).itemsize, n)
-    gcols = _work(work, "gcols", (ch, c, g.kh, g.kw, g.ho, g.wo), dtype)
+    gcols = work_array(work, "gcols", (ch, c, g.kh, g.kw, g.ho, g.wo), dtype)
     gz3 = gz.reshape(n, o, p)
     for s in range(0, n, ch):
         m = min(ch, n - s)

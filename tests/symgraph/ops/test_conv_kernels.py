@@ -17,6 +17,7 @@ from numpy.lib.stride_tricks import as_strided
 import symgraph
 import symgraph.tensor as T
 from symgraph.ops import conv_kernels as K
+from symgraph.ops import conv_shift
 from symgraph.ops.conv import Conv2d, Conv2dGradInputs, Conv2dGradWeights, conv2d
 
 signal = pytest.importorskip("scipy.signal")
@@ -92,10 +93,21 @@ def previous_forward(x, w, pad, stride, flip, dil):
     return np.tensordot(cols, k, axes=([1, 4, 5], [1, 2, 3])).transpose(0, 3, 1, 2)
 
 
-@pytest.fixture(params=[1, 1 << 30], ids=["chunk=1 image", "chunk=batch"])
+@pytest.fixture(params=[(1, "auto"), (1 << 30, "auto"), (1, "shift"), (1 << 30, "im2col")],
+                ids=["chunk=1 image", "chunk=batch", "shifted products", "im2col only"])
 def chunk(request, monkeypatch):
-    monkeypatch.setattr(K, "CHUNK_BYTES", request.param)
-    return request.param
+    """Chunks of one image or the whole batch; each path forced where it applies, or chosen
+    by the speed rule (``auto``)."""
+    size, path = request.param
+    monkeypatch.setattr(K, "CHUNK_BYTES", size)
+    monkeypatch.setattr(conv_shift, "CHUNK_BYTES", size)
+    if path == "shift":
+        monkeypatch.setattr(conv_shift, "pays", lambda g, s, *a: conv_shift.applies(g, s))
+        monkeypatch.setattr(conv_shift, "pays_backward", lambda g, s, o: conv_shift.applies(g, s))
+    elif path == "im2col":
+        monkeypatch.setattr(conv_shift, "pays", lambda *a: False)
+        monkeypatch.setattr(conv_shift, "pays_backward", lambda *a: False)
+    return size
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
@@ -138,6 +150,20 @@ def test_forward_matches_scipy_float32(rng, border_mode, flip):
                      for o in range(3)] for n in range(3)])
     assert val.dtype == np.float32
     np.testing.assert_allclose(val, ref, **TOL["float32"])
+
+
+def test_shifted_products_cover_the_stride_one_geometries():
+    """The shifted products take stride 1 with padding up to the dilated extent minus one,
+    and pay off (by the speed rule) on wide images with enough channels."""
+    applies = [conv_shift.applies(K.geometry((1, 1) + hw, k, p, s, d), s)
+               for hw, k, p, s, d in GEOMETRIES]
+    assert applies == [True, True, True, False, False, False, True, False, False]
+    g = K.geometry((100, 16, 28, 28), (3, 3), (1, 1), (1, 1), (1, 1))
+    assert conv_shift.pays(g, (1, 1), 16, 28, 28)          # 7 % extra positions
+    assert not conv_shift.pays(g, (1, 1), 1, 28, 28)       # one channel: outer products
+    g8 = K.geometry((100, 64, 8, 8), (3, 3), (1, 1), (1, 1), (1, 1))
+    assert not conv_shift.pays(g8, (1, 1), 64, 8, 8)       # 27 % extra positions
+    assert conv_shift.pays_backward(g8, (1, 1), 64)        # no col2im scatter
 
 
 def test_col2im_is_the_adjoint_of_im2col(rng):
