@@ -82,5 +82,8 @@ class PlannedNodes:
             # returned (calls of one function run one at a time)
             self.ns.setdefault("_work", {})
             buffer.work = "_work"
+            # the back end's window loops (compiled pooling with numba)
+            self.ns.setdefault("_loops", self.backend.window_loops)
+            buffer.loops = "_loops"
             return [f"    {result} = {op.emit_into(node, names, buffer)}  # {describe(node)}"]
         return None
