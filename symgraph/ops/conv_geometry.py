@@ -57,13 +57,17 @@ def taps(g: Geometry, h: int, w: int):
 
 
 def work_array(work: Optional[dict], name: str, shape: tuple, dtype) -> np.ndarray:
-    """A work array of ``shape`` kept in ``work`` between calls (new when ``work`` is None)."""
+    """A work array of ``shape`` kept in ``work`` between calls (new when ``work`` is None).
+
+    One buffer per name and dtype, grown to the largest shape asked for and viewed in the
+    shape wanted: the layers of a network share it, so a function keeps one column matrix,
+    not one per layer (a work array is dead once its node returned)."""
     if work is None:
         return np.empty(shape, dtype)
-    key = (name, shape, np.dtype(dtype).str)
+    dtype = np.dtype(dtype)
+    key = (name, dtype.str)
+    size = int(np.prod(shape))
     buf = work.get(key)
-    if buf is None:
-        if len(work) >= 64:  # inputs of ever-changing shapes must not pile up memory
-            work.clear()
-        buf = work[key] = np.empty(shape, dtype)
-    return buf
+    if buf is None or buf.size < size:
+        buf = work[key] = np.empty(size, dtype)
+    return buf[:size].reshape(shape)

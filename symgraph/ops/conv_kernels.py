@@ -48,6 +48,19 @@ def im2col(x: np.ndarray, s: int, n: int, cols: np.ndarray, g: Geometry) -> None
                 c0:c0 + (x1 - x0 - 1) * g.sw + 1:g.sw]
 
 
+def im2col_rows(x: np.ndarray, s: int, n: int, cols: np.ndarray, g: Geometry) -> None:
+    """:func:`im2col` with the images inside the rows: ``cols[c, i, j, q, y, x]``, so that
+    ``cols`` viewed as (C*kh*kw, >= n*ho*wo) holds the chunk's columns side by side."""
+    every = taps(g, x.shape[2], x.shape[3])
+    if any(y0 or x0 or y1 < g.ho or x1 < g.wo for _, _, (y0, y1, _), (x0, x1, _) in every):
+        cols[:, :, :, :n].fill(0)  # some taps read padding
+    for i, j, (y0, y1, r0), (x0, x1, c0) in every:
+        if y1 > y0 and x1 > x0:
+            cols[:, i, j, :n, y0:y1, x0:x1] = x[
+                s:s + n, :, r0:r0 + (y1 - y0 - 1) * g.sh + 1:g.sh,
+                c0:c0 + (x1 - x0 - 1) * g.sw + 1:g.sw].transpose(1, 0, 2, 3)
+
+
 def col2im(gcols: np.ndarray, s: int, n: int, gx: np.ndarray, g: Geometry) -> None:
     """``gx[s:s+n] = sum over taps`` of ``gcols`` scattered back to the input pixels they
     were read from (the adjoint of :func:`im2col`), taps added in (i, j) order."""
@@ -114,8 +127,8 @@ def _shape_vector(op: str, shape, what: str, known) -> Tuple[int, ...]:
 
 def grad_weights(x: np.ndarray, gz: np.ndarray, wshape, pad, stride, flip: bool, dilation,
                  out: Optional[np.ndarray] = None, work: Optional[dict] = None) -> np.ndarray:
-    """``gw = J_w^T gz`` of shape ``wshape`` (O, C, kh, kw): one product per image of a
-    chunk, summed."""
+    """``gw = J_w^T gz`` of shape ``wshape`` (O, C, kh, kw): per chunk, one product of the
+    output gradient (O x n*Ho*Wo) and the chunk's columns side by side, summed."""
     dtype = np.result_type(x.dtype, gz.dtype)
     n, c = x.shape[:2]
     if gz.ndim != 4:
@@ -137,17 +150,18 @@ def grad_weights(x: np.ndarray, gz: np.ndarray, wshape, pad, stride, flip: bool,
     x, gz = _c_array(x, dtype), _c_array(gz, dtype)
     k, p = c * g.kh * g.kw, g.ho * g.wo
     ch = _chunk(c, g, np.dtype(dtype).itemsize, n)
-    cols = work_array(work, "cols", (ch, c, g.kh, g.kw, g.ho, g.wo), dtype)
-    part = work_array(work, "gw_part", (ch, o, k), dtype)
+    cols = work_array(work, "cols", (c, g.kh, g.kw, ch, g.ho, g.wo), dtype)
+    gzt = work_array(work, "gz_rows", (o, ch * p), dtype)
+    part = work_array(work, "gw_part", (o, k), dtype)
     acc = work_array(work, "gw_acc", (o, k), dtype)
     acc.fill(0)
-    gz3 = gz.reshape(n, o, p)
+    gz3, cols2 = gz.reshape(n, o, p), cols.reshape(k, ch * p)
     for s in range(0, n, ch):
         m = min(ch, n - s)
-        im2col(x, s, m, cols, g)
-        np.matmul(gz3[s:s + m], cols[:m].reshape(m, k, p).transpose(0, 2, 1), out=part[:m])
-        for q in range(m):
-            acc += part[q]
+        im2col_rows(x, s, m, cols, g)
+        gzt[:, :m * p].reshape(o, m, p)[...] = gz3[s:s + m].transpose(1, 0, 2)
+        np.matmul(gzt[:, :m * p], cols2[:, :m * p].T, out=part)
+        acc += part
     acc4 = acc.reshape(shape)
     out[...] = acc4[:, :, ::-1, ::-1] if flip else acc4
     return out
