@@ -12,6 +12,7 @@ could not tell apart::
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import time
@@ -115,26 +116,31 @@ def _status_bytes(key: str) -> int:
     raise KeyError(key)
 
 
-def step_memory(step: Callable[[], object], steps: int = 3) -> dict:
-    """Resident memory a train step needs (Linux): the high-water mark of the resident set
-    over ``steps`` calls minus the resident set before the first call, in bytes -- what a
-    step allocates and keeps (activations, gradients, work buffers, optimizer state made on
-    the first step) and what it allocates while it runs. The first call runs before the mark
-    is reset (``/proc/self/clear_refs``), so one-time costs of a first call (a JIT compiling
-    its kernels) do not count, and neither does building the step."""
-    before = _status_bytes("VmRSS")
-    t0 = time.perf_counter()
-    step()
-    first = time.perf_counter() - t0
+def step_memory(make_step: Callable[[], Callable[[], object]], steps: int = 3) -> dict:
+    """Resident memory a train step needs (Linux), in bytes: the high-water mark of the
+    resident set over ``steps`` calls minus the resident set before the first -- what a step
+    allocates and keeps (activations, gradients, work buffers, optimizer state made on the
+    first step) and what it allocates while it runs.
+
+    ``make_step()`` builds a step. A first one is built and called once and dropped before
+    anything is measured, so that one-time costs of the process (a JIT compiling kernels,
+    libraries loading on first use) do not count; then the mark is reset
+    (``/proc/self/clear_refs``), a second step is built and measured from its first call."""
+    warm = make_step()
+    warm()
+    del warm
+    gc.collect()
+    step = make_step()
     with open("/proc/self/clear_refs", "w") as fh:
         fh.write("5")  # the high-water mark := the resident set now
+    before = _status_bytes("VmRSS")
     t0 = time.perf_counter()
     for _ in range(steps):
         step()
     seconds = (time.perf_counter() - t0) / steps
     peak = _status_bytes("VmHWM")
     return {"rss_before": before, "rss_peak": peak, "step_peak": max(0, peak - before),
-            "seconds": seconds, "first_seconds": first, "steps": steps}
+            "seconds": seconds, "steps": steps}
 
 
 def _worker(argv: Optional[Sequence[str]] = None) -> None:
@@ -145,11 +151,11 @@ def _worker(argv: Optional[Sequence[str]] = None) -> None:
     ap.add_argument("--out", required=True, help="JSON result file")
     ap.add_argument("--threads", type=int, default=None)
     args = ap.parse_args(argv)
-    built = torch_step(load_spec(args.spec), args.threads)
+    spec = load_spec(args.spec)
+    built = torch_step(spec, args.threads)
     res = None
     if built is not None:
-        step, version = built
-        res = dict(step_memory(step), version=version)
+        res = dict(step_memory(lambda: torch_step(spec, args.threads)[0]), version=built[1])
     with open(args.out, "w") as fh:
         json.dump(res, fh)
 

@@ -21,8 +21,12 @@ Measured in one run:
   every node of the generated function, grouped (convolutions by direction, pooling and its
   gradient, the elementwise ReLU masks and bias additions, the bias sums, ...), and per
   convolution layer;
-* peak memory of one step, each framework in a new process of its own: the resident memory
-  a step adds (high-water mark over three steps minus the resident set before them).
+* peak memory of one step, each framework in a new process of its own
+  (:func:`benchmarks.conv_peers.step_memory`): the high-water mark of the resident set over
+  three steps minus the resident set before them, after a first step of another instance
+  has loaded and compiled what the process needs once; glibc is told to map every block of
+  64 KiB or more on its own (``MALLOC_MMAP_THRESHOLD_``), so freed memory leaves the
+  resident set instead of staying cached in the allocator.
 
 ``--threads 1`` pins the process and its worker processes to one CPU and holds BLAS, numba and
 torch to one thread (``benchmarks.speed.limited_threads``); also set
@@ -164,6 +168,9 @@ def memory_in_subprocess(who: str, net: str, spec: ConvNetSpec, threads: Optiona
         out = os.path.join(tmp, "memory.json")
         env = dict(os.environ, **thread_env(threads))
         env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
+        # glibc: every block of 64 KiB or more its own mapping, unmapped when freed, so the
+        # resident set follows what is alive instead of what the allocator keeps cached
+        env["MALLOC_MMAP_THRESHOLD_"] = str(64 * 1024)
         if who == "torch":
             path = os.path.join(tmp, "spec.npz")
             save_spec(path, spec)
@@ -182,10 +189,15 @@ def memory_in_subprocess(who: str, net: str, spec: ConvNetSpec, threads: Optiona
 
 
 def _memory_worker(net: str, backend: str, out: str) -> None:
-    f, _, _ = build_step(net, backend)
     x, y = make_data()
-    res = step_memory(lambda: f(x, y))
-    res["buffer_bytes"] = buffer_bytes(f)
+    built = []
+
+    def make():
+        f = build_step(net, backend)[0]
+        built[:] = [f]
+        return lambda: f(x, y)
+    res = step_memory(make)
+    res["buffer_bytes"] = buffer_bytes(built[0])
     with open(out, "w") as fh:
         json.dump(res, fh)
 
@@ -294,11 +306,11 @@ def table(res: dict) -> str:
                     f"| | 1.00x |")
         mem = r.get("memory")
         if mem:
-            rows += ["", "| peak memory of a step (resident set added) | MiB |", "|---|---|"]
+            rows += ["", "| peak memory of a step: resident set added (own process) | MiB | "
+                         "buffers kept between calls (allocated) |", "|---|---|---|"]
             for k, m in mem.items():
-                extra = f" (of which {m['buffer_bytes'] / 2**20:.1f} MiB kept between calls)" \
-                    if "buffer_bytes" in m else ""
-                rows.append(f"| {k.replace('_', ' ')} | {m['step_peak'] / 2**20:.1f}{extra} |")
+                kept = f"{m['buffer_bytes'] / 2**20:.1f} MiB" if "buffer_bytes" in m else "—"
+                rows.append(f"| {k.replace('_', ' ')} | {m['step_peak'] / 2**20:.1f} | {kept} |")
         for k in r:
             if not k.endswith("_profile"):
                 continue
