@@ -8,9 +8,13 @@ kernel tap ``(i, j)`` reads for every output pixel is one contiguous slice, shif
 ``i * dh * pitch + j * dw``, so
 
 * the forward pass is ``out = sum_taps W[:, :, i, j] (O x C) @ flat[:, shift : shift + L]``:
-  products with the (C, L) slice as a strided BLAS operand, no column matrix at all;
-* the gradient w.r.t. the filters is ``gw[:, :, i, j] = gz_flat (O x L) @ flat[:, shift:...]^T``
-  with the output gradient laid out the same way (zeros at the positions that are no output);
+  products with the (C, L) slice as a strided BLAS operand, no column matrix at all. The
+  ``kw`` taps of a kernel row go into one product: the chunk is laid out ``kw`` times, each
+  copy shifted one tap further, so a row's taps read one (kw*C, L) slice (fewer, larger
+  products and ``kh - 1`` additions of partial outputs instead of ``kh * kw - 1``: 8-20 %
+  faster on the DeepConvNet layers than one product per tap);
+* the gradient w.r.t. the filters is ``gw[:, :, i, :] = gz_flat (O x L) @ rows_i^T`` with the
+  output gradient laid out the same way (zeros at the positions that are no output);
 * the gradient w.r.t. the input is the forward pass of the output gradient with the filters
   transposed and flipped and padding ``(k - 1) * d - p``: no col2im scatter.
 
@@ -47,9 +51,10 @@ def pays(g: Geometry, stride, channels: int, h: int, w: int) -> bool:
     """True when the forward pass (or filter gradient) of an input of ``channels`` x ``h`` x
     ``w`` is faster here than by im2col: enough channels per product, few extra positions.
 
-    Measured on the DeepConvNet layers (batch 100, one core): 28x28 with padding 1 (7 % extra
-    positions) and 14x14 with padding 2 (none) gain 7-18 %; 14x14 and 8x8 with padding 1 (15
-    and 27 % extra) lose 5-20 %."""
+    Measured on the DeepConvNet layers (batch 100, one core, CPU time): 28x28 with padding 1
+    (7 % extra positions) and 14x14 with padding 2 (none) gain 13-19 %; 14x14 with padding 1
+    (15 % extra) is even; 8x8 with padding 1 (27 % extra) loses up to 29 % (filter
+    gradient); a single input channel loses 2x."""
     if not applies(g, stride) or channels < MIN_CHANNELS:
         return False
     f = flat(h, w, g)
@@ -58,7 +63,7 @@ def pays(g: Geometry, stride, channels: int, h: int, w: int) -> bool:
 
 def pays_backward(g: Geometry, stride, out_channels: int) -> bool:
     """True when the input gradient is faster here than by a product and a col2im scatter:
-    whenever it applies with enough output channels (measured: 2-26 % faster on every
+    whenever it applies with enough output channels (measured: 17-38 % faster on every
     DeepConvNet layer, the col2im scatter being the slow part of the other path)."""
     return applies(g, stride) and out_channels >= MIN_CHANNELS
 
@@ -106,33 +111,48 @@ def fill(buf: np.ndarray, x: np.ndarray, s: int, m: int, f: Flat) -> int:
     return length
 
 
+def _shifted(buf: np.ndarray, x: np.ndarray, s: int, m: int, f: Flat, g: Geometry) -> int:
+    """Fill ``buf`` (kw, C, length) with images ``x[s:s+m]``: ``buf[0]`` the flat layout,
+    ``buf[j]`` the same shifted left by ``j * dw``, so that ``buf`` viewed as (kw*C, length)
+    holds, at column ``t + i * dh * pitch``, the input of every tap of kernel row ``i`` for
+    output position ``t``. Returns the number of output positions."""
+    length = fill(buf[0], x, s, m, f)
+    reach = length + (g.kh - 1) * g.dh * f.pitch
+    for j in range(1, g.kw):
+        buf[j][:, :reach] = buf[0][:, j * g.dw:j * g.dw + reach]
+    return length
+
+
 def correlate(x: np.ndarray, k: np.ndarray, pad, dilation, out: np.ndarray,
               work: Optional[dict]) -> np.ndarray:
     """``out[n, o] = sum_{c, i, j} xpad[n, c, y + i*dh, x + j*dw] * k[o, c, i, j]`` (stride
-    1; ``applies`` must hold) into ``out`` of shape (N, O, Ho, Wo), in ``out``'s dtype."""
+    1; ``applies`` must hold) into ``out`` of shape (N, O, Ho, Wo), in ``out``'s dtype: per
+    chunk, one product per kernel row over the row's ``kw`` shifted copies of the input."""
     n, c, h, w = x.shape
     o = k.shape[0]
     g = geometry(x.shape, k.shape[2:], pad, (1, 1), dilation)
     f = flat(h, w, g)
     dtype = out.dtype
-    taps = np.ascontiguousarray(k.transpose(2, 3, 0, 1), dtype=dtype)  # (kh, kw, O, C)
-    ch = _chunk(c + o, f, out.itemsize, n)
-    buf = work_array(work, "flat_in", (c, ch * f.image + f.span), dtype)
+    # rows[i] = [k[:, :, i, 0] k[:, :, i, 1] ...]: (O, kw*C), matching the shifted copies
+    rows = np.ascontiguousarray(k.transpose(2, 0, 3, 1), dtype=dtype).reshape(g.kh, o, -1)
+    ch = _chunk(g.kw * c + o, f, out.itemsize, n)
+    size = ch * f.image + f.span
+    buf = work_array(work, "flat_in", (g.kw, c, size), dtype)
+    cols = buf.reshape(g.kw * c, size)
     acc = work_array(work, "flat_out", (o, ch * f.image), dtype)
-    tmp = work_array(work, "flat_tmp", (o, ch * f.image), dtype) if g.kh * g.kw > 1 else None
+    tmp = work_array(work, "flat_tmp", (o, ch * f.image), dtype) if g.kh > 1 else None
     for s in range(0, n, ch):
         m = min(ch, n - s)
-        length = fill(buf, x, s, m, f)
+        length = _shifted(buf, x, s, m, f, g)
         a = acc[:, :length]
         for i in range(g.kh):
-            for j in range(g.kw):
-                src = buf[:, f.shift(g, i, j):f.shift(g, i, j) + length]
-                if i == 0 and j == 0:
-                    np.matmul(taps[i, j], src, out=a)
-                else:
-                    t = tmp[:, :length]
-                    np.matmul(taps[i, j], src, out=t)
-                    a += t
+            src = cols[:, f.shift(g, i, 0):f.shift(g, i, 0) + length]
+            if i == 0:
+                np.matmul(rows[i], src, out=a)
+            else:
+                t = tmp[:, :length]
+                np.matmul(rows[i], src, out=t)
+                a += t
         out[s:s + m] = a.reshape(o, m, f.rows, f.pitch)[:, :, :g.ho, :g.wo].transpose(
             1, 0, 2, 3)
     return out
@@ -141,21 +161,24 @@ def correlate(x: np.ndarray, k: np.ndarray, pad, dilation, out: np.ndarray,
 def correlate_grad_weights(x: np.ndarray, gz: np.ndarray, kshape, pad, dilation,
                            dtype, work: Optional[dict]) -> np.ndarray:
     """``gw[o, c, i, j] = sum_{n, y, x} gz[n, o, y, x] * xpad[n, c, y + i*dh, x + j*dw]``
-    (the filter gradient of :func:`correlate`), a (O, C, kh, kw) work array."""
+    (the filter gradient of :func:`correlate`), a (O, C, kh, kw) work array: per chunk, one
+    product per kernel row."""
     n, c, h, w = x.shape
     o = gz.shape[1]
     g = geometry(x.shape, kshape, pad, (1, 1), dilation)
     f = flat(h, w, g)
     itemsize = np.dtype(dtype).itemsize
-    ch = _chunk(c + o, f, itemsize, n)
-    buf = work_array(work, "flat_in", (c, ch * f.image + f.span), dtype)
+    ch = _chunk(g.kw * c + o, f, itemsize, n)
+    size = ch * f.image + f.span
+    buf = work_array(work, "flat_in", (g.kw, c, size), dtype)
+    cols = buf.reshape(g.kw * c, size)
     gzf = work_array(work, "flat_gz", (o, ch * f.image), dtype)
-    part = work_array(work, "gw_part", (o, c), dtype)
+    part = work_array(work, "gw_part", (o, g.kw * c), dtype)
     acc = work_array(work, "gw_acc", (o, c, g.kh, g.kw), dtype)
     acc.fill(0)
     for s in range(0, n, ch):
         m = min(ch, n - s)
-        length = fill(buf, x, s, m, f)
+        length = _shifted(buf, x, s, m, f, g)
         body = gzf[:, :length].reshape(o, m, f.rows, f.pitch)
         body[:, :, :g.ho, :g.wo] = gz[s:s + m].transpose(1, 0, 2, 3)
         if f.pitch > g.wo:
@@ -163,8 +186,7 @@ def correlate_grad_weights(x: np.ndarray, gz: np.ndarray, kshape, pad, dilation,
         if f.rows > g.ho:
             body[:, :, g.ho:, :] = 0
         for i in range(g.kh):
-            for j in range(g.kw):
-                src = buf[:, f.shift(g, i, j):f.shift(g, i, j) + length]
-                np.matmul(gzf[:, :length], src.T, out=part)
-                acc[:, :, i, j] += part
+            src = cols[:, f.shift(g, i, 0):f.shift(g, i, 0) + length]
+            np.matmul(gzf[:, :length], src.T, out=part)
+            acc[:, :, i, :] += part.reshape(o, g.kw, c).transpose(0, 2, 1)
     return acc
