@@ -8,7 +8,7 @@
 
 The data come from ``--data-dir``, else ``$SYMGRAPH_DATA/mnist``, else the cache. Each epoch's
 history entry is printed as one JSON line on stdout, and its time (training, per train step,
-evaluation) as a ``#`` line on stderr.
+both wall and CPU time, and evaluation) as a ``#`` line on stderr.
 """
 from __future__ import annotations
 
@@ -94,10 +94,11 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     def show(entry):
         print(json.dumps({k: v for k, v in entry.items() if k != "batch_losses"}), flush=True)
+        per_step = 1e3 / max(steps, 1)
         print(f"# epoch {entry['epoch']}: {entry['seconds']:.1f} s training "
-              f"({entry['seconds'] / max(steps, 1) * 1e3:.1f} ms per step of "
-              f"{args.batch_size}), {entry['eval_seconds']:.1f} s evaluation",
-              file=sys.stderr, flush=True)
+              f"({entry['seconds'] * per_step:.1f} ms per step of {args.batch_size}; CPU "
+              f"{entry['cpu_seconds']:.1f} s, {entry['cpu_seconds'] * per_step:.1f} ms per "
+              f"step), {entry['eval_seconds']:.1f} s evaluation", file=sys.stderr, flush=True)
     history = fit(model, opt, data, args.epochs, args.batch_size, args.seed, callbacks=[show],
                   max_batches=args.max_batches, mode=mode)
     print(f"# {args.model} {args.optimizer}: {time.perf_counter() - t0:.1f} s total",

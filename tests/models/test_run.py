@@ -51,4 +51,5 @@ def test_convnet_run_prints_epoch_time(tiny_mnist, capsys):
     err = capsys.readouterr().err
     line = [ln for ln in err.splitlines() if ln.startswith("# epoch 1:")]
     assert line and "s training" in line[0] and "ms per step of 50" in line[0]
+    assert "CPU" in line[0]
     assert "s evaluation" in line[0]
