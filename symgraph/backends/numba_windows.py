@@ -117,23 +117,27 @@ class NumbaWindowLoops(WindowLoops):
 
     name = "numba"
 
-    def max_pool(self, x, out, ws, stride, pad):
-        if not _fits(x, out) or x.dtype != out.dtype or not _tiles(x.shape, out.shape, ws,
-                                                                   stride, pad):
+    def max_pool(self, x, zshape, out, ws, stride, pad):
+        if not _fits(x) or not all(zshape) or not _tiles(x.shape, zshape, ws, stride, pad):
             return None
-        x3 = _as3(x)
-        _loops(*ws).max_pool(x3[:, :out.shape[-2] * ws[0]], _as3(out))
-        return out
+        z = out()
+        if z.dtype != x.dtype or z.shape != tuple(zshape) or not z.flags.c_contiguous:
+            return None
+        _loops(*ws).max_pool(_as3(x)[:, :z.shape[-2] * ws[0]], _as3(z))
+        return z
 
-    def max_pool_grad(self, x, gz, z, out, ws, stride, pad, work=None):
-        if z is None or not _fits(x, gz, z, out) or not x.dtype == z.dtype == gz.dtype == \
-                out.dtype or x.shape[-2:] != (z.shape[-2] * ws[0], z.shape[-1] * ws[1]) or \
+    def max_pool_grad(self, x, gz, z, out, ws, stride, pad):
+        if z is None or not _fits(x, gz, z) or not x.dtype == z.dtype == gz.dtype or \
+                x.shape[-2:] != (z.shape[-2] * ws[0], z.shape[-1] * ws[1]) or \
                 not _tiles(x.shape, z.shape, ws, stride, pad):
             return None  # the NumPy code (also for a remainder row or column to zero)
         if x.dtype.kind == "f" and np.isnan(z).any():
             return None  # routed to the first nan by the NumPy code
-        _loops(*ws).max_pool_grad(_as3(x), _as3(gz), _as3(z), _as3(out))
-        return out
+        gx = out()
+        if gx.dtype != x.dtype or gx.shape != x.shape or not gx.flags.c_contiguous:
+            return None
+        _loops(*ws).max_pool_grad(_as3(x), _as3(gz), _as3(z), _as3(gx))
+        return gx
 
 
 NUMBA_LOOPS = NumbaWindowLoops()

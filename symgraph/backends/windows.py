@@ -14,13 +14,15 @@ class WindowLoops:
 
     name = "numpy"
 
-    def max_pool(self, x, out, ws, stride, pad):
-        """Max pooling of ``x`` into ``out`` (shapes already checked); ``out``, or None."""
+    def max_pool(self, x, zshape, out, ws, stride, pad):
+        """Max pooling of ``x`` (to shape ``zshape``) into the array ``out()`` returns (called
+        only when the loops take the case, so an unused buffer is never allocated); that
+        array, or None."""
         return None
 
-    def max_pool_grad(self, x, gz, z, out, ws, stride, pad, work=None):
-        """Max pooling's gradient into ``out`` (``z``: the pooled maxima or None); ``out``, or
-        None."""
+    def max_pool_grad(self, x, gz, z, out, ws, stride, pad):
+        """Max pooling's gradient (``z``: the pooled maxima or None) into the array ``out()``
+        returns; that array, or None."""
         return None
 
 

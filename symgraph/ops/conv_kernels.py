@@ -11,7 +11,8 @@ layer on a batch of 100 MNIST images):
 * forward: ``cols[q] = im2col(x[s + q])`` of shape ``(C*kh*kw, Ho*Wo)``, then
   ``out[s:s+n] = W (O, C*kh*kw) @ cols`` (a batched product written straight into the NCHW
   output: no transpose, no copy);
-* gradient w.r.t. the filters: the same columns, ``gw += sum_q gz[s + q] (O, Ho*Wo) @ cols[q]^T``;
+* gradient w.r.t. the filters: the chunk's columns side by side (``im2col_rows``), one product
+  ``gw += gz_chunk (O, n*Ho*Wo) @ cols^T`` per chunk;
 * gradient w.r.t. the input: ``gcols = W^T @ gz[s:s+n]`` (one batched product), then the
   col2im scatter-add of ``gcols`` into ``gx[s:s+n]``.
 

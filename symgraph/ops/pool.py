@@ -210,20 +210,25 @@ def _out_shape(shape, ws, stride, pad, ignore_border) -> tuple:
 
 
 def max_pool_into(x, out, loops, ws, stride, pad, ignore_border):
-    """Max pooling of ``x`` into the planned buffer ``out`` by the back end's window loops
-    (compiled: one pass), else the NumPy code of :class:`Pool2d` (a new array)."""
-    if loops.max_pool(x, out, ws, stride, pad) is not None:
-        return out
+    """Max pooling of ``x`` by the back end's window loops (compiled: one pass) into the
+    planned buffer ``out()`` gives, else the NumPy code of :class:`Pool2d` (a new array)."""
+    if x.ndim >= 2:
+        z = loops.max_pool(x, _out_shape(x.shape, ws, stride, pad, ignore_border), out, ws,
+                           stride, pad)
+        if z is not None:
+            return z
     return Pool2d(ws, stride, pad, ignore_border, "max").perform(x)
 
 
 def max_pool_grad_into(x, gz, z, out, loops, ws, stride, pad, ignore_border):
-    """Max pooling's gradient (``z``: the pooled maxima, or None) into the planned buffer
-    ``out`` by the back end's window loops, else the NumPy code of :class:`Pool2dGrad`."""
+    """Max pooling's gradient (``z``: the pooled maxima, or None) by the back end's window
+    loops into the planned buffer ``out()`` gives, else the NumPy code of
+    :class:`Pool2dGrad`."""
     if gz.shape == _out_shape(x.shape, ws, stride, pad, ignore_border) and \
             (z is None or z.shape == gz.shape):
-        if loops.max_pool_grad(x, gz, z, out, ws, stride, pad) is not None:
-            return out
+        gx = loops.max_pool_grad(x, gz, z, out, ws, stride, pad)
+        if gx is not None:
+            return gx
     op = Pool2dGrad(ws, stride, pad, ignore_border, "max")
     return op.perform(x, gz) if z is None else op.perform(x, gz, z)
 
@@ -290,8 +295,9 @@ class Pool2d(_PoolBase):
 
     def emit_into(self, node, names, buffer) -> str:
         (x,) = names
+        # the buffer is made only when the loops take the case (a thunk)
         out = buffer(f"_pool_out_shape({x}.shape, {self._geometry_args()})")
-        return f"_max_pool_into({x}, {out}, {buffer.loops}, {self._geometry_args()})"
+        return f"_max_pool_into({x}, lambda: {out}, {buffer.loops}, {self._geometry_args()})"
 
     def infer_shape(self, node, shapes):
         out = _pooled_shape(self, shapes[0])
@@ -379,8 +385,8 @@ class Pool2dGrad(_PoolBase):
     def emit_into(self, node, names, buffer) -> str:
         x, gz = names[:2]
         z = names[2] if len(names) > 2 else "None"
-        return (f"_max_pool_grad_into({x}, {gz}, {z}, {buffer(f'{x}.shape')}, {buffer.loops}, "
-                f"{self._geometry_args()})")
+        return (f"_max_pool_grad_into({x}, {gz}, {z}, lambda: {buffer(f'{x}.shape')}, "
+                f"{buffer.loops}, {self._geometry_args()})")
 
     def infer_shape(self, node, shapes):
         return [shapes[0]]

@@ -34,7 +34,7 @@ def test_loops_equal_the_numpy_code(rng, ws, shape, dtype, ties):
     op = Pool2d(ws, ws, (0, 0), True, "max")
     z = op.perform(x)
     out = np.empty_like(z)
-    assert NUMBA_LOOPS.max_pool(x, out, ws, ws, (0, 0)) is out
+    assert NUMBA_LOOPS.max_pool(x, z.shape, lambda: out, ws, ws, (0, 0)) is out
     np.testing.assert_array_equal(out, z)
     assert out.dtype == z.dtype
     if dtype == "int32":
@@ -42,7 +42,7 @@ def test_loops_equal_the_numpy_code(rng, ws, shape, dtype, ties):
     gz = rng.standard_normal(z.shape).astype(dtype)
     gop = Pool2dGrad(ws, ws, (0, 0), True, "max")
     gx = np.empty_like(x)
-    got = NUMBA_LOOPS.max_pool_grad(x, gz, z, gx, ws, ws, (0, 0))
+    got = NUMBA_LOOPS.max_pool_grad(x, gz, z, lambda: gx, ws, ws, (0, 0))
     want = gop.perform(x, gz, z)
     covered = x.shape[-2:] == (z.shape[-2] * ws[0], z.shape[-1] * ws[1])
     assert (got is gx) == covered  # a remainder to zero is left to the NumPy code
@@ -56,13 +56,13 @@ def test_nan_maxima_and_other_geometries_fall_back(rng):
     x[0, 1, 1] = np.nan
     z = Pool2d((2, 2), (2, 2), (0, 0), True, "max").perform(x)
     out = np.empty_like(z)
-    assert NUMBA_LOOPS.max_pool(x, out, (2, 2), (2, 2), (0, 0)) is out
+    assert NUMBA_LOOPS.max_pool(x, z.shape, lambda: out, (2, 2), (2, 2), (0, 0)) is out
     np.testing.assert_array_equal(out, z)  # nan wins the forward in both
-    assert NUMBA_LOOPS.max_pool_grad(x, np.ones_like(z), z, np.empty_like(x), (2, 2), (2, 2),
-                                     (0, 0)) is None
+    assert NUMBA_LOOPS.max_pool_grad(x, np.ones_like(z), z, lambda: np.empty_like(x), (2, 2),
+                                     (2, 2), (0, 0)) is None
     for ws, st, pad in (((3, 3), (2, 2), (0, 0)), ((2, 2), (2, 2), (1, 1)),
                         ((2, 2), (3, 3), (0, 0))):
-        assert NUMBA_LOOPS.max_pool(x, np.empty((2, 2, 2)), ws, st, pad) is None
+        assert NUMBA_LOOPS.max_pool(x, (2, 2, 2), lambda: np.empty((2, 2, 2)), ws, st, pad) is None
 
 
 @pytest.mark.parametrize("ws,stride,pad", [((2, 2), None, (0, 0)), ((3, 3), (2, 2), (1, 1)),
