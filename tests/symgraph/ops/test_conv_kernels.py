@@ -239,3 +239,41 @@ def test_shape_vectors_are_checked():
     with pytest.raises(ValueError, match="channels"):
         K.forward(np.zeros((2, 3, 4, 4)), np.zeros((4, 2, 2, 2)), (0, 0), (1, 1), False,
                   (1, 1))
+
+
+hypothesis = pytest.importorskip("hypothesis")
+st = hypothesis.strategies
+
+
+@hypothesis.settings(max_examples=40, deadline=None)
+@hypothesis.given(h=st.integers(1, 9), w=st.integers(1, 9), kh=st.integers(1, 4),
+                  kw=st.integers(1, 4), ph=st.integers(0, 4), pw=st.integers(0, 4),
+                  sh=st.integers(1, 3), sw=st.integers(1, 3), dh=st.integers(1, 3),
+                  dw=st.integers(1, 3), flip=st.booleans(), chunk=st.sampled_from([1, 1 << 30]),
+                  seed=st.integers(0, 2**31 - 1))
+def test_any_geometry_matches_the_definition(h, w, kh, kw, ph, pw, sh, sw, dh, dw, flip, chunk,
+                                             seed):
+    """Every geometry that fits (any padding, stride and dilation, either path, chunks of one
+    image or all): the three kernels equal the definition's loops; the others raise."""
+    rng = np.random.default_rng(seed)
+    x, wt = rng.standard_normal((3, 2, h, w)), rng.standard_normal((2, 2, kh, kw))
+    pad, stride, dil = (ph, pw), (sh, sw), (dh, dw)
+    if h + 2 * ph < dh * (kh - 1) + 1 or w + 2 * pw < dw * (kw - 1) + 1:
+        with pytest.raises(ValueError, match="larger than the padded input"):
+            K.forward(x, wt, pad, stride, flip, dil)
+        return
+    old = K.CHUNK_BYTES, conv_shift.CHUNK_BYTES
+    K.CHUNK_BYTES = conv_shift.CHUNK_BYTES = chunk
+    try:
+        work = {}
+        z = K.forward(x, wt, pad, stride, flip, dil, work=work)
+        gz = rng.standard_normal(z.shape)
+        gw = K.grad_weights(x, gz, wt.shape, pad, stride, flip, dil, work=work)
+        gx = K.grad_inputs(gz, wt, x.shape, pad, stride, flip, dil, work=work)
+    finally:
+        K.CHUNK_BYTES, conv_shift.CHUNK_BYTES = old
+    np.testing.assert_allclose(z, ref_forward(x, wt, pad, stride, flip, dil), **TOL["float64"])
+    np.testing.assert_allclose(gw, ref_grad_weights(x, gz, (kh, kw), pad, stride, flip, dil),
+                               **TOL["float64"])
+    np.testing.assert_allclose(gx, ref_grad_inputs(gz, wt, x.shape, pad, stride, flip, dil),
+                               **TOL["float64"])
