@@ -28,10 +28,11 @@ Measured in one run:
   64 KiB or more on its own (``MALLOC_MMAP_THRESHOLD_``), so freed memory leaves the
   resident set instead of staying cached in the allocator.
 
-``--threads 1`` pins the process and its worker processes to one CPU and holds BLAS, numba and
-torch to one thread (``benchmarks.speed.limited_threads``); also set
-``OPENBLAS_NUM_THREADS=1`` (or ``taskset -c 1``) for the cleanest numbers. Results are printed
-and written as JSON into ``--out`` when given.
+By default (``--threads 1``) the process and its worker processes are pinned to one CPU and
+BLAS, numba and torch held to one thread (``benchmarks.speed.limited_threads``); also set
+``OPENBLAS_NUM_THREADS=1`` for the cleanest numbers. The CPU time is the calling thread's, so
+it undercounts work spread over threads (``--threads 0``, no limit: compare wall times then).
+Results are printed and written as JSON into ``--out`` when given.
 """
 from __future__ import annotations
 
@@ -179,8 +180,10 @@ def memory_in_subprocess(who: str, net: str, spec: ConvNetSpec, threads: Optiona
         else:
             cmd = [sys.executable, "-m", "benchmarks.conv_speed", "--memory-worker", net,
                    "--backend", backend, "--out", out]
-        if threads:
+        if who == "torch" and threads:
             cmd += ["--threads", str(threads)]
+        elif who != "torch":
+            cmd += ["--threads", str(threads or 0)]
         proc = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
         if proc.returncode:
             raise RuntimeError(f"the {who} memory worker failed:\n{proc.stderr[-4000:]}")
@@ -325,6 +328,9 @@ def table(res: dict) -> str:
             rows += ["", "| convolution node (line of the generated code) | ms |", "|---|---|"]
             rows += [f"| {node} | {t * 1e3:.2f} |" for node, t in prof["conv_nodes"].items()]
     c = res["config"]
+    if c.get("threads") != 1:
+        rows.append("\nCPU times are the calling thread's: with more than one thread they "
+                    "undercount, compare the wall times")
     rows.append(f"\nload average at start {c['load_average_start'][0]:.1f}, at end "
                 f"{c['load_average_end'][0]:.1f} (this machine's cores: {os.cpu_count()})")
     return "\n".join(rows)
@@ -338,8 +344,10 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                     help="symgraph back ends, comma-separated (default: numpy, and numba "
                          "when installed)")
     ap.add_argument("--repeat", type=int, default=20, help="timed calls per median")
-    ap.add_argument("--threads", type=int, default=None,
-                    help="pin to N CPUs and hold BLAS, numba and torch to N threads")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="pin to N CPUs and hold BLAS, numba and torch to N threads (default 1; "
+                         "0: no limit, where the CPU time, the calling thread's, undercounts "
+                         "multithreaded work)")
     ap.add_argument("--alone", action="store_true",
                     help="time each step in a block of its own instead of in turns")
     ap.add_argument("--no-memory", action="store_true", help="skip the memory workers")
@@ -350,7 +358,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     ap.add_argument("--backend", default="numba", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.memory_worker:
-        with limited_threads(args.threads):
+        with limited_threads(args.threads or None):
             _memory_worker(args.memory_worker, args.backend, args.out)
         return
     nets = [n for n in args.nets.split(",") if n]
@@ -362,10 +370,11 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     from symgraph.backends import numba_available
     backends = args.backends.split(",") if args.backends else \
         ["numpy"] + (["numba"] if numba_available() else [])
-    with limited_threads(args.threads) as cpus:
-        res = run(nets, peers, backends, args.repeat, args.threads, args.alone,
+    threads = args.threads or None
+    with limited_threads(threads) as cpus:
+        res = run(nets, peers, backends, args.repeat, threads, args.alone,
                   not args.no_memory, args.profile_calls)
-    res["config"].update(threads=args.threads, cpus=cpus)
+    res["config"].update(threads=threads, cpus=cpus)
     print(table(res))
     if args.out:
         os.makedirs(args.out, exist_ok=True)
