@@ -1,4 +1,4 @@
-"""Stride-1 convolutions as one product per kernel tap over a flat padded layout (no im2col).
+"""Stride-1 convolutions as one product per kernel row over a flat padded layout (no im2col).
 
 A chunk of images is copied once into a *flat* layout: per channel, the images one after the
 other, each row followed by ``pw`` zero columns and each image by ``ph`` zero rows (one zero
@@ -33,8 +33,6 @@ from symgraph.ops.conv_geometry import Geometry, geometry, work_array
 
 #: bytes of a chunk's flat input plus output: a few images, so both stay in the cache
 CHUNK_BYTES = 2 << 20
-
-
 #: products of fewer input channels than this are outer-product-like and slow in BLAS
 MIN_CHANNELS = 8
 #: flat positions per output position above which the forward pass and the filter gradient
