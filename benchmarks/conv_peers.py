@@ -17,7 +17,7 @@ import json
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -106,6 +106,41 @@ def torch_step(spec: ConvNetSpec, threads: Optional[int] = None
         return loss.detach()
 
     return step, torch.__version__
+
+
+#: (label, test on an aten/autograd op name) grouping torch's profile like symgraph's nodes
+TORCH_KINDS = (
+    ("conv forward", lambda k: k in ("aten::mkldnn_convolution", "aten::convolution",
+                                     "aten::_convolution", "aten::conv2d")),
+    ("conv gradients (inputs and filters)", lambda k: "convolution_backward" in k or
+     "ConvolutionBackward" in k),
+    ("pool grad", lambda k: "max_pool2d_with_indices_backward" in k or "MaxPool" in k),
+    ("pool forward", lambda k: k.startswith("aten::max_pool2d")),
+    ("ReLU and its mask", lambda k: k in ("aten::relu", "aten::clamp_min",
+                                          "aten::threshold_backward") or "Relu" in k),
+    ("optimizer (Adam, zero_grad)", lambda k: "Optimizer" in k or k in (
+        "aten::lerp_", "aten::addcdiv_", "aten::sqrt", "aten::div_", "aten::mul_", "aten::add_",
+        "aten::fill_", "aten::zero_", "aten::_foreach_add_") or "AccumulateGrad" in k),
+    ("matrix products", lambda k: k in ("aten::mm", "aten::addmm", "aten::linear",
+                                        "aten::matmul") or "AddmmBackward" in k),
+)
+
+
+def torch_profile(step: Callable[[], object], calls: int = 5) -> Dict[str, float]:
+    """CPU seconds per step of torch's ops (self time, from ``torch.profiler``), grouped by
+    :data:`TORCH_KINDS` (the rest under ``other``); the profiler's own cost inflates small
+    ops."""
+    from torch.profiler import ProfilerActivity, profile
+    step()
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(calls):
+            step()
+    out: Dict[str, float] = {}
+    for event in prof.key_averages():
+        kind = next((label for label, test in TORCH_KINDS if test(event.key)),
+                    "other (allocation, autograd, loss, dropout)")
+        out[kind] = out.get(kind, 0.0) + event.self_cpu_time_total / 1e6 / calls
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 
 
 def _status_bytes(key: str) -> int:

@@ -20,7 +20,7 @@ Measured in one run:
 * the node-by-node profile of symgraph's step (:mod:`benchmarks.node_profile`): the time of
   every node of the generated function, grouped (convolutions by direction, pooling and its
   gradient, the elementwise ReLU masks and bias additions, the bias sums, ...), and per
-  convolution layer;
+  convolution layer; and torch's step by op kind (``torch.profiler``);
 * peak memory of one step, each framework in a new process of its own
   (:func:`benchmarks.conv_peers.step_memory`): the high-water mark of the resident set over
   three steps minus the resident set before them, after a first step of another instance
@@ -48,7 +48,8 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
-from benchmarks.conv_peers import ConvNetSpec, save_spec, step_memory, torch_step
+from benchmarks.conv_peers import (ConvNetSpec, save_spec, step_memory, torch_profile,
+                                   torch_step)
 from benchmarks.node_profile import by_kind, profile_nodes
 from benchmarks.speed import blocks, limited_threads
 from benchmarks.speed_peers import ROOT, interleaved, thread_env
@@ -267,6 +268,8 @@ def run(nets: Sequence[str], peers: Sequence[str], backends: Sequence[str], repe
             built = torch_step(spec, threads)
             if built is not None:
                 fns[f"{net}/torch"], row["torch_version"] = built
+                if profile_calls:
+                    row["torch_profile"] = torch_profile(built[0], profile_calls)
         if memory:
             row["memory"] = {f"symgraph_{b}": memory_in_subprocess("symgraph", net, spec,
                                                                    threads, b)
@@ -316,7 +319,7 @@ def table(res: dict) -> str:
                 kept = f"{m['buffer_bytes'] / 2**20:.1f} MiB" if "buffer_bytes" in m else "—"
                 rows.append(f"| {k.replace('_', ' ')} | {m['step_peak'] / 2**20:.1f} | {kept} |")
         for k in r:
-            if not k.endswith("_profile"):
+            if not (k.startswith("symgraph_") and k.endswith("_profile")):
                 continue
             prof = r[k]
             rows += ["", f"node profile, {k[:-8].replace('_', ' ')} backend (CPU time per step,"
@@ -327,6 +330,12 @@ def table(res: dict) -> str:
                             f"{t / prof['total']:.0%} |")
             rows += ["", "| convolution node (line of the generated code) | ms |", "|---|---|"]
             rows += [f"| {node} | {t * 1e3:.2f} |" for node, t in prof["conv_nodes"].items()]
+        tprof = r.get("torch_profile")
+        if tprof:
+            rows += ["", f"torch ops (torch.profiler self CPU time per step, sum "
+                         f"{sum(tprof.values()) * 1e3:.1f} ms, the profiler's cost included):",
+                     "", "| ops | ms |", "|---|---|"]
+            rows += [f"| {kind} | {t * 1e3:.2f} |" for kind, t in tprof.items()]
     c = res["config"]
     if c.get("threads") != 1:
         rows.append("\nCPU times are the calling thread's: with more than one thread they "

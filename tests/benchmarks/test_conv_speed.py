@@ -96,3 +96,15 @@ def test_unknown_arguments_are_refused(capsys):
     with pytest.raises(SystemExit):
         conv_speed.main(["--peers", "jax"])
     assert "only 'torch'" in capsys.readouterr().err
+
+
+def test_torch_profile_groups_the_ops():
+    pytest.importorskip("torch")
+    from benchmarks.conv_peers import torch_profile
+    model = conv_speed.make_model("simple")
+    x, y = conv_speed.make_data(batch=4)
+    step, _ = torch_step(conv_speed.spec_of(model, "simple", x, y), threads=1)
+    kinds = torch_profile(step, calls=1)
+    for kind in ("conv forward", "conv gradients (inputs and filters)", "pool forward",
+                 "pool grad", "ReLU and its mask"):
+        assert kinds.get(kind, 0) > 0, kind
