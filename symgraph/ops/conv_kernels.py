@@ -153,7 +153,7 @@ def grad_weights(x: np.ndarray, gz: np.ndarray, wshape, pad, stride, flip: bool,
     ch = _chunk(c, g, np.dtype(dtype).itemsize, n)
     cols = work_array(work, "cols", (c, g.kh, g.kw, ch, g.ho, g.wo), dtype)
     gzt = work_array(work, "gz_rows", (o, ch * p), dtype)
-    part = work_array(work, "gw_part", (o, k), dtype)
+    part = work_array(work, "gw_part", (k, o), dtype)
     acc = work_array(work, "gw_acc", (o, k), dtype)
     acc.fill(0)
     gz3, cols2 = gz.reshape(n, o, p), cols.reshape(k, ch * p)
@@ -161,8 +161,8 @@ def grad_weights(x: np.ndarray, gz: np.ndarray, wshape, pad, stride, flip: bool,
         m = min(ch, n - s)
         im2col_rows(x, s, m, cols, g)
         gzt[:, :m * p].reshape(o, m, p)[...] = gz3[s:s + m].transpose(1, 0, 2)
-        np.matmul(gzt[:, :m * p], cols2[:, :m * p].T, out=part)
-        acc += part
+        np.matmul(cols2[:, :m * p], gzt[:, :m * p].T, out=part)  # the faster orientation
+        acc += part.T
     acc4 = acc.reshape(shape)
     out[...] = acc4[:, :, ::-1, ::-1] if flip else acc4
     return out
