@@ -152,6 +152,20 @@ def gemm_rate(repeat: int = 20) -> float:
     return 2 * 512 ** 3 / best
 
 
+def blas_info() -> List[dict]:
+    """The BLAS libraries loaded (threadpoolctl): name, version, kernel architecture; with
+    ``OPENBLAS_CORETYPE`` when set (OpenBLAS picks its kernels by the CPU it recognises, and
+    falls back to older ones on a CPU it does not: this machine's AMD Zen 5 gets the Haswell
+    (AVX2) kernels, at half the rate of the SkylakeX (AVX-512) ones
+    ``OPENBLAS_CORETYPE=SkylakeX`` selects)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return []
+    return [{k: lib.get(k) for k in ("internal_api", "version", "architecture", "filepath")}
+            for lib in threadpool_info() if lib.get("user_api") == "blas"]
+
+
 def _timed(fn) -> float:
     t0 = time.perf_counter()
     fn()
@@ -246,6 +260,8 @@ def run(nets: Sequence[str], peers: Sequence[str], backends: Sequence[str], repe
                             "numpy": np.__version__, "load_average_start": os.getloadavg()}}
     rate = gemm_rate()
     res["gemm_rate"] = rate
+    res["config"]["blas"] = blas_info()
+    res["config"]["openblas_coretype"] = os.environ.get("OPENBLAS_CORETYPE")
     fns: Dict[str, Callable] = {}
     for net in nets:
         row = res[net] = {}
@@ -337,6 +353,9 @@ def table(res: dict) -> str:
                      "", "| ops | ms |", "|---|---|"]
             rows += [f"| {kind} | {t * 1e3:.2f} |" for kind, t in tprof.items()]
     c = res["config"]
+    for lib in c.get("blas", []):
+        rows.append(f"\nBLAS: {lib['internal_api']} {lib['version']}, {lib['architecture']} "
+                    f"kernels (OPENBLAS_CORETYPE={c.get('openblas_coretype') or 'unset'})")
     if c.get("threads") != 1:
         rows.append("\nCPU times are the calling thread's: with more than one thread they "
                     "undercount, compare the wall times")
