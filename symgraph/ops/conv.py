@@ -1,4 +1,4 @@
-"""2-d convolution of NCHW batches: im2col plus BLAS products, a chunk of images at a time.
+"""2-d convolution of NCHW batches: BLAS products over a chunk of images at a time.
 
 ``conv2d(x, w)`` with ``x`` of shape (N, C, H, W) and filters ``w`` of shape (O, C, kh, kw).
 With ``filter_flip=True`` (Theano's default) it is a true convolution, otherwise a
@@ -7,11 +7,13 @@ columns apart (an implicit kernel of ``d * (k - 1) + 1`` with zeros between the 
 im2col view simply steps ``d`` elements per tap, so no dilated kernel is ever built.
 
 The gradients are two ops of their own, written with the same column matrices (the kernels
-are in :mod:`symgraph.ops.conv_kernels`):
+are in :mod:`symgraph.ops.conv_kernels`; stride-1 layers take the shifted products of
+:mod:`symgraph.ops.conv_shift`, which need no column matrix):
 
 * w.r.t. the filters: ``gw[o, c, i, j] = sum_{n, y, x} gz[n, o, y, x] * cols[n, c, i, j, y, x]``
 * w.r.t. the input: ``gcols = w^T . gz`` scattered back over the windows (col2im): one
-  product and one scatter-add, not a full convolution.
+  product and one scatter-add, not a full convolution (for stride 1: the correlation of
+  ``gz`` with the transposed, flipped filters, without a scatter).
 
 In a compiled function each op writes its result into a buffer planned by the linker and keeps
 its column matrices in the function's work arrays, so a train step allocates nothing after its
