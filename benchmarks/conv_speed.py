@@ -153,11 +153,12 @@ def gemm_rate(repeat: int = 20) -> float:
 
 
 def blas_info() -> List[dict]:
-    """The BLAS libraries loaded (threadpoolctl): name, version, kernel architecture; with
-    ``OPENBLAS_CORETYPE`` when set (OpenBLAS picks its kernels by the CPU it recognises, and
-    falls back to older ones on a CPU it does not: this machine's AMD Zen 5 gets the Haswell
-    (AVX2) kernels, at half the rate of the SkylakeX (AVX-512) ones
-    ``OPENBLAS_CORETYPE=SkylakeX`` selects)."""
+    """The BLAS libraries loaded (threadpoolctl): name, version, kernel architecture.
+
+    OpenBLAS picks its kernels by the CPU unless ``OPENBLAS_CORETYPE`` names them; the
+    environment of the development machine sets ``OPENBLAS_CORETYPE=Haswell``, the AVX2
+    kernels, at half the rate of the SkylakeX (AVX-512) ones its AMD Zen 5 CPU can run (and
+    OpenBLAS picks there when the variable is unset)."""
     try:
         from threadpoolctl import threadpool_info
     except ImportError:
