@@ -32,6 +32,7 @@ Results are printed as a table and written as JSON into ``--out`` when given.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -392,6 +393,39 @@ def table(res: dict) -> str:
     return "\n".join(rows)
 
 
+@contextlib.contextmanager
+def limited_threads(threads: Optional[int], peers: Sequence[str] = (), pin: bool = True):
+    """Run the block with ``threads`` threads (nothing changes when None): BLAS (threadpoolctl,
+    through :mod:`models.threads`), numba and, with jax among ``peers``, XLA held to that many
+    threads, and with ``pin`` the process (and so the peer processes it starts) pinned to that
+    many CPUs. Yields ``(cpus pinned to or None, how BLAS was limited or None)``.
+
+    Thread-count settings do not reach every pool (XLA's CPU runtime measured 1.7 cores busy
+    with its threading flag set): pinned, the process and its children get N cores, full stop.
+    """
+    if not threads:
+        yield None, None
+        return
+    if "jax" in peers and "jax" not in sys.modules:
+        # XLA reads its CPU threading flags once, when jax is first imported
+        os.environ.update({k: v for k, v in thread_env(threads).items() if k == "XLA_FLAGS"})
+    cpus = None
+    if pin and hasattr(os, "sched_setaffinity"):
+        cpus = sorted(os.sched_getaffinity(0))[:threads]
+        os.sched_setaffinity(0, cpus)
+    try:  # load SciPy's BLAS now: threadpoolctl limits the libraries loaded so far
+        import scipy.linalg.blas  # noqa: F401
+    except ImportError:
+        pass
+    try:
+        import numba
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    except ImportError:
+        pass
+    with blas.limited(threads) as how:
+        yield cpus, how
+
+
 def build_parser() -> cli.Parser:
     count = cli.bounded(int, 1)
     ap = cli.Parser(
@@ -443,24 +477,9 @@ def _main(argv: Optional[Sequence[str]]) -> int:
         cli.check_output_dir(args.out)
     threads = blas.choose(args.threads)
     pin = args.threads is not None
-    if "jax" in peers and "jax" not in sys.modules:
-        # XLA reads its CPU threading flags once, when jax is first imported
-        os.environ.update({k: v for k, v in thread_env(threads.count).items()
-                           if k == "XLA_FLAGS"})
-    cpus = None
-    if pin and hasattr(os, "sched_setaffinity"):
-        # thread-count settings do not reach every pool (XLA's CPU runtime measured 1.7 cores
-        # busy with its threading flag set): the process and its children get N cores
-        cpus = sorted(os.sched_getaffinity(0))[:threads.count]
-        os.sched_setaffinity(0, cpus)
-    print(threads.describe("") + (f"; pinned to CPU(s) {cpus}" if cpus else ""),
-          file=sys.stderr, flush=True)
-    try:
-        import numba
-        numba.set_num_threads(min(threads.count, numba.config.NUMBA_NUM_THREADS))
-    except ImportError:
-        pass
-    with blas.limited(threads.count) as how:
+    with limited_threads(threads.count, peers, pin) as (cpus, how):
+        print(threads.describe("") + (f"; pinned to CPU(s) {cpus}" if cpus else ""),
+              file=sys.stderr, flush=True)
         if how is None:
             print(blas.not_applied_warning(threads), file=sys.stderr, flush=True)
         res = run(peers, args.repeat, args.seed, threads.count, args.parallel,

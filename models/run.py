@@ -3,6 +3,7 @@
     python -m models.run mlp --optimizer adam --epochs 5
     python -m models.run logreg --optimizer sgd --lr 0.5 --epochs 5
     python -m models.run simple_conv --epochs 1
+    python -m models.run deep_conv --epochs 1 --backend numba
     python -m models.run ae --hidden 1000 --activation relu --epochs 20 --json ae.json
 
 One JSON line per epoch goes to stdout; ``--save`` writes the trained parameters (``.npz``,
@@ -12,6 +13,8 @@ and only once training ended. The data come from ``--data-dir``, else
 downloaded. Every argument, output path and the data are checked before training starts; a
 mistake is one line and exit status 2, Ctrl-C one line and exit status 130. BLAS: one thread
 unless ``--threads`` or ``OPENBLAS_NUM_THREADS`` says otherwise (see :mod:`models.threads`).
+Each epoch's time (training, per train step, both wall and CPU time, and evaluation) is a
+``#`` line on stderr.
 """
 from __future__ import annotations
 
@@ -96,6 +99,8 @@ def build_parser() -> cli.Parser:
                         "set)")
     p.add_argument("--threads", metavar="N", type=count, default=None,
                    help="BLAS threads (default: $OPENBLAS_NUM_THREADS when set, else 1)")
+    p.add_argument("--backend", choices=("auto", "numpy", "numba"), default="auto",
+                   help="back end of the compiled functions (auto: numba when installed)")
     p.add_argument("--save", metavar="FILE", default=None,
                    help="write the trained parameters to FILE (.npz; default: not saved)")
     p.add_argument("--json", metavar="FILE", default=None,
@@ -174,7 +179,9 @@ def _write_json(path: str, record: Dict) -> None:
 
 def _main(argv: Optional[Sequence[str]], state: Dict) -> int:
     import optimizers
+    from models.data import n_batches
     from models.training import fit
+    from symgraph.compile.mode import FAST_RUN
 
     parser = build_parser()
     args = check(parser.parse_args(argv), parser)
@@ -195,15 +202,25 @@ def _main(argv: Optional[Sequence[str]], state: Dict) -> int:
     history: List[Dict] = []
     state.update(epochs=args.epochs, history=history, outputs=[args.save, args.json])
 
+    mode = FAST_RUN.__class__(f"FAST_RUN-{args.backend}", backend=args.backend)
+    steps = n_batches(len(data[0][0]), args.batch_size)
+    if args.max_batches is not None:
+        steps = min(steps, args.max_batches)
+    per_step = 1e3 / max(steps, 1)
+
     def show(entry):
         history.append(entry)
         print(json.dumps({k: v for k, v in entry.items() if k != "batch_losses"}), flush=True)
+        print(f"# epoch {entry['epoch']}: {entry['seconds']:.1f} s training "
+              f"({entry['seconds'] * per_step:.1f} ms per step of {args.batch_size}; CPU "
+              f"{entry['cpu_seconds']:.1f} s, {entry['cpu_seconds'] * per_step:.1f} ms per "
+              f"step), {entry['eval_seconds']:.1f} s evaluation", file=sys.stderr, flush=True)
     t0 = time.perf_counter()
     with blas.limited(args.blas.count) as how:
         if how is None:
             print(blas.not_applied_warning(args.blas), file=sys.stderr, flush=True)
         fit(model, opt, data, args.epochs, args.batch_size, args.seed, callbacks=[show],
-            max_batches=args.max_batches)
+            max_batches=args.max_batches, mode=mode)
     print(f"# {args.model} {args.optimizer}: {time.perf_counter() - t0:.1f} s total",
           file=sys.stderr)
     if args.save:

@@ -120,7 +120,10 @@ class Op:
     def emit_into(self, node: Apply, names: Sequence[str], buffer) -> str:
         """An expression computing the output into a planned buffer and evaluating to it.
         ``buffer(shape)`` gives the expression of the buffer for the shape expression
-        ``shape`` (a tuple of the output's dimensions)."""
+        ``shape`` (a tuple of the output's dimensions); ``buffer.work`` names a dict the
+        compiled function keeps between calls, where the code may keep work arrays that are
+        dead once the node returned (every node of the function shares it); ``buffer.loops``
+        names the back end's window loops (:mod:`symgraph.backends.windows`)."""
         raise NotImplementedError(f"{self} does not write into buffers")
 
     def emit_update_check(self, names: Sequence[str]) -> str:

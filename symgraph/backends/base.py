@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Callable, Dict, List, Optional, Sequence
 
+from symgraph.backends.windows import NUMPY_LOOPS, WindowLoops
+
 #: a member of a chained group of in-place updates: ``(program, refs, target)``; ``refs[q]`` is
 #: ``("e", j)`` external operand ``j`` or ``("r", i)`` the result of member ``i``, and the
 #: result is written into external operand ``target``
@@ -31,6 +33,8 @@ class Backend:
     name = ""
     #: how the comment of a chain of in-place updates describes its kernel
     group_label = ""
+    #: the window loops (pooling) the emitted code of ops reaches as ``buffer.loops``
+    window_loops: WindowLoops = NUMPY_LOOPS
 
     def __init__(self, add: Callable[[object, str], str]):
         self._add = add

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import List, Optional
 
 from symgraph.backends import numba_loops
+from symgraph.backends.numba_windows import NUMBA_LOOPS
 from symgraph.backends.numpy_backend import NumpyBackend
 
 #: shorter programs are single passes in NumPy too: a compiled loop gains nothing there
@@ -26,6 +27,7 @@ class NumbaBackend(NumpyBackend):
     name = "numba"
     group_label = "one loop"
     parallel = False
+    window_loops = NUMBA_LOOPS
 
     def cluster_lines(self, node, names, out, result, temp, indent, aliased=None) -> List[str]:
         lines = super().cluster_lines(node, names, out, result, temp, indent, aliased=aliased)

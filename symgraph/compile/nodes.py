@@ -77,5 +77,13 @@ class PlannedNodes:
 
             def buffer(shape: str) -> str:
                 return f"_getbuf(_slot{slot}, {shape}, '{out.dtype}')"
+            # work arrays an op keeps between calls (column matrices of a convolution): one
+            # dict per function, shared by its nodes, since a work array is dead once its node
+            # returned (calls of one function run one at a time)
+            self.ns.setdefault("_work", {})
+            buffer.work = "_work"
+            # the back end's window loops (compiled pooling with numba)
+            self.ns.setdefault("_loops", self.backend.window_loops)
+            buffer.loops = "_loops"
             return [f"    {result} = {op.emit_into(node, names, buffer)}  # {describe(node)}"]
         return None

@@ -1,4 +1,4 @@
-"""2-d convolution of NCHW batches: im2col through a strided view plus one BLAS product.
+"""2-d convolution of NCHW batches: BLAS products over a chunk of images at a time.
 
 ``conv2d(x, w)`` with ``x`` of shape (N, C, H, W) and filters ``w`` of shape (O, C, kh, kw).
 With ``filter_flip=True`` (Theano's default) it is a true convolution, otherwise a
@@ -6,10 +6,18 @@ cross-correlation. A filter dilation ``(dh, dw)`` spreads the kernel taps ``dh``
 columns apart (an implicit kernel of ``d * (k - 1) + 1`` with zeros between the taps): the
 im2col view simply steps ``d`` elements per tap, so no dilated kernel is ever built.
 
-The gradients are two ops of their own, written with the same im2col view:
+The gradients are two ops of their own, written with the same column matrices (the kernels
+are in :mod:`symgraph.ops.conv_kernels`; stride-1 layers take the shifted products of
+:mod:`symgraph.ops.conv_shift`, which need no column matrix):
 
-* w.r.t. the filters: ``gw[o, c, i, j] = sum_{n, y, x} gz[n, o, y, x] * cols[n, c, y, x, i, j]``
-* w.r.t. the input: ``gcols = gz . w`` scattered back over the windows (col2im).
+* w.r.t. the filters: ``gw[o, c, i, j] = sum_{n, y, x} gz[n, o, y, x] * cols[n, c, i, j, y, x]``
+* w.r.t. the input: ``gcols = w^T . gz`` scattered back over the windows (col2im): one
+  product and one scatter-add, not a full convolution (for stride 1: the correlation of
+  ``gz`` with the transposed, flipped filters, without a scatter).
+
+In a compiled function each op writes its result into a buffer planned by the linker and keeps
+its column matrices in the function's work arrays, so a train step allocates nothing after its
+first call; the layout stays NCHW from op to op (no transpose copies).
 
 All three ops are bilinear, and each gradient op is the adjoint of the forward convolution in
 one argument, so their own gradients are again these three ops (see their ``grad``): second
@@ -20,10 +28,10 @@ from __future__ import annotations
 from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from symgraph.graph import Apply, Constant, Variable
 from symgraph.op import Op
+from symgraph.ops import conv_kernels as K
 from symgraph.ops.shape import MakeVector, Shape, shape_entries
 from symgraph.ops.variable import TensorVariable, as_tensor_variable
 from symgraph.types import TensorType, discrete_dtypes, float_dtypes, result_dtype
@@ -74,65 +82,6 @@ def _out_len(n: Optional[int], k: Optional[int], pad: int, stride: int, dil: int
     return (n + 2 * pad - dilated_size(k, dil)) // stride + 1
 
 
-def im2col(x: np.ndarray, kh: int, kw: int, pad: Pair, stride: Pair, dilation: Pair = (1, 1)
-           ) -> np.ndarray:
-    """Strided view of shape (N, C, Ho, Wo, kh, kw) over the zero-padded ``x`` (no copy)."""
-    ph, pw = pad
-    if ph or pw:
-        x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    n, c, h, w = x.shape
-    (sh, sw), (dh, dw) = stride, dilation
-    keh, kew = dilated_size(kh, dh), dilated_size(kw, dw)
-    ho, wo = (h - keh) // sh + 1, (w - kew) // sw + 1
-    if ho <= 0 or wo <= 0:
-        raise ValueError(f"conv2d: kernel ({keh}, {kew}) (dilation {dilation}) larger than the "
-                         f"padded input ({h}, {w})")
-    s = x.strides
-    return as_strided(x, (n, c, ho, wo, kh, kw),
-                      (s[0], s[1], s[2] * sh, s[3] * sw, s[2] * dh, s[3] * dw), writeable=False)
-
-
-def _kernel(w: np.ndarray, flip: bool) -> np.ndarray:
-    return w[:, :, ::-1, ::-1] if flip else w
-
-
-def conv_forward(x, w, pad, stride, flip, dilation=(1, 1)):
-    cols = im2col(x, w.shape[2], w.shape[3], pad, stride, dilation)
-    # (N, C, Ho, Wo, kh, kw) x (O, C, kh, kw) -> (N, Ho, Wo, O): one GEMM after tensordot's copy
-    out = np.tensordot(cols, _kernel(w, flip), axes=([1, 4, 5], [1, 2, 3]))
-    return np.ascontiguousarray(out.transpose(0, 3, 1, 2))
-
-
-def conv_grad_weights(x, gz, kshape, pad, stride, flip, dilation=(1, 1)):
-    cols = im2col(x, kshape[0], kshape[1], pad, stride, dilation)
-    if cols.shape[2:4] != gz.shape[2:]:
-        raise ValueError(f"Conv2dGradWeights: output gradient of shape {gz.shape} does not match "
-                         f"the convolution output rows, cols {cols.shape[2:4]}")
-    gw = np.tensordot(gz, cols, axes=([0, 2, 3], [0, 2, 3]))  # (O, C, kh, kw)
-    return np.ascontiguousarray(_kernel(gw, flip))
-
-
-def conv_grad_inputs(gz, w, xshape, pad, stride, flip, dilation=(1, 1)):
-    n, c, h, wd = (int(s) for s in xshape)
-    kh, kw = w.shape[2], w.shape[3]
-    (ph, pw), (sh, sw), (dh, dw) = pad, stride, dilation
-    ho, wo = gz.shape[2], gz.shape[3]
-    exp_h = _out_len(h, kh, ph, sh, dh)
-    exp_w = _out_len(wd, kw, pw, sw, dw)
-    if (ho, wo) != (exp_h, exp_w) or exp_h <= 0 or exp_w <= 0:
-        raise ValueError(f"Conv2dGradInputs: output gradient of shape {gz.shape} does not match "
-                         f"the convolution of an input of shape {tuple(xshape)} by filters "
-                         f"{w.shape} (expected rows, cols {(exp_h, exp_w)})")
-    gcols = np.tensordot(gz, _kernel(w, flip), axes=([1], [0]))  # (N, Ho, Wo, C, kh, kw)
-    gx = np.zeros((n, c, h + 2 * ph, wd + 2 * pw), dtype=gcols.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            r, q = i * dh, j * dw
-            gx[:, :, r:r + sh * ho:sh, q:q + sw * wo:sw] += gcols[:, :, :, :, i, j].transpose(
-                0, 3, 1, 2)
-    return gx[:, :, ph:ph + h, pw:pw + wd]
-
-
 def _static_shape(vec: Variable) -> Tuple[Optional[int], ...]:
     """Entries of a length-4 shape vector known at build time (``None`` elsewhere)."""
     if isinstance(vec, Constant):
@@ -151,12 +100,27 @@ def _check_shape_vector(op, vec: Variable, what: str) -> None:
                         f"{vec.type}")
 
 
+def _conv_out_shape(xshape, wshape, params) -> Tuple[int, int, int, int]:
+    """Output shape of :class:`Conv2d` for operand shapes ``xshape``, ``wshape``."""
+    pad, stride, _, dilation = params
+    g = K.geometry(xshape, wshape[2:], pad, stride, dilation)
+    return xshape[0], wshape[0], g.ho, g.wo
+
+
+def _pads(pad: str, kh: int, kw: int, dilation: Pair) -> Pair:
+    """The padding ``'full'`` or ``'half'`` stands for with a ``kh`` x ``kw`` kernel."""
+    return _ConvBase(pad, (1, 1), False, dilation).pads(kh, kw)
+
+
 class _ConvBase(Op):
     """``pad`` is a pair of ints, or ``'full'``/``'half'`` when the kernel size is known only
     when the graph runs (the padding is then derived from the kernel's shape)."""
 
     copies = True
     props = ("pad", "stride", "flip", "dilation")
+    emit_helpers = {"_conv_forward": K.forward, "_conv_grad_weights": K.grad_weights,
+                    "_conv_grad_inputs": K.grad_inputs, "_conv_out_shape": _conv_out_shape,
+                    "_conv_pads": _pads}
 
     def __init__(self, pad, stride: Pair, flip: bool, dilation: Pair = (1, 1)):
         self.pad = pad if pad in ("full", "half") else tuple(pad)
@@ -178,6 +142,17 @@ class _ConvBase(Op):
 
     def pads(self, kh: int, kw: int) -> Pair:
         return int(self.pad_of(int(kh), 0)), int(self.pad_of(int(kw), 1))
+
+    def _pad_source(self, kh: str, kw: str) -> str:
+        """The padding as source: a literal pair, or (``'full'``/``'half'``) the expression
+        deriving it from the kernel sizes ``kh``, ``kw`` (expressions) when the call runs."""
+        if self.pad not in ("full", "half"):
+            return repr(tuple(self.pad))
+        return f"_conv_pads({self.pad!r}, {kh}, {kw}, {self.dilation!r})"
+
+    def can_emit_into(self, node) -> bool:
+        """Float results go into a planned buffer (work arrays in the function's scratch)."""
+        return node.outputs[0].dtype in ("float32", "float64")
 
     def _out_dim(self, n, k, axis: int):
         """Output length of ``axis`` (0 = rows, 1 = cols) as int or symbolic scalar."""
@@ -223,9 +198,16 @@ class Conv2d(_ConvBase):
         return Apply(self, [x, w], [TensorVariable(TensorType(dtype, shp))])
 
     def perform(self, x, w):
-        pad = self.pads(w.shape[2], w.shape[3])
-        return conv_forward(x, w, pad, self.stride, self.flip, self.dilation).astype(
-            np.result_type(x, w), copy=False)
+        return K.forward(x, w, self.pads(w.shape[2], w.shape[3]), self.stride, self.flip,
+                         self.dilation)
+
+    def emit_into(self, node, names, buffer) -> str:
+        x, w = names
+        pad = self._pad_source(f"{w}.shape[2]", f"{w}.shape[3]")
+        shape = f"_conv_out_shape({x}.shape, {w}.shape, ({pad}, {self.stride!r}, " \
+            f"{self.flip!r}, {self.dilation!r}))"
+        return (f"_conv_forward({x}, {w}, {pad}, {self.stride!r}, {self.flip!r}, "
+                f"{self.dilation!r}, {buffer(shape)}, {buffer.work})")
 
     def infer_shape(self, node, shapes):
         (n, _, h, wd), (o, _, kh, kw) = shapes
@@ -260,10 +242,15 @@ class Conv2dGradWeights(_ConvBase):
         return Apply(self, [x, gz, wshape], [TensorVariable(TensorType(dtype, shp))])
 
     def perform(self, x, gz, wshape):
-        pad = self.pads(wshape[2], wshape[3])
-        return conv_grad_weights(x, gz, (int(wshape[2]), int(wshape[3])), pad, self.stride,
-                                 self.flip, self.dilation).astype(np.result_type(x, gz),
-                                                                  copy=False)
+        return K.grad_weights(x, gz, wshape, self.pads(wshape[2], wshape[3]), self.stride,
+                              self.flip, self.dilation)
+
+    def emit_into(self, node, names, buffer) -> str:
+        x, gz, wshape = names
+        pad = self._pad_source(f"{wshape}[2]", f"{wshape}[3]")
+        return (f"_conv_grad_weights({x}, {gz}, {wshape}, {pad}, {self.stride!r}, "
+                f"{self.flip!r}, {self.dilation!r}, {buffer(f'tuple({wshape})')}, "
+                f"{buffer.work})")
 
     def infer_shape(self, node, shapes):
         return [tuple(shape_entries(node.inputs[2]))]
@@ -297,9 +284,15 @@ class Conv2dGradInputs(_ConvBase):
         return Apply(self, [gz, w, xshape], [TensorVariable(TensorType(dtype, shp))])
 
     def perform(self, gz, w, xshape):
-        pad = self.pads(w.shape[2], w.shape[3])
-        return conv_grad_inputs(gz, w, xshape, pad, self.stride, self.flip,
-                                self.dilation).astype(np.result_type(gz, w), copy=False)
+        return K.grad_inputs(gz, w, xshape, self.pads(w.shape[2], w.shape[3]), self.stride,
+                             self.flip, self.dilation)
+
+    def emit_into(self, node, names, buffer) -> str:
+        gz, w, xshape = names
+        pad = self._pad_source(f"{w}.shape[2]", f"{w}.shape[3]")
+        return (f"_conv_grad_inputs({gz}, {w}, {xshape}, {pad}, {self.stride!r}, "
+                f"{self.flip!r}, {self.dilation!r}, {buffer(f'tuple({xshape})')}, "
+                f"{buffer.work})")
 
     def infer_shape(self, node, shapes):
         return [tuple(shape_entries(node.inputs[2]))]

@@ -203,10 +203,42 @@ def _pooled_type_shape(op, shape):
     return out
 
 
+def _out_shape(shape, ws, stride, pad, ignore_border) -> tuple:
+    """Run-time shape of pooling an input of ``shape``."""
+    ho, wo, _, _ = _geometry(shape, ws, stride, pad, ignore_border)
+    return tuple(shape[:-2]) + (ho, wo)
+
+
+def max_pool_into(x, out, loops, ws, stride, pad, ignore_border):
+    """Max pooling of ``x`` by the back end's window loops (compiled: one pass) into the
+    planned buffer ``out()`` gives, else the NumPy code of :class:`Pool2d` (a new array)."""
+    if x.ndim >= 2:
+        z = loops.max_pool(x, _out_shape(x.shape, ws, stride, pad, ignore_border), out, ws,
+                           stride, pad)
+        if z is not None:
+            return z
+    return Pool2d(ws, stride, pad, ignore_border, "max").perform(x)
+
+
+def max_pool_grad_into(x, gz, z, out, loops, ws, stride, pad, ignore_border):
+    """Max pooling's gradient (``z``: the pooled maxima, or None) by the back end's window
+    loops into the planned buffer ``out()`` gives, else the NumPy code of
+    :class:`Pool2dGrad`."""
+    if gz.shape == _out_shape(x.shape, ws, stride, pad, ignore_border) and \
+            (z is None or z.shape == gz.shape):
+        gx = loops.max_pool_grad(x, gz, z, out, ws, stride, pad)
+        if gx is not None:
+            return gx
+    op = Pool2dGrad(ws, stride, pad, ignore_border, "max")
+    return op.perform(x, gz) if z is None else op.perform(x, gz, z)
+
+
 class _PoolBase(Op):
 
     copies = True
     props = ("ws", "stride", "pad", "ignore_border", "mode")
+    emit_helpers = {"_max_pool_into": max_pool_into, "_max_pool_grad_into": max_pool_grad_into,
+                    "_pool_out_shape": _out_shape}
 
     def __init__(self, ws, stride, pad, ignore_border, mode):
         self.ws, self.stride, self.pad = tuple(ws), tuple(stride), tuple(pad)
@@ -214,6 +246,9 @@ class _PoolBase(Op):
 
     def geometry(self, shape):
         return _geometry(shape, self.ws, self.stride, self.pad, self.ignore_border)
+
+    def _geometry_args(self) -> str:
+        return f"{self.ws!r}, {self.stride!r}, {self.pad!r}, {self.ignore_border!r}"
 
 
 class Pool2d(_PoolBase):
@@ -253,6 +288,16 @@ class Pool2d(_PoolBase):
             return total
         return (total / _counts(x.shape, self.ws, self.stride, self.pad, ho, wo,
                                 self.mode)).astype(x.dtype)
+
+    def can_emit_into(self, node) -> bool:
+        """Max pooling runs the back end's window loops into a planned buffer."""
+        return self.mode == "max"
+
+    def emit_into(self, node, names, buffer) -> str:
+        (x,) = names
+        # the buffer is made only when the loops take the case (a thunk)
+        out = buffer(f"_pool_out_shape({x}.shape, {self._geometry_args()})")
+        return f"_max_pool_into({x}, lambda: {out}, {buffer.loops}, {self._geometry_args()})"
 
     def infer_shape(self, node, shapes):
         out = _pooled_shape(self, shapes[0])
@@ -332,6 +377,16 @@ class Pool2dGrad(_PoolBase):
         h, w = x.shape[-2:]
         return np.ascontiguousarray(gx[..., self.pad[0]:self.pad[0] + h,
                                        self.pad[1]:self.pad[1] + w]).astype(x.dtype, copy=False)
+
+    def can_emit_into(self, node) -> bool:
+        """Max pooling's gradient runs the back end's window loops into a planned buffer."""
+        return self.mode == "max"
+
+    def emit_into(self, node, names, buffer) -> str:
+        x, gz = names[:2]
+        z = names[2] if len(names) > 2 else "None"
+        return (f"_max_pool_grad_into({x}, {gz}, {z}, lambda: {buffer(f'{x}.shape')}, "
+                f"{buffer.loops}, {self._geometry_args()})")
 
     def infer_shape(self, node, shapes):
         return [shapes[0]]

@@ -134,3 +134,15 @@ def test_ctrl_c_one_line_exit_130(tiny_mnist, tmp_path):
     last = err.strip().splitlines()[-1]
     assert last.startswith("interrupted after ") and "of 1000 epochs" in last
     assert str(params) in last and not params.exists()
+
+
+def test_convnet_run_prints_epoch_time(tiny_mnist, capsys):
+    """The convnet commands report each epoch's training and evaluation time on stderr."""
+    assert run.main(["simple_conv", "--epochs", "1", "--batch-size", "50",
+                     "--max-batches", "2", "--backend", "numpy",
+                     "--data-dir", str(tiny_mnist)]) == 0
+    err = capsys.readouterr().err
+    line = [ln for ln in err.splitlines() if ln.startswith("# epoch 1:")]
+    assert line and "s training" in line[0] and "ms per step of 50" in line[0]
+    assert "CPU" in line[0]
+    assert "s evaluation" in line[0]

@@ -20,7 +20,7 @@ def test_history_fields_and_validation(blobs):
     assert [h["epoch"] for h in hist] == [1, 2, 3]
     for h in hist:
         assert {"train_loss", "test_loss", "test_accuracy", "val_loss", "val_accuracy",
-                "seconds"} <= set(h)
+                "seconds", "cpu_seconds"} <= set(h)
         assert len(h["batch_losses"]) == 8  # ceil(500 / 64)
         np.testing.assert_allclose(h["train_loss"], np.average(
             h["batch_losses"], weights=[64] * 7 + [500 - 7 * 64]))
