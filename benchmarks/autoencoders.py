@@ -43,8 +43,6 @@ noise and dropout draws and the minibatch order of every case.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -250,16 +248,7 @@ def summary_row(case: Case, rows: Sequence[Dict]) -> Dict:
 
 def write_summary(out: Path, rows: Sequence[Dict]) -> None:
     """``summary.csv`` of the summary rows, atomically."""
-    _write_csv(Path(out) / "summary.csv", SUMMARY_FIELDS, rows)
-
-
-def _write_csv(path: Path, fields: Sequence[str], rows: Sequence[Dict]) -> None:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(fields), lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: repr(v) if isinstance(v, float) else v for k, v in row.items()})
-    R.atomic_write_text(path, buf.getvalue())
+    R.write_csv(Path(out) / "summary.csv", SUMMARY_FIELDS, rows)
 
 
 def format_summary(rows: Sequence[Dict]) -> str:

@@ -200,7 +200,7 @@ def open_study(out: Path, args: argparse.Namespace) -> Dict[R.RunKey, List[R.Row
 class Progress:
     """One overall progress bar (tqdm on a terminal) or plain log lines with an ETA."""
 
-    def __init__(self, total: int, done: int, mode: str = "auto"):
+    def __init__(self, total: int, done: int, mode: str = "auto", unit: str = "run"):
         self.total, self.done, self.start, self.new = total, done, time.perf_counter(), 0
         self.bar = None
         self.mode = mode
@@ -210,16 +210,20 @@ class Progress:
             except ImportError:
                 tqdm = None
             if tqdm is not None and (mode == "bar" or sys.stderr.isatty()):
-                self.bar = tqdm(total=total, initial=done, desc="runs", unit="run")
+                self.bar = tqdm(total=total, initial=done, desc=f"{unit}s", unit=unit)
         if self.bar is None and mode == "bar":
             self.mode = "log"
 
     def update(self, spec: Dict, rows: List[R.Row]) -> None:
+        """Count one finished run of the optimizer study (its last epoch in the message)."""
+        last = rows[-1]
+        self.advance(f"{spec['optimizer']} seed {spec['seed']}: test acc "
+                     f"{last['test_accuracy']:.4f}, test loss {last['test_loss']:.4f}")
+
+    def advance(self, msg: str) -> None:
+        """Count one finished run, described by ``msg``."""
         self.done += 1
         self.new += 1
-        last = rows[-1]
-        msg = (f"{spec['optimizer']} seed {spec['seed']}: test acc "
-               f"{last['test_accuracy']:.4f}, test loss {last['test_loss']:.4f}")
         if self.bar is not None:
             self.bar.set_postfix_str(msg, refresh=False)
             self.bar.update(1)
