@@ -105,9 +105,8 @@ class BatchNormExperiment(Experiment):
             ax.set_ylabel("train accuracy")
         axes.flat[0].legend(fontsize=8, loc="lower right")
         fig.suptitle(
-            f"{self.title}\nMLP 784-{'-'.join([str(settings['hidden'])] * settings['hidden_layers'])}"
-            f"-10 {settings['activation']}, weights N(0, std²),\nSGD lr {settings['lr']:g}, batch "
-            f"{settings['batch_size']}, {settings['n_train']} training images; "
-            f"{figures.seeds_note(n_seeds)}", fontsize=10)
+            f"{self.title}\n{figures.mlp_name(settings)}, weights N(0, std²),\nSGD lr "
+            f"{settings['lr']:g}, batch {settings['batch_size']}, {settings['n_train']} "
+            f"training images; {figures.seeds_note(n_seeds)}", fontsize=10)
         fig.tight_layout()
         figures.save(plt, fig, out / "accuracy.png")

@@ -125,7 +125,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                                     overwrite=args.overwrite, progress=args.progress,
                                     command=["python", "-m", "benchmarks.from_scratch"] + argv)
         except (StudyError, DataError) as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            # one line, even for a message that lists folders one per line
+            print("error: " + " ".join(line.strip() for line in str(exc).splitlines()),
+                  file=sys.stderr)
             return 2
         print(f"{name}: {report['computed']} task(s) computed, {report['total']} in the study, "
               f"{report['wall']:.1f} s; results in {report['out']}", file=sys.stderr)

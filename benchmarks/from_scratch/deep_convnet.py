@@ -76,11 +76,11 @@ class DeepConvNetExperiment(Experiment):
     quick_seeds = 1
 
     def settings(self, quick: bool) -> Settings:
-        return {"n_train": 300 if quick else 0, "n_test": 50 if quick else 0,
+        return {"n_train": 200 if quick else 0, "n_test": 40 if quick else 0,
                 "dtype": "float32", "optimizer": "adam", "lr": 0.001, "batch_size": 100,
                 "max_epochs": 2 if quick else 20, "target_accuracy": 0.994,
                 "stop_at_target": True, "dropout": 0.5,
-                "train_eval_images": 300 if quick else 10000}
+                "train_eval_images": 100 if quick else 10000}
 
     def tasks(self, settings: Settings, seeds: Sequence[int]) -> List[Spec]:
         return [{"task": f"seed{s}", "seed": s} for s in seeds]

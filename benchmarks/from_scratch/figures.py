@@ -28,6 +28,12 @@ def seeds_note(n: int) -> str:
     return "1 seed" if n == 1 else f"mean ± std over {n} seeds"
 
 
+def mlp_name(settings) -> str:
+    """``"MLP 784-100-100-10 relu"`` from ``hidden_layers``, ``hidden``, ``activation``."""
+    widths = "-".join([str(settings["hidden"])] * settings["hidden_layers"])
+    return f"MLP 784-{widths}-10 {settings['activation']}"
+
+
 def save(plt, fig, path: Path, svg: bool = False) -> None:
     """Write ``fig`` as PNG (and SVG) and close it."""
     fig.savefig(path, dpi=110)

@@ -39,7 +39,7 @@ class GradCheckExperiment(Experiment):
     quick_seeds = 2
 
     def settings(self, quick: bool) -> Settings:
-        return {"n_train": 3, "n_test": 1, "dtype": "float64", "hidden": 10 if quick else 50,
+        return {"n_train": 3, "n_test": 1, "dtype": "float64", "hidden": 5 if quick else 50,
                 "activation": "sigmoid", "init_std": 0.01, "h": 1e-4}
 
     def tasks(self, settings: Settings, seeds: Sequence[int]) -> List[Spec]:

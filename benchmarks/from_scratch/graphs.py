@@ -8,7 +8,6 @@ import json
 from typing import Dict, List, Sequence
 
 import networkx as nx
-import numpy as np
 
 from benchmarks import results as R
 from benchmarks.from_scratch import graph_draw

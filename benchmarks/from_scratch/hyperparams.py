@@ -25,7 +25,7 @@ class HyperparamsExperiment(Experiment):
         return {"n_train": 500, "n_test": 1, "validation_fraction": 0.2, "dtype": "float32",
                 "hidden_layers": 6, "hidden": 100, "activation": "relu", "init": "he",
                 "optimizer": "sgd", "batch_size": 100, "epochs": 5 if quick else 50,
-                "trials": 8 if quick else 100, "search_seed": 0,
+                "trials": 6 if quick else 100, "search_seed": 0,
                 "log10_lr": [-6, -2], "log10_weight_decay": [-8, -4]}
 
     def trials(self, settings: Settings) -> List[dict]:
@@ -95,8 +95,7 @@ class HyperparamsExperiment(Experiment):
 
     def _line(self, settings, n_seeds) -> str:
         n_val = int(round(settings["validation_fraction"] * settings["n_train"]))
-        return (f"MLP 784-{'-'.join([str(settings['hidden'])] * settings['hidden_layers'])}-10 "
-                f"{settings['activation']}, SGD, batch {settings['batch_size']}, "
+        return (f"{figures.mlp_name(settings)}, SGD, batch {settings['batch_size']}, "
                 f"{settings['epochs']} epochs, {settings['n_train'] - n_val} training / {n_val} "
                 f"validation images; {figures.seeds_note(n_seeds)}")
 

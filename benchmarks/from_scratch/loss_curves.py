@@ -108,8 +108,7 @@ class LossCurves(Experiment):
 
 
 def _network(settings: Settings) -> str:
-    return (f"MLP 784-{'-'.join([str(settings['hidden'])] * settings['hidden_layers'])}-10 "
-            f"{settings['activation']}, batch {settings['batch_size']}, "
+    return (f"{figures.mlp_name(settings)}, batch {settings['batch_size']}, "
             f"{settings['n_train'] or 60000} training images, {settings['dtype']}")
 
 

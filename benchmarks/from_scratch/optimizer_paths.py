@@ -79,7 +79,7 @@ class OptimizerPathsExperiment(Experiment):
         rows = -(-len(tasks) // cols)
         fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.4 * rows + 0.8),
                                  squeeze=False)
-        xs, ys = np.meshgrid(np.arange(-10, 10, 0.01), np.arange(-5, 5, 0.01))
+        xs, ys = np.meshgrid(np.linspace(-10, 10, 401), np.linspace(-5, 5, 201))
         zs = f(np.stack([xs, ys], axis=-1))
         for ax, t in zip(axes.flat, tasks):
             path = results[t["task"]]["path"]

@@ -85,9 +85,9 @@ class OverfitExperiment(Experiment):
             ax.grid(alpha=0.3)
             ax.legend(loc="lower right", fontsize=8)
         np.atleast_1d(axes)[0].set_ylabel("accuracy")
-        fig.suptitle(f"{self.title}\nMLP 784-{'-'.join([str(settings['hidden'])] * settings['hidden_layers'])}-10 "
-                     f"{settings['activation']}, He init, SGD lr {settings['lr']:g}, batch "
-                     f"{settings['batch_size']}, {settings['n_train']} training images, test on "
+        fig.suptitle(f"{self.title}\n{figures.mlp_name(settings)}, He init, SGD lr "
+                     f"{settings['lr']:g}, batch {settings['batch_size']}, "
+                     f"{settings['n_train']} training images, test on "
                      f"{settings['n_test'] or 10000}; {figures.seeds_note(n_seeds)}", fontsize=10)
         fig.tight_layout()
         figures.save(plt, fig, out / "accuracy.png")

@@ -10,6 +10,7 @@ end of every run.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 import time
@@ -42,9 +43,10 @@ def _task_key(spec: Spec) -> str:
                       sort_keys=True)
 
 
-def open_folder(out: Path, exp: Experiment, settings: Settings, overwrite: bool) -> None:
+def open_folder(out: Path, exp: Experiment, settings: Settings, overwrite: bool) -> Dict:
     """Check that ``out`` is empty or holds this very study (same experiment and settings);
-    ``overwrite`` clears this program's files from it instead. Raises :class:`StudyError`."""
+    ``overwrite`` clears this program's files from it instead. Returns the folder's summary
+    (empty for a new study); raises :class:`StudyError`."""
     summary = out / SUMMARY
     if overwrite:
         _clear(out)
@@ -55,7 +57,7 @@ def open_folder(out: Path, exp: Experiment, settings: Settings, overwrite: bool)
             raise StudyError(f"{out} holds task results ({RUNS}/{stray[0]}...) but no {SUMMARY}:"
                              f" refusing to mix an unknown study with this one; use another "
                              f"--out or --overwrite")
-        return
+        return {}
     try:
         old = R.read_json(summary)
     except ValueError as exc:
@@ -70,6 +72,7 @@ def open_folder(out: Path, exp: Experiment, settings: Settings, overwrite: bool)
     mismatch = R.settings_mismatch(out, before, {k: new.get(k) for k in keys}, keys)
     if mismatch:
         raise StudyError(mismatch)
+    return old
 
 
 def _clear(out: Path) -> None:
@@ -91,6 +94,24 @@ def _clear(out: Path) -> None:
             path.unlink()
         if not any(runs.iterdir()):
             runs.rmdir()
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def outputs_intact(out: Path, previous: Dict, task_ids: List[str], figures_wanted: bool
+                   ) -> bool:
+    """Whether the tables and figures a finished run wrote are all still there, unchanged
+    (their SHA-256 in ``summary.json``), for the same tasks: then a rerun has nothing to
+    redo. A deleted or damaged file, or figures missing now that matplotlib is there, make it
+    draw again."""
+    files = previous.get("files")
+    if (previous.get("status") != "complete" or previous.get("task_ids") != task_ids
+            or previous.get("figures") != figures_wanted or not isinstance(files, dict)):
+        return False
+    return all((out / name).is_file() and _digest(out / name) == digest
+               for name, digest in files.items())
 
 
 def result_path(out: Path, spec: Spec) -> Path:
@@ -154,7 +175,7 @@ def run_experiment(exp: Experiment, out: Path, seeds: Sequence[int], quick: bool
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     settings = normalise(exp.settings(quick))
-    open_folder(out, exp, settings, overwrite)
+    previous = open_folder(out, exp, settings, overwrite)
     tasks = [dict(t, experiment=exp.name, settings=settings, data_dir=data_dir)
              for t in exp.tasks(settings, list(seeds))]
     ids = [t["task"] for t in tasks]
@@ -191,14 +212,18 @@ def run_experiment(exp: Experiment, out: Path, seeds: Sequence[int], quick: bool
     if plt is None:
         print(f"{exp.name}: matplotlib is not installed, writing the data only (pip install "
               f"matplotlib and run the command again to draw the figures)", file=sys.stderr)
-    key_figures = exp.finish(out, settings, tasks, results, plt)
+    if not todo and outputs_intact(out, previous, ids, plt is not None):
+        key_figures = previous["key_figures"]
+    else:
+        key_figures = exp.finish(out, settings, tasks, results, plt)
     wall = time.time() - started
     summary.update(
         status="complete", key_figures=key_figures, wall_seconds=wall,
-        tasks_computed=len(todo), tasks_total=len(tasks),
+        tasks_computed=len(todo), tasks_total=len(tasks), task_ids=ids,
         task_seconds=sum(float(results[t["task"]].get("_seconds", 0.0)) for t in tasks),
-        files=sorted(p.name for p in out.iterdir()
-                     if p.is_file() and p.suffix in (".csv", ".png", ".svg")))
+        figures=plt is not None,
+        files={p.name: _digest(p) for p in sorted(out.iterdir())
+               if p.is_file() and p.suffix in (".csv", ".png", ".svg")})
     R.write_json(out / SUMMARY, summary)
     return {"experiment": exp.name, "out": str(out), "computed": len(todo),
             "total": len(tasks), "wall": wall, "key_figures": key_figures}
