@@ -122,7 +122,7 @@ class ActivationsExperiment(Experiment):
                 ax.tick_params(labelsize=7)
             axes[r, 0].set_ylabel(f"{LABELS[init]}\ncount", fontsize=9)
         fig.suptitle(f"{act}: activations of {layers} hidden layers x {settings['units']} units, "
-                     f"{settings['inputs']} inputs N(0, 1), weights per row; "
+                     f"{settings['inputs']} inputs N(0, 1), rows: initial weights; "
                      f"{settings['bins']} bins; {figures.seeds_note(n_seeds)} (grey band)",
                      fontsize=10)
         fig.tight_layout()
