@@ -114,6 +114,12 @@ def outputs_intact(out: Path, previous: Dict, task_ids: List[str], figures_wante
                for name, digest in files.items())
 
 
+def _stats(out: Path) -> Dict[str, tuple]:
+    # what changes when a file is written, in place or replaced by a rename
+    return {p.name: (st.st_ino, st.st_size, st.st_mtime_ns) for p in out.iterdir()
+            if p.suffix in (".csv", ".png", ".svg") and p.is_file() for st in [p.stat()]}
+
+
 def result_path(out: Path, spec: Spec) -> Path:
     return out / RUNS / f"{spec['task']}.npz"
 
@@ -213,17 +219,19 @@ def run_experiment(exp: Experiment, out: Path, seeds: Sequence[int], quick: bool
         print(f"{exp.name}: matplotlib is not installed, writing the data only (pip install "
               f"matplotlib and run the command again to draw the figures)", file=sys.stderr)
     if not todo and outputs_intact(out, previous, ids, plt is not None):
-        key_figures = previous["key_figures"]
+        key_figures, written = previous["key_figures"], list(previous["files"])
     else:
+        before = _stats(out)
         key_figures = exp.finish(out, settings, tasks, results, plt)
+        # the files finish wrote (a user's own files in the folder are not ours to list)
+        written = [name for name, stat in _stats(out).items() if before.get(name) != stat]
     wall = time.time() - started
     summary.update(
         status="complete", key_figures=key_figures, wall_seconds=wall,
         tasks_computed=len(todo), tasks_total=len(tasks), task_ids=ids,
         task_seconds=sum(float(results[t["task"]].get("_seconds", 0.0)) for t in tasks),
         figures=plt is not None,
-        files={p.name: _digest(p) for p in sorted(out.iterdir())
-               if p.is_file() and p.suffix in (".csv", ".png", ".svg")})
+        files={name: _digest(out / name) for name in sorted(written)})
     R.write_json(out / SUMMARY, summary)
     return {"experiment": exp.name, "out": str(out), "computed": len(todo),
             "total": len(tasks), "wall": wall, "key_figures": key_figures}
