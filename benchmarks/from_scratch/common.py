@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Dict, Sequence, Tuple
+from pathlib import Path
+from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -23,13 +24,14 @@ def mnist(spec: Dict, n_train: int, n_test: int, images: bool = False) -> Tuple[
     return (x_tr, y_tr), (x_te, y_te)
 
 
-def batches(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int):
-    """Minibatches of exactly ``batch_size`` examples, for ever: epoch after epoch, each a new
-    permutation (:func:`models.data.iterate_minibatches` with the epoch number)."""
+def batches(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, first_epoch: int = 1):
+    """Minibatches of exactly ``batch_size`` examples, for ever: epoch after epoch (from
+    ``first_epoch``), each a new permutation (:func:`models.data.iterate_minibatches` with the
+    epoch number)."""
     from models.data import iterate_minibatches
     if batch_size > len(x):
         raise ValueError(f"batch size {batch_size} exceeds the {len(x)} training examples")
-    epoch = 0
+    epoch = first_epoch - 1
     while True:
         epoch += 1
         yield from iterate_minibatches(x, y, batch_size, shuffle=True, seed=seed, epoch=epoch,
@@ -47,7 +49,8 @@ def train_iterations(trainer, train: Pair, batch_size: int, iterations: int, see
 
 
 def train_epochs(trainer, train: Pair, batch_size: int, epochs: int, seed: int,
-                 evaluated: Dict[str, Pair], stop=None, log: str = ""
+                 evaluated: Dict[str, Pair], stop=None, log: str = "",
+                 checkpoint: Optional[str] = None, state: Sequence = ()
                  ) -> Dict[str, np.ndarray]:
     """Train ``epochs`` epochs (the book's ``iter_per_epoch = max(n / batch, 1)`` steps each)
     and evaluate each pair of ``evaluated`` before training and after every epoch.
@@ -57,11 +60,19 @@ def train_epochs(trainer, train: Pair, batch_size: int, epochs: int, seed: int,
     0), each of length ``epochs + 1``, and ``seconds``
     (training time per epoch, 0 at epoch 0). ``stop(curves, epoch)`` returning True ends the
     training early (the arrays then stop at that epoch). A non-empty ``log`` prints one line
-    per epoch to stderr, starting with it (for runs of many minutes).
+    per epoch to stderr, starting with it (for runs of many minutes). With a ``checkpoint``
+    path, the curves and the variables ``state`` (see :func:`.checkpoint.training_state`) are
+    saved after every epoch, and a run finding a checkpoint there resumes after its epoch.
     """
+    from benchmarks.from_scratch import checkpoint as C
     per_epoch = max(len(train[0]) // batch_size, 1)
-    stream = batches(train[0], train[1], min(batch_size, len(train[0])), seed)
     curves: Dict[str, list] = {"epoch_cost": [np.nan], "seconds": [0.0]}
+    done = 0
+    restored = C.restore(Path(checkpoint), state) if checkpoint else None
+    if restored is not None:
+        done, curves = restored
+        if log:
+            print(f"{log}: resuming after epoch {done} ({checkpoint})", file=sys.stderr)
 
     def evaluate() -> None:
         for name, (x, y) in evaluated.items():
@@ -69,8 +80,12 @@ def train_epochs(trainer, train: Pair, batch_size: int, epochs: int, seed: int,
             curves.setdefault(f"{name}_accuracy", []).append(metrics["accuracy"])
             curves.setdefault(f"{name}_loss", []).append(metrics["loss"])
 
-    evaluate()
-    for epoch in range(1, epochs + 1):
+    if restored is None:
+        evaluate()
+    elif done >= epochs or (stop is not None and stop(curves, done)):
+        return {k: np.asarray(v, dtype=np.float64) for k, v in curves.items()}
+    stream = batches(train[0], train[1], min(batch_size, len(train[0])), seed, done + 1)
+    for epoch in range(done + 1, epochs + 1):
         t0 = time.perf_counter()
         costs = [trainer.train_step(*next(stream)) for _ in range(per_epoch)]
         curves["seconds"].append(time.perf_counter() - t0)
@@ -81,6 +96,8 @@ def train_epochs(trainer, train: Pair, batch_size: int, epochs: int, seed: int,
                                if k.endswith("_accuracy"))
             print(f"{log} epoch {epoch}/{epochs}: {scores} ({curves['seconds'][-1]:.0f} s)",
                   file=sys.stderr, flush=True)
+        if checkpoint:
+            C.save(Path(checkpoint), epoch, curves, state)
         if stop is not None and stop(curves, epoch):
             break
     return {k: np.asarray(v, dtype=np.float64) for k, v in curves.items()}

@@ -8,6 +8,7 @@ import numpy as np
 
 from benchmarks import results as R
 from benchmarks.from_scratch import common, figures
+from benchmarks.from_scratch.checkpoint import training_state
 from benchmarks.from_scratch.deep_convnet import ACCURACY_FIELDS, accuracy_rows, plot_accuracy
 from benchmarks.from_scratch.experiment import Experiment, Result, Settings, Spec
 
@@ -35,11 +36,14 @@ class ConvNetExperiment(Experiment):
         model = models.SimpleConvNet(n_filters=s["filters"], filter_size=s["filter_size"],
                                      hidden=s["hidden"], seed=seed, dtype=s["dtype"])
         before = model.conv.W.get_value()
-        trainer = common.trainer(model, common.optimizer(s["optimizer"], lr=s["lr"]))
+        opt = common.optimizer(s["optimizer"], lr=s["lr"])
+        trainer = common.trainer(model, opt)
         n_eval = s["train_eval_images"]
         curves = common.train_epochs(trainer, train, s["batch_size"], s["epochs"], seed,
                                      {"train": (train[0][:n_eval], train[1][:n_eval]),
-                                      "test": test}, log=f"convnet seed {seed}")
+                                      "test": test}, log=f"convnet seed {seed}",
+                                     checkpoint=spec.get("checkpoint"),
+                                     state=training_state(model, opt))
         return dict(curves, filters_before=before[:, 0],
                     filters_after=model.conv.W.get_value()[:, 0])
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from benchmarks import results as R
 from benchmarks.from_scratch import common, figures
+from benchmarks.from_scratch.checkpoint import training_state
 from benchmarks.from_scratch.experiment import Experiment, Result, Settings, Spec, scalar
 
 #: at most this many misclassified images in the figure (all are in the CSV)
@@ -90,7 +91,8 @@ class DeepConvNetExperiment(Experiment):
         s, seed = spec["settings"], int(spec["seed"])
         train, test = common.mnist(spec, s["n_train"], s["n_test"], images=True)
         model = models.DeepConvNet(dropout=s["dropout"], seed=seed, dtype=s["dtype"])
-        trainer = common.trainer(model, common.optimizer(s["optimizer"], lr=s["lr"]))
+        opt = common.optimizer(s["optimizer"], lr=s["lr"])
+        trainer = common.trainer(model, opt)
         n_eval = s["train_eval_images"]
 
         def reached(curves, epoch):
@@ -99,7 +101,9 @@ class DeepConvNetExperiment(Experiment):
         curves = common.train_epochs(trainer, train, s["batch_size"], s["max_epochs"], seed,
                                      {"train": (train[0][:n_eval], train[1][:n_eval]),
                                       "test": test}, stop=reached,
-                                     log=f"deep_convnet seed {seed}")
+                                     log=f"deep_convnet seed {seed}",
+                                     checkpoint=spec.get("checkpoint"),
+                                     state=training_state(model, opt))
         acc32, pred32 = common.accuracy_of(compile_predict(model), *test)
         wrong = np.flatnonzero(pred32 != test[1])
         half = models.DeepConvNet(dropout=s["dropout"], seed=seed, dtype="float16")

@@ -96,8 +96,8 @@ class HyperparamsExperiment(Experiment):
     def _line(self, settings, n_seeds) -> str:
         n_val = int(round(settings["validation_fraction"] * settings["n_train"]))
         return (f"{figures.mlp_name(settings)}, SGD, batch {settings['batch_size']}, "
-                f"{settings['epochs']} epochs, {settings['n_train'] - n_val} training / {n_val} "
-                f"validation images; {figures.seeds_note(n_seeds)}")
+                f"{settings['epochs']} epochs,\n{settings['n_train'] - n_val} training / "
+                f"{n_val} validation images; {figures.seeds_note(n_seeds)}")
 
     def _draw_best(self, plt, out, settings, best, n_seeds) -> None:
         cols = 5
@@ -126,7 +126,7 @@ class HyperparamsExperiment(Experiment):
         figures.save(plt, fig, out / "best_trials.png")
 
     def _draw_scatter(self, plt, out, settings, table, n_seeds) -> None:
-        fig, ax = plt.subplots(figsize=(7, 5.2))
+        fig, ax = plt.subplots(figsize=(7.5, 5.6))
         points = ax.scatter([r["lr"] for r in table], [r["weight_decay"] for r in table],
                             c=[r["val_accuracy_mean"] for r in table], cmap="viridis",
                             vmin=0, vmax=1, s=40, edgecolors="k", linewidths=0.3)
@@ -136,7 +136,7 @@ class HyperparamsExperiment(Experiment):
         ax.set_ylabel("weight decay λ")
         fig.colorbar(points, ax=ax, label="final validation accuracy")
         ax.set_title(f"Random search: {settings['trials']} trials coloured by validation "
-                     f"accuracy\n{self._line(settings, n_seeds)}", fontsize=8)
+                     f"accuracy\n{self._line(settings, n_seeds)}", fontsize=9)
         ax.grid(alpha=0.3, which="both")
         fig.tight_layout()
         figures.save(plt, fig, out / "search.png")

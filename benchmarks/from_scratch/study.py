@@ -10,6 +10,7 @@ end of every run.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import sys
@@ -38,9 +39,12 @@ def normalise(settings: Settings) -> Settings:
     return json.loads(json.dumps(settings, sort_keys=True))
 
 
+#: what a spec carries besides the task's identity
+_CONTEXT = ("settings", "data_dir", "checkpoint")
+
+
 def _task_key(spec: Spec) -> str:
-    return json.dumps({k: v for k, v in spec.items() if k not in ("settings", "data_dir")},
-                      sort_keys=True)
+    return json.dumps({k: v for k, v in spec.items() if k not in _CONTEXT}, sort_keys=True)
 
 
 def open_folder(out: Path, exp: Experiment, settings: Settings, overwrite: bool) -> Dict:
@@ -100,15 +104,25 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@functools.lru_cache(maxsize=1)
+def code_digest() -> str:
+    """SHA-256 of this package's sources: tables and figures drawn by other code are redrawn."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 def outputs_intact(out: Path, previous: Dict, task_ids: List[str], figures_wanted: bool
                    ) -> bool:
     """Whether the tables and figures a finished run wrote are all still there, unchanged
-    (their SHA-256 in ``summary.json``), for the same tasks: then a rerun has nothing to
-    redo. A deleted or damaged file, or figures missing now that matplotlib is there, make it
-    draw again."""
+    (their SHA-256 in ``summary.json``), for the same tasks and by the same code: then a
+    rerun has nothing to redo. A deleted or damaged file, figures missing now that matplotlib
+    is there, or a change of this package's code make it draw again."""
     files = previous.get("files")
     if (previous.get("status") != "complete" or previous.get("task_ids") != task_ids
-            or previous.get("figures") != figures_wanted or not isinstance(files, dict)):
+            or previous.get("figures") != figures_wanted or not isinstance(files, dict)
+            or previous.get("drawn_by") != code_digest()):
         return False
     return all((out / name).is_file() and _digest(out / name) == digest
                for name, digest in files.items())
@@ -122,6 +136,11 @@ def _stats(out: Path) -> Dict[str, tuple]:
 
 def result_path(out: Path, spec: Spec) -> Path:
     return out / RUNS / f"{spec['task']}.npz"
+
+
+def checkpoint_path(out: Path, spec: Spec) -> Path:
+    """Where a long task keeps its epoch checkpoint until its result is stored."""
+    return out / RUNS / f"{spec['task']}.checkpoint.npz"
 
 
 def save_result(out: Path, spec: Spec, result: Result) -> None:
@@ -184,6 +203,10 @@ def run_experiment(exp: Experiment, out: Path, seeds: Sequence[int], quick: bool
     previous = open_folder(out, exp, settings, overwrite)
     tasks = [dict(t, experiment=exp.name, settings=settings, data_dir=data_dir)
              for t in exp.tasks(settings, list(seeds))]
+    if not dask:  # workers on this machine keep epoch checkpoints in the folder
+        (out / RUNS).mkdir(exist_ok=True)
+        for spec in tasks:
+            spec["checkpoint"] = str(checkpoint_path(out, spec))
     ids = [t["task"] for t in tasks]
     if len(set(ids)) != len(ids):
         raise RuntimeError(f"{exp.name}: two tasks share an id")
@@ -211,6 +234,7 @@ def run_experiment(exp: Experiment, out: Path, seeds: Sequence[int], quick: bool
         for spec, result in _stream(todo, jobs, dask):
             save_result(out, spec, result)
             results[spec["task"]] = load_result(out, spec)  # what a resumed run reads
+            checkpoint_path(out, spec).unlink(missing_ok=True)
             bar.advance(f"{exp.name} {exp.describe(spec, results[spec['task']])}")
     finally:
         bar.close()
@@ -230,7 +254,7 @@ def run_experiment(exp: Experiment, out: Path, seeds: Sequence[int], quick: bool
         status="complete", key_figures=key_figures, wall_seconds=wall,
         tasks_computed=len(todo), tasks_total=len(tasks), task_ids=ids,
         task_seconds=sum(float(results[t["task"]].get("_seconds", 0.0)) for t in tasks),
-        figures=plt is not None,
+        figures=plt is not None, drawn_by=code_digest(),
         files={name: _digest(out / name) for name in sorted(written)})
     R.write_json(out / SUMMARY, summary)
     return {"experiment": exp.name, "out": str(out), "computed": len(todo),

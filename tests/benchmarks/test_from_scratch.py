@@ -422,3 +422,50 @@ def test_dask_scheduler_address(quick_all, tiny_mnist, tmp_path):
     np.testing.assert_allclose(_floats(_rows(out / "gradcheck.csv"), "mean_abs_grad"),
                                _floats(_rows(quick_all / "gradcheck/gradcheck.csv"),
                                        "mean_abs_grad"), rtol=1e-9)
+
+
+def test_epoch_checkpoint_resumes_with_the_uninterrupted_numbers(tmp_path):
+    """A run stopped after epoch 2 and resumed from its checkpoint ends, after 4 epochs, with
+    the curves and weights of a run never stopped: parameters, Adam's state and the dropout
+    stream's states are all restored."""
+    import models
+    import optimizers
+    from benchmarks.from_scratch.checkpoint import training_state
+    gen = np.random.default_rng(5)
+    x = gen.uniform(size=(200, 12)).astype("float32")
+    y = (x[:, 0] > x[:, 1]).astype("int32")
+    pairs = {"train": (x, y)}
+
+    def run(epochs, path=None, stop_at=None):
+        model = models.MLP([12, 16, 2], dropout=0.3, seed=1, dtype="float32")
+        opt = optimizers.Adam(lr=0.01)
+        trainer = common.trainer(model, opt)
+        stop = (lambda curves, epoch: epoch == stop_at) if stop_at else None
+        curves = common.train_epochs(trainer, (x, y), 50, epochs, seed=2, evaluated=pairs,
+                                     stop=stop, checkpoint=path,
+                                     state=training_state(model, opt))
+        return curves, model.get_values()
+
+    whole, weights = run(4)
+    path = str(tmp_path / "task.checkpoint.npz")
+    first, _ = run(4, path, stop_at=2)
+    assert len(first["train_accuracy"]) == 3
+    resumed, resumed_weights = run(4, path)
+    for key in whole:
+        if key != "seconds":
+            np.testing.assert_array_equal(resumed[key], whole[key], err_msg=key)
+    for name in weights:
+        np.testing.assert_array_equal(resumed_weights[name], weights[name], err_msg=name)
+    assert len(whole["seconds"]) == 5
+    # a checkpoint of another network is ignored: the run starts from epoch 0
+    other = models.MLP([12, 8, 2], seed=1, dtype="float32")
+    opt = optimizers.Adam(lr=0.01)
+    trainer = common.trainer(other, opt)
+    curves = common.train_epochs(trainer, (x, y), 50, 1, seed=2, evaluated=pairs,
+                                 checkpoint=path, state=training_state(other, opt))
+    assert len(curves["train_accuracy"]) == 2
+
+
+def test_no_checkpoint_is_left_behind(quick_all):
+    for name in ("convnet", "deep_convnet"):
+        assert not list((quick_all / name / "runs").glob("*.checkpoint.npz"))
