@@ -46,20 +46,27 @@ ACCURACY_FIELDS = ("seed", "epoch", "epoch_cost", "train_loss", "train_accuracy"
 
 
 def plot_accuracy(plt, path: Path, tasks, results, title: str, target=None) -> None:
-    """Train (subset) and test accuracy per epoch, one line pair per seed."""
+    """Train (subset) and test accuracy per epoch from epoch 1, one line pair per seed (the
+    accuracy before training, near chance, is given in the legend instead: it would squash the
+    rest of the scale)."""
+    from matplotlib.ticker import MaxNLocator
     fig, ax = plt.subplots(figsize=(7, 4.5))
+    low = 1.0
     for spec in tasks:
         r = results[spec["task"]]
-        epochs = np.arange(len(r["test_accuracy"]))
-        test, = ax.plot(epochs, r["test_accuracy"], marker="o", ms=3,
-                        label=f"test, seed {spec['seed']}")
-        ax.plot(epochs, r["train_accuracy"], ls="--", color=test.get_color(),
+        epochs = np.arange(len(r["test_accuracy"]))[1:]
+        test, train = r["test_accuracy"][1:], r["train_accuracy"][1:]
+        drawn, = ax.plot(epochs, test, marker="o", ms=3,
+                         label=f"test, seed {spec['seed']} (before training "
+                               f"{r['test_accuracy'][0]:.1%})")
+        ax.plot(epochs, train, ls="--", color=drawn.get_color(),
                 label=f"train (subset), seed {spec['seed']}")
+        low = min([low] + list(test) + list(train))
     if target is not None:
         ax.axhline(target, color="grey", lw=0.8, ls=":", label=f"target {target:.1%}")
-    finals = [float(results[s["task"]]["test_accuracy"][-1]) for s in tasks]
-    ax.set_ylim(max(0.0, min(finals) - 0.05), 1.0)
-    ax.set_xlabel("epoch (0 = before training)")
+    ax.set_ylim(max(0.0, low - 0.005), 1.0)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("epoch")
     ax.set_ylabel("accuracy")
     ax.set_title(title, fontsize=9)
     ax.grid(alpha=0.3)
