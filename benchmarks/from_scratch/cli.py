@@ -34,7 +34,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     from benchmarks.from_scratch.registry import names
     p = _Parser(prog="python -m benchmarks.from_scratch",
-                description="The experiments of 'Deep Learning from Scratch' (ch. 1-8): "
+                description="The experiments of 'Deep Learning from Scratch' (ch. 5-8): "
                             "figures, data and a summary per experiment; resumable.",
                 epilog="experiments: " + ", ".join(names()) + " (or all); --list describes "
                        "them")
