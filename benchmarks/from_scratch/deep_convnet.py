@@ -197,8 +197,10 @@ class DeepConvNetExperiment(Experiment):
         low = min(a32 + a16)
         ax.set_ylim(max(0.0, low - 0.02), min(1.0, max(a32 + a16) + 0.01))
         ax.set_ylabel("test accuracy")
-        ax.set_title("DeepConvNet: the trained network evaluated in float16 and float32",
-                     fontsize=9)
+        changes = ", ".join(f"seed {q['seed']}: {q['float16_prediction_changes']}"
+                            for q in per_seed)
+        ax.set_title(f"DeepConvNet: the trained network evaluated in float16 and float32\n"
+                     f"test predictions changed by float16: {changes}", fontsize=9)
         ax.legend(fontsize=8, loc="lower right")
         fig.tight_layout()
         figures.save(plt, fig, out / "float16.png")
