@@ -153,11 +153,12 @@ def write_npz(path: PathLike, arrays: Dict[str, np.ndarray]) -> None:
     atomic_write_bytes(path, buf.getvalue())
 
 
-def read_npz(path: PathLike, names: Sequence[str]) -> Dict[str, np.ndarray]:
-    """The arrays ``names`` of the ``.npz`` at ``path``; ValueError when the file is missing,
-    damaged (bad zip or member checksum) or lacks one of them."""
+def read_npz(path: PathLike, names: Optional[Sequence[str]] = None) -> Dict[str, np.ndarray]:
+    """The arrays ``names`` (default: every array) of the ``.npz`` at ``path``; ValueError
+    when the file is missing, damaged (bad zip or member checksum) or lacks one of them."""
     try:
         with np.load(path, allow_pickle=False) as z:
+            names = list(z.files) if names is None else names
             missing = [n for n in names if n not in z.files]
             if missing:
                 raise ValueError(f"{path} lacks {missing}")
@@ -282,6 +283,18 @@ def write_summary(path: PathLike, summary: Sequence[Dict[str, object]],
     for rec in summary:
         writer.writerow({k: format_value(kind, v) if isinstance(v, float) else _fmt(v)
                          for k, v in rec.items()})
+    atomic_write_text(path, buf.getvalue())
+
+
+def write_csv(path: PathLike, fields: Sequence[str], rows: Iterable[Dict[str, object]]) -> None:
+    """Plain CSV (a header, then one line per row; floats as ``repr``, which round-trips),
+    replaced atomically. Unlike :func:`write_runs` the rows carry no checksum: for tables
+    derived from stored results, which are rewritten from them."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(fields), lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _fmt(v) for k, v in row.items()})
     atomic_write_text(path, buf.getvalue())
 
 

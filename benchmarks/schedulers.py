@@ -89,8 +89,13 @@ def run_processes(fn: Callable[[Spec], Result], specs: List[Spec], jobs: int,
         pool.join()
 
 
+def _optimizer_run_key(spec: Spec) -> str:
+    return f"run-{spec['optimizer']}-{spec['seed']}"
+
+
 def run_dask(fn: Callable[[Spec], Result], specs: List[Spec], jobs: int,
-             threads: int, address: Optional[str] = None
+             threads: Optional[int] = None, address: Optional[str] = None,
+             key: Callable[[Spec], str] = _optimizer_run_key
              ) -> Iterator[Tuple[Spec, Result]]:
     """Submit each spec as a task to a Dask ``distributed`` cluster and yield results as they
     arrive at this client.
@@ -99,9 +104,15 @@ def run_dask(fn: Callable[[Spec], Result], specs: List[Spec], jobs: int,
     started (BLAS threads set in each worker's environment, Ctrl-C ignored by them) and closed
     at the end. With an
     address the existing scheduler is used; its workers must be able to import
-    ``benchmarks``, ``models``, ``optimizers`` and ``symgraph`` and find the data.
+    ``benchmarks``, ``models``, ``optimizers`` and ``symgraph`` and find the data. ``key``
+    names a spec's task (made unique per call); the default suits the optimizer study.
     """
-    from dask.distributed import Client, LocalCluster, as_completed
+    try:
+        from dask.distributed import Client, LocalCluster, as_completed
+    except ImportError as exc:
+        raise RuntimeError("the Dask scheduler needs dask.distributed: pip install "
+                           "'dask[distributed]' (or the project's [dask] extra)") from exc
+    threads = threads or 1  # one BLAS thread per worker unless told otherwise
     with contextlib.ExitStack() as stack:
         if address:
             client = stack.enter_context(Client(address))
@@ -121,8 +132,7 @@ def run_dask(fn: Callable[[Spec], Result], specs: List[Spec], jobs: int,
         token = uuid.uuid4().hex[:8]  # task keys unique per study even on a shared scheduler
         futures = {}
         for spec in specs:
-            key = f"run-{spec['optimizer']}-{spec['seed']}-{token}"
-            futures[client.submit(fn, spec, key=key, pure=False)] = spec
+            futures[client.submit(fn, spec, key=f"{key(spec)}-{token}", pure=False)] = spec
         try:
             for fut, result in as_completed(list(futures), with_results=True):
                 yield futures[fut], result

@@ -163,9 +163,22 @@ class Model:
         refuse (:class:`ModelFileError`, naming the file and the cause) a file that cannot be
         read or whose names, shapes or dtypes do not match this model. Nothing is changed
         then."""
-        named = self._named()
         values = read_parameter_file(path)
         metadata = _parse_metadata(path, values.pop(METADATA_KEY, None))
+        self.set_values(values, what=str(path))
+        return metadata
+
+    def set_values(self, values: Dict[str, np.ndarray], cast: bool = False,
+                   what: str = "values") -> None:
+        """Set every parameter and state value from ``values`` (name -> array, as
+        :meth:`get_values` gives).
+
+        The names and shapes must be exactly this model's, and the dtypes too unless ``cast``,
+        which converts each array to its variable's dtype (e.g. float32 values into a float16
+        copy of the network). A mismatch raises :class:`ModelFileError` naming every problem,
+        and nothing is changed then.
+        """
+        named = self._named()
         problems = []
         missing = sorted(set(named) - set(values))
         extra = sorted(set(values) - set(named))
@@ -173,19 +186,21 @@ class Model:
             problems.append(f"missing {missing}")
         if extra:
             problems.append(f"unexpected {extra}")
+        arrays = {}
         for name in sorted(set(named) & set(values)):
             want = named[name].get_value(borrow=True)
-            got = values[name]
+            got = np.asarray(values[name])
             if got.shape != want.shape:
                 problems.append(f"{name}: shape {got.shape}, the model has {want.shape}")
-            elif got.dtype != want.dtype:
+            elif got.dtype != want.dtype and not cast:
                 problems.append(f"{name}: dtype {got.dtype}, the model has {want.dtype}")
+            arrays[name] = got.astype(want.dtype, copy=False)
         if problems:
-            raise ModelFileError(f"{path} does not match {type(self).__name__}: "
+            verb = "do" if what == "values" else "does"
+            raise ModelFileError(f"{what} {verb} not match {type(self).__name__}: "
                                  + "; ".join(problems))
         for name, v in named.items():
-            v.set_value(values[name])
-        return metadata
+            v.set_value(arrays[name])
 
 
 #: the ``.npz`` entry holding a saved model's metadata (JSON text)

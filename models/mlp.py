@@ -1,7 +1,9 @@
 """Multi-layer perceptron (deep-learning-from-scratch's MultiLayerNet / MultiLayerNetExtend)."""
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import List, Optional, Sequence
+
+from symgraph.graph import Variable
 
 from models import layers as L
 from models.base import Classifier
@@ -59,11 +61,22 @@ class MLP(Classifier):
         self.stream = (L.random_stream(self.seed + 1)
                        if dropout or input_dropout else None)
 
-    def forward(self, x, train=False, updates=None):
-        h = L.dropout(x, self.input_dropout, self.stream, train)
+    def hidden_activations(self, x: Variable, train: bool = False,
+                           updates: Optional[list] = None) -> List[Variable]:
+        """The output of every hidden layer, first to last: its activation (after batch norm
+        when there is one, and dropout when training). What the activation histograms of
+        deep-learning-from-scratch ch. 6 show."""
+        return self._hidden(x, train, updates)[1:]
+
+    def _hidden(self, x: Variable, train: bool, updates: Optional[list]) -> List[Variable]:
+        # the (possibly dropped-out) input, then each hidden layer's output
+        outs = [L.dropout(x, self.input_dropout, self.stream, train)]
         for i, layer in enumerate(self.layers[:-1]):
-            h = layer(h)
+            h = layer(outs[-1])
             if self.norms:
                 h = self.norms[i](h, train, updates)
-            h = L.dropout(self.act(h), self.dropout, self.stream, train)
-        return self.layers[-1](h)
+            outs.append(L.dropout(self.act(h), self.dropout, self.stream, train))
+        return outs
+
+    def forward(self, x, train=False, updates=None):
+        return self.layers[-1](self._hidden(x, train, updates)[-1])

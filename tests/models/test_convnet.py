@@ -68,3 +68,22 @@ def test_convnet_learns_bars(rng):
                evaluate_initial=True)
     assert hist[-1]["test_loss"] < 0.5 * hist[0]["test_loss"]
     assert hist[-1]["test_accuracy"] > 0.9  # chance is 1/2
+
+
+def test_deep_convnet_evaluates_in_float16(rng):
+    """The trained-network experiment of ch. 8: the same weights cast to float16, the whole
+    graph in float16, give the float32 network's predictions up to float16 rounding."""
+    net32 = DeepConvNet(seed=0, dtype="float32")
+    net16 = DeepConvNet(seed=0, dtype="float16")
+    net16.set_values(net32.get_values(), cast=True)
+    xv = rng.uniform(size=(4, 1, 28, 28))
+    outs = []
+    for net in (net32, net16):
+        x = net.input_variable()
+        f = symgraph.function([x], net.forward(x, train=False))
+        assert {v.dtype for n in f.fgraph.apply_nodes for v in n.outputs
+                if v.ndim > 0 and v.dtype.startswith("float")} == {net.dtype}
+        outs.append(f(xv.astype(net.dtype)))
+    assert outs[1].dtype == np.float16
+    scale = np.abs(outs[0]).max()
+    np.testing.assert_allclose(outs[1].astype(np.float32), outs[0], atol=0.01 * scale)

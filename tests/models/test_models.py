@@ -241,3 +241,43 @@ def test_saved_metadata_round_trip_and_refusal(tmp_path):
     (tmp_path / "junk.npz").write_bytes(b"not a zip")
     with pytest.raises(ModelFileError, match="junk.npz: not an .npz archive"):
         read_metadata(tmp_path / "junk.npz")
+
+
+@pytest.mark.parametrize("batchnorm", [False, True])
+def test_hidden_activations_match_numpy(rng, batchnorm):
+    model = MLP([6, 5, 4, 3], activation="sigmoid", batchnorm=batchnorm, init=1.0, seed=4)
+    x = model.input_variable()
+    f = symgraph.function([x], model.hidden_activations(x) + [model.forward(x)])
+    xv = rng.normal(size=(9, 6))
+    values = model.get_values()
+    h, want = xv, []
+    for i in range(2):
+        a = h @ values[f"dense{i}.W"] + values[f"dense{i}.b"]
+        if batchnorm:  # test mode: the running averages (0 and 1 before any training)
+            a = (values[f"bn{i}.gamma"] * (a - values[f"bn{i}.running_mean"])
+                 / np.sqrt(values[f"bn{i}.running_var"] + 1e-5) + values[f"bn{i}.beta"])
+        h = 1 / (1 + np.exp(-a))
+        want.append(h)
+    got = f(xv)
+    assert len(got) == 3
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-12)
+    np.testing.assert_allclose(got[2], h @ values["dense2.W"] + values["dense2.b"], rtol=1e-12)
+    assert MLP([6, 3]).hidden_activations(x) == []
+
+
+def test_set_values_casts_only_when_asked(rng):
+    model = MLP([6, 5, 3], batchnorm=True, seed=0)  # float64
+    half = MLP([6, 5, 3], batchnorm=True, seed=1, dtype="float16")
+    before = half.get_values()
+    with pytest.raises(ModelFileError, match=r"values do not match MLP: .*dtype float64"):
+        half.set_values(model.get_values())
+    for name, value in half.get_values().items():
+        np.testing.assert_array_equal(value, before[name])  # nothing changed
+    half.set_values(model.get_values(), cast=True)
+    for name, value in half.get_values().items():
+        assert value.dtype == np.float16
+        np.testing.assert_array_equal(value, model.get_values()[name].astype(np.float16))
+    with pytest.raises(ModelFileError,
+                       match=r"dense0.W: shape \(6, 5\), the model has \(6, 4\)"):
+        MLP([6, 4, 3], batchnorm=True).set_values(model.get_values(), cast=True)
