@@ -192,13 +192,12 @@ _ZERO = object()
 
 def is_zero_gradient(g) -> bool:
     """True for a gradient that is identically zero: a zero constant or ``zeros_like(x)``."""
-    if isinstance(g, Constant):
-        return g.data.size > 0 and not np.any(g.data)
     owner = getattr(g, "owner", None)
-    if owner is not None and isinstance(owner.op, E.Elemwise) and \
+    while owner is not None and isinstance(owner.op, E.Elemwise) and \
             owner.op.scalar_op == S.second:
-        return is_zero_gradient(owner.inputs[1])
-    return False
+        g = owner.inputs[1]
+        owner = g.owner
+    return isinstance(g, Constant) and g.data.size > 0 and not np.any(g.data)
 
 
 def _backprop(roots: List[Variable], seeds: Dict[Variable, Variable], wrt: List[Variable],
