@@ -33,6 +33,49 @@ class Listener:
         """``node`` left the graph (none of its outputs had a client any more)."""
 
 
+class Uses:
+    """The uses of one variable: ``(client, input index)`` pairs in the order they were made.
+
+    A list to its readers (iteration, ``len``, ``uses[0]``, ``append``, ``remove``), whose
+    ``remove`` takes constant time: a variable read by many nodes (the input of a long chain)
+    loses them one by one as rewrites replace them.
+    """
+
+    __slots__ = ("_pairs",)
+
+    def __init__(self, pairs: Iterable[Tuple[object, int]] = ()):
+        self._pairs = dict.fromkeys(pairs)
+
+    def __iter__(self):
+        return iter(self._pairs)
+
+    def __len__(self) -> int:
+        return len(self._pairs)
+
+    def __contains__(self, pair) -> bool:
+        return pair in self._pairs
+
+    def __getitem__(self, k):
+        if k == 0 and self._pairs:
+            return next(iter(self._pairs))
+        return list(self._pairs)[k]
+
+    def __eq__(self, other) -> bool:
+        return list(self) == list(other)
+
+    def append(self, pair: Tuple[object, int]) -> None:
+        self._pairs[pair] = None
+
+    def remove(self, pair: Tuple[object, int]) -> None:
+        try:
+            del self._pairs[pair]
+        except KeyError:
+            raise ValueError(f"{pair!r} is not a use of this variable") from None
+
+    def __repr__(self) -> str:
+        return f"Uses({list(self._pairs)!r})"
+
+
 class FunctionGraph:
     """A graph from ``inputs`` to ``outputs`` that rewrites may change.
 
@@ -41,7 +84,7 @@ class FunctionGraph:
     inputs, outputs : list of Variable
         ``outputs`` are the copies; ``memo`` maps each original variable to its copy.
     clients : dict
-        Variable -> list of ``(node, input_index)``; graph outputs appear as
+        Variable -> :class:`Uses`, its ``(node, input_index)`` pairs; graph outputs appear as
         ``(OUTPUT, output_index)``.
     """
 
@@ -52,7 +95,7 @@ class FunctionGraph:
         if clone:
             outputs = self._clone(outputs)
         self.outputs = list(outputs)
-        self.clients: Dict[Variable, List[Tuple[object, int]]] = defaultdict(list)
+        self.clients: Dict[Variable, Uses] = defaultdict(Uses)
         self.apply_nodes: set = set()
         self.variables: set = set(self.inputs)
         self._listeners: List[Listener] = []
@@ -186,7 +229,7 @@ class FunctionGraph:
             new_uses.append((client, i))
             for listener in self._listeners:
                 listener.on_change_input(client, i, old, new)
-        self.clients[old] = []
+        self.clients[old] = Uses()
         self.history.append((reason, old, new))
         if old.owner is not None:
             self._prune(old.owner)
