@@ -158,21 +158,22 @@ class CommitWriter:
     @staticmethod
     def _operands(group: List[Update]) -> List[Variable]:
         values = {u.value for u in group}
-        ext: List[Variable] = []
+        ext: Dict[Variable, None] = {}  # ordered and constant-time membership (long chains)
         for u in group:
             for x in list(u.node.inputs) + [u.target]:
-                if x not in values and x not in ext:
-                    ext.append(x)
-        return ext
+                if x not in values:
+                    ext.setdefault(x)
+        return list(ext)
 
     def _group_kernel(self, group: List[Update]) -> Optional[str]:
         values = {u.value: i for i, u in enumerate(group)}
         ext = self._operands(group)
+        position = {x: i for i, x in enumerate(ext)}
         members = []
         for u in group:
-            refs = [("r", values[x]) if x in values else ("e", ext.index(x))
+            refs = [("r", values[x]) if x in values else ("e", position[x])
                     for x in u.node.inputs]
-            members.append((u.node.op.program, refs, ext.index(u.target)))
+            members.append((u.node.op.program, refs, position[u.target]))
         key = ("group", tuple((u.node.op, tuple(x.type for x in u.node.inputs)) for u in group),
                tuple(x.type for x in ext), tuple(tuple(m[1]) for m in members))
         return self.planned.backend.group_kernel(key, members, [x.dtype for x in ext],
