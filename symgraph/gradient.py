@@ -14,6 +14,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
+from symgraph.gc_pause import gc_paused
 from symgraph.graph import Apply, Constant, Variable, ancestors, clone_replace, toposort
 from symgraph.op import Op
 from symgraph.ops import elemwise as E
@@ -142,7 +143,8 @@ def grad(cost: Optional[Variable], wrt, consider_constant: Optional[Sequence[Var
             g = E.cast(g, var.dtype)
         seeds[var] = seeds[var] + g if var in seeds else g
 
-    grads = _backprop(list(seeds), seeds, wrt_list, set(consider_constant or ()))
+    with gc_paused():  # linear time on large graphs: see symgraph.gc_pause
+        grads = _backprop(list(seeds), seeds, wrt_list, set(consider_constant or ()))
     result = []
     for w in wrt_list:
         g = grads.get(w)

@@ -9,6 +9,7 @@ from collections import OrderedDict
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from symgraph.compile import emit
+from symgraph.gc_pause import gc_paused
 from symgraph.compile.mode import Mode, get_mode
 from symgraph.compile.pipeline import optimize
 from symgraph.fgraph import FunctionGraph
@@ -156,6 +157,10 @@ class Function:
         self._build()
 
     def _build(self) -> None:
+        with gc_paused():  # linear compile time on large graphs: see symgraph.gc_pause
+            self._compile()
+
+    def _compile(self) -> None:
         spec = self._spec
         t0 = time.perf_counter()
         mode: Mode = spec["mode"]
