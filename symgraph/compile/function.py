@@ -69,7 +69,7 @@ def _normalize_updates(updates) -> List[Tuple[SharedVariable, Variable]]:
         pairs = list(updates.items())
     else:
         pairs = list(updates)
-    out, seen = [], set()
+    out, seen, storage = [], set(), {}
     for pair in pairs:
         try:
             target, value = pair
@@ -81,6 +81,11 @@ def _normalize_updates(updates) -> List[Tuple[SharedVariable, Variable]]:
         if target in seen:
             raise ValueError(f"shared variable {target} is updated twice")
         seen.add(target)
+        first = storage.setdefault(id(target.container), target)
+        if first is not target:  # W and W.clone(): one storage, one update would be lost
+            raise ValueError(f"shared variables {first} and {target} are one storage (a clone "
+                             f"shares its original's) and both are updated: only one update "
+                             f"would be kept; update it once")
         if not isinstance(value, Variable):
             value = as_tensor_variable(value, dtype=target.dtype)
         if value.dtype != target.dtype:
@@ -122,15 +127,15 @@ def _add_default_updates(outputs, updates, no_default_updates):
         return updates
     skip = set(no_default_updates or ())
     updates = list(updates)
-    targets = {t for t, _ in updates}
+    targets = {id(t.container) for t, _ in updates}  # storage: a clone shares its original's
     frontier = list(outputs) + [v for _, v in updates]
     while frontier:
         found = []
         for v in graph_inputs(frontier):
             if isinstance(v, SharedVariable) and v.default_update is not None and \
-                    v not in targets and v not in skip:
+                    id(v.container) not in targets and v not in skip:
                 updates.append((v, v.default_update))
-                targets.add(v)
+                targets.add(id(v.container))
                 found.append(v.default_update)
         frontier = found
     return updates
