@@ -116,7 +116,9 @@ def _apply_givens(outputs, updates, givens):
         if new.dtype != old.dtype or new.ndim != old.ndim:
             raise TypeError(f"givens: {new} of type {new.type} cannot replace {old} of type "
                             f"{old.type} (dtype and rank must agree)")
-        replace[old] = new
+        # the graph relies on old's static dims: a value contradicting them is refused
+        replace[old] = namespace.T.specify_shape(new, old.type.shape,
+                                                 f"givens: the value for {old}")
     vals = clone_replace(list(outputs) + [v for _, v in updates], replace)
     n = len(outputs)
     return vals[:n], [(t, v) for (t, _), v in zip(updates, vals[n:])]

@@ -5,6 +5,7 @@ from symgraph.ops.reduce import (sum, prod, max, min, all, any, mean, var, std, 
                                  argmax, argmin)
 from symgraph.ops.shape import (shape, shape_i, reshape, flatten, dimshuffle, transpose,  # noqa
                                 alloc)
+from symgraph.ops.specify import specify_shape  # noqa: F401
 from symgraph.ops.blas import dot, outer  # noqa: F401
 from symgraph.ops.subtensor import getitem, set_subtensor, inc_subtensor, take  # noqa: F401
 from symgraph.ops.join import (Join, Split, ARange, Repeat, join, concatenate, split,  # noqa

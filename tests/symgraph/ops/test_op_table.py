@@ -276,6 +276,8 @@ SPECS += [
     Spec("sum_to_dims", lambda g, x: SumToDims((None, None))(g, x.shape[0], x.shape[1]),
          lambda g, x: g.sum(axis=0, keepdims=True) if x.shape[0] == 1 else g,
          (((3, 4), (1, 4)), ((3, 4), (3, 4))), wrt=(0,)),
+    Spec("specify_shape", lambda x: T.specify_shape(x, (None, 4)), lambda x: x.copy(),
+         (((3, 4),), ((1, 4),))),
     Spec("disconnected_grad", T.disconnected_grad, np.array, U[:2], grad=False),
     Spec("alloc", lambda x: T.alloc(x, 2, 3, 4), lambda x: np.broadcast_to(x, (2, 3, 4)).copy(),
          (((4,),), ((3, 1),), ((),))),
