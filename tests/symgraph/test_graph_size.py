@@ -61,6 +61,21 @@ def elementwise_chain(n):
     return [x], [y], [], [np.linspace(-1, 1, 5)], reference
 
 
+def scalar_chain(n):
+    """``y = tanh(y) * x + 0.5``, n times, on scalars (a 0-d fused program)."""
+    x = T.dscalar("x")
+    y = x
+    for _ in range(n):
+        y = T.tanh(y) * x + 0.5
+
+    def reference(xv):
+        y = xv
+        for _ in range(n):
+            y = np.tanh(y) * xv + 0.5
+        return [y], []
+    return [x], [y], [], [0.7], reference
+
+
 def product_chain(n):
     """``y = y * x + 1``, n times, summed."""
     x = T.dvector("x")
@@ -155,6 +170,7 @@ def gradient_chain(n):
 KINDS = {  # kind -> (builder, depth)
     "elementwise_chain": (elementwise_chain, 400),
     "product_chain": (product_chain, 400),
+    "scalar_chain": (scalar_chain, 400),
     "update_chain": (update_chain, 400),
     "deep_sums": (deep_sums, 200),
     "unrolled_rnn": (unrolled_rnn, 80),
@@ -191,7 +207,8 @@ def test_deep_graph_compiles_runs_and_pickles(kind, mode):
         check_fgraph(f.fgraph)
 
 
-@pytest.mark.parametrize("kind", ["elementwise_chain", "update_chain", "gradient_chain"])
+@pytest.mark.parametrize("kind", ["elementwise_chain", "scalar_chain", "update_chain",
+                                  "gradient_chain"])
 def test_deep_graph_in_checking_modes(kind):
     # DebugMode and NanGuardMode write a fused program as one expression: a deep one runs
     # through the composite's perform instead of overflowing Python's parser
