@@ -7,7 +7,9 @@ Families of graphs, each compiled in FAST_RUN and FAST_COMPILE:
 * ``affine``: the same chain with a weight and a bias per level, ``tanh(w * y + b)``;
 * ``mlp``: a ReLU MLP train step (softmax cross-entropy, SGD updates) with 2 .. 32 hidden layers;
 * ``long_add``: ``y = y + x`` chained, 1,000 .. 100,000 nodes;
-* ``long_tanh``: ``y = tanh(y) + x`` chained (two nodes a step), 1,000 .. 100,000 nodes.
+* ``long_tanh``: ``y = tanh(y) + x`` chained (two nodes a step), 1,000 .. 100,000 nodes;
+* ``long_rnn``: an unrolled RNN step ``h = tanh(h W + x_t U)`` (no scan) repeated, with its
+  gradient and SGD updates of ``W`` and ``U``, about 1,000 .. 100,000 nodes.
 
 For every case the table shows the number of nodes of the graph handed to ``function`` (before
 rewrites), the best-of-``--repeat`` compile time (graph build and ``grad`` excluded) as wall
@@ -101,14 +103,30 @@ def build_long_tanh(nodes: int) -> Tuple[list, list, list]:
     return [x], [y], []
 
 
+def build_long_rnn(nodes: int, seed: int = 0) -> Tuple[list, list, list]:
+    """An unrolled RNN, ``h = tanh(h W + x_t U)`` (no scan), with its gradient and SGD
+    updates: about ``nodes`` nodes (nineteen a step, forward and backward)."""
+    rng = np.random.default_rng(seed)
+    W = symgraph.shared(rng.standard_normal((4, 4)) * 0.3, name="W")
+    U = symgraph.shared(rng.standard_normal((3, 4)) * 0.3, name="U")
+    xs = T.dmatrix("xs")
+    h = T.zeros((4,))
+    for t in range(max(1, nodes // 19)):
+        h = T.tanh(T.dot(h, W) + T.dot(xs[t % 8], U))
+    cost = (h ** 2).sum()
+    gW, gU = symgraph.grad(cost, [W, U])
+    return [xs], [cost], [(W, W - 0.01 * gW), (U, U - 0.01 * gU)]
+
+
 BUILDERS: Dict[str, Tuple[Callable[[int], tuple], Sequence[int]]] = {
     "chain": (build_chain, CHAIN_DEPTHS),
     "affine": (build_affine, CHAIN_DEPTHS),
     "mlp": (build_mlp, MLP_LAYERS),
     "long_add": (build_long_add, LONG_NODES),
     "long_tanh": (build_long_tanh, LONG_NODES),
+    "long_rnn": (build_long_rnn, LONG_NODES),
 }
-LONG = ("long_add", "long_tanh")
+LONG = ("long_add", "long_tanh", "long_rnn")
 
 
 def n_nodes(outputs: list, updates: list) -> int:
