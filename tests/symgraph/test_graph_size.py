@@ -271,3 +271,24 @@ def test_composite_text_and_code_stay_small():
     assert len(str(node.op)) < 2 * Composite.EXPRESSION_WIDTH
     assert node.op.emit(["x"]) is None  # too deep for one expression: perform runs it
     np.testing.assert_allclose(node.op.perform(np.ones(2)), f(np.ones(2)), rtol=1e-12)
+
+
+def test_threads_pickling_one_deep_graph_at_once():
+    import threading
+    inputs, outputs, _, args, reference = elementwise_chain(400)
+    results, errors = [], []
+
+    def work():
+        try:
+            for _ in range(3):
+                (y,) = pickle.loads(pickle.dumps(outputs))
+                results.append(len(toposort([y])))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+    with shallow_stack():
+        threads = [threading.Thread(target=work) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert not errors and results == [len(toposort(outputs))] * 12
