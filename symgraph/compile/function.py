@@ -354,8 +354,9 @@ class Function:
             outs = spec["outputs"]
             vals = clone_replace(list(outs) + [v for _, v in spec["updates"]], dict(swap))
             spec["outputs"] = vals[:len(outs)]
-            spec["updates"] = [(swap.get(t, t), v) for (t, _), v in
-                               zip(spec["updates"], vals[len(outs):])]
+            # checked again: a swap may send two updates to one storage
+            spec["updates"] = _normalize_updates([(swap.get(t, t), v) for (t, _), v in
+                                                  zip(spec["updates"], vals[len(outs):])])
         return Function(spec)
 
 

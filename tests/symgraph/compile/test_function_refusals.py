@@ -116,3 +116,13 @@ def test_a_clone_does_not_add_a_default_update_to_an_updated_storage():
     g = symgraph.function([], c * 1)  # alone, the clone's default update runs once
     g()
     assert float(s.get_value()) == 11.0
+
+
+def test_a_copy_whose_swap_sends_two_updates_to_one_storage_is_refused():
+    W, V = symgraph.shared(np.ones(2), "W"), symgraph.shared(np.ones(2), "V")
+    f = symgraph.function([], [], updates=[(W, W + 1), (V, V * 3)])
+    with pytest.raises(ValueError, match="shared variable V is updated twice"):
+        f.copy(swap={W: V})
+    g = f.copy(swap={W: symgraph.shared(np.zeros(2), "W2")})
+    g()
+    np.testing.assert_array_equal(V.get_value(), [3.0, 3.0])
