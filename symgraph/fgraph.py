@@ -33,6 +33,49 @@ class Listener:
         """``node`` left the graph (none of its outputs had a client any more)."""
 
 
+class Uses:
+    """The uses of one variable: ``(client, input index)`` pairs in the order they were made.
+
+    A list to its readers (iteration, ``len``, ``uses[0]``, ``append``, ``remove``), whose
+    ``remove`` takes constant time: a variable read by many nodes (the input of a long chain)
+    loses them one by one as rewrites replace them.
+    """
+
+    __slots__ = ("_pairs",)
+
+    def __init__(self, pairs: Iterable[Tuple[object, int]] = ()):
+        self._pairs = dict.fromkeys(pairs)
+
+    def __iter__(self):
+        return iter(self._pairs)
+
+    def __len__(self) -> int:
+        return len(self._pairs)
+
+    def __contains__(self, pair) -> bool:
+        return pair in self._pairs
+
+    def __getitem__(self, k):
+        if k == 0 and self._pairs:
+            return next(iter(self._pairs))
+        return list(self._pairs)[k]
+
+    def __eq__(self, other) -> bool:
+        return list(self) == list(other)
+
+    def append(self, pair: Tuple[object, int]) -> None:
+        self._pairs[pair] = None
+
+    def remove(self, pair: Tuple[object, int]) -> None:
+        try:
+            del self._pairs[pair]
+        except KeyError:
+            raise ValueError(f"{pair!r} is not a use of this variable") from None
+
+    def __repr__(self) -> str:
+        return f"Uses({list(self._pairs)!r})"
+
+
 class FunctionGraph:
     """A graph from ``inputs`` to ``outputs`` that rewrites may change.
 
@@ -41,7 +84,7 @@ class FunctionGraph:
     inputs, outputs : list of Variable
         ``outputs`` are the copies; ``memo`` maps each original variable to its copy.
     clients : dict
-        Variable -> list of ``(node, input_index)``; graph outputs appear as
+        Variable -> :class:`Uses`, its ``(node, input_index)`` pairs; graph outputs appear as
         ``(OUTPUT, output_index)``.
     """
 
@@ -52,7 +95,7 @@ class FunctionGraph:
         if clone:
             outputs = self._clone(outputs)
         self.outputs = list(outputs)
-        self.clients: Dict[Variable, List[Tuple[object, int]]] = defaultdict(list)
+        self.clients: Dict[Variable, Uses] = defaultdict(Uses)
         self.apply_nodes: set = set()
         self.variables: set = set(self.inputs)
         self._listeners: List[Listener] = []
@@ -83,9 +126,9 @@ class FunctionGraph:
         function is) stays exact, and every deletion is paid for by an earlier insertion.
 
         Values may hold expressions (variables, or tuples of them) built outside the graph. A
-        rewrite that puts one of those nodes into the graph drops every entry whose value
-        holds it: from then on the graph may rewrite the node in place, and such an entry
-        would no longer be what a fresh computation gives.
+        rewrite that puts such an expression into the graph puts in a copy of the nodes that
+        values hold (see :meth:`_import`): the graph rewires the nodes it owns, and a value
+        must keep meaning what it meant when it was computed.
         """
         found = self._caches.get(name)
         if found is None:
@@ -127,18 +170,36 @@ class FunctionGraph:
         for listener in self._listeners:
             listener.on_import(node)
 
-    def _import(self, var: Variable) -> None:
-        """Add the nodes computing ``var`` that are not in the graph yet."""
+    def _import(self, var: Variable) -> Variable:
+        """Add the nodes computing ``var`` that are not in the graph yet; return the variable
+        now in the graph: ``var`` itself, or a copy when its nodes include some that cache
+        values hold (the graph may later rewire the nodes it owns, and a cached value must
+        keep meaning what it meant when it was computed)."""
         if var in self.variables:
-            return
+            return var
         nodes = toposort([var], stop=self.variables)
+        if self._caches and any(node in self._cache_built for node in nodes):
+            var, nodes = self._copy_held(var, nodes)
         for node in nodes:
             self._add_node(node)
         self.variables.add(var)
-        if self._caches:
-            for node in nodes:
-                if node in self._cache_built:
-                    self._cache_built.forget(node)
+        return var
+
+    def _copy_held(self, var: Variable, nodes: List[Apply]) -> Tuple[Variable, List[Apply]]:
+        """Copies of the nodes among ``nodes`` (inputs first) that cache values hold, and of
+        the nodes reading them."""
+        copies: Dict[Variable, Variable] = {}
+        result = []
+        for node in nodes:
+            if node in self._cache_built or any(v in copies for v in node.inputs):
+                outputs = [type(o)(o.type, name=o.name) for o in node.outputs]
+                new = Apply(node.op, [copies.get(v, v) for v in node.inputs], outputs)
+                for old, out in zip(node.outputs, outputs):
+                    out.tag = old.tag
+                    copies[old] = out
+                node = new
+            result.append(node)
+        return copies.get(var, var), result
 
     def _prune(self, node: Apply) -> None:
         """Remove ``node`` (and its producers, recursively) once no output has a client."""
@@ -174,7 +235,7 @@ class FunctionGraph:
                             f"{old} of type {old.type}")
         if new.type != old.type and not _compatible(old.type.shape, new.type.shape):
             raise TypeError(f"replace ({reason}): static shapes differ: {old.type} vs {new.type}")
-        self._import(new)
+        new = self._import(new)
         uses = self.clients.get(old, ())
         self._invalidate([client for client, _ in uses])
         new_uses = self.clients[new]
@@ -186,7 +247,7 @@ class FunctionGraph:
             new_uses.append((client, i))
             for listener in self._listeners:
                 listener.on_change_input(client, i, old, new)
-        self.clients[old] = []
+        self.clients[old] = Uses()
         self.history.append((reason, old, new))
         if old.owner is not None:
             self._prune(old.owner)
@@ -206,67 +267,31 @@ class FunctionGraph:
 
 
 class _Built:
-    """The nodes outside the graph that cache values hold: for each, the entries whose value
-    is one of its outputs and the nodes (also outside) that read it."""
+    """The nodes outside the graph that cache values hold, with their ancestors outside the
+    graph: :meth:`FunctionGraph._import` copies them rather than adopting them."""
 
     def __init__(self, in_graph: set):
         self.in_graph = in_graph
-        self.entries: Dict[Apply, list] = {}
-        self.readers: Dict[Apply, set] = {}
+        self.held: set = set()
 
     def __contains__(self, node) -> bool:
-        return node in self.readers
+        return node in self.held
 
-    def record(self, memo: dict, key, value) -> None:
+    def record(self, value) -> None:
         items = value if isinstance(value, (tuple, list)) else (value,)
-        for v in items:
-            if not isinstance(v, Variable) or v.owner is None or v.owner in self.in_graph:
-                continue
-            self.entries.setdefault(v.owner, []).append((memo, key))
-            stack = [v.owner]
-            while stack:
-                node = stack.pop()
-                if node in self.readers:
-                    continue
-                self.readers[node] = set()
-                for inp in node.inputs:
-                    up = inp.owner
-                    if up is not None and up not in self.in_graph:
-                        stack.append(up)
-            # link every input producer (also those recorded earlier) to its readers
-            stack = [v.owner]
-            linked = set()
-            while stack:
-                node = stack.pop()
-                if node in linked:
-                    continue
-                linked.add(node)
-                for inp in node.inputs:
-                    up = inp.owner
-                    if up is not None and up in self.readers:
-                        if node in self.readers[up]:
-                            continue
-                        self.readers[up].add(node)
-                        stack.append(up)
-
-    def forget(self, node: Apply) -> None:
-        """``node`` entered the graph: drop the entries whose value holds it."""
-        stack, seen = [node], set()
+        held, in_graph = self.held, self.in_graph
+        stack = [v.owner for v in items if isinstance(v, Variable) and v.owner is not None]
         while stack:
-            n = stack.pop()
-            if n in seen:
+            node = stack.pop()
+            if node in held or node in in_graph:
                 continue
-            seen.add(n)
-            for memo, key in self.entries.get(n, ()):
-                memo.pop(key, None)
-            stack.extend(self.readers.get(n, ()))
-        self.entries.pop(node, None)
-        self.readers.pop(node, None)
+            held.add(node)
+            stack.extend(inp.owner for inp in node.inputs if inp.owner is not None)
 
 
 class _Cache(dict):
     """The dict :meth:`FunctionGraph.cache` returns: records the nodes outside the graph that
-    the values it is given hold."""
+    the values it is given hold (see :class:`_Built`)."""
 
     def __init__(self, fgraph: FunctionGraph):
         super().__init__()
@@ -276,7 +301,7 @@ class _Cache(dict):
         super().__setitem__(key, value)
         built = getattr(self, "_built", None)  # absent while unpickling restores the items
         if built is not None:
-            built.record(self, key, value)
+            built.record(value)
 
 
 def _compatible(a: tuple, b: tuple) -> bool:

@@ -14,6 +14,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
+from symgraph.gc_pause import gc_paused
 from symgraph.graph import Apply, Constant, Variable, ancestors, clone_replace, toposort
 from symgraph.op import Op
 from symgraph.ops import elemwise as E
@@ -211,7 +212,8 @@ def grad(cost: Optional[Variable], wrt, consider_constant: Optional[Sequence[Var
             g = E.cast(g, var.dtype)
         seeds[var] = seeds[var] + g if var in seeds else g
 
-    grads = _backprop(list(seeds), seeds, wrt_list, set(consider_constant or ()))
+    with gc_paused():  # linear time on large graphs: see symgraph.gc_pause
+        grads = _backprop(list(seeds), seeds, wrt_list, set(consider_constant or ()))
     result = []
     for w in wrt_list:
         g = grads.get(w)
@@ -261,13 +263,12 @@ _ZERO = object()
 
 def is_zero_gradient(g) -> bool:
     """True for a gradient that is identically zero: a zero constant or ``zeros_like(x)``."""
-    if isinstance(g, Constant):
-        return g.data.size > 0 and not np.any(g.data)
     owner = getattr(g, "owner", None)
-    if owner is not None and isinstance(owner.op, E.Elemwise) and \
+    while owner is not None and isinstance(owner.op, E.Elemwise) and \
             owner.op.scalar_op == S.second:
-        return is_zero_gradient(owner.inputs[1])
-    return False
+        g = owner.inputs[1]
+        owner = g.owner
+    return isinstance(g, Constant) and g.data.size > 0 and not np.any(g.data)
 
 
 def _backprop(roots: List[Variable], seeds: Dict[Variable, Variable], wrt: List[Variable],

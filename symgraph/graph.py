@@ -6,6 +6,8 @@ only place that rewires anything is :meth:`symgraph.fgraph.FunctionGraph.replace
 from __future__ import annotations
 
 import itertools
+import threading
+import weakref
 from typing import Dict, Iterable, List, Optional, Sequence
 
 import numpy as np
@@ -72,6 +74,19 @@ class Variable:
     __eq__ = object.__eq__
     __hash__ = object.__hash__
 
+    # Pickling and deep copies recurse one node deep whatever the depth of the graph: see
+    # ``Apply.__reduce_ex__``.
+    def __reduce_ex__(self, protocol):
+        if self.owner is None:
+            return object.__reduce_ex__(self, protocol)
+        before = () if self.owner in _listed() else _listing([self.owner], include=True)
+        return _output_of, (before, self.owner, self.index)
+
+    def __copy__(self) -> "Variable":
+        new = type(self).__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        return new
+
 
 class _Tag:
     """Free-form annotations (Theano programs set ``x.tag.test_value``); never read by passes."""
@@ -137,6 +152,95 @@ class Apply:
 
     def __repr__(self) -> str:
         return f"{self.op}({', '.join(map(str, self.inputs))})"
+
+    def __reduce_ex__(self, protocol):
+        """Pickle as the op, each input as ``(producer, index)`` (or the owner-less variable
+        itself) and each output's attributes (:func:`_rebuild_apply` makes the outputs anew).
+
+        A pickle saves an object's arguments before the object, so a node saved before its
+        producers would recurse once per level of the graph. Hence the first variable or
+        node of a graph that a pickle (or a deep copy) meets lists, before itself, its
+        ancestors that no pickle under way has listed yet, inputs first: each of them then
+        finds its producers already saved. Later variables of the same graph list only what
+        is new, so a pickle of many variables walks each node once.
+        """
+        inputs = tuple(v if v.owner is None else (v.owner, v.index) for v in self.inputs)
+        outputs = tuple((type(o), {k: v for k, v in o.__dict__.items()
+                                   if k not in ("owner", "index")}) for o in self.outputs)
+        before = () if self in _listed() else _listing([self], include=False)
+        return _rebuild_apply, (before, self.op, inputs, outputs, self.tag)
+
+
+class _Listed(list):
+    """Nodes a pickle saves before a variable or node of their graph (see
+    :meth:`Apply.__reduce_ex__`). A pickler holds the lists it saved until it is done: the
+    nodes of a list stay marked as listed (in :func:`_listed`) while the list lives."""
+
+    __slots__ = ("__weakref__",)
+
+
+_pickling = threading.local()
+
+
+def _listed() -> dict:
+    """This thread's nodes listed by a pickle under way (a dict used as an ordered set)."""
+    found = getattr(_pickling, "listed", None)
+    if found is None:
+        found = _pickling.listed = {}
+        _pickling.unmarks = {}  # the weak references whose callbacks unmark each list
+    return found
+
+
+def _listing(nodes: List[Apply], include: bool) -> _Listed:
+    """The ancestors of ``nodes`` (``nodes`` too when ``include``) not listed yet, every node
+    after its producers; they are marked as listed while the returned list lives."""
+    listed = _listed()
+    order = _Listed()
+    seen = set(nodes)
+    skip = () if include else seen
+    stack = [(n, iter(n.inputs)) for n in reversed(nodes)]
+    while stack:
+        node, it = stack[-1]
+        for inp in it:
+            parent = inp.owner
+            if parent is not None and parent not in seen and parent not in listed:
+                seen.add(parent)
+                stack.append((parent, iter(parent.inputs)))
+                break
+        else:
+            stack.pop()
+            if node not in skip:
+                order.append(node)
+    if order:
+        listed.update(dict.fromkeys(order))
+        unmarks = _pickling.unmarks
+        marked = tuple(order)
+
+        def unmark(ref, listed=listed, unmarks=unmarks):
+            unmarks.pop(id(ref), None)
+            for node in marked:
+                listed.pop(node, None)
+        ref = weakref.ref(order, unmark)
+        unmarks[id(ref)] = ref
+    return order
+
+
+def _rebuild_apply(before: list, op, inputs: tuple, outputs: tuple, tag) -> Apply:
+    """Unpickle an ``Apply`` (see :meth:`Apply.__reduce_ex__`)."""
+    ins = [v if isinstance(v, Variable) else v[0].outputs[v[1]] for v in inputs]
+    outs = []
+    for cls, state in outputs:
+        out = cls.__new__(cls)
+        out.__dict__.update(state)
+        outs.append(out)
+    node = Apply(op, ins, outs)
+    node.tag = tag
+    return node
+
+
+def _output_of(before: list, owner: Apply, index: int) -> Variable:
+    """Unpickle a variable made by an op (see ``Variable.__reduce_ex__``)."""
+    return owner.outputs[index]
 
 
 # ---------------------------------------------------------------------------------------

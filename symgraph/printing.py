@@ -47,11 +47,12 @@ def _leaf_label(var: Variable) -> str:
 
 
 def debugprint(obj, file: Optional[IO[str]] = None, print_type: bool = True,
-               ids: bool = True) -> str:
+               ids: bool = True, depth: int = -1) -> str:
     """Print (to ``file``, default stdout) and return a text tree of the graph of ``obj``.
 
     Each line shows an op application (or an input), its output type, and an id; a node
-    already printed is referred to by its id instead of being expanded again.
+    already printed is referred to by its id instead of being expanded again. ``depth``
+    (when not negative) stops the tree that many levels below each output.
     """
     names: Dict[object, str] = {}
     lines: List[str] = []
@@ -61,28 +62,31 @@ def debugprint(obj, file: Optional[IO[str]] = None, print_type: bool = True,
             names[key] = _letters(len(names))
         return names[key]
 
-    def walk(var: Variable, depth: int) -> None:
-        pad = " |" * depth
-        typ = f" {_type_str(var)}" if print_type else ""
-        node = var.owner
-        if node is None:
-            tag = f" [id {ident(var)}]" if ids else ""
-            lines.append(f"{pad}{_leaf_label(var)}{tag}{typ}")
-            return
-        seen = node in names
-        tag = f" [id {ident(node)}]" if ids else ""
-        out = f".{var.index}" if len(node.outputs) > 1 else ""
-        name = f" '{var.name}'" if var.name else ""
-        lines.append(f"{pad}{node.op}{out}{name}{tag}{typ}" + (" ..." if seen else ""))
-        if not seen:
-            for inp in node.inputs:
-                walk(inp, depth + 1)
+    def walk(root: Variable) -> None:
+        # depth first, inputs in order, with an explicit stack (graphs of any depth)
+        stack = [(root, 0)]
+        while stack:
+            var, level = stack.pop()
+            pad = " |" * level
+            typ = f" {_type_str(var)}" if print_type else ""
+            node = var.owner
+            if node is None:
+                tag = f" [id {ident(var)}]" if ids else ""
+                lines.append(f"{pad}{_leaf_label(var)}{tag}{typ}")
+                continue
+            seen = node in names
+            tag = f" [id {ident(node)}]" if ids else ""
+            out = f".{var.index}" if len(node.outputs) > 1 else ""
+            name = f" '{var.name}'" if var.name else ""
+            lines.append(f"{pad}{node.op}{out}{name}{tag}{typ}" + (" ..." if seen else ""))
+            if not seen and level != depth:
+                stack.extend((inp, level + 1) for inp in reversed(node.inputs))
 
     roots = _roots(obj)
     for k, root in enumerate(roots):
         if len(roots) > 1:
             lines.append(f"output {k}:")
-        walk(root, 0)
+        walk(root)
     fn_updates = getattr(obj, "updates", None)
     if fn_updates and getattr(obj, "fgraph", None) is not None:
         n_up = len(fn_updates)

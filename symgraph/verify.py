@@ -24,8 +24,8 @@ class InvalidGraphError(AssertionError):
     """The function graph breaks one of the IR invariants (the message says which)."""
 
 
-def _defined(fgraph: FunctionGraph, var: Variable) -> bool:
-    if isinstance(var, Constant) or var in fgraph.inputs:
+def _defined(fgraph: FunctionGraph, var: Variable, inputs: set) -> bool:
+    if isinstance(var, Constant) or var in inputs:
         return True
     return var.owner is not None and var.owner in fgraph.apply_nodes
 
@@ -74,6 +74,7 @@ def check_fgraph(fgraph: FunctionGraph, where: str = "") -> None:
     """Raise :class:`InvalidGraphError` listing every broken invariant of ``fgraph``."""
     problems: List[str] = []
     uses = {}
+    inputs = set(fgraph.inputs)
     for node in fgraph.apply_nodes:
         for k, out in enumerate(node.outputs):
             if out.owner is not node or out.index != k:
@@ -81,13 +82,13 @@ def check_fgraph(fgraph: FunctionGraph, where: str = "") -> None:
                                 f"(index {out.index})")
         for i, inp in enumerate(node.inputs):
             uses.setdefault(inp, set()).add((node, i))
-            if not _defined(fgraph, inp):
+            if not _defined(fgraph, inp, inputs):
                 problems.append(f"{node.op} reads {inp} (type {inp.type}), which is neither an "
                                 f"input, a constant nor computed in the graph")
         problems.extend(_check_types(node))
     for k, out in enumerate(fgraph.outputs):
         uses.setdefault(out, set()).add((OUTPUT, k))
-        if not _defined(fgraph, out):
+        if not _defined(fgraph, out, inputs):
             problems.append(f"graph output {k} ({out}) is not computed in the graph")
     for var, found in uses.items():
         listed = set(fgraph.clients.get(var, ()))

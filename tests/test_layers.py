@@ -21,7 +21,7 @@ PACKAGES = ("symgraph", "optimizers", "models", "benchmarks")
 
 #: bottom-up; a module belongs to the first layer with a matching prefix (longest match wins)
 LAYERS: List[List[str]] = [
-    ["symgraph.config"],
+    ["symgraph.config", "symgraph.gc_pause"],
     ["symgraph.types"],
     ["symgraph.graph"],
     ["symgraph.op", "symgraph.fgraph"],

@@ -12,10 +12,15 @@ from symgraph.backends.numpy_backend import NumpyBackend
 
 #: shorter programs are single passes in NumPy too: a compiled loop gains nothing there
 MIN_STEPS = 3
+#: longer programs (an unrolled chain fused whole) stay in NumPy: compiling a loop costs time
+#: that grows with its body (seconds for a few hundred steps), which a loop cannot win back
+MAX_STEPS = 128
 
 
 def _compilable(node) -> bool:
     program = node.op.program
+    if len(program) > MAX_STEPS:
+        return False
     return all(sop.compiles for sop, _, _ in program) and numba_loops.numba_types_ok(
         [x.dtype for x in node.inputs] + [dtype for _, _, dtype in program])
 
@@ -49,12 +54,14 @@ class NumbaBackend(NumpyBackend):
     def joins_group(self, node) -> bool:
         return _compilable(node)
 
-    def lone_group(self, node) -> bool:
-        return False  # a single update is one loop already
-
     def group_kernel(self, key, members, dtypes, scalar) -> Optional[str]:
+        if sum(len(program) for program, _, _ in members) > MAX_STEPS:
+            return None  # too long to compile: each member runs on its own
         return self._kernel(key, lambda: numba_loops.GroupKernel(members, dtypes, scalar,
                                                                  self.parallel), "_group")
+
+    def lone_group(self, node) -> bool:
+        return False  # a single update is one loop already
 
     def group_condition(self, kernel, names, target) -> str:
         return f"{kernel}({', '.join(names)})"

@@ -20,6 +20,11 @@ class NumpyBackend(Backend):
                                       out, result, temp, indent, aliased=aliased)
 
     def scalar_expr(self, program, names: Sequence[str]) -> str:
+        if numpy_expr.program_depth(program) > numpy_expr.MAX_SCALAR_DEPTH:
+            kernel = self._kernel(("scalar", program, len(names)),
+                                  lambda: numpy_expr.scalar_function(program, len(names)),
+                                  "_scalar")
+            return f"{kernel}({', '.join(names)})"
         return numpy_expr.scalar_expr(program, names)
 
     def joins_group(self, node) -> bool:

@@ -148,18 +148,52 @@ def numpy_lines(program, in_names: Sequence[str], in_dtypes: Sequence[str], out:
     return lines
 
 
+#: a 0-d program nested deeper than this many steps is a function of one step a line, not
+#: one expression (Python's parser refuses 200 nested parentheses)
+MAX_SCALAR_DEPTH = 32
+
+
+def _scalar_step(sop, dtype: str, parts: List[str]) -> str:
+    if sop.passthrough is not None:
+        return f"np.{dtype}({parts[sop.passthrough]})"
+    return sop.emit(parts)
+
+
+def program_depth(program) -> int:
+    """How deep the steps of ``program`` nest (1 for a single step)."""
+    depth: List[int] = []
+    for _, args, _ in program:
+        depth.append(1 + max((depth[a[1]] for a in args if a[0] == "s"), default=0))
+    return depth[-1]
+
+
 def scalar_expr(program, in_names: Sequence[str]) -> str:
     """One nested expression for a 0-d cluster, giving a NumPy scalar of the exact dtype
-    (cheaper than 0-d arrays; results are wrapped into arrays where they leave the function)."""
+    (cheaper than 0-d arrays; results are wrapped into arrays where they leave the function).
+    For a program nested deeper than :data:`MAX_SCALAR_DEPTH` see :func:`scalar_function`."""
     done: List[str] = []
     for sop, args, dtype in program:
         parts = [in_names[a[1]] if a[0] == "i" else done[a[1]] if a[0] == "s" else _const(a)
                  for a in args]
-        if sop.passthrough is not None:
-            done.append(f"np.{dtype}({parts[sop.passthrough]})")
-        else:
-            done.append(sop.emit(parts))
+        done.append(_scalar_step(sop, dtype, parts))
     return f"np.{program[-1][2]}({done[-1]})"
+
+
+def scalar_function(program, n_inputs: int, name: str = "_scalar") -> Callable:
+    """A Python function ``f(*inputs)`` computing a 0-d program one step a line (the same
+    steps as :func:`scalar_expr`, for programs too deep to be one expression)."""
+    ins = [f"i{k}" for k in range(n_inputs)]
+    src = [f"def {name}({', '.join(ins)}):"]
+    for j, (sop, args, dtype) in enumerate(program):
+        parts = [ins[a[1]] if a[0] == "i" else f"s{a[1]}" if a[0] == "s" else _const(a)
+                 for a in args]
+        src.append(f"    s{j} = {_scalar_step(sop, dtype, parts)}")
+    src.append(f"    return np.{program[-1][2]}(s{len(program) - 1})")
+    ns: dict = {"np": np, **S.HELPERS, **RUNTIME}
+    exec(compile("\n".join(src) + "\n", f"<symgraph kernel {name}>", "exec"), ns)
+    fn = ns[name]
+    fn.source = "\n".join(src)
+    return fn
 
 
 def _copy_into(lines, indent, target, src, dtype, result, shape) -> str:

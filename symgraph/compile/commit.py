@@ -45,6 +45,7 @@ class CommitWriter:
         # deferred updates run in the plan's order: an update may read another's new value
         by_node = {u.node: u for u in updates if u.node is not None}
         self.deferred = [by_node[node] for node, _ in planned.plan.deferred] if planned else []
+        self._by_value = {u.value: u for u in self.deferred}
 
     def lines(self, results: Sequence[str], every_input: Sequence[str]) -> List[str]:
         """The whole tail of the function: ``results`` are the expressions of the returned
@@ -122,10 +123,7 @@ class CommitWriter:
         return lines
 
     def _deferred_of(self, x: Variable) -> Optional[Update]:
-        for d in self.deferred:
-            if d.value is x:
-                return d
-        return None
+        return self._by_value.get(x)
 
     # -- the deferred updates themselves ---------------------------------------------------
     def _deferred_section(self) -> List[str]:
@@ -163,11 +161,12 @@ class CommitWriter:
             if u.node in members:
                 comps.setdefault(find(u.node), []).append(u)
         order = [u.node for u in self.deferred]
+        position = {node: i for i, node in enumerate(order)}
         groups = []
         for g in comps.values():
             nodes = {u.node for u in g}
             values = {u.value for u in g}
-            lo, hi = order.index(g[0].node), order.index(g[-1].node)
+            lo, hi = position[g[0].node], position[g[-1].node]
             # moving the early members down to the last one must not starve a node between
             between = [n for n in order[lo + 1:hi] if n not in nodes]
             if (len(g) > 1 or backend.lone_group(g[0].node)) and \
@@ -180,21 +179,22 @@ class CommitWriter:
     def _reads(group: List[Update]) -> List[Variable]:
         """The operands a group reads: its members' inputs that no member computes."""
         values = {u.value for u in group}
-        ext: List[Variable] = []
+        ext: Dict[Variable, None] = {}  # ordered and constant-time membership (long chains)
         for u in group:
             for x in u.node.inputs:
-                if x not in values and x not in ext:
-                    ext.append(x)
-        return ext
+                if x not in values:
+                    ext.setdefault(x)
+        return list(ext)
 
     def _group_kernel(self, group: List[Update]) -> Optional[str]:
         """The group kernel's name: it reads :meth:`_reads`, then writes one spare buffer per
         member (operands ``len(reads) + i``)."""
         values = {u.value: i for i, u in enumerate(group)}
         reads = self._reads(group)
+        position = {x: i for i, x in enumerate(reads)}
         members = []
         for i, u in enumerate(group):
-            refs = [("r", values[x]) if x in values else ("e", reads.index(x))
+            refs = [("r", values[x]) if x in values else ("e", position[x])
                     for x in u.node.inputs]
             members.append((u.node.op.program, refs, len(reads) + i))
         dtypes = [x.dtype for x in reads] + [u.target.dtype for u in group]

@@ -9,6 +9,7 @@ from collections import OrderedDict
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from symgraph.compile import emit
+from symgraph.gc_pause import gc_paused
 from symgraph.compile.mode import Mode, get_mode
 from symgraph.compile.pipeline import optimize
 from symgraph.compile.profile import ProfileStats
@@ -69,7 +70,7 @@ def _normalize_updates(updates) -> List[Tuple[SharedVariable, Variable]]:
         pairs = list(updates.items())
     else:
         pairs = list(updates)
-    out, seen = [], set()
+    out, seen, storage = [], set(), {}
     for pair in pairs:
         try:
             target, value = pair
@@ -81,6 +82,11 @@ def _normalize_updates(updates) -> List[Tuple[SharedVariable, Variable]]:
         if target in seen:
             raise ValueError(f"shared variable {target} is updated twice")
         seen.add(target)
+        first = storage.setdefault(id(target.container), target)
+        if first is not target:  # W and W.clone(): one storage, one update would be lost
+            raise ValueError(f"shared variables {first} and {target} are one storage (a clone "
+                             f"shares its original's) and both are updated: only one update "
+                             f"would be kept; update it once")
         if not isinstance(value, Variable):
             value = as_tensor_variable(value, dtype=target.dtype)
         if value.dtype != target.dtype:
@@ -111,7 +117,9 @@ def _apply_givens(outputs, updates, givens):
         if new.dtype != old.dtype or new.ndim != old.ndim:
             raise TypeError(f"givens: {new} of type {new.type} cannot replace {old} of type "
                             f"{old.type} (dtype and rank must agree)")
-        replace[old] = new
+        # the graph relies on old's static dims: a value contradicting them is refused
+        replace[old] = namespace.T.specify_shape(new, old.type.shape,
+                                                 f"givens: the value for {old}")
     vals = clone_replace(list(outputs) + [v for _, v in updates], replace)
     n = len(outputs)
     return vals[:n], [(t, v) for (t, _), v in zip(updates, vals[n:])]
@@ -122,15 +130,15 @@ def _add_default_updates(outputs, updates, no_default_updates):
         return updates
     skip = set(no_default_updates or ())
     updates = list(updates)
-    targets = {t for t, _ in updates}
+    targets = {id(t.container) for t, _ in updates}  # storage: a clone shares its original's
     frontier = list(outputs) + [v for _, v in updates]
     while frontier:
         found = []
         for v in graph_inputs(frontier):
             if isinstance(v, SharedVariable) and v.default_update is not None and \
-                    v not in targets and v not in skip:
+                    id(v.container) not in targets and v not in skip:
                 updates.append((v, v.default_update))
-                targets.add(v)
+                targets.add(id(v.container))
                 found.append(v.default_update)
         frontier = found
     return updates
@@ -157,6 +165,10 @@ class Function:
         self._build()
 
     def _build(self) -> None:
+        with gc_paused():  # linear compile time on large graphs: see symgraph.gc_pause
+            self._compile()
+
+    def _compile(self) -> None:
         spec = self._spec
         t0 = time.perf_counter()
         mode: Mode = spec["mode"]
@@ -375,8 +387,9 @@ class Function:
             outs = spec["outputs"]
             vals = clone_replace(list(outs) + [v for _, v in spec["updates"]], dict(swap))
             spec["outputs"] = vals[:len(outs)]
-            spec["updates"] = [(swap.get(t, t), v) for (t, _), v in
-                               zip(spec["updates"], vals[len(outs):])]
+            # checked again: a swap may send two updates to one storage
+            spec["updates"] = _normalize_updates([(swap.get(t, t), v) for (t, _), v in
+                                                  zip(spec["updates"], vals[len(outs):])])
         return Function(spec)
 
 

@@ -14,9 +14,11 @@ Rules (each one keeps an alias from being observable):
   node (in place), never of one it reads through a view.
 * An update ``s <- f(...)`` is *deferred* -- computed at commit time straight into ``s``'s
   storage -- when its value feeds nothing but other deferred updates, every other reader of
-  ``s`` ran before the commit, and it reads ``s`` only elementwise at the same index (or, for
+  ``s`` ran before the commit, it reads ``s`` only elementwise at the same index (or, for
   an op accumulating into ``s`` (``Op.accumulates_into``), not at all through its other
-  inputs). Inputs the caller passed are never written.
+  inputs), and its type proves ``s``'s static dimensions (else its shape is checked before
+  the commit, and a value broadcast past them is refused). Inputs the caller passed are
+  never written.
 
 The storage plan knows ops only by what they declare (:class:`symgraph.op.Op`).
 """
@@ -75,6 +77,8 @@ def _deferrable(fgraph: FunctionGraph, shared: Sequence[Variable], n_outputs: in
         node, s = v.owner, shared[k]
         if node is None or count[v] != 1 or v.ndim == 0 or node in cand:
             continue
+        if not guarantees_dims(s, v):
+            continue  # its shape is checked before the commit (a broadcast must not commit)
         acc = node.op.accumulates_into
         if node.op.program is not None and v.type.ndim == s.ndim:
             cand[node] = k
@@ -104,6 +108,12 @@ def _deferrable(fgraph: FunctionGraph, shared: Sequence[Variable], n_outputs: in
                     del cand[other]  # its old value is still read at commit time
                     changed = True
     return cand
+
+
+def guarantees_dims(target: Variable, value: Variable) -> bool:
+    """True when ``value``'s type proves every static dimension of the shared ``target``."""
+    return not any(d is not None and e is None
+                   for d, e in zip(target.type.shape, value.type.shape))
 
 
 def _safe_readers(fgraph: FunctionGraph, var: Variable, outputs: Set[Variable]) -> bool:
@@ -241,8 +251,6 @@ def handed_out(fgraph: FunctionGraph, explicit: Sequence[Variable], shared: Sequ
     for value, k in zip(fgraph.outputs[n_outputs:], update_targets):
         target = shared[k]
         node = deferred.get(value)
-        loose = any(d is not None and e is None
-                    for d, e in zip(target.type.shape, value.type.shape))
         updates.append(Update(k, target, value, node, copy=node is None and must_copy(value),
-                              check_dims=node is None and loose))
+                              check_dims=not guarantees_dims(target, value)))
     return copy_output, updates

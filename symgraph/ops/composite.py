@@ -52,8 +52,13 @@ class Composite(Op):
         return f"Composite{{{self.expression()}}}"
 
     # -- description ----------------------------------------------------------------------
+    #: a sub-expression longer than this many characters is shown as ``name(...)``
+    EXPRESSION_WIDTH = 120
+
     def expression(self, names: Optional[Sequence[str]] = None) -> str:
-        """The program as one nested, readable expression (``mul(i0, add(i1, 2.0))``)."""
+        """The program as one nested, readable expression (``mul(i0, add(i1, 2.0))``); the
+        arguments of a sub-expression longer than :attr:`EXPRESSION_WIDTH` characters are
+        elided (``tanh(...)``), so a program of any size gives a short line."""
         names = list(names) if names is not None else None
         done: List[str] = []
         for sop, args, _ in self.program:
@@ -65,7 +70,8 @@ class Composite(Op):
                     parts.append(done[a[1]])
                 else:
                     parts.append(repr(a[2]))
-            done.append(f"{sop.name}({', '.join(parts)})")
+            text = f"{sop.name}({', '.join(parts)})"
+            done.append(text if len(text) <= self.EXPRESSION_WIDTH else f"{sop.name}(...)")
         return done[-1]
 
     # -- the contract ---------------------------------------------------------------------
@@ -87,8 +93,18 @@ class Composite(Op):
         return np.array(np.broadcast_to(vals[-1], shape)) if vals[-1].shape != shape \
             else vals[-1]
 
-    def emit(self, names: Sequence[str]) -> str:
-        """One nested NumPy expression (used when the linker does not plan buffers)."""
+    #: programs nested deeper than this many steps run through :meth:`perform` rather than
+    #: as one expression (Python's parser refuses 200 nested parentheses)
+    MAX_EMIT_DEPTH = 32
+
+    def emit(self, names: Sequence[str]) -> Optional[str]:
+        """One nested NumPy expression (used when the linker does not plan buffers), or None
+        (the linker calls :meth:`perform`) for a program nested too deep to be one."""
+        depth: List[int] = []
+        for _, args, _ in self.program:
+            depth.append(1 + max((depth[a[1]] for a in args if a[0] == "s"), default=0))
+        if depth[-1] > self.MAX_EMIT_DEPTH:
+            return None
         done: List[str] = []
         for sop, args, dtype in self.program:
             parts = [names[a[1]] if a[0] == "i" else done[a[1]] if a[0] == "s"

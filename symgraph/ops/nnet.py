@@ -214,12 +214,49 @@ def log_softmax(x, axis: int = -1) -> Variable:
 # One-hot codes and categorical cross-entropy
 # ---------------------------------------------------------------------------------------
 
-def _pick(p, y):
-    return np.take_along_axis(p, np.asarray(y)[..., None], axis=-1)[..., 0]
+def check_labels(y, n: int, what: str) -> np.ndarray:
+    """``y`` as an array once every label is a class index, ``0 <= y < n`` (NumPy would
+    read ``-1`` as the last class and a silently wrong loss would follow)."""
+    y = np.asarray(y)
+    if y.size and (np.minimum.reduce(y, axis=None) < 0 or
+                   np.maximum.reduce(y, axis=None) >= n):
+        flat = y.reshape(-1)
+        k = int(np.flatnonzero((flat < 0) | (flat >= n))[0])
+        raise ValueError(f"{what}: label {flat[k]} (at flat position {k}) is not a class: "
+                         f"with {n} classes the labels must be in 0 .. {n - 1}")
+    return y
+
+
+#: narrow signed labels are read through an unsigned view: a negative label is then an index
+#: past every class, which indexing refuses (a range check for free)
+_UNSIGNED_VIEW = {np.dtype(np.int8): np.uint8, np.dtype(np.int16): np.uint16,
+                  np.dtype(np.int32): np.uint32}
+
+
+def class_index(y, n: int, what: str) -> np.ndarray:
+    """Labels as an index array of classes that indexing refuses when a label is out of
+    ``0 .. n - 1`` (the caller turns that ``IndexError`` into :func:`check_labels`'s
+    message). 64-bit labels are checked here, unsigned views cannot carry them."""
+    y = np.asarray(y)
+    view = _UNSIGNED_VIEW.get(y.dtype)
+    if view is not None:
+        return y.view(view)
+    if y.dtype.itemsize == 8:
+        return check_labels(y, n, what)
+    return y
+
+
+def _pick(p, y, what: str = "categorical_crossentropy"):
+    try:
+        return np.take_along_axis(p, class_index(y, p.shape[-1], what)[..., None],
+                                  axis=-1)[..., 0]
+    except IndexError:
+        check_labels(y, p.shape[-1], what)
+        raise
 
 
 def _one_hot_impl(y, n, dtype):
-    y = np.asarray(y)
+    y = check_labels(y, int(n), "one_hot")
     out = np.zeros(y.shape + (int(n),), dtype=dtype)
     np.put_along_axis(out, y[..., None].astype(np.intp), 1, axis=-1)
     return out
@@ -321,7 +358,8 @@ class CrossentropyCategorical1HotGrad(Op):
     def perform(self, gz, p, y):
         out = np.zeros_like(p)
         with np.errstate(divide="ignore"):
-            vals = -np.asarray(gz, dtype=p.dtype) / _pick(p, y)
+            vals = -np.asarray(gz, dtype=p.dtype) / _pick(p, y, "categorical_crossentropy "
+                                                          "gradient")
         np.put_along_axis(out, np.asarray(y)[..., None], vals[..., None], axis=-1)
         return out
 

@@ -233,6 +233,17 @@ def max_pool_grad_into(x, gz, z, out, loops, ws, stride, pad, ignore_border):
     return op.perform(x, gz) if z is None else op.perform(x, gz, z)
 
 
+def _refuse_empty(op, image) -> None:
+    """Raise the error of a pooling whose window fits in no position of ``image`` (h, w)."""
+    h, w = image
+    if h == 0 or w == 0:
+        raise ValueError(f"pool_2d: the image is empty ({h}x{w}): there is nothing to pool")
+    raise ValueError(
+        f"pool_2d: the {op.ws[0]}x{op.ws[1]} window (stride {op.stride}, padding {op.pad}) fits "
+        f"in no position of the {h}x{w} image with ignore_border=True, so the result would be "
+        f"empty; pass ignore_border=False to pool the partial window, or use a smaller window")
+
+
 class _PoolBase(Op):
 
     copies = True
@@ -245,7 +256,13 @@ class _PoolBase(Op):
         self.ignore_border, self.mode = bool(ignore_border), mode
 
     def geometry(self, shape):
-        return _geometry(shape, self.ws, self.stride, self.pad, self.ignore_border)
+        """``(rows out, cols out, padded rows, padded cols)`` for an input of ``shape``;
+        raises when the window fits in no position (an empty result, and a nan mean of it
+        downstream, would follow)."""
+        found = _geometry(shape, self.ws, self.stride, self.pad, self.ignore_border)
+        if not (found[0] and found[1]):
+            _refuse_empty(self, shape[-2:])
+        return found
 
     def _geometry_args(self) -> str:
         return f"{self.ws!r}, {self.stride!r}, {self.pad!r}, {self.ignore_border!r}"
@@ -263,11 +280,13 @@ class Pool2d(_PoolBase):
         if x.ndim < 2:
             raise TypeError(f"pool_2d: input must have at least 2 dims, got {x.type}")
         shape = _pooled_type_shape(self, x.type.shape)
+        if 0 in shape[-2:]:
+            _refuse_empty(self, x.type.shape[-2:])
         return Apply(self, [x], [TensorVariable(TensorType(x.dtype, shape))])
 
     def perform(self, x):
         ho, wo, hp, wp = self.geometry(x.shape)
-        if _fast_geometry(self, x.shape) and ho and wo:
+        if _fast_geometry(self, x.shape):
             t = _tiles(x, self.ws, ho, wo)
             if self.mode == "max":
                 return _tile_max(t, *self.ws)
@@ -276,12 +295,9 @@ class Pool2d(_PoolBase):
                 return total
             return (total / (self.ws[0] * self.ws[1])).astype(x.dtype)
         xp = _padded(x, self.pad, hp, wp, _max_fill(x.dtype) if self.mode == "max" else 0)
-        if ho and wo:  # a few ufunc calls on strided views, whatever the stride
-            total = _window_reduce(np.maximum if self.mode == "max" else np.add, xp, self.ws,
-                                   self.stride, ho, wo)
-        else:
-            win = _windows(xp, self.ws, self.stride, ho, wo)
-            total = win.max(axis=(-2, -1)) if self.mode == "max" else win.sum(axis=(-2, -1))
+        # a few ufunc calls on strided views, whatever the stride
+        total = _window_reduce(np.maximum if self.mode == "max" else np.add, xp, self.ws,
+                               self.stride, ho, wo)
         if self.mode == "max":
             return total
         if self.mode == "sum":

@@ -13,7 +13,8 @@ from symgraph.graph import Apply, Variable, is_constant_value
 from symgraph.op import Op
 from symgraph.ops import elemwise as E
 from symgraph.ops import scalar as S
-from symgraph.ops.nnet import OneHot, SoftmaxGrad, _as_float, _check_labels
+from symgraph.ops.nnet import (OneHot, SoftmaxGrad, _as_float, _check_labels, check_labels,
+                               class_index)
 from symgraph.ops.reduce import sum as _sum
 from symgraph.ops.shape import dimshuffle, shape_i
 from symgraph.ops.variable import TensorVariable, as_tensor_variable
@@ -33,12 +34,21 @@ def _rows(n: int) -> np.ndarray:
     return rows
 
 
+#: what an out-of-range label error names
+_WHAT = "categorical_crossentropy (softmax cross-entropy with logits)"
+
+
 def _pick(z, y):
     """``z[..., y]``: one entry per row of the last axis (plain row indexing for matrices,
-    3x faster than ``take_along_axis`` on a batch of 32)."""
-    if z.ndim == 2:
-        return z[_rows(z.shape[0]), y]
-    return np.take_along_axis(z, np.asarray(y)[..., None], -1)[..., 0]
+    3x faster than ``take_along_axis`` on a batch of 32); a label out of range raises."""
+    n = z.shape[-1]
+    try:
+        if z.ndim == 2:
+            return z[_rows(z.shape[0]), class_index(y, n, _WHAT)]
+        return np.take_along_axis(z, class_index(y, n, _WHAT)[..., None], -1)[..., 0]
+    except IndexError:
+        check_labels(y, n, _WHAT)
+        raise
 
 
 def _loss_and_softmax(x, y):
@@ -55,8 +65,13 @@ def _dx(gz, sm, y):
     gz = np.asarray(gz)
     dx = sm * gz[..., None]
     flat = dx.reshape(-1, dx.shape[-1])  # a view: dx is fresh and contiguous
-    labels = np.asarray(y).reshape(-1)
-    flat[_rows(labels.size), labels] -= gz.astype(dx.dtype, copy=False).reshape(-1)
+    n = dx.shape[-1]
+    labels = class_index(y, n, _WHAT).reshape(-1)
+    try:
+        flat[_rows(labels.size), labels] -= gz.astype(dx.dtype, copy=False).reshape(-1)
+    except IndexError:
+        check_labels(y, n, f"the gradient of {_WHAT}")
+        raise
     return dx
 
 

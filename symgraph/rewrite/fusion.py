@@ -131,44 +131,63 @@ def _absorbable(fgraph: FunctionGraph, var: Variable, consumer: Apply, root: Var
 
 
 def build_cluster(fgraph: FunctionGraph, root_node: Apply):
-    """Collect the fusable tree under ``root_node``; return ``(program, inputs, members)``."""
+    """Collect the fusable tree under ``root_node``; return ``(program, inputs, members)``.
+
+    A depth-first walk with an explicit stack (a cluster may be a chain of any length): a
+    node's step is written once the references of all its inputs are known, so the program
+    lists every step after the steps it reads.
+    """
     root = root_node.outputs[0]
     inputs: List[Variable] = []
     index: Dict[Variable, int] = {}
     steps: List[Step] = []
-    members: List[Apply] = []
+    members: List[Apply] = [root_node]
     memo: Dict[Variable, Ref] = {}
-
-    def resolve(inp: Variable, node: Apply) -> Ref:
-        if inp in memo:
-            return memo[inp]
-        if _absorbable(fgraph, inp, node, root):
-            ref = visit(inp.owner)
-        elif isinstance(inp, Constant) and inp.data.size == 1 and \
-                all(s == 1 for s in inp.type.shape):
-            ref = ("c", inp.dtype, inp.data.reshape(()).item())
-        else:
-            if inp not in index:
-                index[inp] = len(inputs)
-                inputs.append(inp)
-            ref = ("i", index[inp])
-        memo[inp] = ref
-        return ref
-
-    def visit(node: Apply) -> Ref:
-        members.append(node)
+    # one frame per node being visited: [node, references of its inputs resolved so far]
+    stack: List[list] = [[root_node, []]]
+    while stack:
+        frame = stack[-1]
+        node, refs = frame
+        if len(refs) < len(node.inputs):
+            inp = node.inputs[len(refs)]
+            if inp in memo:
+                refs.append(memo[inp])
+            elif _absorbable(fgraph, inp, node, root):
+                members.append(inp.owner)
+                stack.append([inp.owner, []])
+            else:
+                refs.append(_leaf_ref(inp, inputs, index, memo))
+            continue
+        stack.pop()
         if node.op.scalar_op == S.second and node is not root_node and \
                 not _absorbable(fgraph, node.inputs[0], node, root):
             # second(x, y) inside a cluster is y: every step is computed at the cluster's full
             # shape, which x (kept as an input) still contributes to
-            resolve(node.inputs[0], node)
-            return resolve(node.inputs[1], node)
-        args = tuple(resolve(inp, node) for inp in node.inputs)
-        steps.append((node.op.scalar_op, args, node.outputs[0].dtype))
-        return ("s", len(steps) - 1)
-
-    visit(root_node)
+            ref = refs[1]
+        else:
+            steps.append((node.op.scalar_op, tuple(refs), node.outputs[0].dtype))
+            ref = ("s", len(steps) - 1)
+        if stack:
+            parent_node, parent_refs = stack[-1]
+            memo[parent_node.inputs[len(parent_refs)]] = ref
+            parent_refs.append(ref)
     return tuple(steps), inputs, members
+
+
+def _leaf_ref(inp: Variable, inputs: List[Variable], index: Dict[Variable, int],
+              memo: Dict[Variable, Ref]) -> Ref:
+    """The reference to ``inp`` read by a cluster without absorbing its producer: a baked-in
+    scalar constant or an input of the composite."""
+    if isinstance(inp, Constant) and inp.data.size == 1 and \
+            all(s == 1 for s in inp.type.shape):
+        ref = ("c", inp.dtype, inp.data.reshape(()).item())
+    else:
+        if inp not in index:
+            index[inp] = len(inputs)
+            inputs.append(inp)
+        ref = ("i", index[inp])
+    memo[inp] = ref
+    return ref
 
 
 @register_global("fuse")

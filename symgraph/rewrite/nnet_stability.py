@@ -142,12 +142,14 @@ def softmax_grad_of_log(fgraph: FunctionGraph, node):
 
 def _factors(var: Variable) -> List[Variable]:
     """The factors of a (nested) product."""
-    if _scalar(var) == S.mul:
-        out = []
-        for f in var.owner.inputs:
-            out.extend(_factors(f))
-        return out
-    return [var]
+    out, stack = [], [var]
+    while stack:
+        v = stack.pop()
+        if _scalar(v) == S.mul:
+            stack.extend(reversed(v.owner.inputs))
+        else:
+            out.append(v)
+    return out
 
 
 def _bce_grad_below(fgraph: FunctionGraph, var: Variable) -> bool:

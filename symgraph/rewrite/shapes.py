@@ -18,6 +18,7 @@ from symgraph.ops import scalar as S
 from symgraph.ops.elemwise import Elemwise, cast
 from symgraph.ops.shape import (Alloc, DimShuffle, MakeVector, Reshape, Shape, ShapeI, SumToShape,
                                 alloc, shape_entries)
+from symgraph.ops.specify_shape import SpecifyShape
 from symgraph.ops.variable import constant
 from symgraph.rewrite.engine import register
 
@@ -282,3 +283,11 @@ def alloc_of_same_shape(fgraph: FunctionGraph, node: Apply):
         return None
     memo = shape_memo(fgraph)
     return v if shapes_equal(infer_shape(v, memo), [_as_dim(d) for d in dims]) else None
+
+
+@register("canonicalize", SpecifyShape)
+def useless_specify_shape(fgraph: FunctionGraph, node: Apply):
+    """specify_shape(x, s) -> x when x's type already states every dimension of s (and no
+    dimension is checked against a symbolic size)."""
+    x = node.inputs[0]
+    return x if x.type == node.outputs[0].type and not node.op.symbolic else None

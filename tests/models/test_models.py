@@ -41,6 +41,21 @@ def test_cost_stays_finite_for_huge_logits():
     np.testing.assert_allclose(value, 2e4, rtol=1e-12)
 
 
+@pytest.mark.parametrize("label", [-1, 3, 99])
+def test_a_label_out_of_range_raises_and_trains_nothing(label, rng):
+    model = MLP([4, 5, 3], seed=1)
+    x, y = model.input_variable(), model.target_variable()
+    cost = model.cost(x, y)
+    step = symgraph.function([x, y], cost, updates=optimizers.SGD(lr=0.1).updates(
+        cost, model.params))
+    before = [p.get_value() for p in model.params]
+    with pytest.raises(ValueError, match=rf"categorical_crossentropy.*label {label} .*with 3 "
+                                         rf"classes the labels must be in 0 \.\. 2"):
+        step(rng.normal(size=(2, 4)), np.array([0, label], "int32"))
+    for p, b in zip(model.params, before):
+        np.testing.assert_array_equal(p.get_value(), b)
+
+
 def test_one_hot_targets_give_the_same_cost(rng):
     model = MLP([6, 5, 3], seed=1)
     x = model.input_variable()

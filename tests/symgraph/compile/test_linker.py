@@ -544,3 +544,22 @@ def test_fast_run_picks_the_fastest_installed_back_end(env, installed, want, mon
     monkeypatch.setenv("SYMGRAPH_BACKEND", "cuda")
     with pytest.raises(ValueError, match="SYMGRAPH_BACKEND='cuda'"):
         backends.resolve("auto")
+
+
+def test_numba_compiles_no_loop_for_a_very_long_program(monkeypatch):
+    """An unrolled chain fused whole is hundreds of steps: compiling it as one loop would cost
+    seconds, so the numba back end leaves programs over MAX_STEPS to NumPy."""
+    pytest.importorskip("numba")
+    from symgraph.backends import numba_backend
+    monkeypatch.setattr(numba_loops, "NUMBA_MIN_SIZE", 1)
+    x = T.vector("x")
+    y = x
+    for _ in range(numba_backend.MAX_STEPS):
+        y = T.tanh(y) + x
+    f = symgraph.function([x], y, mode=NUMBA)
+    assert not f.kernels and "_kernel" not in f.source
+    xv = np.linspace(-1, 1, 7)
+    want = xv
+    for _ in range(numba_backend.MAX_STEPS):
+        want = np.tanh(want) + xv
+    np.testing.assert_allclose(f(xv), want, rtol=1e-12)

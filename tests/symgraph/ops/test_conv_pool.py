@@ -134,3 +134,45 @@ def test_pool_errors():
         pool_2d(T.tensor4(), (2, 2), mode="median")
     with pytest.raises(TypeError, match="ws"):
         pool_2d(T.tensor4())
+
+
+# windows larger than the image: ignore_border=False pools the partial window (Theano 1.0.5's
+# values, which these loops reproduce); ignore_border=True would give an empty result, refused
+LARGE = [((4, 4), None), ((5, 2), None), ((2, 5), (1, 1)), ((4, 4), (2, 2)), ((9, 9), (1, 3))]
+
+
+@pytest.mark.parametrize("mode", ["max", "sum", "average_inc_pad", "average_exc_pad"])
+@pytest.mark.parametrize("ws,st", LARGE)
+def test_window_larger_than_the_image_pools_the_partial_window(rng, mode, ws, st):
+    x = rng.standard_normal((2, 2, 3, 3))
+    X = T.tensor4("x")
+    out = pool_2d(X, ws, ignore_border=False, stride=st, mode=mode)
+    for m in ("FAST_RUN", "FAST_COMPILE"):
+        val, shp = symgraph.function([X], [out, out.shape], mode=m)(x)
+        ref = _ref_pool(x, ws, st or ws, (0, 0), False, mode)
+        np.testing.assert_allclose(val, ref, rtol=1e-12, atol=1e-13)
+        assert tuple(shp) == ref.shape and min(ref.shape[-2:]) >= 1
+    T.verify_grad(lambda a: pool_2d(a, ws, ignore_border=False, stride=st, mode=mode), [x],
+                  rng=rng)
+
+
+@pytest.mark.parametrize("mode", ["max", "average_exc_pad"])
+@pytest.mark.parametrize("ws,st,pad", [((4, 4), None, (0, 0)), ((6, 2), (1, 1), (1, 0)),
+                                       ((2, 6), (2, 2), (1, 1))])
+def test_window_fitting_nowhere_with_ignore_border_is_refused(mode, ws, st, pad):
+    msg = (rf"pool_2d: the {ws[0]}x{ws[1]} window .* fits in no position of the 3x3 image with "
+           rf"ignore_border=True.*ignore_border=False")
+    with pytest.raises(ValueError, match=msg):  # static shape: when the graph is built
+        pool_2d(T.tensor4("s", shape=(None, None, 3, 3)), ws, stride=st, pad=pad, mode=mode)
+    X = T.tensor4("x")
+    W = symgraph.shared(np.float64(1.0), "W")
+    cost = (pool_2d(X * W, ws, stride=st, pad=pad, mode=mode)).mean()
+    for m in ("FAST_RUN", "FAST_COMPILE"):
+        W.set_value(np.float64(1.0))
+        f = symgraph.function([X], cost, updates=[(W, W - 0.1 * T.grad(cost, W))], mode=m)
+        with pytest.raises(ValueError, match=msg):  # unknown shape: when called
+            f(np.ones((1, 2, 3, 3)))
+        assert float(W.get_value()) == 1.0
+        f(np.ones((1, 2, 8, 8)))  # an image the window fits
+    with pytest.raises(ValueError, match=r"the image is empty \(0x3\)"):
+        symgraph.function([X], pool_2d(X, (2, 2), ignore_border=False))(np.ones((1, 1, 0, 3)))

@@ -278,3 +278,52 @@ def test_theano_namespace(rng):
     assert callable(T.nnet.conv2d) and T.nnet.bn.batch_normalization_train is not None
     with pytest.raises(AttributeError):
         T.nnet.no_such_thing
+
+
+# ---------------------------------------------------------------------------------------
+# labels out of range: an error naming the op, never the loss of another class
+# ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("mode", ["FAST_RUN", "FAST_COMPILE", "DebugMode"])
+@pytest.mark.parametrize("dtype", ["int8", "int32", "int64", "uint8"])
+@pytest.mark.parametrize("scores", ["softmax", "sigmoid"])
+def test_crossentropy_labels_out_of_range_raise(mode, dtype, scores, rng):
+    n_classes = 4
+    W = symgraph.shared(rng.standard_normal((3, n_classes)), "W")
+    x, y = T.matrix("x"), T.vector("y", dtype=dtype)
+    act = N.softmax if scores == "softmax" else N.sigmoid
+    cost = N.categorical_crossentropy(act(T.dot(x, W)), y).mean()
+    f = symgraph.function([x, y], cost, updates=[(W, W - 0.1 * T.grad(cost, W))], mode=mode)
+    xv = rng.standard_normal((3, 3))
+    w0 = W.get_value()
+    bad = [n_classes, np.iinfo(dtype).max] + ([-1, np.iinfo(dtype).min] if dtype.startswith("int")
+                                             else [])
+    for label in bad:
+        labels = np.array([0, label, 1], dtype=dtype)
+        with pytest.raises(ValueError, match=rf"categorical_crossentropy.*label {label} \(at "
+                                             rf"flat position 1\) is not a class: with 4 "
+                                             rf"classes the labels must be in 0 \.\. 3"):
+            f(xv, labels)
+        np.testing.assert_array_equal(W.get_value(), w0)
+    # labels in range: the loss of the labelled class
+    labels = np.array([0, 3, 1], dtype=dtype)
+    p = xv @ w0
+    p = special.softmax(p, axis=1) if scores == "softmax" else special.expit(p)
+    np.testing.assert_allclose(f(xv, labels), -np.log(p[np.arange(3), labels]).mean(),
+                               rtol=1e-10)
+
+
+def test_one_hot_and_its_users_refuse_labels_out_of_range():
+    y = T.ivector("y")
+    f = symgraph.function([y], N.to_one_hot(y, 3))
+    np.testing.assert_array_equal(f(np.array([2, 0], dtype="int32")), [[0, 0, 1], [1, 0, 0]])
+    for label in (-1, 3):
+        with pytest.raises(ValueError, match=f"one_hot: label {label} "):
+            f(np.array([0, label], dtype="int32"))
+    with pytest.raises(ValueError, match="gradient of categorical_crossentropy"):
+        SX._dx(np.ones(2), np.full((2, 3), 1 / 3), np.array([0, -1], dtype="int32"))
+    # the fused op on a 3-d batch (take_along_axis path)
+    loss, _ = SX._loss_and_softmax(np.zeros((2, 2, 3)), np.zeros((2, 2), dtype="int32"))
+    np.testing.assert_allclose(loss, np.log(3.0))
+    with pytest.raises(ValueError, match="label -1"):
+        SX._loss_and_softmax(np.zeros((2, 2, 3)), np.array([[0, 1], [-1, 2]], dtype="int32"))
