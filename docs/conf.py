@@ -53,6 +53,10 @@ exclude_patterns += ["ARCHITECTURE.md"]
 autodoc_default_options = {
     "members": True,
     "show-inheritance": True,
+    # a module's __all__ says what a star import takes (the op families list their user
+    # functions for symgraph.ops); the reference documents everything public it defines,
+    # the op classes too
+    "ignore-module-all": True,
 }
 autodoc_member_order = "bysource"
 autodoc_typehints = "signature"
