@@ -46,6 +46,61 @@ def test_html_builds_without_warnings(tmp_path):
     # nothing is loaded from another host: scripts, styles and fonts are local
     remote = re.findall(r'<(?:script|link|img)[^>]+(?:src|href)="(https?://[^"]+)"', index)
     assert not remote, f"the page loads remote assets: {remote}"
+    # every public module has its page in the API reference
+    documented = set()
+    for page in (tmp_path / "html").rglob("*.html"):
+        documented.update(re.findall(r'id="module-([\w.]+)"',
+                                     page.read_text(encoding="utf-8")))
+    missing = sorted(set(_public_modules()) - documented)
+    assert not missing, f"modules without a page in the API reference: {missing}"
+    # and every op class of the op families and of symgraph.sparse has its entry (a module's
+    # __all__, which says what star imports take, does not hide its classes)
+    generated = "".join(page.read_text(encoding="utf-8")
+                        for page in (tmp_path / "html" / "api" / "generated").glob("*.html"))
+    ops = _op_classes()
+    assert len(ops) > 50
+    undocumented = [name for name in ops if f'id="{name}"' not in generated]
+    assert not undocumented, f"op classes without an entry: {undocumented}"
+    # the Theano reference (docs/theano_compat.md) is a page of the site, its table included
+    compat = (tmp_path / "html" / "theano_compat.html").read_text(encoding="utf-8")
+    assert "Deliberate omissions" in compat and "<table" in compat
+    # the profiling section is written
+    debugging = (tmp_path / "html" / "concepts" / "debugging.html").read_text(encoding="utf-8")
+    assert "To be written" not in debugging and "profile.summary()" in debugging
+
+
+def _op_classes():
+    """Full names of the public Op subclasses that symgraph.ops and symgraph.sparse define."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    from symgraph.op import Op
+    names = []
+    for package in ("symgraph.ops", "symgraph.sparse"):
+        pkg = importlib.import_module(package)
+        for info in pkgutil.iter_modules(pkg.__path__):
+            module = importlib.import_module(f"{package}.{info.name}")
+            names += [f"{module.__name__}.{name}" for name, obj in vars(module).items()
+                      if inspect.isclass(obj) and issubclass(obj, Op)
+                      and obj.__module__ == module.__name__ and not name.startswith("_")]
+    return names
+
+
+def _public_modules():
+    """Every module of the packages the API reference covers whose dotted name has no part
+    starting with an underscore (found on disk: nothing is imported)."""
+    for package in ("symgraph", "optimizers", "models"):
+        top = os.path.join(ROOT, package)
+        for folder, dirs, files in os.walk(top):
+            dirs[:] = sorted(d for d in dirs if not d.startswith(("_", "."))
+                             and os.path.isfile(os.path.join(folder, d, "__init__.py")))
+            parts = os.path.relpath(folder, ROOT).split(os.sep)
+            for fname in sorted(files):
+                stem, ext = os.path.splitext(fname)
+                if ext != ".py" or (stem.startswith("_") and stem != "__init__"):
+                    continue
+                yield ".".join(parts if stem == "__init__" else parts + [stem])
 
 
 def test_doctests_pass(tmp_path):

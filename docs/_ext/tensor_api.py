@@ -156,6 +156,16 @@ class TensorApi(SphinxDirective):
         return _parse(self, lines, f"<tensor-api {modname}>")
 
 
+def _attr_docs(modname: str) -> Dict[Tuple[str, str], List[str]]:
+    """The doc comments of a module's attributes, as autodoc reads them."""
+    from sphinx.pycode import ModuleAnalyzer
+    from sphinx.pycode import PycodeError
+    try:
+        return ModuleAnalyzer.for_module(modname).find_attr_docs()
+    except PycodeError:
+        return {}
+
+
 class OpInstances(SphinxDirective):
     """``py:data`` entries for the op instances a module defines."""
 
@@ -164,10 +174,12 @@ class OpInstances(SphinxDirective):
     def run(self) -> List[nodes.Node]:
         modname = self.arguments[0]
         mod = importlib.import_module(modname)
+        # an instance with a doc comment (``#: ...``) is documented by autodoc already
+        documented = {name for (scope, name) in _attr_docs(modname) if not scope}
         first_name: Dict[int, str] = {}
         lines: List[str] = []
         for name, obj in vars(mod).items():
-            if name.startswith("_") or not _is_op_instance(obj):
+            if name.startswith("_") or name in documented or not _is_op_instance(obj):
                 continue
             home = home_of(name, obj)
             if home is None or home[0] != modname:

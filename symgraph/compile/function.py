@@ -359,7 +359,7 @@ class Function:
         delete_updates : bool
             The copy computes the outputs only (no shared variable is updated, default updates
             included).
-        profile : bool or ProfileStats, optional
+        profile : bool or symgraph.compile.profile.ProfileStats, optional
             Profile the copy (by default it is profiled when this function is).
         """
         spec = dict(_fresh_profile(self._spec))
@@ -419,10 +419,10 @@ def function(inputs: Sequence = (), outputs=None, updates=None, givens=None, mod
         raises changes no shared variable.
     givens : dict or list of pairs
         Substitutions applied before compiling (e.g. a minibatch slice of a shared dataset).
-    mode : Mode or str
+    mode : symgraph.compile.mode.Mode or str
         ``'FAST_RUN'`` (default), ``'FAST_COMPILE'``, ``'DebugMode'``, ``'NanGuardMode'``.
     on_unused_input : {'raise', 'warn', 'ignore'}
-    profile : bool or ProfileStats, optional
+    profile : bool or symgraph.compile.profile.ProfileStats, optional
         Time every node of every call: ``f.profile.summary()`` (a ``ProfileStats`` given here
         collects the times; True makes a new one). Without it the generated code reads no
         clock.

@@ -1,23 +1,36 @@
 """The user namespace, in Theano's spelling: ``import symgraph.tensor as T``.
 
 Thin: constructors of symbolic inputs, and re-exports of the op families and of ``grad``.
+``__all__`` lists the namespace's names, so ``from symgraph.tensor import *`` brings the
+tensor API and nothing the modules behind it import for their own use (``np``, ``typing``
+names...); the sub-namespaces (``T.nnet``, ``T.signal``...) load on first use.
 """
 from __future__ import annotations
 
-import builtins
-from typing import Optional, Sequence
+import builtins as _builtins
+import types as _types
 
 from symgraph.config import config
 from symgraph.graph import Constant, Variable  # noqa: F401
 from symgraph.ops.variable import (TensorConstant, TensorVariable, as_tensor_variable,  # noqa
                                    constant)
 from symgraph.ops import *  # noqa: F401,F403
-# the star import also copies loaded submodules of symgraph.ops (ops.nnet ...): drop them, the
-# Theano-spelled namespaces (T.nnet, T.signal, ...) are resolved by __getattr__ below
-for _name in [n for n, v in list(globals().items())
-              if getattr(v, '__name__', '').startswith('symgraph.ops.') and
-              type(v).__name__ == 'module']:
-    del globals()[_name]
+
+
+def _foreign(value) -> bool:
+    """A module, or a name of ``typing``/``__future__``: not part of the tensor API."""
+    return (isinstance(value, _types.ModuleType)
+            or getattr(value, "__module__", None) in ("typing", "__future__"))
+
+
+# The star import also copies what the op families import for their own use: modules (numpy
+# as np, builtins, numbers, loaded submodules of symgraph.ops) and typing names. Drop them:
+# they are not the tensor API, and the Theano-spelled namespaces (T.nnet, T.signal, ...) are
+# resolved by __getattr__ below.
+for _name, _value in list(globals().items()):
+    if not _name.startswith("_") and _foreign(_value):
+        del globals()[_name]
+from typing import Optional, Sequence  # noqa: E402  (this module's annotations)
 from symgraph.ops import abs, abs_, all, any, max, min, pow, round, sum  # noqa: F401
 from symgraph.gradient import (grad, Lop, Rop, disconnected_grad, stop_gradient,  # noqa
                                zero_grad)
@@ -39,7 +52,7 @@ def tensor(dtype=None, shape: Optional[Sequence[Optional[int]]] = None,
         shape = broadcastable
     if shape is None:
         raise TypeError("tensor(): give the shape (a tuple with None for unknown dims)")
-    if shape and builtins.all(isinstance(s, bool) for s in shape):
+    if shape and _builtins.all(isinstance(s, bool) for s in shape):
         shape = [1 if b else None for b in shape]
     return TensorVariable(TensorType(dtype or config.floatX, shape), name=name)
 
@@ -87,13 +100,23 @@ iscalars = lscalars = None  # noqa: E305 (plural constructors of Theano are not 
 del iscalars, lscalars
 
 
-def _lazy(name):
-    import importlib
-    return importlib.import_module(f"symgraph.tensor.{name}")
+#: the sub-namespaces, imported on first use (they import this module: no import cycle)
+_SUBMODULES = ("nnet", "signal", "shared_randomstreams", "extra_ops", "xlogx")
 
 
-def __getattr__(name):
-    # T.nnet, T.signal, T.shared_randomstreams, T.extra_ops... without import cycles
-    if name in ("nnet", "signal", "shared_randomstreams", "extra_ops", "xlogx"):
-        return _lazy(name)
-    raise AttributeError(f"module 'symgraph.tensor' has no attribute {name!r}")
+def __getattr__(name: str):
+    """``T.nnet``, ``T.signal``...: import the sub-namespace; any other name is missing."""
+    if name in _SUBMODULES:
+        import importlib
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_SUBMODULES))
+
+
+#: the public names: every function, op, class and constant above (the sub-namespaces are
+#: reached as attributes, as in Theano, and are not star-imported)
+__all__ = sorted(name for name, value in globals().items()
+                 if not name.startswith("_") and not _foreign(value))
