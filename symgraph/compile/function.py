@@ -8,6 +8,7 @@ import warnings
 from collections import OrderedDict
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from symgraph import backends
 from symgraph.compile import emit
 from symgraph.compile.mode import Mode, get_mode
 from symgraph.compile.pipeline import optimize
@@ -145,6 +146,10 @@ class Function:
         The generated Python source: the function, then the source of every kernel it calls.
     kernels : dict
         The back end's kernels the function calls, by the name it calls them by.
+    backend : str or None
+        The back end that computes the fused programs (``'numpy'``, ``'numba'``, ...: what
+        the mode's ``'auto'`` resolved to when the function was compiled), None for the
+        unfused linker; the first line of :attr:`source` names it with its kernel cache.
     fgraph : FunctionGraph
         The rewritten graph that was compiled.
     compile_time : float
@@ -189,10 +194,13 @@ class Function:
         fgraph = FunctionGraph(explicit + shared, all_outs)
         optimize(fgraph, mode)
         update_targets = [shared.index(t) for t, _ in updates]
+        # the back end that runs the fused programs ('auto' resolved once, here), or None for
+        # the unfused linker (FAST_COMPILE, the checking modes)
+        self.backend = backends.resolve(mode.backend) if mode.fuse and not mode.check else None
         source, ns, kernels = emit.generate(
             fgraph, explicit, shared, len(outputs), update_targets, check=mode.check,
             name=spec["name"] or "compiled", allow_downcast=[_input_policy(i, spec) for i in ins],
-            fuse=mode.fuse, backend=mode.backend)
+            fuse=mode.fuse, backend=self.backend or "numpy")
         code = compile(source, f"<symgraph {spec['name'] or 'function'}>", "exec")
         exec(code, ns)
         self._fn = ns[spec["name"] or "compiled"]
