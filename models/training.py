@@ -83,6 +83,12 @@ class Trainer:
                                        name="evaluate")
         self.supervised = y is not None
 
+    @property
+    def backend(self) -> Optional[str]:
+        """The back end that runs the train step (``Function.backend``: ``'numba'``,
+        ``'numpy'``, ...; None for the unfused linker)."""
+        return self._train.backend
+
     def train_step(self, x: np.ndarray, y: Optional[np.ndarray] = None) -> float:
         out = self._train(x, y) if self.supervised else self._train(x)
         return float(out)
@@ -141,7 +147,8 @@ def fit(model, optimizer, data, epochs: int, batch_size: int = 100, seed: int = 
         One entry per epoch: ``epoch``, ``train_loss`` (mean minibatch cost of the epoch),
         ``test_loss``, ``test_accuracy`` (None for unsupervised models), every other metric as
         ``test_<name>``, ``val_<name>`` with a validation pair, ``seconds`` (training time of
-        the epoch) and ``eval_seconds``.
+        the epoch), ``cpu_seconds`` (the process's CPU time in that training) and
+        ``eval_seconds``.
 
     The train and evaluation functions are compiled once, before the first epoch.
     """
@@ -166,7 +173,8 @@ def fit(model, optimizer, data, epochs: int, batch_size: int = 100, seed: int = 
     if valid is not None:
         evaluated.insert(0, ("val", _pair(valid, "validation", model)))
 
-    def entry(epoch: int, train_loss, seconds: float, batch_losses) -> Dict[str, Any]:
+    def entry(epoch: int, train_loss, seconds: float, batch_losses,
+              cpu_seconds: float = 0.0) -> Dict[str, Any]:
         t0 = time.perf_counter()
         rec: Dict[str, Any] = {"epoch": epoch, "train_loss": train_loss}
         for prefix, (x, y) in evaluated:
@@ -175,6 +183,7 @@ def fit(model, optimizer, data, epochs: int, batch_size: int = 100, seed: int = 
                 rec[f"{prefix}_{name}"] = value
         rec.setdefault("test_accuracy", None)
         rec["seconds"] = seconds
+        rec["cpu_seconds"] = cpu_seconds
         rec["eval_seconds"] = time.perf_counter() - t0
         if record_batches:
             rec["batch_losses"] = batch_losses
@@ -188,7 +197,7 @@ def fit(model, optimizer, data, epochs: int, batch_size: int = 100, seed: int = 
         per_epoch = min(per_epoch, max_batches)
     for epoch in range(initial_epoch + 1, epochs + 1):
         bar = _progress(per_epoch, f"epoch {epoch}/{epochs}", progress)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         losses, sizes = [], []
         for k, batch in enumerate(iterate_minibatches(x_tr, y_tr, batch_size, shuffle=True,
                                                       seed=seed, epoch=epoch)):
@@ -199,11 +208,11 @@ def fit(model, optimizer, data, epochs: int, batch_size: int = 100, seed: int = 
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(loss=f"{losses[-1]:.4f}", refresh=False)
-        seconds = time.perf_counter() - t0
+        seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
         if bar is not None:
             bar.close()
         train_loss = float(np.average(losses, weights=sizes)) if losses else float("nan")
-        rec = entry(epoch, train_loss, seconds, losses)
+        rec = entry(epoch, train_loss, seconds, losses, cpu_seconds)
         history.append(rec)
         if any(cb(rec) for cb in callbacks):
             break
