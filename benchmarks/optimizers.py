@@ -357,22 +357,30 @@ def run_study(args: argparse.Namespace) -> Dict:
                                     args.optimizer_list), args.dtype)
 
     save()
-    computed = 0
     args.blas_applied = None
     ledger = products.Ledger(compute["gemm_rate"], args.jobs) if compute else None
     progress = Progress(len(wanted), found, args.progress, args.jobs)
+    todo_keys = [(spec["optimizer"], spec["seed"]) for spec in todo]
+    recorded = []  # this session's record, once added to config's sessions
+
+    def computed() -> int:
+        """This session's runs in ``complete`` (what save() writes): counted from it, so
+        that a Ctrl-C anywhere leaves config.json agreeing with runs.csv."""
+        return sum(1 for k in todo_keys if k in complete)
 
     def record_session() -> None:
         wall = time.time() - started
+        done = computed()
         session = {
             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
-            "wall_seconds": wall, "runs_computed": computed,
-            "interrupted": computed < len(todo), "scheduler": args.scheduler,
+            "wall_seconds": wall, "runs_computed": done,
+            "interrupted": done < len(todo), "scheduler": args.scheduler,
             "jobs": args.jobs, "blas_threads": args.blas.count,
             "blas_applied": args.blas_applied, "hostname": config["machine"]["hostname"],
             **compute, "efficiency": ledger.summary(wall), "runs": ledger.runs}
-        if computed == 1:
+        if not recorded:
             R.add_session(config, session, "runs_computed")
+            recorded.append(session)
         else:
             R.replace_last_session(config, session, "runs_computed")
         R.write_json(out / "config.json", config)
@@ -385,17 +393,17 @@ def run_study(args: argparse.Namespace) -> Dict:
                                    f"{len(rows)} epochs, expected {args.epochs}")
             # what the file will hold, so this session's summary equals a resumed one's
             complete[(spec["optimizer"], spec["seed"])] = [table.normalize(r) for r in rows]
-            save()
-            computed += 1
             record = ledger.add(spec, result["info"])
+            save()
             record_session()  # after every run: an interrupted session keeps its records
             progress.update(spec, rows, record, ledger.steady_seconds())
     finally:
         progress.close()
-        if config is not None and computed:
+        if config is not None and computed():
+            save()  # again: an interrupted save may have left the last run out
             record_session()
-    report = {"out": str(out), "computed": computed, "total": len(wanted)}
-    if computed:
+    report = {"out": str(out), "computed": computed(), "total": len(wanted)}
+    if report["computed"]:
         report["efficiency"] = ledger.summary(time.time() - started)
     if not args.no_plots:
         from benchmarks import plot
