@@ -30,6 +30,16 @@ BLAS threads: one per run by default (:mod:`models.threads` says why), ``--threa
 bit-identical for equal arguments and an equal BLAS thread count: float32 sums in another
 thread split may differ in the last bits.
 
+What computed and how fast: before the first run the command prints and records
+(``compute`` in config.json) the back end FAST_RUN picks (numba when installed, see
+:mod:`symgraph.backends`) and its kernel cache, the BLAS route of the in-place products
+(:func:`symgraph.ops.blas.gemm_path`) and the machine's rate for the study's products, the
+GEMM-only step measured now (:mod:`benchmarks.products`). Each run reports the back end it
+actually used, its set-up, training and evaluation seconds, and its process's peak memory;
+the log line and the session's record in config.json give the products' achieved GFLOP/s in
+training and its fraction of that rate, per run and for the session, and the ETA counts the
+runs' training and evaluation only (a process's first run also imports and compiles).
+
 Schedulers: ``serial`` (default for ``--jobs 1``), ``processes`` (``--jobs N`` spawned workers,
 BLAS threads set in their environment before NumPy loads), ``dask`` (a ``LocalCluster`` of
 ``--jobs`` worker processes, or ``--dask-address`` of an existing scheduler whose workers have
@@ -46,6 +56,7 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
+from benchmarks import products
 from benchmarks import results as R
 from benchmarks import schedulers
 from benchmarks.optimizer_run import RUN_KEYS, data_sizes, run_one
@@ -68,7 +79,8 @@ outputs (in --out):
                 computed again
   summary.csv   mean, std, min and max over seeds per optimizer and epoch
   config.json   settings, each optimizer's hyper-parameters, the data folder used, BLAS
-                threads, versions, and one record per session that computed runs
+                threads, the back end and the machine's GEMM rate, versions, and one
+                record per session that computed runs (each run's efficiency)
   *.png         accuracy, zoom on the best optimizers, losses (redraw: python -m
                 benchmarks.plot OUT)
 
@@ -304,8 +316,17 @@ def run_study(args: argparse.Namespace) -> Dict:
     if found:
         print(f"resuming: {found} of {len(wanted)} runs found in {out}"
               + ("; nothing to compute" if not todo else ""), file=sys.stderr, flush=True)
+    compute = None
     if todo:
         print(args.blas.describe(), file=sys.stderr, flush=True)
+        compute = _compute(args)
+        rate = compute["gemm_rate"]
+        cache = f", kernel cache {compute['kernel_cache']}" if compute["kernel_cache"] else ""
+        print(f"back end: {compute['backend']}{cache}; products by {compute['gemm_path']}; "
+              f"GEMM-only step {rate['step_cpu_seconds'] * 1e3:.2f} ms of CPU time = "
+              f"{rate['gflops']:.1f} GFLOP/s ({rate['flops_per_step'] / 1e6:.0f} MFLOP per "
+              f"step, measured now; {rate['step_seconds'] * 1e3:.2f} ms of wall time)",
+              file=sys.stderr, flush=True)
 
     out.mkdir(parents=True, exist_ok=True)
     if args.overwrite:
@@ -322,6 +343,7 @@ def run_study(args: argparse.Namespace) -> Dict:
              "arguments": {k: v for k, v in sorted(vars(args).items())
                            if k not in _DERIVED},
              "blas_threads": {"count": args.blas.count, "source": args.blas.source},
+             "compute": compute,
              "columns": {"runs.csv": R.RUN_COLUMNS}, "machine": R.machine_info(),
              "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started))},
             old, "runs_computed")
@@ -335,35 +357,75 @@ def run_study(args: argparse.Namespace) -> Dict:
                                     args.optimizer_list), args.dtype)
 
     save()
-    computed = 0
     args.blas_applied = None
-    progress = Progress(len(wanted), found, args.progress)
+    ledger = products.Ledger(compute["gemm_rate"], args.jobs) if compute else None
+    progress = Progress(len(wanted), found, args.progress, args.jobs)
+    todo_keys = [(spec["optimizer"], spec["seed"]) for spec in todo]
+    recorded = []  # this session's record, once added to config's sessions
+
+    def computed() -> int:
+        """This session's runs in ``complete`` (what save() writes): counted from it, so
+        that a Ctrl-C anywhere leaves config.json agreeing with runs.csv."""
+        return sum(1 for k in todo_keys if k in complete)
+
+    def record_session() -> None:
+        wall = time.time() - started
+        done = computed()
+        session = {
+            "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+            "wall_seconds": wall, "runs_computed": done,
+            "interrupted": done < len(todo), "scheduler": args.scheduler,
+            "jobs": args.jobs, "blas_threads": args.blas.count,
+            "blas_applied": args.blas_applied, "hostname": config["machine"]["hostname"],
+            **compute, "efficiency": ledger.summary(wall), "runs": ledger.runs}
+        if not recorded:
+            R.add_session(config, session, "runs_computed")
+            recorded.append(session)
+        else:
+            R.replace_last_session(config, session, "runs_computed")
+        R.write_json(out / "config.json", config)
+
     try:
-        for spec, rows in _stream(args, todo):
+        for spec, result in _stream(args, todo):
+            rows = result["rows"]
             if len(rows) != args.epochs:
                 raise RuntimeError(f"run {spec['optimizer']}/{spec['seed']} returned "
                                    f"{len(rows)} epochs, expected {args.epochs}")
             # what the file will hold, so this session's summary equals a resumed one's
             complete[(spec["optimizer"], spec["seed"])] = [table.normalize(r) for r in rows]
+            record = ledger.add(spec, result["info"])
             save()
-            computed += 1
-            progress.update(spec, rows)
+            record_session()  # after every run: an interrupted session keeps its records
+            progress.update(spec, rows, record, ledger.steady_seconds())
     finally:
         progress.close()
-        if config is not None and computed:
-            R.add_session(config, {
-                "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
-                "wall_seconds": time.time() - started, "runs_computed": computed,
-                "interrupted": computed < len(todo), "scheduler": args.scheduler,
-                "jobs": args.jobs, "blas_threads": args.blas.count,
-                "blas_applied": args.blas_applied, "hostname": config["machine"]["hostname"]},
-                "runs_computed")
-            R.write_json(out / "config.json", config)
+        if config is not None and computed():
+            save()  # again: an interrupted save may have left the last run out
+            record_session()
+    report = {"out": str(out), "computed": computed(), "total": len(wanted)}
+    if report["computed"]:
+        report["efficiency"] = ledger.summary(time.time() - started)
     if not args.no_plots:
         from benchmarks import plot
         plot.make_plots(out)
-    return {"out": str(out), "computed": computed, "total": len(wanted),
-            "wall": time.time() - started}
+    report["wall"] = time.time() - started
+    return report
+
+
+def _compute(args: argparse.Namespace) -> Dict:
+    """What computes this session's runs, as far as this process can tell: the back end that
+    FAST_RUN picks here and its kernel cache, the BLAS route of in-place products, and the
+    GEMM-only rate of the study's products measured now with a run's BLAS thread count (the
+    runs report the back end they actually used)."""
+    from symgraph import backends
+    from symgraph.ops.blas import gemm_path
+    name = backends.resolve("auto")
+    sizes = products.layer_sizes(args.model, args.hidden)
+    with blas.limited(args.blas.count):
+        rate = products.gemm_rate(sizes, args.batch_size, args.dtype)
+    return {"backend": name,
+            "kernel_cache": backends.cache_dir() if name != "numpy" else None,
+            "gemm_path": gemm_path(args.dtype), "gemm_rate": rate}
 
 
 def _stream(args: argparse.Namespace, todo: List[Dict]):
@@ -389,8 +451,18 @@ def _stream(args: argparse.Namespace, todo: List[Dict]):
 def _main(argv: Optional[Sequence[str]]) -> int:
     args = resolve(build_parser().parse_args(argv))
     report = run_study(args)
-    print(f"{report['computed']} run(s) computed, {report['total']} in the study, "
-          f"{report['wall']:.1f} s; results in {report['out']}", file=sys.stderr)
+    line = (f"{report['computed']} run(s) computed, {report['total']} in the study, "
+            f"{report['wall']:.1f} s")
+    eff = report.get("efficiency")
+    if eff:
+        line += (f"; products at {eff['gflops']:.1f} GFLOP/s of training CPU time = "
+                 f"{eff['fraction_of_gemm']:.0%} of the GEMM-only rate "
+                 f"({eff['wall_fraction']:.0%} in wall time); study throughput "
+                 f"{eff['throughput_gflops']:.1f} GFLOP/s over the wall time with "
+                 f"{args.jobs} job(s) = {eff['throughput_fraction']:.0%} of {args.jobs} x "
+                 f"the GEMM-only rate; peak memory of a run's process "
+                 f"{eff['peak_rss_mb']:.0f} MiB")
+    print(f"{line}; results in {report['out']}", file=sys.stderr)
     return 0
 
 

@@ -352,6 +352,13 @@ def add_session(config: dict, session: dict, count_key: str) -> None:
     _totals(config, count_key)
 
 
+def replace_last_session(config: dict, session: dict, count_key: str) -> None:
+    """Replace the last of ``config``'s sessions by ``session`` (the same session, further on)
+    and update the totals."""
+    config["sessions"][-1] = session
+    _totals(config, count_key)
+
+
 def _totals(config: dict, count_key: str) -> None:
     sessions = config["sessions"]
     if sessions:

@@ -83,6 +83,12 @@ class Trainer:
                                        name="evaluate")
         self.supervised = y is not None
 
+    @property
+    def backend(self) -> Optional[str]:
+        """The back end that runs the train step (``Function.backend``: ``'numba'``,
+        ``'numpy'``, ...; None for the unfused linker)."""
+        return self._train.backend
+
     def train_step(self, x: np.ndarray, y: Optional[np.ndarray] = None) -> float:
         out = self._train(x, y) if self.supervised else self._train(x)
         return float(out)

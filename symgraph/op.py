@@ -36,6 +36,9 @@ class Op:
     view_map: dict = {}
     #: ops with side effects or randomness must not be merged or folded
     deterministic: bool = True
+    #: False for an op whose result is better computed at run time than embedded as a
+    #: constant, even from constant inputs (a cached array the back ends recognise)
+    foldable: bool = True
 
     # -- what the linker asks --------------------------------------------------------------
     #: True when every output is new memory and the inputs are read only while the op runs:

@@ -1,12 +1,23 @@
 """Random streams: random draws as ops whose generator state lives in shared variables.
 
-Each draw is one :class:`RandomDraw` node with inputs ``(state, size, *params)`` and two
-outputs ``(new_state, sample)``. ``state`` is a shared ``uint64`` vector holding a serialised
-NumPy ``PCG64`` bit generator; its ``default_update`` is the draw's ``new_state``, so every
+Each draw has its own state, a shared ``uint64`` vector derived from the stream's seed by
+``SeedSequence`` spawning in creation order, whose ``default_update`` advances it: every
 compiled function that uses the sample advances the generator (unless compiled with
-``no_default_updates=True``). Given the same state the op is deterministic, which keeps merge
-and constant folding valid; two draws are independent because each has its own state, derived
-from the stream's seed by ``SeedSequence`` spawning in creation order. Same seed, same numbers.
+``no_default_updates=True``). Given the same state a draw is deterministic, which keeps merge
+and constant folding valid; two draws are independent because each has its own state. Same
+seed, same numbers.
+
+Two kinds of draw:
+
+* :class:`RandomDraw` ``(state, size, *params) -> (new_state, sample)``: NumPy's
+  ``Generator(PCG64)`` on the state (six words, a serialised PCG64), for every distribution
+  but one;
+* Bernoulli draws (the masks of dropout and masking noise, ``binomial`` with one trial) are
+  counter-based: :class:`RandomCounter` ``(state, size) -> (new_state, s)`` claims the next
+  numbers of a SplitMix64 stream (state ``[key, counter]``) and the sample is the elementwise
+  graph ``counter_bits(s, flat_index(size)) < round(p * 2**32)``
+  (:mod:`symgraph.ops.counter`), which fuses with what uses it: with the ``[fast]`` back end
+  a dropout's draw, comparison, mask and scale are one compiled loop.
 """
 from __future__ import annotations
 
@@ -18,6 +29,7 @@ from symgraph.config import config
 from symgraph.graph import Apply, Constant, Variable
 from symgraph.op import Op
 from symgraph.ops import elemwise as E
+from symgraph.ops.counter import GAMMA, FlatIndex, counter_bits_op
 from symgraph.ops.shape import as_shape_vector, shape_entries
 from symgraph.ops.variable import TensorVariable, as_tensor_variable, constant
 from symgraph.shared import SharedVariable, shared
@@ -49,17 +61,30 @@ def decode_state(words: np.ndarray) -> np.random.PCG64:
 
 
 def seed_state(seed: int, index: int) -> np.ndarray:
-    """The initial state of the ``index``-th draw of a stream seeded with ``seed``."""
+    """The initial state of the ``index``-th draw of a stream seeded with ``seed`` (a
+    :class:`RandomDraw`)."""
     return encode_state(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(index,))))
 
 
-#: distribution -> number of parameters
-_DISTS = {"uniform": 2, "normal": 2, "truncated_normal": 2, "binomial": 2, "bernoulli": 1,
-          "integers": 2, "choice": 2, "choice_noreplace": 2, "permutation": 1,
-          "multinomial": 2}
+#: words of a counter-based state: the stream's key and the 64-bit outputs used so far
+COUNTER_STATE_SIZE = 2
 
-#: 2**32: a raw 32-bit draw is below ``p * 2**32`` with probability ``p`` (to 2**-32)
+
+def counter_state(seed: int, index: int) -> np.ndarray:
+    """The initial state ``[key, 0]`` of the ``index``-th draw of a stream seeded with
+    ``seed`` when it is counter-based (:class:`RandomCounter`): the key is the first 64-bit
+    word of the draw's ``SeedSequence`` child."""
+    key = np.random.SeedSequence(seed, spawn_key=(index,)).generate_state(1, np.uint64)[0]
+    return np.array([key, 0], dtype=np.uint64)
+
+
+#: distribution -> number of parameters
+_DISTS = {"uniform": 2, "normal": 2, "truncated_normal": 2, "binomial": 2, "integers": 2,
+          "choice": 2, "choice_noreplace": 2, "permutation": 1, "multinomial": 2}
+
+#: 2**32: a 32-bit random number is below ``p * 2**32`` with probability ``p`` (to 2**-32)
 _TWO_32 = 4294967296.0
+_MASK64 = (1 << 64) - 1
 
 
 class RandomDraw(Op):
@@ -129,8 +154,6 @@ class RandomDraw(Op):
             out = gen.uniform(params[0], params[1], shape)
         elif d == "normal":
             out = gen.normal(params[0], params[1], shape)
-        elif d == "bernoulli":
-            out = _bernoulli(bitgen, params[0], shape)
         elif d == "truncated_normal":
             out = params[0] + params[1] * _truncated_standard_normal(
                 gen, shape if shape is not None else np.broadcast_shapes(*map(np.shape, params)))
@@ -198,6 +221,79 @@ class RandomDraw(Op):
         return result
 
 
+class RandomCounter(Op):
+    """Claim the numbers of a counter-based draw: ``(state, size) -> (new_state, s)``.
+
+    ``state`` is ``[key, counter]`` (uint64): the SplitMix64 stream seeded with ``key`` has
+    given ``counter`` 64-bit outputs. A draw of ``n = prod(size)`` 32-bit numbers takes the next
+    ``ceil(n / 2)`` outputs: ``s = key + (counter + 1) * GAMMA`` is the Weyl state of the first
+    (a uint64 scalar, for :func:`~symgraph.ops.counter.counter_bits`) and ``new_state`` is
+    ``[key, counter + ceil(n / 2)]``. No gradient.
+    """
+
+    props = ()
+
+    def make_node(self, state, size) -> Apply:
+        if not isinstance(state, Variable) or state.dtype != "uint64" or state.ndim != 1:
+            raise TypeError(f"{self}: the state must be a uint64 vector, got {state}")
+        vec, _ = as_shape_vector(size, "bernoulli: size")
+        return Apply(self, [state, vec], [TensorVariable(state.type),
+                                          TensorVariable(TensorType("uint64", ()))])
+
+    def perform(self, state, size):
+        if state.shape != (COUNTER_STATE_SIZE,):
+            raise ValueError(f"a counter-based random state has {COUNTER_STATE_SIZE} uint64 "
+                             f"words [key, counter], got shape {state.shape}")
+        key, counter = state.tolist()
+        n = 1
+        for d in size.tolist():
+            if d < 0:
+                raise ValueError(f"bernoulli: negative dimension in size {tuple(size)}")
+            n *= d
+        new = np.array((key, (counter + (n + 1) // 2) & _MASK64), dtype=np.uint64)
+        return new, np.asarray((key + (counter + 1) * GAMMA) & _MASK64, dtype=np.uint64)
+
+    def infer_shape(self, node, shapes):
+        return [shapes[0], ()]
+
+    def grad(self, inputs, outputs, output_grads):
+        from symgraph.gradient import disconnected
+        return [disconnected, None]
+
+
+class BernoulliThreshold(Op):
+    """``round(p * 2**32)`` as uint64, the threshold a 32-bit number stays below with
+    probability ``p``; ``p`` outside ``[0, 1]`` (or NaN) raises ``ValueError`` when the
+    function runs. No gradient (a Bernoulli sample is piecewise constant in ``p``)."""
+
+    props = ()
+
+    def make_node(self, p) -> Apply:
+        p = as_tensor_variable(p)
+        if p.dtype not in float_dtypes and p.dtype not in ("int8", "int16", "int32", "int64",
+                                                           "uint8", "bool"):
+            raise TypeError(f"bernoulli: p must be a real tensor, got {p.type}")
+        return Apply(self, [p], [TensorVariable(TensorType("uint64", p.type.shape))])
+
+    def perform(self, p):
+        return bernoulli_threshold(p)
+
+    def infer_shape(self, node, shapes):
+        return [shapes[0]]
+
+    def grad(self, inputs, outputs, output_grads):
+        return [None]
+
+
+def bernoulli_threshold(p) -> np.ndarray:
+    """``round(p * 2**32)`` (uint64) after checking that every ``p`` is in ``[0, 1]``."""
+    p = np.asarray(p, dtype=np.float64)
+    if not np.all((p >= 0) & (p <= 1)):
+        bad = p[~((p >= 0) & (p <= 1))].reshape(-1)[0]
+        raise ValueError(f"bernoulli: p must be in [0, 1], got {bad!r}")
+    return np.rint(p * _TWO_32).astype(np.uint64)
+
+
 class RandomStream:
     """A source of symbolic random draws: ``RandomStream(seed).normal((3, 4))``.
 
@@ -213,6 +309,7 @@ class RandomStream:
             seed = int(np.random.SeedSequence().entropy % (2 ** 63))
         self._seed = int(seed)
         self.state_updates: list = []
+        self._initial: list = []  # per draw: seed_state or counter_state
 
     # -- state -------------------------------------------------------------------------
     def seed(self, seed: Optional[int] = None) -> None:
@@ -222,15 +319,16 @@ class RandomStream:
             seed = int(np.random.SeedSequence().entropy % (2 ** 63))
         self._seed = int(seed)
         for k, (state, _) in enumerate(self.state_updates):
-            state.set_value(seed_state(self._seed, k))
+            state.set_value(self._initial[k](self._seed, k))
 
     def updates(self) -> list:
         """The ``(state, new_state)`` pairs of every draw (Theano's ``updates()``)."""
         return list(self.state_updates)
 
-    def _new_state(self) -> SharedVariable:
+    def _new_state(self, initial=seed_state) -> SharedVariable:
         k = len(self.state_updates)
-        return shared(seed_state(self._seed, k), name=f"rng_state_{k}")
+        self._initial.append(initial)
+        return shared(initial(self._seed, k), name=f"rng_state_{k}")
 
     def gen(self, dist: str, size, params: Sequence, dtype, ndim: Optional[int] = None
             ) -> Variable:
@@ -282,14 +380,34 @@ class RandomStream:
         return self.gen("binomial", size, [n, p], dtype, ndim)
 
     def bernoulli(self, size=None, p=0.5, ndim: Optional[int] = None) -> Variable:
-        """Booleans, True with probability ``p`` (may be symbolic): one raw 32-bit draw per
-        element compared with ``p * 2**32``, exact to 2**-32. A ``p`` outside ``[0, 1]`` is
-        refused when the graph is built (a constant) or when it runs."""
+        """Booleans, True with probability ``p`` (may be symbolic, or a tensor broadcasting
+        to ``size``): 32-bit numbers of a counter-based generator compared with
+        ``round(p * 2**32)``, exact to 2**-32 (see :class:`RandomCounter`). A ``p`` outside
+        ``[0, 1]`` is refused when the graph is built (a constant) or when it runs."""
         if not isinstance(p, Variable):
-            if not np.all((np.asarray(p) >= 0) & (np.asarray(p) <= 1)):
+            value = np.asarray(p, dtype=np.float64)
+            if not np.all((value >= 0) & (value <= 1)):
                 raise ValueError(f"bernoulli: p must be in [0, 1], got {p!r}")
-            p = constant(np.float64(p) if np.ndim(p) == 0 else np.asarray(p, np.float64))
-        return self.gen("bernoulli", size, [as_tensor_variable(p)], "bool", ndim)
+            t = bernoulli_threshold(value)
+            threshold = constant(t.astype(np.uint32) if np.all(t < _TWO_32) else t)
+        else:
+            threshold = BernoulliThreshold()(p)
+        if size is None:
+            size = (np.shape(p) if not isinstance(p, Variable) else
+                    threshold.shape if threshold.ndim else ())
+        vec, static = as_shape_vector(size, "bernoulli: size")
+        if threshold.ndim > len(static):
+            raise ValueError(f"bernoulli: p has {threshold.ndim} dimensions, more than the "
+                             f"{len(static)} of size={size!r}")
+        if ndim is not None and len(static) != ndim:
+            raise ValueError(f"bernoulli: ndim={ndim} but the sample has {len(static)} "
+                             f"dimensions (size={size!r})")
+        state = self._new_state(counter_state)
+        new_state, s = RandomCounter()(state, vec)
+        sample = E.lt(counter_bits_op(s, FlatIndex()(vec)), threshold)
+        state.default_update = new_state
+        self.state_updates.append((state, new_state))
+        return sample
 
     def integers(self, size=None, low=0, high=2, ndim: Optional[int] = None, dtype="int64"
                  ) -> Variable:
@@ -326,22 +444,6 @@ class RandomStream:
             raise TypeError("multinomial: pvals is required")
         n = as_tensor_variable(n) if isinstance(n, Variable) else constant(np.int64(n))
         return self.gen("multinomial", size, [n, as_tensor_variable(pvals)], dtype, ndim)
-
-
-def _bernoulli(bitgen, p, shape) -> np.ndarray:
-    """True with probability ``p``: one raw 32-bit draw per element compared with
-    ``p * 2**32`` (exact to 2**-32, and the cheapest draw there is: two raw numbers per 64-bit
-    step of the generator, no floating point per element)."""
-    p = np.asarray(p, dtype=np.float64)
-    if not np.all((p >= 0) & (p <= 1)):
-        raise ValueError(f"bernoulli: p must be in [0, 1], got {p if p.size < 8 else p.min()}")
-    shape = tuple(shape) if shape is not None else p.shape
-    n = int(np.prod(shape, dtype=np.int64))
-    bits = bitgen.random_raw((n + 1) // 2).view(np.uint32)[:n].reshape(shape)
-    threshold = np.rint(p * _TWO_32).astype(np.uint64)
-    if threshold.ndim == 0 and threshold < _TWO_32:
-        return bits < np.uint32(threshold)  # a 32-bit comparison, no widening per element
-    return bits < threshold
 
 
 def _truncated_standard_normal(gen: np.random.Generator, shape) -> np.ndarray:
@@ -389,4 +491,5 @@ def _int_params(*values) -> List[Variable]:
             for v in values]
 
 
-__all__ = ["RandomStream", "RandomDraw", "encode_state", "decode_state", "seed_state"]
+__all__ = ["RandomStream", "RandomDraw", "RandomCounter", "BernoulliThreshold", "encode_state",
+           "decode_state", "seed_state", "counter_state"]

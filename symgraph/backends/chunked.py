@@ -60,7 +60,8 @@ class ChunkedGroup:
         self.source, self._fn = self._build(members, ext_dtypes)
 
     def _build(self, members, ext_dtypes) -> Tuple[str, object]:
-        ns: dict = {"np": np, **S.HELPERS, **RUNTIME}
+        ns: dict = {"np": np, **S.helpers_of(sop for program, _, _ in members
+                                                for sop, _, _ in program), **RUNTIME}
         counter = [0]
 
         def temp(dtype: str) -> str:

@@ -38,11 +38,14 @@ class NumbaBackend(NumpyBackend):
         lines = super().cluster_lines(node, names, out, result, temp, indent, aliased=aliased)
         if len(node.op.program) < MIN_STEPS or not _compilable(node):
             return lines
+        # inputs holding each element's flat position: the flat loop counts them itself
+        index = tuple(q for q, x in enumerate(node.inputs) if x.owner is not None
+                      and getattr(x.owner.op, "flat_index", False))
         kernel = self._kernel(
-            (node.op, tuple(x.type for x in node.inputs)),
+            (node.op, tuple(x.type for x in node.inputs), index),
             lambda: numba_loops.NumbaKernel(
                 node.op.program, [x.dtype for x in node.inputs], [x.ndim for x in node.inputs],
-                node.outputs[0].dtype, node.outputs[0].ndim, self.parallel),
+                node.outputs[0].dtype, node.outputs[0].ndim, self.parallel, index),
             "_kernel")
         # one compiled loop for large operands; small ones stay in NumPy (no call overhead)
         size = " * ".join(f"_shp[{d}]" for d in range(node.outputs[0].ndim))

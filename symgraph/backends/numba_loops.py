@@ -72,7 +72,8 @@ def _kernel_body(program, in_refs: Sequence[str], indent: str, prefix: str = "s"
                 parts.append(names[a[1]])
             else:
                 parts.append(_const(a))
-        expr = sop.kernel_expr(parts)
+        pre, expr = sop.kernel_lines(parts, f"{prefix}{j}_")
+        lines += [indent + line for line in pre]
         if dtype != "bool":
             expr = f"np.{dtype}({expr})"
         lines.append(f"{indent}{prefix}{j} = {expr}")
@@ -80,17 +81,28 @@ def _kernel_body(program, in_refs: Sequence[str], indent: str, prefix: str = "s"
     return lines, names[-1]
 
 
+def _flat_refs(scalar: Sequence[bool], index: Sequence[int],
+               same: Sequence[int] = ()) -> List[str]:
+    """How the flat loop reads each input at element ``k``: a scalar as is, an input holding
+    the elements' flat positions (``index``) as ``k`` itself, an input that is the output
+    array (``same``) through the output's pointer, any other from memory."""
+    return [f"i{q}" if s else "np.uint64(k)" if q in index else "out[k]" if q in same
+            else f"i{q}[k]" for q, s in enumerate(scalar)]
+
+
 def numba_source(program, in_dtypes: Sequence[str], scalar: Sequence[bool], out_dtype: str,
-                 ndim: int, parallel: bool = False) -> str:
+                 ndim: int, parallel: bool = False, index: Sequence[int] = ()) -> str:
     """Source of a module defining ``flat`` (1-d contiguous operands) and ``nd`` (``ndim``-d
     operands already broadcast to the output shape) loop kernels; ``parallel`` spreads the
-    outer loop over threads (``prange``)."""
+    outer loop over threads (``prange``). The inputs listed in ``index`` hold each element's
+    flat position (:class:`~symgraph.ops.counter.FlatIndex`): the flat loop, whose operands
+    all have the output's shape, uses its counter instead of reading them."""
     loop = "prange" if parallel else "range"
     args = ", ".join(f"i{k}" for k in range(len(in_dtypes)))
     sig_args = ", ".join(_NB_TYPES[d] if s else f"{_NB_TYPES[d]}[::1]"
                          for d, s in zip(in_dtypes, scalar))
     sig = f"void({_NB_TYPES[out_dtype]}[::1], {sig_args})"
-    flat_refs = [f"i{k}" if s else f"i{k}[k]" for k, s in enumerate(scalar)]
+    flat_refs = _flat_refs(scalar, index)
     body, res = _kernel_body(program, flat_refs, "        ")
     idx = ", ".join(f"k{d}" for d in range(ndim))
     nd_refs = [f"i{k}" if s else f"i{k}[{idx}]" for k, s in enumerate(scalar)]
@@ -119,9 +131,15 @@ def _pointer_loop(name: str, args: Sequence[str], kinds: Sequence[tuple],
 
 
 def pointer_loop_source(name: str, program, in_dtypes: Sequence[str], scalar: Sequence[bool],
-                        out_dtype: str) -> Tuple[str, List[tuple]]:
-    """The pointer loop of a fused cluster: ``name(out, i0, ..., n)``."""
-    refs = [f"i{k}" if s else f"i{k}[k]" for k, s in enumerate(scalar)]
+                        out_dtype: str, index: Sequence[int] = (),
+                        same: Sequence[int] = ()) -> Tuple[str, List[tuple]]:
+    """The pointer loop of a fused cluster: ``name(out, i0, ..., n)`` (``index`` as for
+    :func:`numba_source`). The inputs listed in ``same`` are the output array itself (an
+    update written over its operand): the loop reads them through ``out``, so that no two
+    pointers overlap. LLVM vectorises a loop only after a run-time check that its pointers do
+    not overlap, and otherwise runs it element by element: measured 25x slower for AdaDelta's
+    step, whose ``sqrt`` and division are cheap only in vector registers."""
+    refs = _flat_refs(scalar, index, same)
     body, res = _kernel_body(program, refs, "        ")
     args = ["out"] + [f"i{k}" for k in range(len(in_dtypes))]
     kinds = [("p", out_dtype)] + [("s" if s else "p", d) for d, s in zip(in_dtypes, scalar)]
@@ -168,26 +186,44 @@ class NumbaKernel:
     shape and is C-contiguous (the common case: optimizer updates): serial loops then run as
     native code from the kernel cache (:mod:`symgraph.backends.native`, no numba start-up when
     the cache is warm). Broadcast operands go to an ``ndim``-d numba loop, compiled when first
-    needed. Below :data:`NUMBA_MIN_SIZE` elements the NumPy steps run instead.
+    needed. Below :data:`NUMBA_MIN_SIZE` elements the NumPy steps run instead. The inputs
+    listed in ``index`` hold each element's flat position: the flat loops use their counter.
     """
 
     def __init__(self, program, in_dtypes: Sequence[str], in_ndims: Sequence[int],
-                 out_dtype: str, ndim: int, parallel: bool = False):
+                 out_dtype: str, ndim: int, parallel: bool = False, index: Sequence[int] = ()):
         self.scalar = [nd == 0 for nd in in_ndims]
         self.out_dtype = np.dtype(out_dtype)
         self.ndim = ndim
-        self.source = numba_source(program, in_dtypes, self.scalar, out_dtype, ndim, parallel)
+        self.source = numba_source(program, in_dtypes, self.scalar, out_dtype, ndim, parallel,
+                                   index)
         self._numpy = numpy_function(program, in_dtypes, out_dtype)
         self._arrays = [k for k, s in enumerate(self.scalar) if not s]
         self._convert = [_scalar_converter(d) if s else None
                          for d, s in zip(in_dtypes, self.scalar)]
         self._module = None
         self._native_flat = None
+        self._loop_args = (program, list(in_dtypes), out_dtype, tuple(index))
+        #: native loops reading the inputs that are the output through ``out``, by those inputs
+        self._native_same: dict = {}
         if not parallel:
-            src, kinds = pointer_loop_source("flat", program, in_dtypes, self.scalar, out_dtype)
+            src, kinds = pointer_loop_source("flat", program, in_dtypes, self.scalar, out_dtype,
+                                             index)
             self._native_flat = native.loop(src, "flat", kinds, cache_dir())
         if self._native_flat is None:
             self._numba()  # numba's dispatcher, compiled (or loaded from its cache) now
+
+    def _native_for(self, same: Tuple[int, ...]):
+        """The native flat loop for calls whose output array is the inputs ``same`` (made
+        and cached when first needed; the plain loop when it cannot be made)."""
+        fn = self._native_same.get(same)
+        if fn is None:
+            program, in_dtypes, out_dtype, index = self._loop_args
+            src, kinds = pointer_loop_source("flat", program, in_dtypes, self.scalar,
+                                             out_dtype, index, same)
+            fn = native.loop(src, "flat", kinds, cache_dir()) or self._native_flat
+            self._native_same[same] = fn
+        return fn
 
     def _numba(self):
         if self._module is None:
@@ -219,7 +255,9 @@ class NumbaKernel:
                 break
         if flat:
             if self._native_flat is not None:
-                self._native_flat(native.pointer(out), *_native_args(ins, self._convert), size)
+                same = tuple(k for k in self._arrays if ins[k] is out)
+                loop = self._native_for(same) if same else self._native_flat
+                loop(native.pointer(out), *_native_args(ins, self._convert), size)
                 return out
             args = list(ins)
             for k in self._arrays:

@@ -209,7 +209,7 @@ def numpy_function(program, in_dtypes: Sequence[str], out_dtype: str, name: str 
     """A Python function ``f(out, shape, *inputs)`` running the NumPy steps (``out`` may be
     ``None``); its temporaries are private buffers reused across calls."""
     ins = [f"i{k}" for k in range(len(in_dtypes))]
-    ns: dict = {"np": np, **S.HELPERS, **RUNTIME}
+    ns: dict = {"np": np, **S.helpers_of(sop for sop, _, _ in program), **RUNTIME}
     counter = [0]
 
     def temp(dtype: str) -> str:

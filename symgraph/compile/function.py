@@ -8,6 +8,7 @@ import warnings
 from collections import OrderedDict
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from symgraph import backends
 from symgraph.compile import emit
 from symgraph.gc_pause import gc_paused
 from symgraph.compile.mode import Mode, get_mode
@@ -154,6 +155,10 @@ class Function:
         The generated Python source: the function, then the source of every kernel it calls.
     kernels : dict
         The back end's kernels the function calls, by the name it calls them by.
+    backend : str or None
+        The back end that computes the fused programs (``'numpy'``, ``'numba'``, ...: what
+        the mode's ``'auto'`` resolved to when the function was compiled), None for the
+        unfused linker; the first line of :attr:`source` names it with its kernel cache.
     fgraph : FunctionGraph
         The rewritten graph that was compiled.
     compile_time : float
@@ -205,10 +210,13 @@ class Function:
         profile = spec.get("profile")
         if profile is True:
             profile = ProfileStats(spec["name"])
+        # the back end that runs the fused programs ('auto' resolved once, here), or None for
+        # the unfused linker (FAST_COMPILE, the checking modes)
+        self.backend = backends.resolve(mode.backend) if mode.fuse and not mode.check else None
         source, ns, kernels = emit.generate(
             fgraph, explicit, shared, len(outputs), update_targets, check=mode.check,
             name=spec["name"] or "compiled", allow_downcast=[_input_policy(i, spec) for i in ins],
-            fuse=mode.fuse, backend=mode.backend, profile=profile)
+            fuse=mode.fuse, backend=self.backend or "numpy", profile=profile)
         #: the :class:`ProfileStats` of a function compiled with ``profile``, else None
         self.profile = profile
         code = compile(source, f"<symgraph {spec['name'] or 'function'}>", "exec")

@@ -33,7 +33,7 @@ class Composite(Op):
 
     @property
     def emit_helpers(self) -> dict:
-        return S.HELPERS
+        return S.helpers_of(sop for sop, _, _ in self.program)
 
     copies = True
 

@@ -65,7 +65,7 @@ class Elemwise(Op):
 
     @property
     def emit_helpers(self) -> dict:
-        return S.HELPERS
+        return S.helpers_of([self.scalar_op])
 
     copies = True
 

@@ -8,7 +8,7 @@ gradients can be differentiated again).
 from __future__ import annotations
 
 import math
-from typing import Callable, List, Optional
+from typing import Callable, Iterable, List, Optional, Tuple
 
 import numpy as np
 
@@ -41,10 +41,14 @@ class ScalarOp:
         ``second``: 1): the back ends write it as a copy into the output buffer.
     compiles : bool
         The back ends may compile ``kernel`` into their loops (the ops of this table); ops
-        defined elsewhere keep their NumPy implementation.
+        defined elsewhere keep their NumPy implementation unless they say otherwise.
+    helpers : dict
+        Functions (name -> object) that ``emit``'s NumPy expression names, beyond
+        :data:`HELPERS` (see :func:`helpers_of`).
     """
 
     compiles = True
+    helpers: dict = {}
 
     def __init__(self, name: str, nin: int, ufunc: Optional[str], kind: str, kernel: str,
                  grad: Optional[Callable] = None, impl: Optional[Callable] = None,
@@ -117,6 +121,12 @@ class ScalarOp:
         if self.nin == -1:
             return "(" + self.kernel.join(names) + ")"
         return self.kernel.format(*names)
+
+    def kernel_lines(self, names: List[str], prefix: str) -> Tuple[List[str], str]:
+        """Statements of a compiled loop body (unindented; temporaries named ``prefix...``)
+        that prepare the value, and the scalar expression giving it: for ops whose value
+        takes several statements. By default no statement and :meth:`kernel_expr`."""
+        return [], self.kernel_expr(names)
 
     def grad(self, inputs, output, gz) -> List:
         if self._grad is None:
@@ -382,6 +392,14 @@ identity = _def("identity", 1, None, "same", "{0}", _g_identity, impl=np.array,
 #: helpers the emitted NumPy expressions may name
 HELPERS = {"_sigmoid": _sigmoid, "_softplus": _softplus, "_second": _second, "_erf": _erf,
              "_nary": _nary}
+
+
+def helpers_of(sops: Iterable[ScalarOp]) -> dict:
+    """:data:`HELPERS` and the own helpers of ``sops``: the namespace their NumPy code needs."""
+    out = dict(HELPERS)
+    for sop in sops:
+        out.update(sop.helpers)
+    return out
 
 
 class CastScalar(ScalarOp):

@@ -19,6 +19,7 @@ MAX_FOLD_SIZE = 1_000_000
 
 def _foldable(node: Apply) -> bool:
     return (bool(node.inputs) and getattr(node.op, "deterministic", True)
+            and getattr(node.op, "foldable", True)
             and all(isinstance(v, Constant) for v in node.inputs))
 
 

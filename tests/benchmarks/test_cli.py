@@ -26,7 +26,7 @@ from models import data as D
 
 COMMANDS = ["benchmarks.optimizers", "benchmarks.autoencoders", "benchmarks.plot",
             "benchmarks.ae_plots", "benchmarks.speed", "benchmarks.compile_scaling",
-            "benchmarks.update_bandwidth", "models.run"]
+            "benchmarks.update_bandwidth", "benchmarks.study_step", "models.run"]
 
 
 def _help(module, capsys) -> str:
@@ -419,6 +419,25 @@ def test_speed_refuses_bad_arguments(capsys, tmp_path):
         speed.main(["--repeat", "0"])
     assert exit_.value.code == 2
     assert capsys.readouterr().err.startswith("error: argument --repeat: expected an integer")
+
+
+def test_study_step_refuses_bad_arguments_and_reports_its_table(capsys, tmp_path):
+    from benchmarks import study_step
+    assert study_step.main(["--optimizers", "sgd,lbfgs"]) == 2
+    assert "--optimizers: unknown ['lbfgs']" in capsys.readouterr().err
+    assert study_step.main(["--backends", "numpy,cuda"]) == 2
+    assert "--backends: unknown ['cuda']" in capsys.readouterr().err
+    out = tmp_path / "out"
+    assert study_step.main(["--backends", "numpy", "--optimizers", "sgd", "--rounds", "2",
+                            "--repeat", "1", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    res = json.loads((out / "study_step.json").read_text())
+    rep = res["repetitions"][0]
+    assert set(rep) == {"gemm_only", "numpy/sgd", "numpy/sgd/no-dropout", "numpy/dropout"}
+    ratio = rep["numpy/sgd"]["cpu"] / rep["gemm_only"]["cpu"]
+    assert f"({ratio:.2f}x)" in text
+    drop = rep["numpy/sgd"]["cpu"] - rep["numpy/sgd/no-dropout"]["cpu"]
+    assert f"numpy dropout draw + mask in the step: {drop * 1e3:.3f} ms" in text
 
 
 def test_plot_commands_refuse_a_folder_without_a_study(tmp_path, capsys):

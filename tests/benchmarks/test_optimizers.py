@@ -57,6 +57,68 @@ def test_outputs(tiny_mnist, tmp_path):
     assert float(summary[1]["test_accuracy_mean"]) > 0.5
 
 
+def test_config_and_log_say_what_computed_and_how_efficiently(tiny_mnist, tmp_path, capsys):
+    """The back end the runs used, its kernel cache, the BLAS route of the products, the
+    GEMM-only rate measured at start-up, and per run and for the session the products' rate
+    and its fraction of that rate, set-up excluded from the ETA; the peak memory of the runs'
+    process."""
+    from symgraph import backends
+    from symgraph.ops.blas import gemm_path
+    out = tmp_path / "study"
+    assert study.main(_args(tiny_mnist, out)) == 0
+    err = capsys.readouterr().err
+    config = json.loads((out / "config.json").read_text())
+    compute = config["compute"]
+    used = backends.resolve("auto")  # the suite's environment names NumPy
+    assert compute["backend"] == used and compute["gemm_path"] == gemm_path("float32")
+    assert (compute["kernel_cache"] is None) == (used == "numpy")
+    rate = compute["gemm_rate"]
+    assert rate["sizes"] == [784, 32, 10] and rate["batch"] == 100
+    assert rate["flops_per_step"] == 100 * (4 * (784 * 32 + 32 * 10) + 2 * 32 * 10)
+    session = config["sessions"][-1]
+    runs = session["runs"]
+    assert [(r["optimizer"], r["seed"]) for r in runs] == \
+        [("sgd", 0), ("sgd", 1), ("adam", 0), ("adam", 1)]
+    for r in runs:
+        assert r["backend"] == used and r["gemm_path"] == compute["gemm_path"]
+        assert r["flops"] == 1000 * rate["flops_per_step"] / 100  # 1000 images, one epoch
+        assert r["gflops"] == pytest.approx(r["flops"] / r["train_cpu_seconds"] / 1e9)
+        assert r["fraction_of_gemm"] == pytest.approx(r["gflops"] / rate["gflops"])
+        assert 0 < r["setup_seconds"] < r["run_seconds"] and r["peak_rss_mb"] > 0
+    eff = session["efficiency"]
+    assert eff["flops"] == sum(r["flops"] for r in runs) and eff["backends"] == [used]
+    assert eff["peak_rss_mb"] == max(r["peak_rss_mb"] for r in runs)
+    assert f"back end: {used}" in err and "GEMM-only step" in err
+    assert err.count("GFLOP/s of CPU time = ") == 4 and "ETA" in err
+    assert "of the GEMM-only rate" in err and "peak memory" in err
+
+
+def test_a_run_leaves_no_garbage(tiny_mnist, monkeypatch):
+    """A run's model, with the reference cycles of its graphs, is collected when it returns
+    (a worker computes many runs: uncollected cycles grew its memory run after run)."""
+    import gc
+    import weakref
+    from benchmarks import optimizer_run
+    made = []
+    build = optimizer_run.build_model
+
+    def recording(spec):
+        model = build(spec)
+        made.append(weakref.ref(model.params[0]))
+        return model
+    monkeypatch.setattr(optimizer_run, "build_model", recording)
+    spec = {"model": "mlp", "hidden": 8, "batch_size": 100, "dataset": "mnist", "epochs": 1,
+            "n_train": 200, "n_test": 100, "dtype": "float32", "input_dropout": 0.1,
+            "activation": "relu", "init": "glorot_uniform", "optimizer": "adam", "seed": 0,
+            "data_dir": str(tiny_mnist), "hyper": {}}
+    gc.disable()  # only the run's own collection may free the cycles
+    try:
+        result = optimizer_run.run_one(spec)
+    finally:
+        gc.enable()
+    assert len(result["rows"]) == 1 and made and made[0]() is None
+
+
 def test_plots_written(tiny_mnist, tmp_path):
     pytest.importorskip("matplotlib")
     out = tmp_path / "study"

@@ -1,4 +1,6 @@
 """Random streams: distributions, default updates, reseeding, independence, Theano names."""
+import importlib.util
+
 import numpy as np
 import pytest
 
@@ -135,8 +137,8 @@ def test_explicit_update_overrides_default(rng):
 def test_reseeding_reproduces(rng):
     seed = _seed(rng)
     s = RandomStream(seed)
-    u, n = s.uniform((4,)), s.normal((4,))
-    f = symgraph.function([], [u, n])
+    u, n, b = s.uniform((4,)), s.normal((4,)), s.bernoulli((64,))
+    f = symgraph.function([], [u, n, b])
     first = f()
     f()
     s.seed(seed)
@@ -145,11 +147,13 @@ def test_reseeding_reproduces(rng):
         np.testing.assert_array_equal(a, b)
     # a new stream with the same seed, building the same draws, gives the same numbers
     t = RandomStream(seed)
-    other = symgraph.function([], [t.uniform((4,)), t.normal((4,))])()
+    other = symgraph.function([], [t.uniform((4,)), t.normal((4,)), t.bernoulli((64,))])()
     for a, b in zip(first, other):
         np.testing.assert_array_equal(a, b)
     s.seed(seed + 1)
-    assert not np.allclose(f()[0], first[0])
+    reseeded = f()
+    assert not np.allclose(reseeded[0], first[0])
+    assert not np.array_equal(reseeded[2], first[2])
 
 
 def test_two_draws_in_one_graph_are_independent(rng):
@@ -291,15 +295,99 @@ def test_checked_modes(mode, rng):
     assert a.shape == b.shape == (4, 3) and set(np.unique(a)) <= {0.0, 2.0}
 
 
-def test_bernoulli_is_a_raw_draw_against_the_threshold(rng):
-    """bernoulli(p) (and binomial with one trial, the dropout mask) is one 32-bit raw number
-    per element compared with p * 2**32: the documented derivation, exact to 2**-32."""
+def _splitmix(key: int, j: int) -> int:
+    """Output ``j`` (1, 2, ...) of SplitMix64 seeded with ``key``, in Python integers."""
+    m = (1 << 64) - 1
+    z = (key + j * 0x9E3779B97F4A7C15) & m
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & m
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & m
+    return z ^ (z >> 31)
+
+
+def test_bernoulli_is_counter_based_splitmix64(rng):
+    """The documented derivation: draw k of RandomStream(seed) is the SplitMix64 stream keyed
+    by the first word of the k-th SeedSequence child of seed; a call drawing n booleans takes
+    the next ceil(n / 2) 64-bit outputs, element i the low (even i) or high (odd i) half of
+    output i // 2, True when below round(p * 2**32)."""
     seed = _seed(rng)
     s = RandomStream(seed)
-    got = symgraph.function([], s.bernoulli((3, 5), p=0.3))()
-    raw = np.random.PCG64(np.random.SeedSequence(seed).spawn(1)[0]).random_raw(8)
-    want = raw.view(np.uint32)[:15].reshape(3, 5) < np.uint32(round(0.3 * 2 ** 32))
-    np.testing.assert_array_equal(got, want)
+    s.uniform((2,))  # draw 0: a PCG64 draw, which takes its own child
+    f = symgraph.function([], s.bernoulli((3, 5), p=0.3))
+    key = int(np.random.SeedSequence(seed, spawn_key=(1,)).generate_state(1, np.uint64)[0])
+    threshold = round(0.3 * 2 ** 32)
+    for call in range(3):  # 15 numbers per call: 8 outputs, the last high half unused
+        words = [_splitmix(key, 8 * call + j) for j in range(1, 9)]
+        halves = [h for w in words for h in (w & 0xFFFFFFFF, w >> 32)][:15]
+        want = np.array([h < threshold for h in halves]).reshape(3, 5)
+        np.testing.assert_array_equal(f(), want)
+    state = s.state_updates[1][0].get_value()
+    np.testing.assert_array_equal(state, np.array([key, 24], dtype=np.uint64))
+
+
+def test_bernoulli_same_numbers_on_every_back_end(rng):
+    """NumPy's arithmetic, numba's loops (above and below their size threshold) and the
+    reference ``perform`` of DebugMode draw the same masks, call after call."""
+    seed = _seed(rng)
+    x = T.fmatrix("x")
+    xs = [np.ones((100, 784), np.float32), np.ones((7, 9), np.float32)]
+    results = {}
+    modes = ["NUMPY", "DebugMode", "FAST_COMPILE"]
+    if importlib.util.find_spec("numba") is not None:
+        modes.append("NUMBA")
+    p = T.scalar("p", dtype="float32")
+    for mode in modes:
+        s = RandomStream(seed)
+        f = symgraph.function([x, p], [T.nnet.dropout(x, 0.1, s), T.nnet.dropout(x, p, s)],
+                              mode=mode)
+        results[mode] = [out for xv in xs + xs for out in f(xv, 0.25)]
+    for mode in modes[1:]:
+        for a, b in zip(results[modes[0]], results[mode]):
+            np.testing.assert_array_equal(a, b)
+    big = results["NUMPY"][0]
+    assert abs((results["NUMPY"][1] == 0).mean() - 0.25) < 0.01
+    assert set(np.unique(big).tolist()) == {0.0, np.float32(1 / 0.9)}
+
+
+def test_bernoulli_streams_are_uniform_and_independent(rng):
+    """The 32-bit numbers behind the masks, seen through masks at p = 1/2 and 1/16: each
+    mask's frequency, the serial correlation of neighbours (the two halves of one 64-bit output
+    and consecutive outputs), consecutive calls, two draws of a stream and two seeds all
+    behave as independent fair coins (5 standard errors)."""
+    seed = _seed(rng)
+    n = 200_000
+    s = RandomStream(seed)
+    a, b = s.bernoulli((n,), p=0.5), s.bernoulli((n,), p=0.5)
+    f = symgraph.function([], [a, b])
+    a1, b1 = f()
+    a2, _ = f()
+    c1 = symgraph.function([], RandomStream(seed + 1).bernoulli((n,), p=0.5))()
+    tol = 5 / np.sqrt(n)  # the standard error of a mean or correlation of n coins ~ 1/sqrt(n)
+
+    def corr(u, v):
+        return abs(np.corrcoef(u.astype(float), v.astype(float))[0, 1])
+    for m in (a1, b1, a2, c1):
+        assert abs(m.mean() - 0.5) < tol / 2
+    assert corr(a1[:-1], a1[1:]) < tol           # neighbours (halves of one output, or not)
+    assert corr(a1[0::2], a1[1::2]) < 2 * tol    # low and high half of the same output
+    assert corr(a1[:-2], a1[2:]) < tol           # consecutive outputs
+    assert corr(a1, a2) < tol and corr(a1, b1) < tol and corr(a1, c1) < tol
+    # pairs of neighbours spread evenly over the four outcomes (chi-square, 3 dof)
+    pairs = np.bincount(2 * a1[0::2].astype(int) + a1[1::2], minlength=4)
+    chi2 = ((pairs - n / 8) ** 2 / (n / 8)).sum()
+    assert chi2 < 16.3  # p = 0.001
+    rare = symgraph.function([], s.bernoulli((n,), p=1 / 16))()
+    assert abs(rare.mean() - 1 / 16) < 5 * np.sqrt(1 / 16 * 15 / 16 / n)
+
+
+def test_bernoulli_state_of_another_layout_is_refused(rng):
+    s = RandomStream(_seed(rng))
+    f = symgraph.function([], s.bernoulli((4,), p=0.5))
+    state = s.state_updates[0][0]
+    before = np.array([1, 2, 3, 4, 5, 6], dtype=np.uint64)  # a PCG64 state
+    state.set_value(before)
+    with pytest.raises(ValueError, match="counter-based random state has 2"):
+        f()
+    np.testing.assert_array_equal(state.get_value(), before)
 
 
 @pytest.mark.parametrize("p", [0.0, 1e-3, 0.1, 0.5, 0.9, 1.0])

@@ -541,6 +541,9 @@ def test_fast_run_picks_the_fastest_installed_back_end(env, installed, want, mon
     f = symgraph.function([x], T.exp(x) * 2 + 1)
     assert f.source.splitlines()[0].startswith(f"# back end: {want}")
     assert ("kernel cache" in f.source.splitlines()[0]) == (want != "numpy")
+    assert f.backend == want
+    for mode in ("FAST_COMPILE", "DebugMode"):  # the unfused linker: no back end runs
+        assert symgraph.function([x], T.exp(x) * 2 + 1, mode=mode).backend is None
     monkeypatch.setenv("SYMGRAPH_BACKEND", "cuda")
     with pytest.raises(ValueError, match="SYMGRAPH_BACKEND='cuda'"):
         backends.resolve("auto")

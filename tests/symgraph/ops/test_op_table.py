@@ -20,6 +20,7 @@ import symgraph.tensor as T
 from symgraph.graph import Constant, toposort
 from symgraph.ops import nnet as NN
 from symgraph.ops.conv import conv2d as NN_conv2d
+from symgraph.ops.counter import FlatIndex, counter_bits_op
 from symgraph.ops.pool import pool_2d
 from symgraph.ops.shape import SumToDims, sum_to_shape
 from symgraph.testing import check_emit, check_grad, check_infer
@@ -47,6 +48,19 @@ def _round_away(x):
 
 def _second_ref(a, b):
     return np.broadcast_to(b, np.broadcast_shapes(a.shape, b.shape)).copy()
+
+
+def _counter_ref(s, i):
+    """SplitMix64's 32-bit number ``i`` at Weyl state ``s``, in Python integers."""
+    m = (1 << 64) - 1
+
+    def one(s, i):
+        z = (int(s) + (int(i) >> 1) * 0x9E3779B97F4A7C15) & m
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & m
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & m
+        z ^= z >> 31
+        return (z >> (32 * (int(i) & 1))) & 0xFFFFFFFF
+    return np.vectorize(one, otypes=[np.uint32])(s, i)
 
 
 def _other_float(x):
@@ -119,6 +133,10 @@ SPECS += [
     Spec("or", T.or_, np.bitwise_or, B, "small", INTS, grad=False),
     Spec("xor", T.xor, np.bitwise_xor, B, "small", INTS, grad=False),
     Spec("invert", T.invert, np.invert, U, "small", INTS, grad=False),
+    Spec("counter_bits", counter_bits_op, lambda s, i: _counter_ref(s, i), B, "small",
+         ("uint64",), grad=False),
+    Spec("flat_index", lambda x: FlatIndex()(x.shape),
+         lambda x: np.arange(x.size, dtype=np.uint64).reshape(x.shape), U, grad=False),
     Spec("cast_float", lambda x: T.cast(x, _other_float(x)),
          lambda x: x.astype(_other_float(x)), U, grad2=True,
          grad_kw={"eps": 1e-3, "tol": 1e-2}),
