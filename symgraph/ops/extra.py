@@ -287,9 +287,11 @@ def isclose(a, b, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = Fals
     a, b = as_tensor_variable(a), as_tensor_variable(b)
     finite = E.and_(E.invert(E.isinf(a)), E.invert(E.isinf(b))) \
         if a.dtype not in discrete_dtypes or b.dtype not in discrete_dtypes else None
-    close = E.le(E.abs(a - b), atol + rtol * E.abs(b))
     if finite is None:
-        return close
+        return E.le(E.abs(a - b), atol + rtol * E.abs(b))
+    # the distance of finite pairs only: inf - inf would be nan (and warn), and is decided below
+    fa, fb = E.switch(finite, a, 0), E.switch(finite, b, 0)
+    close = E.le(E.abs(fa - fb), atol + rtol * E.abs(fb))
     result = E.or_(E.and_(finite, close), E.and_(E.invert(finite), E.eq(a, b)))
     if equal_nan:
         result = E.or_(result, E.and_(E.isnan(a), E.isnan(b)))
