@@ -219,3 +219,76 @@ def test_unsupported_pieces_fail_clearly():
     with pytest.raises(T.NotScalarConstantError):
         T.get_scalar_constant_value(T.dscalar())
     assert float(T.get_scalar_constant_value(T.constant(2.0) * 3)) == 6.0
+
+
+@pytest.fixture
+def at_exit(monkeypatch):
+    """The profiles to print at exit, emptied for the test (and dropped after it)."""
+    from symgraph.compat.theano.compile import profiling
+    monkeypatch.setattr(profiling, "_atexit_print_list", [])
+    return profiling
+
+
+def test_profile_stats_arguments(at_exit):
+    from theano.compile.profiling import ProfileStats
+    x = T.dvector("x")
+    p = ProfileStats(atexit_print=False, message="named", compile_time=0.5, gpu_checks=False)
+    assert at_exit._atexit_print_list == []  # atexit_print=False: not registered
+    f = theano.function([x], T.exp(x) * 2, profile=p)
+    f(np.ones(3))
+    f(np.ones(3))
+    assert p.fct_callcount == 2 and p.fct_call_time == p.call_time > 0
+    assert p.compile_time > 0.5 and p.message == "named" and "Message: named" in p.summary()
+    assert p.flag_time_thunks and p.times
+    q = ProfileStats(flag_time_thunks=False)
+    assert at_exit._atexit_print_list == [q]  # printed at exit (when config.profile is set)
+    g = theano.function([x], x + 1, profile=q)
+    g(np.ones(2))
+    assert q.calls == 1 and q.times == []
+    with theano.config.change_flags(**{"profiling.time_thunks": False}):
+        assert not ProfileStats(atexit_print=False).flag_time_thunks
+    with pytest.raises(TypeError, match=r"ProfileStats.*\['line_width'\].*message"):
+        ProfileStats(atexit_print=False, line_width=80)
+
+
+def test_profile_mode_profiles(at_exit):
+    x = T.dvector("x")
+    for name in ("ProfileMode", "PROFILE_MODE"):
+        f = theano.function([x], x * 2, mode=name)
+        f(np.ones(2))
+        assert f.mode.profile and f.profile.calls == 1 and f.profile._profile_mode
+        assert at_exit._atexit_print_list[-1] is f.profile
+    assert theano.function([x], x * 2, mode="ProfileMode", profile=False).profile is None
+    assert theano.function([x], x * 2).profile is None
+
+
+def test_function_rebuild_strict_and_accept_inplace(rng):
+    m, v = T.dmatrix("m"), T.dvector("v")
+    with pytest.raises(TypeError, match="rebuild_strict=False"):
+        theano.function([v], T.exp(m), givens={m: v})
+    f = theano.function([v], T.exp(m), givens={m: v}, rebuild_strict=False)
+    x = rng.standard_normal(3)
+    np.testing.assert_allclose(f(x), np.exp(x))
+    # accept_inplace has nothing to guard: the destroying op works on a copy either way
+    for accept in (False, True):
+        g = theano.function([m], [InPlaceNeg()(m), m * 1], accept_inplace=accept)
+        a = np.ones((2, 2))
+        neg, same = g(a)
+        np.testing.assert_array_equal(neg, -a)
+        np.testing.assert_array_equal(same, a)
+        np.testing.assert_array_equal(a, np.ones((2, 2)))
+
+
+def test_function_dump_strips_tags_and_recompiles(tmp_path):
+    import pickle
+    x = T.dvector("x")
+    y = x * 2
+    y.tag.test_value, y.tag.note, x.tag.keep = np.ones(2), "drop me", "kept"
+    path = str(tmp_path / "dump.pkl")
+    theano.compile.function_dump(path, [x], y, extra_tag_to_remove=["note"])
+    with open(path, "rb") as f:
+        d = pickle.load(f)
+    out = d["outputs"]
+    assert not hasattr(out.tag, "test_value") and not hasattr(out.tag, "note")
+    assert d["inputs"][0].tag.keep == "kept"
+    np.testing.assert_array_equal(theano.function(**d)(np.arange(2.0)), [0.0, 2.0])
