@@ -335,16 +335,20 @@ def ancestors(outputs: Iterable[Variable], stop: Optional[Iterable[Variable]] = 
 
 
 def clone_replace(outputs: Sequence[Variable], replace: Dict[Variable, Variable],
-                  strict: bool = True) -> List[Variable]:
+                  strict: bool = True, memo: Optional[Dict[Variable, Variable]] = None
+                  ) -> List[Variable]:
     """Rebuild ``outputs`` with each key of ``replace`` substituted by its value.
 
     Nodes downstream of a replacement are rebuilt through ``op.make_node`` so their types are
     inferred afresh; untouched subgraphs are shared, not copied. With ``strict`` (the
     default) a rebuilt node must keep the dtype and rank of its outputs; with
     ``strict=False`` they follow from the new inputs (Theano's ``rebuild_strict=False``), and
-    an op that cannot take its new inputs raises a :class:`TypeError` naming it.
+    an op that cannot take its new inputs raises a :class:`TypeError` naming it. ``memo``, a
+    dict, receives every replaced or rebuilt variable's counterpart.
     """
-    memo: Dict[Variable, Variable] = dict(replace)
+    if memo is None:
+        memo = {}
+    memo.update(replace)
     for node in toposort(outputs, stop=replace.keys()):
         new_inputs = [memo.get(v, v) for v in node.inputs]
         if all(a is b for a, b in zip(new_inputs, node.inputs)):

@@ -292,3 +292,49 @@ def test_function_dump_strips_tags_and_recompiles(tmp_path):
     assert not hasattr(out.tag, "test_value") and not hasattr(out.tag, "note")
     assert d["inputs"][0].tag.keep == "kept"
     np.testing.assert_array_equal(theano.function(**d)(np.arange(2.0)), [0.0, 2.0])
+
+
+def test_profile_given_as_a_message(at_exit):
+    x = T.dvector("x")
+    f = theano.function([x], x * 2, profile="my message")
+    assert f.profile.message == "my message" and at_exit._atexit_print_list == [f.profile]
+    with pytest.raises(TypeError, match="profile must be"):
+        theano.function([x], x * 2, profile=3)
+
+
+def test_rebuild_collect_shared():
+    from theano.compile import rebuild_collect_shared
+    x, y, m = T.dvector("x"), T.dvector("y"), T.dmatrix("m")
+    W = theano.shared(np.ones(3), name="W")
+    W.default_update = W + 1
+    s = theano.shared(np.zeros(3), name="s")
+    out = (x * W).sum()
+    ins, o, (clone_d, update_d, update_expr, shared_inputs) = rebuild_collect_shared(
+        out, [y], replace={x: y}, updates=[(s, s + x)])
+    assert ins == [y] and clone_d[x] is y and clone_d[out] is o and clone_d[W] is W
+    assert [t for t, _ in update_expr] == [s, W] and set(update_d) == {s, W}
+    assert shared_inputs == [W, s]
+    f = theano.function([y], [o], updates=update_expr)
+    assert float(f(np.arange(3.0))[0]) == 3.0
+    np.testing.assert_array_equal(s.get_value(), [0.0, 1.0, 2.0])  # s + x, x replaced by y
+    np.testing.assert_array_equal(W.get_value(), [2.0, 2.0, 2.0])  # the default update
+    # no_default_updates: True drops them all, a list those it names
+    for ndu in (True, [W]):
+        _, _, (_, _, update_expr, _) = rebuild_collect_shared([out], [x],
+                                                              no_default_updates=ndu)
+        assert update_expr == []
+    # copy_inputs_over=False: the rebuilt graph reads copies of its leaves
+    ins, o, (clone_d, _, _, shared_inputs) = rebuild_collect_shared(
+        [out], [x], copy_inputs_over=False, no_default_updates=True)
+    assert ins[0] is not x and ins[0].name == "x" and clone_d[x] is ins[0]
+    assert shared_inputs[0] is not W and shared_inputs[0].container is W.container
+    assert float(theano.function(ins, o)(np.arange(3.0))[0]) == 6.0
+    # rebuild_strict=False: a replacement of another type
+    with pytest.raises(TypeError, match="substitution changes the type"):
+        rebuild_collect_shared(T.exp(m), [x], replace={m: x})
+    _, o, _ = rebuild_collect_shared(T.exp(m), [x], replace={m: x}, rebuild_strict=False)
+    assert o.ndim == 1
+    with pytest.raises(TypeError, match="shared variable"):
+        rebuild_collect_shared(out, [W])
+    with pytest.raises(TypeError, match="no_default_updates"):
+        rebuild_collect_shared(out, [x], no_default_updates=(W,))

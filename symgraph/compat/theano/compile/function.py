@@ -17,9 +17,9 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None,
     :func:`symgraph.function`).
 
     ``profile=True`` (or, when ``profile`` is None, the ``profile`` flag or
-    ``mode='ProfileMode'``) records the time of every node: ``f.profile.summary()``; the
-    profile is printed when the program ends (see :mod:`symgraph.compat.theano.compile.
-    profiling`). ``rebuild_strict=False`` lets a ``givens`` value have another type than the
+    ``mode='ProfileMode'``; a string names the profile) records the time of every node:
+    ``f.profile.summary()``; the profile is printed when the program ends (see
+    :mod:`symgraph.compat.theano.compile.profiling`). ``rebuild_strict=False`` lets a ``givens`` value have another type than the
     variable it replaces (the graph after it is rebuilt with the types that follow).
     ``accept_inplace`` changes nothing: no op overwrites a value the graph still needs (an op
     with a ``destroy_map`` is given copies of the inputs it destroys), so there is no graph
@@ -33,11 +33,12 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None,
         profile = flag("profile") or None
         if profile is None and mode.profile:
             profile, from_mode = True, True
-    if not isinstance(profile, bool) and profile is not None and \
+    if not isinstance(profile, (bool, str)) and profile is not None and \
             not hasattr(profile, "summary"):
-        raise TypeError(f"function: profile must be a bool or a ProfileStats, got {profile!r}")
-    if profile is True:  # Theano's: registered to be printed at exit
-        profile = ProfileStats(message=name)
+        raise TypeError(f"function: profile must be a bool, a str (the message of a new "
+                        f"ProfileStats) or a ProfileStats, got {profile!r}")
+    if profile is True or isinstance(profile, str):  # registered to be printed at exit
+        profile = ProfileStats(message=name if profile is True else profile)
         profile._profile_mode = from_mode
     return _function(inputs, outputs, updates=updates, givens=givens, mode=mode,
                      on_unused_input=on_unused_input, name=name,
