@@ -19,8 +19,9 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None,
     ``profile=True`` (or, when ``profile`` is None, the ``profile`` flag or
     ``mode='ProfileMode'``; a string names the profile) records the time of every node:
     ``f.profile.summary()``; the profile is printed when the program ends (see
-    :mod:`symgraph.compat.theano.compile.profiling`). ``rebuild_strict=False`` lets a ``givens`` value have another type than the
-    variable it replaces (the graph after it is rebuilt with the types that follow).
+    :mod:`symgraph.compat.theano.compile.profiling`). ``rebuild_strict=False`` lets a
+    ``givens`` value have another type than the variable it replaces (the graph after it is
+    rebuilt with the types that follow).
     ``accept_inplace`` changes nothing: no op overwrites a value the graph still needs (an op
     with a ``destroy_map`` is given copies of the inputs it destroys), so there is no graph
     to refuse.
