@@ -22,7 +22,15 @@ from symgraph.shared import SharedVariable
 
 
 class In:
-    """An explicit input with an optional default ``value`` and keyword ``name``."""
+    """An explicit input with an optional default ``value`` and keyword ``name``.
+
+    ``strict`` (no conversion of the value at all) and ``allow_downcast`` (this input's own
+    downcasting rule) are honoured. ``mutable`` and ``borrow`` change nothing: Theano let the
+    function overwrite the value passed (``mutable``) or keep it aliased (``borrow``); the
+    generated code never writes into an input's value and keeps none between calls, which
+    either flag allows. ``implicit=True`` (an input left out of the call's arguments, as
+    Theano's shared variables were) is refused: every input given here is an argument.
+    """
 
     def __init__(self, variable: Variable, name: Optional[str] = None, value: Any = None,
                  update=None, mutable: bool = False, strict: bool = False,
@@ -38,6 +46,10 @@ class In:
         self.strict = strict
         if update is not None:
             raise NotImplementedError("In(update=...) is not supported; pass updates=")
+        if implicit:
+            raise NotImplementedError("In(implicit=True) is not supported: every input of "
+                                      "symgraph.function is an argument of the call; read a "
+                                      "value implicitly with a shared variable")
 
 
 class Out:
