@@ -85,6 +85,11 @@ class ProfileStats(_ProfileStats):
     """``ProfileStats(atexit_print=True, flag_time_thunks=None, gpu_checks=True, **kwargs)``:
     pass it as ``function(..., profile=stats)`` to collect that function's times.
 
+    Theano set any keyword as an attribute; here a keyword other than ``message`` and
+    ``compile_time`` raises a :class:`TypeError`, since symgraph's profile would not use it.
+    ``fct_callcount`` and ``fct_call_time`` (Theano's names) read :attr:`calls` and
+    :attr:`call_time`.
+
     Parameters
     ----------
     atexit_print : bool
@@ -100,12 +105,6 @@ class ProfileStats(_ProfileStats):
         The name shown in the summary (a keyword argument, as in Theano).
     compile_time : float, optional
         The compile time to start from (a Theano attribute set by keyword).
-
-    Theano set any other keyword as an attribute; here a keyword naming anything else raises
-    a :class:`TypeError`, since symgraph's profile would not use it.
-
-    ``fct_callcount`` and ``fct_call_time`` (Theano's names) read :attr:`calls` and
-    :attr:`call_time`.
     """
 
     def __init__(self, atexit_print=True, flag_time_thunks=None, gpu_checks=True, **kwargs):
