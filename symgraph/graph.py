@@ -334,21 +334,37 @@ def ancestors(outputs: Iterable[Variable], stop: Optional[Iterable[Variable]] = 
     return found
 
 
-def clone_replace(outputs: Sequence[Variable], replace: Dict[Variable, Variable]
+def clone_replace(outputs: Sequence[Variable], replace: Dict[Variable, Variable],
+                  strict: bool = True, memo: Optional[Dict[Variable, Variable]] = None
                   ) -> List[Variable]:
     """Rebuild ``outputs`` with each key of ``replace`` substituted by its value.
 
     Nodes downstream of a replacement are rebuilt through ``op.make_node`` so their types are
-    inferred afresh; untouched subgraphs are shared, not copied.
+    inferred afresh; untouched subgraphs are shared, not copied. With ``strict`` (the
+    default) a rebuilt node must keep the dtype and rank of its outputs; with
+    ``strict=False`` they follow from the new inputs (Theano's ``rebuild_strict=False``), and
+    an op that cannot take its new inputs raises a :class:`TypeError` naming it. ``memo``, a
+    dict, receives every replaced or rebuilt variable's counterpart.
     """
-    memo: Dict[Variable, Variable] = dict(replace)
+    if memo is None:
+        memo = {}
+    memo.update(replace)
     for node in toposort(outputs, stop=replace.keys()):
         new_inputs = [memo.get(v, v) for v in node.inputs]
         if all(a is b for a, b in zip(new_inputs, node.inputs)):
             continue
-        new_node = node.op.make_node(*new_inputs)
+        if strict:
+            new_node = node.op.make_node(*new_inputs)
+        else:
+            try:
+                new_node = node.op.make_node(*new_inputs)
+            except (TypeError, ValueError) as exc:
+                had = ", ".join(str(v.type) for v in node.inputs)
+                got = ", ".join(str(v.type) for v in new_inputs)
+                raise TypeError(f"substitution: {node.op} cannot take inputs of types ({got}) "
+                                f"instead of ({had}): {exc}") from exc
         for old, new in zip(node.outputs, new_node.outputs):
-            if new.type.dtype != old.type.dtype or new.ndim != old.ndim:
+            if strict and (new.type.dtype != old.type.dtype or new.ndim != old.ndim):
                 raise TypeError(f"substitution changes the type of {old} from {old.type} to "
                                 f"{new.type}")
             memo[old] = new

@@ -72,7 +72,8 @@ def generate(fgraph: FunctionGraph, explicit: Sequence[Variable], shared: Sequen
     ``backend`` (:mod:`symgraph.backends`), and eligible updates are computed in the commit
     section into their variables' spare buffers (:mod:`symgraph.compile.commit`). With
     ``profile`` (a :class:`~symgraph.compile.profile.ProfileStats`), the code reads the clock
-    after every node and around the commit, and adds the times into the profile. ``kernels``
+    after every node and around the commit, and adds the times into the profile (only around
+    the call when the profile's ``flag_time_thunks`` is False). ``kernels``
     maps the namespace names of the back end's kernels to the kernels (each with a
     ``.source``).
     """
@@ -134,10 +135,13 @@ def generate(fgraph: FunctionGraph, explicit: Sequence[Variable], shared: Sequen
     if kernel_maker is not None:
         where = f", kernel cache {backends.cache_dir()}" if kernel_maker.name != "numpy" else ""
         lines.insert(0, f"# back end: {kernel_maker.name}{where}")
+    # the nodes and the commit are timed unless the profile asks for the calls only
+    timed = profile is not None and profile.flag_time_thunks
     if profile is not None:
         ns["_clock"], ns["_ptimes"], ns["_profile"] = profile_clock, profile.times, profile
         start = next(k for k, line in enumerate(lines) if line.startswith("def ")) + 1
         lines.insert(start, "    _tstart = _clock()")  # before the input checks
+    if timed:
         lines.append("    _t = _clock()")
     for i, node in enumerate(order):
         in_names = [ref(v) for v in node.inputs]
@@ -151,7 +155,7 @@ def generate(fgraph: FunctionGraph, explicit: Sequence[Variable], shared: Sequen
         dead = list(dict.fromkeys(dead))
         if dead:
             lines.append(f"    del {', '.join(dead)}")
-        if profile is not None:
+        if timed:
             k = profile.add_node(type(node.op).__name__, str(node.op), describe(node))
             lines.append(f"    _t1 = _clock(); _ptimes[{k}] += _t1 - _t; _t = _t1")
 
@@ -167,10 +171,12 @@ def generate(fgraph: FunctionGraph, explicit: Sequence[Variable], shared: Sequen
         results.append(f"np.array({r})" if copy else f"_asarray({r})" if out.ndim == 0 else r)
     writer = CommitWriter(updates, ns, namer, ref, planned)
     lines.extend(writer.lines(results, list(arg_names) + [namer(v) for v in shared]))
-    if profile is not None:
+    if timed:
         k = profile.add_node("Commit", "commit", "outputs and updates (copies, checks, commits)")
         lines.append(f"    _t1 = _clock(); _ptimes[{k}] += _t1 - _t")
         lines.append("    _profile.record_call(_t1 - _tstart)")
+    elif profile is not None:
+        lines.append("    _profile.record_call(_clock() - _tstart)")
     lines.append("    return _out")
     return "\n".join(lines) + "\n", ns, (kernel_maker.kernels if kernel_maker else {})
 

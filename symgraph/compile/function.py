@@ -22,7 +22,15 @@ from symgraph.shared import SharedVariable
 
 
 class In:
-    """An explicit input with an optional default ``value`` and keyword ``name``."""
+    """An explicit input with an optional default ``value`` and keyword ``name``.
+
+    ``strict`` (no conversion of the value at all) and ``allow_downcast`` (this input's own
+    downcasting rule) are honoured. ``mutable`` and ``borrow`` change nothing: Theano let the
+    function overwrite the value passed (``mutable``) or keep it aliased (``borrow``); the
+    generated code never writes into an input's value and keeps none between calls, which
+    either flag allows. ``implicit=True`` (an input left out of the call's arguments, as
+    Theano's shared variables were) is refused: every input given here is an argument.
+    """
 
     def __init__(self, variable: Variable, name: Optional[str] = None, value: Any = None,
                  update=None, mutable: bool = False, strict: bool = False,
@@ -38,6 +46,10 @@ class In:
         self.strict = strict
         if update is not None:
             raise NotImplementedError("In(update=...) is not supported; pass updates=")
+        if implicit:
+            raise NotImplementedError("In(implicit=True) is not supported: every input of "
+                                      "symgraph.function is an argument of the call; read a "
+                                      "value implicitly with a shared variable")
 
 
 class Out:
@@ -106,7 +118,10 @@ def _normalize_updates(updates) -> List[Tuple[SharedVariable, Variable]]:
     return out
 
 
-def _apply_givens(outputs, updates, givens):
+def _apply_givens(outputs, updates, givens, strict: bool = True):
+    """Substitute ``givens``. ``strict``: a value must have the dtype and rank of the variable
+    it replaces; otherwise the graph after it is rebuilt with the types that follow (and the
+    updates must still keep their shared variables' types)."""
     if not givens:
         return outputs, updates
     items = givens.items() if isinstance(givens, dict) else givens
@@ -114,16 +129,27 @@ def _apply_givens(outputs, updates, givens):
     for old, new in items:
         if not isinstance(old, Variable):
             raise TypeError(f"givens keys must be symbolic variables, got {old!r}")
-        new = as_tensor_variable(new, dtype=old.dtype if not isinstance(new, Variable) else None)
-        if new.dtype != old.dtype or new.ndim != old.ndim:
+        if not isinstance(new, Variable):
+            new = as_tensor_variable(new, dtype=old.dtype if strict else None)
+        else:
+            new = as_tensor_variable(new)
+        if strict and (new.dtype != old.dtype or new.ndim != old.ndim):
             raise TypeError(f"givens: {new} of type {new.type} cannot replace {old} of type "
-                            f"{old.type} (dtype and rank must agree)")
-        # the graph relies on old's static dims: a value contradicting them is refused
-        replace[old] = namespace.T.specify_shape(new, old.type.shape,
-                                                 f"givens: the value for {old}")
-    vals = clone_replace(list(outputs) + [v for _, v in updates], replace)
+                            f"{old.type} (dtype and rank must agree; rebuild_strict=False "
+                            f"lets the type change)")
+        if new.ndim == old.ndim:
+            # the graph relies on old's static dims: a value contradicting them is refused
+            new = namespace.T.specify_shape(new, old.type.shape, f"givens: the value for {old}")
+        replace[old] = new
+    vals = clone_replace(list(outputs) + [v for _, v in updates], replace, strict=strict)
     n = len(outputs)
-    return vals[:n], [(t, v) for (t, _), v in zip(updates, vals[n:])]
+    new_updates = [(t, v) for (t, _), v in zip(updates, vals[n:])]
+    for t, v in new_updates:
+        if v.dtype != t.dtype or v.ndim != t.ndim:
+            raise TypeError(f"givens (rebuild_strict=False) make the update of shared variable "
+                            f"{t} (type {t.type}) a {v.type}; an update must keep the type of "
+                            f"its variable: cast it or give a value of the replaced type")
+    return vals[:n], new_updates
 
 
 def _add_default_updates(outputs, updates, no_default_updates):
@@ -182,7 +208,8 @@ class Function:
         outputs, updates = spec["outputs"], spec["updates"]
         # default updates first: their graphs (e.g. a draw of size x.shape) need givens too
         updates = _add_default_updates(outputs, updates, spec["no_default_updates"])
-        outputs, updates = _apply_givens(outputs, updates, spec["givens"])
+        outputs, updates = _apply_givens(outputs, updates, spec["givens"],
+                                         spec.get("rebuild_strict", True))
         all_outs = list(outputs) + [v for _, v in updates]
         inputs_needed = graph_inputs(all_outs, stop=explicit)
         for v in inputs_needed:
@@ -208,8 +235,12 @@ class Function:
         optimize(fgraph, mode)
         update_targets = [shared.index(t) for t, _ in updates]
         profile = spec.get("profile")
+        if profile is None:  # not given: the mode says (PROFILE_MODE profiles)
+            profile = mode.profile
         if profile is True:
             profile = ProfileStats(spec["name"])
+        elif profile is False:
+            profile = None
         # the back end that runs the fused programs ('auto' resolved once, here), or None for
         # the unfused linker (FAST_COMPILE, the checking modes)
         self.backend = backends.resolve(mode.backend) if mode.fuse and not mode.check else None
@@ -372,7 +403,7 @@ class Function:
         """
         spec = dict(_fresh_profile(self._spec))
         if profile is not None:
-            spec["profile"] = profile or None
+            spec["profile"] = profile
         if delete_updates:
             spec["updates"] = []
             spec["no_default_updates"] = True
@@ -412,7 +443,8 @@ def _fresh_profile(spec: dict) -> dict:
 def function(inputs: Sequence = (), outputs=None, updates=None, givens=None, mode=None,
              on_unused_input: str = "raise", name: Optional[str] = None,
              no_default_updates=False, allow_input_downcast: Optional[bool] = None,
-             profile=None, accept_inplace: bool = False) -> Function:
+             profile=None, accept_inplace: bool = False, rebuild_strict: bool = True
+             ) -> Function:
     """Compile ``inputs -> outputs`` and the shared-variable ``updates``.
 
     Parameters
@@ -427,13 +459,28 @@ def function(inputs: Sequence = (), outputs=None, updates=None, givens=None, mod
         raises changes no shared variable.
     givens : dict or list of pairs
         Substitutions applied before compiling (e.g. a minibatch slice of a shared dataset).
+        A value must have the dtype and rank of the variable it replaces, unless
+        ``rebuild_strict`` is False.
     mode : symgraph.compile.mode.Mode or str
         ``'FAST_RUN'`` (default), ``'FAST_COMPILE'``, ``'DebugMode'``, ``'NanGuardMode'``.
     on_unused_input : {'raise', 'warn', 'ignore'}
     profile : bool or symgraph.compile.profile.ProfileStats, optional
         Time every node of every call: ``f.profile.summary()`` (a ``ProfileStats`` given here
         collects the times; True makes a new one). Without it the generated code reads no
-        clock.
+        clock. None (the default) profiles when the mode does (``'PROFILE_MODE'``); False
+        never does.
+    accept_inplace : bool
+        Theano refused a graph holding an op that destroys its inputs (``destroy_map``) unless
+        this was True. Here no op overwrites a value the graph still needs: symgraph's ops
+        write in place only into buffers the linker planned for it, and a Theano-style op
+        with a ``destroy_map`` is given copies of the inputs it destroys (the ``runner`` of
+        ``symgraph.compat.theano.gof.op.Op``). So there is nothing to guard and any value of
+        this flag compiles the same function.
+    rebuild_strict : bool
+        False lets a ``givens`` value have another dtype or rank than the variable it
+        replaces: the nodes after it are rebuilt with the types that follow (an op that
+        cannot take the new type raises a :class:`TypeError` naming it; an update must still
+        keep its shared variable's type).
     """
     if profile is not None and not isinstance(profile, (bool, ProfileStats)):
         raise TypeError(f"function: profile must be a bool or a ProfileStats, got "
@@ -469,7 +516,7 @@ def function(inputs: Sequence = (), outputs=None, updates=None, givens=None, mod
             "name": name if name and name.isidentifier() else None,
             "no_default_updates": no_default_updates,
             "allow_input_downcast": allow_input_downcast, "single": single,
-            "profile": profile or None}
+            "profile": profile, "rebuild_strict": bool(rebuild_strict)}
     return Function(spec)
 
 

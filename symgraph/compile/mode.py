@@ -27,6 +27,10 @@ class Mode:
         value differs; ``'nanguard'`` names the first node producing nan or inf; a callable
         ``check(node, input_values, output_values)`` is called after every node (a monitor:
         nodes then run one by one, without fusion).
+    profile : bool
+        Profile the functions compiled with this mode (``'PROFILE_MODE'``): ``function``
+        then makes each a :class:`~symgraph.compile.profile.ProfileStats` unless its
+        ``profile`` argument says otherwise.
     """
 
     name: str = "FAST_RUN"
@@ -34,6 +38,7 @@ class Mode:
     fuse: bool = True
     backend: str = "auto"
     check: Union[None, str, Callable] = None
+    profile: bool = False
 
     def including(self, *phases: str) -> "Mode":
         return replace(self, phases=self.phases + tuple(p for p in phases
@@ -49,10 +54,11 @@ DEBUG = Mode("DebugMode", check="debug")
 NANGUARD = Mode("NanGuardMode", check="nanguard")
 NUMBA = Mode("NUMBA", backend="numba")
 NUMPY = Mode("NUMPY", backend="numpy")
+PROFILE = Mode("PROFILE_MODE", profile=True)
 
 _BY_NAME = {"FAST_RUN": FAST_RUN, "FAST_COMPILE": FAST_COMPILE, "DebugMode": DEBUG,
             "DEBUG_MODE": DEBUG, "NanGuardMode": NANGUARD, "NUMBA": NUMBA, "NUMPY": NUMPY,
-            "Mode": FAST_RUN, "PROFILE_MODE": FAST_RUN, "FAST": NUMBA}
+            "Mode": FAST_RUN, "PROFILE_MODE": PROFILE, "FAST": NUMBA}
 
 
 def get_mode(mode: Union[None, str, Mode]) -> Mode:

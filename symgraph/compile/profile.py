@@ -26,10 +26,15 @@ class ProfileStats:
         Seconds spent inside them.
     compile_time : float
         Seconds spent compiling them.
+    flag_time_thunks : bool
+        Whether the nodes are timed (True, the default). False: the functions compiled with
+        this profile read the clock only at the start and the end of a call, so only the
+        calls and their time are recorded.
     """
 
-    def __init__(self, name: Optional[str] = None):
+    def __init__(self, name: Optional[str] = None, flag_time_thunks: bool = True):
         self.name = name
+        self.flag_time_thunks = bool(flag_time_thunks)
         self.calls = 0
         self.call_time = 0.0
         self.compile_time = 0.0
@@ -87,11 +92,18 @@ class ProfileStats:
         if self.calls:
             lines.append(f"  Time per call: {total / self.calls:.6e}s")
         inside = self.node_time
-        lines.append(f"  Time in nodes and commits: {inside:.6e}s "
-                     f"({100 * inside / (total or 1e-30):.1f}% of the calls; the rest is "
-                     f"the checks of the inputs)")
+        if self.flag_time_thunks:
+            lines.append(f"  Time in nodes and commits: {inside:.6e}s "
+                         f"({100 * inside / (total or 1e-30):.1f}% of the calls; the rest is "
+                         f"the checks of the inputs)")
         lines.append(f"  Total compile time: {self.compile_time:.6e}s")
         lines.append("")
+        if not self.flag_time_thunks:
+            lines.append("  The nodes were not timed (flag_time_thunks=False).")
+            text = "\n".join(lines) + "\n"
+            if file is not None:
+                file.write(text)
+            return text
         lines += self._table(self.classes, "Class", n_ops_to_print)
         lines.append("")
         lines += self._table(self.ops, "Ops", n_ops_to_print)

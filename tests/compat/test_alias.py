@@ -118,3 +118,20 @@ def test_extra_ops_repeat_with_gradient(rng):
     out, g = f(v)
     np.testing.assert_allclose(out, np.repeat(v, 3))
     np.testing.assert_allclose(g, 3 * 2 * v)
+
+
+def test_theano_sparse_without_scipy_says_what_to_install(tmp_path):
+    # a program without SciPy: theano imports, theano.sparse names the missing extra
+    code = ("import sys\n"
+            "sys.modules['scipy'] = None\n"
+            "import symgraph.compat.theano_alias, theano, theano.tensor\n"
+            "try:\n"
+            "    import theano.sparse\n"
+            "except ImportError as exc:\n"
+            "    print(type(exc).__name__, '|', exc)\n")
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=dict(os.environ, PYTHONPATH=root), cwd=str(tmp_path), timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("ImportError | theano.sparse needs SciPy")
+    assert "pip install symgraph[scipy]" in out.stdout

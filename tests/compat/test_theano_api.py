@@ -219,3 +219,252 @@ def test_unsupported_pieces_fail_clearly():
     with pytest.raises(T.NotScalarConstantError):
         T.get_scalar_constant_value(T.dscalar())
     assert float(T.get_scalar_constant_value(T.constant(2.0) * 3)) == 6.0
+
+
+@pytest.fixture
+def at_exit(monkeypatch):
+    """The profiles to print at exit, emptied for the test (and dropped after it)."""
+    from symgraph.compat.theano.compile import profiling
+    monkeypatch.setattr(profiling, "_atexit_print_list", [])
+    return profiling
+
+
+def test_profile_stats_arguments(at_exit):
+    from theano.compile.profiling import ProfileStats
+    x = T.dvector("x")
+    p = ProfileStats(atexit_print=False, message="named", compile_time=0.5, gpu_checks=False)
+    assert at_exit._atexit_print_list == []  # atexit_print=False: not registered
+    f = theano.function([x], T.exp(x) * 2, profile=p)
+    f(np.ones(3))
+    f(np.ones(3))
+    assert p.fct_callcount == 2 and p.fct_call_time == p.call_time > 0
+    assert p.compile_time > 0.5 and p.message == "named" and "Message: named" in p.summary()
+    assert p.flag_time_thunks and p.times
+    q = ProfileStats(flag_time_thunks=False)
+    assert at_exit._atexit_print_list == [q]  # printed at exit (when config.profile is set)
+    g = theano.function([x], x + 1, profile=q)
+    g(np.ones(2))
+    assert q.calls == 1 and q.times == []
+    with theano.config.change_flags(**{"profiling.time_thunks": False}):
+        assert not ProfileStats(atexit_print=False).flag_time_thunks
+    with pytest.raises(TypeError, match=r"ProfileStats.*\['line_width'\].*message"):
+        ProfileStats(atexit_print=False, line_width=80)
+
+
+def test_profile_mode_profiles(at_exit):
+    x = T.dvector("x")
+    for name in ("ProfileMode", "PROFILE_MODE"):
+        f = theano.function([x], x * 2, mode=name)
+        f(np.ones(2))
+        assert f.mode.profile and f.profile.calls == 1 and f.profile._profile_mode
+        assert at_exit._atexit_print_list[-1] is f.profile
+    assert theano.function([x], x * 2, mode="ProfileMode", profile=False).profile is None
+    assert theano.function([x], x * 2).profile is None
+
+
+def test_function_rebuild_strict_and_accept_inplace(rng):
+    m, v = T.dmatrix("m"), T.dvector("v")
+    with pytest.raises(TypeError, match="rebuild_strict=False"):
+        theano.function([v], T.exp(m), givens={m: v})
+    f = theano.function([v], T.exp(m), givens={m: v}, rebuild_strict=False)
+    x = rng.standard_normal(3)
+    np.testing.assert_allclose(f(x), np.exp(x))
+    # accept_inplace has nothing to guard: the destroying op works on a copy either way
+    for accept in (False, True):
+        g = theano.function([m], [InPlaceNeg()(m), m * 1], accept_inplace=accept)
+        a = np.ones((2, 2))
+        neg, same = g(a)
+        np.testing.assert_array_equal(neg, -a)
+        np.testing.assert_array_equal(same, a)
+        np.testing.assert_array_equal(a, np.ones((2, 2)))
+
+
+def test_function_dump_strips_tags_and_recompiles(tmp_path):
+    import pickle
+    x = T.dvector("x")
+    y = x * 2
+    y.tag.test_value, y.tag.note, x.tag.keep = np.ones(2), "drop me", "kept"
+    path = str(tmp_path / "dump.pkl")
+    theano.compile.function_dump(path, [x], y, extra_tag_to_remove=["note"])
+    with open(path, "rb") as f:
+        d = pickle.load(f)
+    out = d["outputs"]
+    assert not hasattr(out.tag, "test_value") and not hasattr(out.tag, "note")
+    assert d["inputs"][0].tag.keep == "kept"
+    np.testing.assert_array_equal(theano.function(**d)(np.arange(2.0)), [0.0, 2.0])
+
+
+def test_profile_given_as_a_message(at_exit):
+    x = T.dvector("x")
+    f = theano.function([x], x * 2, profile="my message")
+    assert f.profile.message == "my message" and at_exit._atexit_print_list == [f.profile]
+    with pytest.raises(TypeError, match="profile must be"):
+        theano.function([x], x * 2, profile=3)
+
+
+def test_rebuild_collect_shared():
+    from theano.compile import rebuild_collect_shared
+    x, y, m = T.dvector("x"), T.dvector("y"), T.dmatrix("m")
+    W = theano.shared(np.ones(3), name="W")
+    W.default_update = W + 1
+    s = theano.shared(np.zeros(3), name="s")
+    out = (x * W).sum()
+    ins, o, (clone_d, update_d, update_expr, shared_inputs) = rebuild_collect_shared(
+        out, [y], replace={x: y}, updates=[(s, s + x)])
+    assert ins == [y] and clone_d[x] is y and clone_d[out] is o and clone_d[W] is W
+    assert [t for t, _ in update_expr] == [s, W] and set(update_d) == {s, W}
+    assert shared_inputs == [W, s]
+    f = theano.function([y], [o], updates=update_expr)
+    assert float(f(np.arange(3.0))[0]) == 3.0
+    np.testing.assert_array_equal(s.get_value(), [0.0, 1.0, 2.0])  # s + x, x replaced by y
+    np.testing.assert_array_equal(W.get_value(), [2.0, 2.0, 2.0])  # the default update
+    # no_default_updates: True drops them all, a list those it names
+    for ndu in (True, [W]):
+        _, _, (_, _, update_expr, _) = rebuild_collect_shared([out], [x],
+                                                              no_default_updates=ndu)
+        assert update_expr == []
+    # copy_inputs_over=False: the rebuilt graph reads copies of its leaves
+    ins, o, (clone_d, _, _, shared_inputs) = rebuild_collect_shared(
+        [out], [x], copy_inputs_over=False, no_default_updates=True)
+    assert ins[0] is not x and ins[0].name == "x" and clone_d[x] is ins[0]
+    assert shared_inputs[0] is not W and shared_inputs[0].container is W.container
+    assert float(theano.function(ins, o)(np.arange(3.0))[0]) == 6.0
+    # rebuild_strict=False: a replacement of another type
+    with pytest.raises(TypeError, match="substitution changes the type"):
+        rebuild_collect_shared(T.exp(m), [x], replace={m: x})
+    _, o, _ = rebuild_collect_shared(T.exp(m), [x], replace={m: x}, rebuild_strict=False)
+    assert o.ndim == 1
+    with pytest.raises(TypeError, match="shared variable"):
+        rebuild_collect_shared(out, [W])
+    with pytest.raises(TypeError, match="no_default_updates"):
+        rebuild_collect_shared(out, [x], no_default_updates=(W,))
+
+
+@pytest.mark.parametrize("call,error,message", [
+    (lambda: theano.compile.debugmode.DebugMode(stability_patience=5), NotImplementedError,
+     "stability_patience"),
+    (lambda: theano.compile.debugmode.DebugMode(check_py_code=False), NotImplementedError,
+     "check_py_code"),
+    (lambda: theano.compile.debugmode.DebugMode(check_isfinite=True), NotImplementedError,
+     "NanGuardMode"),
+    (lambda: theano.compile.debugmode.DebugMode(optimizer="nope"), ValueError, "optimizer"),
+    (lambda: theano.compile.debugmode.DebugMode(linker="nope"), ValueError, "linker"),
+    (lambda: theano.printing.debugprint(T.dvector(), stop_on_name=True, file="str"),
+     NotImplementedError, "stop_on_name"),
+    (lambda: theano.printing.debugprint(T.dvector(), print_storage=True, file="str"),
+     NotImplementedError, "print_storage"),
+    (lambda: theano.printing.debugprint(T.dvector(), print_clients=True, file="str"),
+     NotImplementedError, "print_clients"),
+    (lambda: theano.printing.debugprint(T.dvector(), done={}, file="str"),
+     NotImplementedError, "done"),
+    (lambda: theano.scan_module.scan_utils.map_variables(lambda v: v, [T.dvector()],
+                                                         additional_inputs=[T.dvector()]),
+     NotImplementedError, "additional_inputs"),
+    (lambda: theano.In(T.dvector(), implicit=True), NotImplementedError, "implicit"),
+    (lambda: T.nnet.abstract_conv.conv2d_grad_wrt_weights(
+        T.TensorType("float64", (False, True, False, False))("x"), T.dtensor4(), (2, 1, 3, 3),
+        input_shape=(None, 5, None, None)), ValueError, "input_shape"),
+    (lambda: T.nnet.abstract_conv.bilinear_upsampling(
+        T.TensorType("float64", (True, False, False, False))("x"), 2, batch_size=4),
+     ValueError, "batch_size"),
+    (lambda: T.ScalarFromTensor("unused"), TypeError, "positional"),
+])
+def test_arguments_that_cannot_be_honoured_are_refused(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_debugmode_optimizer_chooses_the_phases():
+    from symgraph.compile.mode import DEBUG
+    assert theano.compile.debugmode.DebugMode() is DEBUG
+    m = theano.compile.debugmode.DebugMode(optimizer="fast_compile", check_c_code=True,
+                                           check_preallocated_output=["initial"],
+                                           linker="py")
+    assert m.phases == () and m.check == "debug"
+    x = T.dvector("x")
+    assert np.allclose(theano.function([x], T.exp(x), mode=m)(np.zeros(2)), 1.0)
+
+
+def test_subgraph_grad_chains_and_details():
+    w, x = T.dscalar("w"), T.dscalar("x")
+    h = w * x
+    cost = h ** 2 + w
+    wrt_g, end_g = theano.gradient.subgraph_grad([w], [h], cost=cost)
+    f = theano.function([w, x], wrt_g + end_g)
+    # d cost / d w stops at h (1), d cost / d h = 2 h
+    np.testing.assert_allclose(f(2.0, 3.0), [1.0, 12.0])
+    # the next stage starts from h's gradient; the two stages sum to the full gradient
+    wrt_g2, _ = theano.gradient.subgraph_grad([w], [x], start={h: end_g[0]})
+    g = theano.function([w, x], wrt_g[0] + wrt_g2[0])
+    full = theano.function([w, x], T.grad(cost, w))
+    np.testing.assert_allclose(g(2.0, 3.0), full(2.0, 3.0))
+    out = theano.gradient.subgraph_grad([w], [h], cost=cost, details=True)
+    assert len(out) == 4 and out[2] is None and len(out[3]) == 2
+
+
+def test_graph_helpers_honour_their_arguments():
+    from theano.gof import graph as G
+    x, y = T.dvector("x"), T.dvector("y")
+    z = T.exp(x) + y
+    leaves = G.as_string([x, y], [z], leaf_formatter=lambda v: f"<{v.name}>",
+                         node_formatter=lambda node, args: f"{type(node.op).__name__}"
+                                                           f"[{'|'.join(args)}]")
+    assert "<x>" in leaves[0] and "<y>" in leaves[0] and "|" in leaves[0]
+    assert G.op_as_string([x, y], z.owner, leaf_formatter=lambda v: "L") == \
+        f"{z.owner.op}({G.as_string([x, y], [z.owner.inputs[0]], lambda v: 'L')[0]}, L)"
+    items, inverse = G.stack_search([z], lambda v: v.owner.inputs if v.owner else None,
+                                    build_inv=True)
+    assert items[0] is z and inverse[y] == [z]
+    assert G.stack_search([z], lambda v: None) == [z]
+
+
+def test_utils_deprecated_and_traces(capsys):
+    from theano.gof import utils
+    calls = []
+
+    @utils.deprecated("mymodule", "use g instead")
+    def f(a):
+        calls.append(a)
+        return a * 2
+    assert f(1) == 2 and f(2) == 4 and calls == [1, 2]
+    assert capsys.readouterr().out == "WARNING: mymodule.f deprecated. use g instead\n"
+    v = T.dvector("v")
+    assert utils.get_variable_trace_string(v) == ""
+    utils.add_tag_trace(v, user_line=1)
+    assert len(v.tag.trace[0]) == 1
+    assert "test_utils_deprecated_and_traces" in utils.get_variable_trace_string(v)
+
+
+def test_values_eq_approx_and_descriptions():
+    t = T.dvector().type
+    a, b = np.array([1.0, np.inf, np.nan]), np.array([1.0, 5.0, 2.0])
+    assert not t.values_eq_approx(a, b)
+    assert not t.values_eq_approx(a, b, allow_remove_inf=True)
+    assert t.values_eq_approx(a, b, allow_remove_inf=True, allow_remove_nan=True)
+    assert t.values_eq_approx(np.array([np.nan]), np.array([np.nan]))
+    x = T.dvector("x")
+    assert theano.printing.min_informative_str(x, indent_level=3) == "   x"
+    assert T.min_informative_str(x, 2) == "  x"
+    assert "(x)" in str(theano.gradient.grad_undefined(None, 0, x))
+
+
+def test_shape_hints_are_checked_not_ignored():
+    from theano.tensor.nnet import abstract_conv as A
+    x = T.TensorType("float64", (False, True, False))("x")
+    w = T.dtensor3("w")
+    with pytest.raises(ValueError, match="input_shape"):
+        A.causal_conv1d(x, w, (2, 1, 2), input_shape=(None, 3, None))
+    with pytest.raises(ValueError, match="entries"):
+        A.causal_conv1d(x, w, (2, 1, 2), input_shape=(None, 1))
+    A.causal_conv1d(x, w, (2, 1, 2), input_shape=(None, 1, None))
+    img = T.dtensor4("img")
+    dw, pw = T.dtensor4("dw"), T.dtensor4("pw")
+    out = A.separable_conv2d(img, dw, pw, 2, input_shape=(None, 2, None, None),
+                             depthwise_filter_shape=(2, 1, 3, 3),
+                             pointwise_filter_shape=(4, 2, 1, 1))
+    rng = np.random.default_rng(0)
+    vals = [rng.standard_normal(s) for s in ((1, 2, 5, 5), (2, 1, 3, 3), (4, 2, 1, 1))]
+    assert theano.function([img, dw, pw], out)(*vals).shape == (1, 4, 3, 3)
+    with pytest.raises(ValueError, match="assert me"):
+        theano.function([img], A.assert_shape(img, (1, 2, None, None), "assert me"))(
+            np.zeros((3, 2, 1, 1)))

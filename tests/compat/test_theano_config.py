@@ -45,8 +45,50 @@ def test_theano_flags_set_floatx_mode_profile(tmp_path):
     assert "floatX float32 float32" in out.stdout
     assert "mode FAST_COMPILE FAST_COMPILE ()" in out.stdout
     assert "profile True True" in out.stdout and "unused warn" in out.stdout
-    # config.profile prints every profile when the program ends, as Theano did
-    assert "Function profiling" in out.stdout
+    # config.profile prints the profiles at exit, as Theano did: this one was never called
+    assert "Skipping empty Profile" in out.stdout and "Function profiling" not in out.stderr
+
+
+AT_EXIT = ("import numpy as np, symgraph.compat.theano_alias, theano, theano.tensor as T\n"
+           "from theano.compile.profiling import ProfileStats\n"
+           "x = T.dvector('x')\n"
+           "f = theano.function([x], T.exp(x).sum(), name='called_f')\n"
+           "g = theano.function([x], x * 2, name='never_called', profile=True)\n"
+           "h = theano.function([x], x + 1, mode='ProfileMode', name='profile_mode_h')\n"
+           "p = ProfileStats(message='quiet', atexit_print=False)\n"
+           "q = theano.function([x], x - 1, profile=p)\n"
+           "for fn in (f, h, q):\n"
+           "    fn(np.ones(3))\n"
+           "print('profiled', f.profile is not None, h.profile is not None)\n")
+
+
+@pytest.mark.parametrize("flags,printed,absent", [
+    # config.profile: every called function's profile, their sum; never_called is skipped
+    ("profile=True", ["Message: called_f", "Message: profile_mode_h",
+                      "Sum of all(2) printed profiles"], ["never_called", "quiet"]),
+    # without it, only the ProfileMode function's, as Theano's ProfileMode printed
+    ("", ["Message: profile_mode_h"], ["called_f", "Sum of all", "quiet"]),
+    # flag_time_thunks from profiling.time_thunks: the calls only
+    ("profile=True,profiling.time_thunks=False", ["not timed (flag_time_thunks=False)"],
+     ["Apply (nodes"]),
+])
+def test_profiles_are_printed_at_exit_to_stderr(tmp_path, flags, printed, absent):
+    out = _run(AT_EXIT, flags, tmp_path=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "profiled %s True" % ("profile=True" in flags) in out.stdout
+    for text in printed:
+        assert text in out.stderr
+    for text in absent:
+        assert text not in out.stderr
+    assert "Skipping empty Profile" in out.stdout or "profile=True" not in flags
+
+
+def test_profiles_go_to_the_profiling_destination(tmp_path):
+    dest = tmp_path / "profile.txt"
+    out = _run(AT_EXIT, f"profile=True,profiling.destination={dest}", tmp_path=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "Function profiling" not in out.stderr
+    assert "Message: called_f" in dest.read_text()
 
 
 def test_theanorc_is_read_and_flags_win(tmp_path):

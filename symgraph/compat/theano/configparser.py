@@ -93,6 +93,10 @@ KNOWN: Dict[str, Tuple[object, Callable]] = {
                "f.compile_time", _bool)),
     "profile_memory": (False, _refuse_unless(
         False, "memory is planned by symgraph's linker and not profiled per node", _bool)),
+    "profiling.time_thunks": (True, _bool),
+    "profiling.destination": ("stderr", str),
+    "profiling.n_ops": (20, int),
+    "profiling.n_apply": (20, int),
     "on_unused_input": ("raise", _choice("raise", "warn", "ignore")),
     "compute_test_value": ("off", _choice("off", "ignore", "warn", "raise", "pdb")),
     "compute_test_value_opt": ("off", _choice("off", "ignore", "warn", "raise", "pdb")),
@@ -233,6 +237,8 @@ class _Section:
         full = self._prefix + name
         if full in _FLAGS:
             return _FLAGS[full]
+        if full in KNOWN:
+            return KNOWN[full][0]
         if any(k.startswith(full + ".") for k in list(KNOWN) + list(_FLAGS)) or \
                 (self._prefix + name + ".").startswith(ACCEPTED_PREFIXES):
             return _Section(full + ".")

@@ -25,13 +25,13 @@ null_type = NullType
 def grad_not_implemented(op, x_pos, x, comment=""):
     """What an op's ``grad`` returns for an input whose gradient is not implemented: no
     gradient (a cost reaching ``wrt`` only through it raises ``NullTypeGradError``)."""
-    return NullMarker(f"gradient of input {x_pos} of {op} is not implemented {comment}")
+    return NullMarker(f"gradient of input {x_pos} ({x}) of {op} is not implemented {comment}")
 
 
 def grad_undefined(op, x_pos, x, comment=""):
     """What an op's ``grad`` returns for an input where the gradient is mathematically
     undefined."""
-    return NullMarker(f"gradient of input {x_pos} of {op} is undefined {comment}")
+    return NullMarker(f"gradient of input {x_pos} ({x}) of {op} is undefined {comment}")
 
 
 def undefined_grad(x):
@@ -40,15 +40,43 @@ def undefined_grad(x):
 
 
 def subgraph_grad(wrt, end, start=None, cost=None, details=False):
-    """Gradients of ``cost`` (or of ``start``, a dict ``{var: its gradient}``) w.r.t. ``wrt``,
-    and w.r.t. ``end``: ``(wrt gradients, end gradients)``, to chain partial
-    backpropagations."""
+    """Gradients of ``cost`` (and of ``start``, a dict ``{var: its gradient}``) w.r.t. ``wrt``
+    and w.r.t. ``end``, as Theano 1.0.5: ``(wrt gradients, end gradients)``, to chain partial
+    backpropagations. The ``wrt`` gradients stop at ``end`` (its variables are held constant:
+    what flows through them is the next call's ``start``). With ``details``, also the
+    gradients from ``start`` alone and from ``cost`` alone, w.r.t. ``wrt`` and ``end``
+    (None when not given): ``(wrt_grads, end_grads, start_grads, cost_grads)``."""
+    from symgraph.graph import clone_replace
     if cost is None and not start:
         raise ValueError("subgraph_grad: give a cost or start gradients")
-    params = list(wrt) + list(end)
-    grads = grad(cost, params, known_grads=dict(start) if start else None,
-                 disconnected_inputs="ignore")
-    return grads[:len(wrt)], grads[len(wrt):]
+    wrt, end = list(wrt), list(end)
+    # each end variable becomes a fresh leaf: gradients reach it but do not go past it
+    cut = {e: e.clone() for e in end}
+    back = {c: e for e, c in cut.items()}
+    params = wrt + [cut[e] for e in end]
+
+    def through(g):
+        return clone_replace(g, back) if back else g
+
+    start_grads = cost_grads = None
+    if start:
+        keys = list(start)
+        known = dict(zip(clone_replace(keys, cut), [start[k] for k in keys]))
+        start_grads = through(grad(None, params, known_grads=known,
+                                   disconnected_inputs="ignore"))
+    if cost is not None:
+        cost_grads = through(grad(clone_replace([cost], cut)[0], params,
+                                  disconnected_inputs="ignore"))
+    if start_grads is None:
+        grads = cost_grads
+    elif cost_grads is None:
+        grads = start_grads
+    else:
+        grads = [a + b for a, b in zip(start_grads, cost_grads)]
+    wrt_grads, end_grads = grads[:len(wrt)], grads[len(wrt):]
+    if details:
+        return wrt_grads, end_grads, start_grads, cost_grads
+    return wrt_grads, end_grads
 
 
 def format_as(use_list, use_tuple, outputs):

@@ -9,7 +9,9 @@ from symgraph.ops.variable import as_tensor_variable
 
 
 def ifelse(condition, then_branch, else_branch, name=None):
-    """``then_branch`` if the scalar ``condition`` is true, else ``else_branch``."""
+    """``then_branch`` if the scalar ``condition`` is true, else ``else_branch``. ``name``
+    (Theano's name of the IfElse node in printouts) changes nothing: the result is a
+    ``switch``, which has no name of its own."""
     condition = as_tensor_variable(condition)
     if condition.ndim != 0:
         raise TypeError(f"ifelse: the condition must be a scalar, got {condition} of type "
@@ -22,7 +24,11 @@ def ifelse(condition, then_branch, else_branch, name=None):
 
 
 class IfElse:
-    """Theano's op class of ``ifelse``: ``IfElse(n_outs)(condition, *then, *else)``."""
+    """Theano's op class of ``ifelse``: ``IfElse(n_outs)(condition, *then, *else)``.
+
+    ``as_view`` (Theano's outputs then shared the chosen branch's memory instead of copying
+    it), ``gpu`` and ``name`` change nothing: the values are the same and symgraph's linker
+    decides on copies itself; there is no GPU."""
 
     def __init__(self, n_outs, as_view=False, gpu=False, name=None):
         self.n_outs = int(n_outs)

@@ -78,7 +78,20 @@ def debugprint(obj, depth: int = -1, print_type: bool = False, file=None, ids: s
                stop_on_name: bool = False, done=None, print_storage: bool = False,
                print_clients: bool = False, used_ids=None):
     """Print a text tree of the graph (``depth`` limits how deep; ``file='str'`` returns the
-    text instead of printing it)."""
+    text instead of printing it).
+
+    Not supported (a value other than the default raises :class:`NotImplementedError`):
+    ``stop_on_name`` (stop at named variables), ``print_storage``, ``print_clients``, and
+    ``done``/``used_ids`` (Theano's tables shared between calls to number the nodes alike).
+    """
+    for arg, value, default in (("stop_on_name", stop_on_name, False),
+                                ("print_storage", print_storage, False),
+                                ("print_clients", print_clients, False),
+                                ("done", done, None), ("used_ids", used_ids, None)):
+        if value != default:
+            raise NotImplementedError(f"debugprint({arg}={value!r}) is not supported; "
+                                      f"symgraph's debugprint takes obj, depth, print_type, "
+                                      f"file and ids")
     text = _debugprint(obj, file=_Null(), print_type=print_type, ids=ids != "")
     if depth is not None and depth >= 0:
         keep = []
@@ -138,11 +151,15 @@ class Print(Op):
 
 
 def min_informative_str(obj, indent_level: int = 0, _prev_obs=None, _tag_generator=None):
-    """A short description of a variable's graph."""
-    return pprint(obj)
+    """A short description of a variable's graph, indented by ``indent_level`` spaces.
+    ``_prev_obs`` and ``_tag_generator`` (the state of Theano's recursion, which named the
+    shared subexpressions) change nothing: the description is the variable's ``pprint``."""
+    return " " * int(indent_level) + pprint(obj)
 
 
 def var_descriptor(obj, _prev_obs=None, _tag_generator=None):
+    """The variable's ``pprint`` (``_prev_obs`` and ``_tag_generator``, the state of Theano's
+    recursion, change nothing)."""
     return pprint(obj)
 
 

@@ -202,6 +202,43 @@ def test_givens_type_mismatch_rejected():
         symgraph.function([m], x * 2, givens={x: m})
 
 
+def test_givens_of_another_type_with_rebuild_strict_false(rng):
+    # the graph after the replacement is rebuilt with the types that follow
+    m, v = T.matrix("m"), T.vector("v")
+    f = symgraph.function([v], T.exp(m * 2), givens={m: v}, rebuild_strict=False)
+    x = rng.standard_normal(3)
+    out = f(x)
+    assert out.shape == (3,)
+    np.testing.assert_allclose(out, np.exp(2 * x))
+    xi = T.ivector("xi")
+    g = symgraph.function([xi], [v * v, v.sum()], givens={v: xi}, rebuild_strict=False)
+    sq, total = g(np.arange(4, dtype="int32"))
+    assert sq.dtype == np.int32 and total.dtype == np.int64
+    np.testing.assert_array_equal(sq, [0, 1, 4, 9])
+    # a constant value keeps its own dtype when the type may change
+    h = symgraph.function([], v * v, givens={v: np.arange(3, dtype="int32")},
+                          rebuild_strict=False)
+    assert h().dtype == np.int32
+
+
+@pytest.mark.parametrize("givens,outputs,updates,message", [
+    # an op that cannot take the new type is named
+    (lambda m, v, w: {v: m}, lambda m, v, w: v.dimshuffle(0, "x"), None, "cannot take"),
+    (lambda m, v, w: {m: v}, lambda m, v, w: m.sum(axis=1), None, "Sum.*cannot take"),
+    # an update must keep its shared variable's type
+    (lambda m, v, w: {v: w}, lambda m, v, w: [], lambda s, v: [(s, s + v)],
+     "update of shared variable"),
+])
+def test_rebuild_strict_false_still_refuses_what_cannot_be_built(givens, outputs, updates,
+                                                                 message):
+    m, v, w = T.matrix("m"), T.fvector("v"), T.dvector("w")
+    s = symgraph.shared(np.zeros(3, dtype="float32"), "s")
+    kwargs = {} if updates is None else {"updates": updates(s, v)}
+    with pytest.raises(TypeError, match=message):
+        symgraph.function([m, w], outputs(m, v, w), givens=givens(m, v, w),
+                          rebuild_strict=False, on_unused_input="ignore", **kwargs)
+
+
 def test_givens_minibatch_of_shared_dataset_by_reshape(rng):
     # minibatch i of a shared dataset, without indexing: view it as (n_batches, bs * d)
     data = rng.standard_normal((6, 2))

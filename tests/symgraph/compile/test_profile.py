@@ -64,3 +64,39 @@ def test_monitor_callable_sees_every_node():
     f = symgraph.function([x], T.exp(x) * 2, mode=mode)
     out = f(np.arange(3.0))
     assert seen and np.allclose(seen[-1][1], out)
+
+
+def test_without_node_times_only_the_calls_are_recorded():
+    stats = ProfileStats("calls only", flag_time_thunks=False)
+    f, _ = _mlp_step(stats)
+    for _ in range(3):
+        f(np.ones((2, 3)))
+    assert stats.calls == 3 and stats.call_time > 0
+    assert stats.labels == [] and stats.times == [] and "_ptimes" not in f.source
+    text = stats.summary()
+    assert "Time in 3 calls" in text and "not timed (flag_time_thunks=False)" in text
+    assert "Apply" not in text
+
+
+@pytest.mark.parametrize("mode,profile,profiled", [
+    ("PROFILE_MODE", None, True),      # the mode profiles when profile is not given
+    ("PROFILE_MODE", False, False),    # an explicit False wins
+    (symgraph.Mode(profile=True), None, True),
+    ("FAST_RUN", None, False),
+    ("FAST_RUN", True, True),
+])
+def test_profile_mode(mode, profile, profiled):
+    x = T.vector("x")
+    f = symgraph.function([x], T.exp(x).sum(), mode=mode, profile=profile)
+    f(np.ones(3))
+    assert (f.profile is not None) == profiled
+    if profiled:
+        assert f.profile.calls == 1 and "Time in 1 calls" in f.profile.summary()
+        assert f.copy().profile is not None  # a copy is profiled too
+
+
+def test_profiling_modes_stay_hashable():
+    from symgraph.compile.mode import PROFILE, get_mode
+    assert get_mode("PROFILE_MODE") is PROFILE and PROFILE.profile
+    assert hash(PROFILE) != hash(symgraph.Mode()) and PROFILE != symgraph.Mode()
+    assert PROFILE.excluding("fuse").profile

@@ -53,13 +53,72 @@ class AliasedMemoryError(Exception):
 
 def rebuild_collect_shared(outputs, inputs=None, replace=None, updates=None,
                            rebuild_strict=True, copy_inputs_over=True, no_default_updates=False):
-    """``(inputs, outputs, [shared variables, updates])`` of a graph after ``replace``."""
-    from symgraph.graph import clone_replace, graph_inputs
-    from symgraph.shared import SharedVariable
-    outs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
-    if replace:
-        outs = clone_replace(outs, dict(replace))
-    shared_vars = [v for v in graph_inputs(outs) if isinstance(v, SharedVariable)]
-    return list(inputs or []), outs if isinstance(outputs, (list, tuple)) else outs[0], \
-        [shared_vars, list((updates or {}).items()) if isinstance(updates, dict) else
-         list(updates or [])]
+    """Theano's helper of ``pfunc``: ``outputs`` and the ``updates`` rebuilt with ``replace``
+    (``{old: new}`` or pairs) substituted, and what they need.
+
+    Returns ``(input_variables, cloned_outputs, [clone_d, update_d, update_expr,
+    shared_inputs])`` as Theano 1.0.5 did: ``clone_d`` maps each variable of the given graphs
+    to its counterpart, ``update_d`` and ``update_expr`` hold the rebuilt updates (those
+    given, then the default updates of the shared variables met, unless
+    ``no_default_updates`` is True or lists them), ``shared_inputs`` the shared variables
+    read or updated. ``rebuild_strict=False`` lets a replacement have another type (the nodes
+    after it are rebuilt, see :func:`symgraph.graph.clone_replace`). ``copy_inputs_over=False``
+    gives the rebuilt graphs copies of their inputs (``inputs`` and the other leaves but
+    constants) instead of the variables themselves.
+    """
+    from symgraph.compile.function import (Out, _add_default_updates,  # noqa: F811
+                                           _normalize_updates)
+    from symgraph.graph import Constant, ancestors, clone_replace, graph_inputs
+    from symgraph.shared import SharedVariable, shared
+    if not isinstance(no_default_updates, (bool, list)):
+        raise TypeError("rebuild_collect_shared: no_default_updates must be a bool or a list "
+                        f"of shared variables, got {no_default_updates!r}")
+    single = not isinstance(outputs, (list, tuple))
+    outs = [] if outputs is None else [outputs] if single else list(outputs)
+    wrap = [o.borrow if isinstance(o, Out) else None for o in outs]
+    outs = [o.variable if isinstance(o, Out) else o for o in outs]
+    for o in outs:
+        if not isinstance(o, Variable):
+            raise TypeError(f"rebuild_collect_shared: outputs must be Variables or Out, got "
+                            f"{o!r}")
+    pairs = list(replace.items()) if isinstance(replace, dict) else list(replace or [])
+    subs = {}
+    for old, new in pairs:
+        if not isinstance(old, Variable):
+            raise TypeError(f"rebuild_collect_shared: replace keys must be Variables, got "
+                            f"{old!r}")
+        subs[old] = new if isinstance(new, Variable) else shared(new)
+    update_expr = _normalize_updates(updates)
+    update_expr = _add_default_updates(outs, update_expr, no_default_updates)
+    originals = outs + [v for _, v in update_expr]
+    clone_d = {}
+    values = clone_replace(originals, subs, strict=rebuild_strict, memo=clone_d)
+    input_variables = list(inputs or [])
+    if not copy_inputs_over:
+        leaves = {v: v.clone() for v in list(graph_inputs(values)) + input_variables
+                  if not isinstance(v, Constant)}
+        second = {}
+        values = clone_replace(values, leaves, strict=rebuild_strict, memo=second)
+        clone_d = {k: second.get(v, v) for k, v in clone_d.items()}
+        for k, v in second.items():
+            clone_d.setdefault(k, v)
+        input_variables = [leaves.get(i, i) for i in input_variables]
+    for v in input_variables:
+        if isinstance(v, SharedVariable):
+            raise TypeError(f"Cannot use a shared variable ({v}) as explicit input. Consider "
+                            f"substituting a non-shared variable via the `givens` parameter")
+    for v in ancestors(originals):
+        clone_d.setdefault(v, v)
+    n = len(outs)
+    cloned = [v if borrow is None else Out(v, borrow=borrow)
+              for v, borrow in zip(values[:n], wrap)]
+    update_expr = [(t, v) for (t, _), v in zip(update_expr, values[n:])]
+    for t, v in update_expr:
+        if v.dtype != t.dtype or v.ndim != t.ndim:
+            raise TypeError(f"rebuild_collect_shared: the update of {t} (type {t.type}) became "
+                            f"a {v.type}; an update must keep its shared variable's type")
+    shared_inputs = [v for v in graph_inputs(values) if isinstance(v, SharedVariable)]
+    shared_inputs += [t for t, _ in update_expr if t not in shared_inputs]
+    cloned_outputs = cloned[0] if single and outputs is not None else cloned
+    return input_variables, cloned_outputs, [clone_d, dict(update_expr), update_expr,
+                                             shared_inputs]

@@ -14,4 +14,4 @@ def Param(variable, default=None, name=None, mutable=False, strict=False,
     warnings.warn("The Param class is deprecated. Replace Param(default=N) by In(value=N)",
                   stacklevel=2)
     return In(variable, name=name, value=default, mutable=mutable, strict=strict,
-              allow_downcast=allow_downcast, borrow=bool(borrow))
+              allow_downcast=allow_downcast, borrow=bool(borrow), implicit=bool(implicit))

@@ -33,10 +33,11 @@ _TAG_PHASES = {"fusion": "fuse", "local_elemwise_fusion": "fuse", "elemwise_fusi
 
 class Mode(_core.Mode):
     """``Mode(linker=None, optimizer='default')`` in Theano's spelling (``'default'`` takes
-    ``config.optimizer``)."""
+    ``config.optimizer``). ``profile=True`` profiles the functions compiled with it (what the
+    ``'ProfileMode'`` name gives)."""
 
     def __init__(self, linker=None, optimizer="default", name=None, phases=None, fuse=None,
-                 backend=None, check=None):
+                 backend=None, check=None, profile=False):
         if phases is None:
             if optimizer not in OPTIMIZERS:
                 raise ValueError(f"Mode: unknown optimizer {optimizer!r}; expected one of "
@@ -49,7 +50,7 @@ class Mode(_core.Mode):
                              f"{[k for k in LINKERS if k]}")
         values = dict(name=name or "Mode", phases=tuple(phases),
                       fuse=bool(phases) if fuse is None else fuse,
-                      backend=backend or "auto", check=check)
+                      backend=backend or "auto", check=check, profile=bool(profile))
         for key, value in values.items():
             object.__setattr__(self, key, value)
 
@@ -90,8 +91,12 @@ def get_mode(orig_string):
         orig_string = flag("mode")
     if isinstance(orig_string, _core.Mode):
         return orig_string
-    if orig_string in ("Mode", "ProfileMode", "PROFILE_MODE"):
+    if orig_string == "Mode":
         return Mode(optimizer=flag("optimizer"))
+    if orig_string in ("ProfileMode", "PROFILE_MODE"):
+        # Theano's ProfileMode: every function compiled with it is profiled (and its profile
+        # printed when the program ends, see symgraph.compat.theano.compile.profiling)
+        return Mode(optimizer=flag("optimizer"), name=orig_string, profile=True)
     if orig_string in predefined_modes:
         return predefined_modes[orig_string]
     raise ValueError(f"unknown mode {orig_string!r}; expected a Mode or one of "

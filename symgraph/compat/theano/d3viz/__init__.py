@@ -17,8 +17,9 @@ def _target():
 
 
 def d3viz(fct, outfile, copy_deps: bool = True, *args, **kwargs):
-    """Write the interactive graph of the compiled function ``fct`` to ``outfile`` (HTML)."""
-    return _target()(fct, outfile, *args, **kwargs)
+    """Write the interactive graph of the compiled function ``fct`` to ``outfile`` (HTML);
+    ``copy_deps`` as for :func:`symgraph.graph_html.d3viz`."""
+    return _target()(fct, outfile, copy_deps, *args, **kwargs)
 
 
 def d3write(fct, path, *args, **kwargs):

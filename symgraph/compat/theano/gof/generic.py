@@ -7,6 +7,8 @@ class Generic(Type):
     """Theano's type of arbitrary Python objects."""
 
     def filter(self, data, strict=False, allow_downcast=None):
+        """``data`` itself: any object is a value of this type, so there is nothing to convert
+        and ``strict`` and ``allow_downcast`` change nothing (as in Theano)."""
         return data
 
     def __eq__(self, other):

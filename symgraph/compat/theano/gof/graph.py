@@ -75,7 +75,8 @@ def ops(i, o) -> List[Apply]:
 
 def io_toposort(inputs_, outputs_, orderings=None, clients=None) -> List[Apply]:
     """The Apply nodes from ``inputs_`` to ``outputs_``, each after the producers of its
-    inputs."""
+    inputs. ``clients`` (Theano's optional cache of each variable's clients, to speed the
+    walk up) changes nothing: the walk follows the nodes' inputs."""
     if orderings:
         raise NotImplementedError("io_toposort(orderings=...): extra ordering constraints are "
                                   "not supported")
@@ -88,7 +89,12 @@ def list_of_nodes(inputs_, outputs_) -> List[Apply]:
 
 def general_toposort(outputs_, deps, debug_print=False, compute_deps_cache=None,
                      deps_cache=None, clients=None) -> List:
-    """Every item reachable from ``outputs_`` through ``deps(item)``, dependencies first."""
+    """Every item reachable from ``outputs_`` through ``deps(item)``, dependencies first.
+
+    ``compute_deps_cache``, ``deps_cache`` and ``clients`` are Theano's caches of ``deps``
+    (to speed the walk up) and ``debug_print`` was unused in Theano 1.0.5 too: none of them
+    changes the order, so they change nothing here.
+    """
     order, seen = [], set()
     for root in _list(outputs_):
         stack = [(root, iter(deps(root) or ()))]
@@ -109,19 +115,25 @@ def general_toposort(outputs_, deps, debug_print=False, compute_deps_cache=None,
 
 
 def stack_search(start, expand, mode="bfs", build_inv=False):
-    """Items reachable from ``start`` through ``expand(item)`` (a list or None)."""
+    """Items reachable from ``start`` through ``expand(item)`` (a list or None); with
+    ``build_inv``, ``(items, inverse)`` where ``inverse[r]`` lists the items whose expansion
+    gave ``r``."""
     if mode not in ("bfs", "dfs"):
         raise ValueError(f"stack_search: mode must be 'bfs' or 'dfs', got {mode!r}")
     queue = deque(start)
-    seen, out = set(), []
+    seen, out, inverse = set(), [], {}
     while queue:
         item = queue.popleft() if mode == "bfs" else queue.pop()
         if item in seen:
             continue
         seen.add(item)
         out.append(item)
-        queue.extend(expand(item) or ())
-    return out
+        children = expand(item) or ()
+        queue.extend(children)
+        if build_inv:
+            for r in children:
+                inverse.setdefault(r, []).append(item)
+    return (out, inverse) if build_inv else out
 
 
 def is_in_ancestors(l_node: Apply, f_node: Apply) -> bool:
@@ -187,7 +199,8 @@ def equal_computations(xs, ys, in_xs=None, in_ys=None) -> bool:
 
 def is_same_graph(var1, var2, givens: Optional[Dict] = None, debug: bool = False) -> bool:
     """True when ``var1`` and ``var2`` compute the same thing, after substituting ``givens``
-    (``{var in var1's graph: var in var2's graph}``)."""
+    (``{var in var1's graph: var in var2's graph}``). ``debug`` changes nothing: Theano used
+    it to test its two ways of comparing graphs against each other; symgraph has one."""
     givens = dict(givens or {})
     if givens:
         var1 = clone_replace([var1], {k: v for k, v in givens.items()
@@ -218,17 +231,29 @@ def io_connection_pattern(inputs_, outputs_) -> List[List[bool]]:
 
 
 def as_string(i, o, leaf_formatter=str, node_formatter=None) -> List[str]:
-    """A string per output describing the computation from the inputs."""
-    from symgraph.compat.theano.printing import pprint
-    return [pprint(v) for v in o]
+    """A string per output describing the computation from the inputs ``i``: each leaf (an
+    input, or a variable without owner) written by ``leaf_formatter(variable)``, each Apply
+    node by ``node_formatter(node, argument_strings)`` (default: ``op(arg, ...)``)."""
+    node_formatter = node_formatter or default_node_formatter
+    stop = set(i)
+
+    def text(v):
+        if v in stop or v.owner is None:
+            return leaf_formatter(v)
+        return node_formatter(v.owner, [text(a) for a in v.owner.inputs])
+    return [text(v) for v in o]
 
 
 def op_as_string(i, op, leaf_formatter=str, node_formatter=None) -> str:
-    return str(op)
+    """The string of the Apply node ``op`` (Theano's name) over its inputs, as
+    :func:`as_string` writes it."""
+    node_formatter = node_formatter or default_node_formatter
+    return node_formatter(op, as_string(i, op.inputs, leaf_formatter, node_formatter))
 
 
 def default_node_formatter(op, argstrings) -> str:
-    return f"{op}({', '.join(argstrings)})"
+    """``op(arg, ...)`` for the Apply node ``op`` (Theano's name for it)."""
+    return f"{getattr(op, 'op', op)}({', '.join(argstrings)})"
 
 
 def nodes_constructed():

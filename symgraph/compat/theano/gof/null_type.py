@@ -21,6 +21,8 @@ class NullType:
         self.why_null = why_null
 
     def __call__(self, name=None):
+        """The marker (``name`` changes nothing: the marker is no graph variable, nothing
+        shows its name)."""
         return NullMarker(self.why_null)
 
 
@@ -29,6 +31,8 @@ class DisconnectedType:
     depend on)."""
 
     def __call__(self, name=None):
+        """symgraph's ``disconnected`` (``name`` changes nothing: it is no graph variable,
+        nothing shows its name)."""
         return _gradient.disconnected
 
     def __eq__(self, other):

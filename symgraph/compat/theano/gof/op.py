@@ -167,7 +167,9 @@ class COp(Op):
 
 
 class OpenMPOp(Op):
-    """Theano's base of ops with an OpenMP C version; here the Python ``perform`` runs."""
+    """Theano's base of ops with an OpenMP C version; here the Python ``perform`` runs.
+    ``openmp`` (whether Theano compiled the C code with OpenMP) changes nothing: there is no C
+    code, so :attr:`openmp` is always False."""
 
     def __init__(self, openmp=None):
         self.openmp = False

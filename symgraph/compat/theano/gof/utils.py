@@ -1,6 +1,7 @@
 """``theano.gof.utils``: the small helpers and exceptions Theano programs import."""
 from __future__ import annotations
 
+import functools
 import hashlib
 from typing import Iterable, List
 
@@ -92,16 +93,43 @@ def give_variables_names(variables) -> None:
 
 
 def add_tag_trace(thing, user_line=None):
+    """Store in ``thing.tag.trace`` the stack where it is being made (its last ``user_line``
+    frames, default the ``traceback.limit`` flag), as Theano did for every variable."""
+    import traceback
+    from symgraph.compat.theano.configparser import flag
+    limit = user_line if user_line is not None else flag("traceback.limit")
+    stack = traceback.extract_stack()[:-1]
+    if limit is not None and int(limit) >= 0:
+        stack = stack[len(stack) - int(limit):] if int(limit) else []
+    tag = getattr(thing, "tag", None)
+    if tag is not None:
+        tag.trace = [stack]
     return thing
 
 
 def get_variable_trace_string(v) -> str:
-    return ""
+    """The stack :func:`add_tag_trace` stored for ``v`` (as Theano wrote it), or ``''``."""
+    import traceback
+    trace = getattr(getattr(v, "tag", None), "trace", None)
+    if not trace:
+        return ""
+    text = "".join("".join(traceback.format_list(stack)) for stack in trace)
+    return "\nBacktrace when that variable is created:\n\n" + text
 
 
 def deprecated(filename, msg=""):
+    """A decorator printing ``WARNING: filename.name deprecated. msg`` on the first call of
+    the function it wraps, as Theano's."""
     def decorator(f):
-        return f
+        printed = []
+
+        @functools.wraps(f)
+        def wrapper(*args, **kwargs):
+            if not printed:
+                print(f"WARNING: {filename}.{f.__name__} deprecated. {msg}")
+                printed.append(True)
+            return f(*args, **kwargs)
+        return wrapper
     return decorator
 
 

@@ -9,6 +9,8 @@ def dnn_present():
 
 
 def dnn_available(context_name=None):
+    """False, with the reason in ``dnn_available.msg``: there is no GPU, whichever context
+    ``context_name`` names."""
     dnn_available.msg = MESSAGE
     return False
 

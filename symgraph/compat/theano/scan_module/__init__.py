@@ -40,7 +40,9 @@ def foldr(fn, sequences, outputs_info, non_sequences=None, mode=None, name=None)
 def scan_checkpoints(fn, sequences=(), outputs_info=None, non_sequences=(),
                      name="checkpointscan_fn", n_steps=None, save_every_N=10, padding=True):
     """Theano's memory-saving ``scan``: the same outputs and gradients as :func:`scan` (which
-    is what runs; symgraph's scan keeps every step's states)."""
+    is what runs; symgraph's scan keeps every step's states). So ``save_every_N`` (how many
+    steps between saved states) and ``padding`` (padding the sequences to a multiple of it)
+    change nothing but the memory Theano would have saved."""
     return scan(fn, sequences=list(sequences) or None, outputs_info=outputs_info,
                 non_sequences=list(non_sequences) or None, n_steps=n_steps, name=name)
 

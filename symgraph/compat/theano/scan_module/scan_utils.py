@@ -130,7 +130,15 @@ def traverse(out, x, x_copy, d, visited=None):
 
 
 def map_variables(replacer, graphs, additional_inputs=None):
-    """``graphs`` with every variable ``v`` replaced by ``replacer(v)`` (bottom-up)."""
+    """``graphs`` with every variable ``v`` replaced by ``replacer(v)`` (bottom-up).
+
+    The inner graphs of scan nodes are not entered, so ``additional_inputs`` (Theano's inputs
+    for the replacements made inside them) cannot be given: a value raises.
+    """
+    if additional_inputs:
+        raise NotImplementedError("map_variables(additional_inputs=...): the inner graphs of "
+                                  "scan nodes are not entered, so there is nothing to add "
+                                  "them to; call it without additional_inputs")
     from symgraph.compat.theano.gof.graph import ancestors
     outs = list(graphs)
     subs = {}

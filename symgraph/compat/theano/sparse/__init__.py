@@ -1,5 +1,12 @@
 """``theano.sparse``: sparse matrices over ``scipy.sparse`` (:mod:`symgraph.sparse`), in
-Theano's spelling."""
+Theano's spelling. It needs SciPy (symgraph's ``scipy`` extra): without it, importing the
+module raises an :class:`ImportError` that says so."""
+try:
+    import scipy.sparse  # noqa: F401
+except ImportError as _exc:
+    raise ImportError("theano.sparse needs SciPy (scipy.sparse), which is not installed: "
+                      "install symgraph's scipy extra (pip install symgraph[scipy]) or "
+                      "scipy itself", name="scipy") from _exc
 from symgraph.sparse import *  # noqa: F401,F403
 from symgraph.sparse import (  # noqa: F401
     CSM, CSMProperties, Cast, DenseFromSparse, Neg, SparseDot as Dot, SparseFromDense, SpSum,

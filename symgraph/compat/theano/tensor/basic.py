@@ -104,7 +104,17 @@ class TensorType(_types.TensorType, metaclass=_TensorTypeMeta):
 
     def values_eq_approx(self, a, b, allow_remove_inf=False, allow_remove_nan=False,
                          rtol=None, atol=None) -> bool:
-        return bool(np.allclose(a, b, rtol=rtol or 1e-5, atol=atol or 1e-8, equal_nan=True))
+        """Whether ``a`` and ``b`` are close (NaN where both have NaN counts as equal); as in
+        Theano, ``allow_remove_inf`` accepts any position where ``a`` is infinite and
+        ``allow_remove_nan`` any position where ``a`` is NaN."""
+        a, b = np.asarray(a), np.asarray(b)
+        close = np.isclose(a, b, rtol=rtol or 1e-5, atol=atol or 1e-8, equal_nan=True)
+        if a.dtype.kind in "fc":
+            if allow_remove_inf:
+                close = close | np.isinf(a)
+            if allow_remove_nan:
+                close = close | np.isnan(a)
+        return bool(np.all(close))
 
     def is_valid_value(self, a) -> bool:
         try:
@@ -549,14 +559,10 @@ def permute_row_elements(x, y, inverse=False):
 def take_along_last(x, idx):
     """``np.take_along_axis(x, idx, -1)`` with broadcasting of the leading dimensions."""
     x, idx = as_tensor_variable(x), as_tensor_variable(idx)
-    shape = broadcast_shapes_like(x, idx)
+    shape = [idx.shape[k] for k in range(idx.ndim)]
     rows = [arange(s).reshape([-1 if k == d else 1 for k in range(len(shape))],  # noqa: F821
                                ndim=len(shape)) for d, s in enumerate(shape[:-1])]
     return x[tuple(rows) + (idx,)]
-
-
-def broadcast_shapes_like(x, idx):
-    return [idx.shape[k] for k in range(idx.ndim)]
 
 
 def mod_check(x, y):
@@ -599,8 +605,9 @@ def numpy_diagonal_return_view() -> bool:
 
 
 def min_informative_str(obj, indent_level=0):
-    from symgraph.compat.theano.printing import pprint
-    return pprint(obj)
+    """A short description of a variable's graph, indented by ``indent_level`` spaces."""
+    from symgraph.compat.theano.printing import min_informative_str as describe
+    return describe(obj, indent_level)
 
 
 def pprint(obj):
@@ -638,20 +645,20 @@ def register_transfer(fn):
     return fn
 
 
-def ScalarFromTensor(*args, **kwargs):
-    return scalar_from_tensor
+def _op_class(name: str, fn):
+    """Theano's op class ``name``, whose instance is the function ``fn`` (the class takes no
+    arguments, as in Theano)."""
+    def make():
+        return fn
+    make.__name__ = make.__qualname__ = name
+    make.__doc__ = f"``{name}()``: the op, which is :func:`{fn.__name__}`."
+    return make
 
 
-def TensorFromScalar(*args, **kwargs):
-    return tensor_from_scalar
-
-
-def PermuteRowElements(*args, **kwargs):
-    return permute_row_elements
-
-
-def Default(*args, **kwargs):
-    return default
+ScalarFromTensor = _op_class("ScalarFromTensor", scalar_from_tensor)  # noqa: F821
+TensorFromScalar = _op_class("TensorFromScalar", tensor_from_scalar)  # noqa: F821
+PermuteRowElements = _op_class("PermuteRowElements", permute_row_elements)
+Default = _op_class("Default", default)  # noqa: F821
 
 
 def AllocEmpty(dtype):

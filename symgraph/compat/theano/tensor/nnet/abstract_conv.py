@@ -49,6 +49,22 @@ def _border(border_mode, kshape, dilation):
     return _conv.padding(border_mode, (0, 0))
 
 
+def _check_hint(fname: str, what: str, var: Variable, given) -> None:
+    """A shape hint (Theano used these to choose an implementation): the computation does not
+    need it, so it is checked against ``var``'s static shape (None or symbolic entries, and
+    unknown static dims, are not checked)."""
+    if given is None or isinstance(given, Variable):
+        return
+    given = list(given)
+    if len(given) != var.ndim:
+        raise ValueError(f"{fname}: {what} has {len(given)} entries but {var} is "
+                         f"{var.ndim}-d")
+    for axis, (have, want) in enumerate(zip(var.type.shape, given)):
+        if have is not None and isinstance(want, (int, np.integer)) and have != want:
+            raise ValueError(f"{fname}: {what}[{axis}] = {want} but {var} has static shape "
+                             f"{var.type.shape}")
+
+
 def _kshape(filters: Variable, filter_shape):
     ks = (filters.type.shape[2], filters.type.shape[3])
     if filter_shape is not None and len(filter_shape) == 4:
@@ -147,10 +163,12 @@ def conv2d_grad_wrt_weights(input, output_grad, filter_shape, input_shape=None,
                             filter_dilation=(1, 1), num_groups: int = 1, unshared: bool = False
                             ) -> Variable:
     """The gradient of :func:`conv2d` with respect to its filters, for the output gradient
-    ``output_grad``; ``filter_shape`` needs its last two entries."""
+    ``output_grad``; ``filter_shape`` needs its last two entries. ``input_shape``, a hint, is
+    checked against ``input``'s static shape."""
     _check_unshared(unshared, "conv2d_grad_wrt_weights")
     groups = _groups(num_groups, "conv2d_grad_wrt_weights")
     x, gz = as_tensor_variable(input), as_tensor_variable(output_grad)
+    _check_hint("conv2d_grad_wrt_weights", "input_shape", x, input_shape)
     if isinstance(filter_shape, Variable):
         filter_shape = [filter_shape[k] for k in range(4)]
     filter_shape = list(filter_shape)
@@ -191,19 +209,24 @@ def separable_conv2d(input, depthwise_filters, pointwise_filters, num_channels,
                      pointwise_filter_shape=None, border_mode="valid", subsample=(1, 1),
                      filter_flip: bool = True, filter_dilation=(1, 1)) -> Variable:
     """A depthwise convolution (one group per input channel) followed by a 1x1 pointwise
-    convolution."""
-    depth = conv2d(input, depthwise_filters, border_mode=border_mode, subsample=subsample,
-                   filter_flip=filter_flip, filter_dilation=filter_dilation,
-                   num_groups=num_channels)
-    return conv2d(depth, pointwise_filters, border_mode="valid", filter_flip=filter_flip)
+    convolution. The shape hints are checked against the static shapes, as by
+    :func:`conv2d`."""
+    depth = conv2d(input, depthwise_filters, input_shape=input_shape,
+                   filter_shape=depthwise_filter_shape, border_mode=border_mode,
+                   subsample=subsample, filter_flip=filter_flip,
+                   filter_dilation=filter_dilation, num_groups=num_channels)
+    return conv2d(depth, pointwise_filters, filter_shape=pointwise_filter_shape,
+                  border_mode="valid", filter_flip=filter_flip)
 
 
 def causal_conv1d(input, filters, filter_shape, input_shape=None, subsample=1,
                   filter_flip: bool = True, filter_dilation=1, num_groups: int = 1,
                   unshared: bool = False) -> Variable:
     """1-d convolution over (batch, channels, time) in which an output sees only the present
-    and the past (the input is padded on the left)."""
+    and the past (the input is padded on the left). ``input_shape``, a hint, is checked
+    against ``input``'s static shape."""
     x = as_tensor_variable(input)
+    _check_hint("causal_conv1d", "input_shape", x, input_shape)
     k = int(filter_shape[-1])
     pad = int(filter_dilation) * (k - 1)
     zeros = x[:, :, :1] * 0
@@ -411,9 +434,9 @@ def assert_conv_shape(shape):
 
 def assert_shape(x, expected_shape, msg="Unexpected shape."):
     """``x``, checked to have ``expected_shape`` (None entries unchecked) when the graph
-    runs."""
+    runs; ``msg`` names the check in the error."""
     from symgraph.ops.specify_shape import specify_shape
-    return specify_shape(x, [None if s is None else s for s in expected_shape])
+    return specify_shape(x, [None if s is None else s for s in expected_shape], msg)
 
 
 def bilinear_kernel_1D(ratio: int, normalize: bool = True) -> Variable:
@@ -435,11 +458,15 @@ def bilinear_upsampling(input, ratio=None, frac_ratio=None, batch_size=None,
                         num_input_channels=None, use_1D_kernel=True) -> Variable:
     """Upsample (batch, channels, rows, cols) images by the integer ``ratio`` with bilinear
     interpolation (edges replicated), as Theano: a transposed convolution with the
-    bilinear kernel."""
+    bilinear kernel. ``batch_size`` and ``num_input_channels``, hints, are checked against
+    ``input``'s static shape. ``use_1D_kernel`` changes nothing: Theano chose between two 1-d
+    convolutions and one 2-d one, which compute the same values; here the 2-d one runs."""
     if frac_ratio is not None:
         raise NotImplementedError("bilinear_upsampling(frac_ratio=...): fractional ratios are "
                                   "not supported; give an integer ratio")
     x = as_tensor_variable(input)
+    _check_hint("bilinear_upsampling", "(batch_size, num_input_channels)", x,
+                [batch_size, num_input_channels, None, None])
     r = int(ratio)
     rows, cols = x.shape[2], x.shape[3]
     flat = x.reshape((-1, 1, rows, cols), ndim=4)

@@ -2,6 +2,8 @@
 legacy op instances and the row-prepending helpers."""
 from __future__ import annotations
 
+import numpy as np
+
 from symgraph.ops import elemwise as E
 from symgraph.ops import nnet as _nnet
 from symgraph.ops.join import concatenate
@@ -90,9 +92,14 @@ def h_softmax(x, batch_size, n_outputs, n_classes, n_outputs_per_class, W1, b1, 
               target=None):
     """Two-level hierarchical softmax: class probabilities times within-class probabilities.
     With ``target`` (integer labels), the probability of each target; without, the full
-    ``(batch, n_outputs)`` matrix."""
+    ``(batch, n_outputs)`` matrix. ``batch_size`` (Theano's reshapes used it) is checked
+    against ``x``'s static batch size when both are known; the batch size is taken from ``x``
+    when the graph runs."""
     import symgraph.tensor as T
     x = as_tensor_variable(x)
+    if isinstance(batch_size, (int, np.integer)) and x.type.shape[0] not in (None, batch_size):
+        raise ValueError(f"h_softmax: batch_size = {batch_size} but {x} has static shape "
+                         f"{x.type.shape}")
     class_probs = _nnet.softmax(T.dot(x, W1) + b1)
     if target is None:
         # (batch, n_classes, per_class): every class's softmax over its outputs
