@@ -73,7 +73,9 @@ def run_one(spec: Dict) -> Dict:
     ``info``: the back end that ran the train step and its kernel cache, the BLAS route of the
     in-place products (:func:`symgraph.ops.blas.gemm_path`), the seconds spent setting up
     (imports, data, compiling), training and evaluating, the products' floating-point
-    operations (:mod:`benchmarks.products`), and the process's peak resident memory so far.
+    operations (:mod:`benchmarks.products`), the process's peak resident memory so far, and
+    whether numba is loaded in it (``numba_loaded``: False when its loops came from the kernel
+    cache).
 
     The run's model and compiled functions are collected before it returns: their graphs hold
     reference cycles, which Python's collector might otherwise keep for many runs (measured:
@@ -85,6 +87,7 @@ def run_one(spec: Dict) -> Dict:
     gc.collect()
     result["info"]["run_seconds"] = time.perf_counter() - t0
     result["info"]["peak_rss_mb"] = peak_rss_mb()
+    result["info"]["numba_loaded"] = "numba" in sys.modules
     return result
 
 
@@ -122,6 +125,30 @@ def _train(spec: Dict) -> Dict:
             "flops": flops_per_example(sizes) * n_train * len(history),
             "pid": os.getpid()}
     return {"rows": rows, "info": info}
+
+
+def warm_kernels(specs) -> Dict:
+    """Compile the compiled loops of every distinct run of ``specs`` once, in this process,
+    by training each for one epoch on two minibatches and evaluating on two evaluation
+    batches (the same graphs and operand kinds as a full run, so the same kernels); their
+    object code lands in the kernel cache.
+
+    Called in a short-lived process before the workers start: a worker then links the loops
+    from the cache instead of compiling them, so numba and LLVM (about 70 MB) never load into
+    it. Returns what happened: ``{"runs": n, "seconds": s, "numba_imported": bool}``."""
+    t0 = time.perf_counter()
+    seen = []
+    for spec in specs:
+        key = (spec["optimizer"], sorted(spec.get("hyper", {}).items()))
+        if key in seen:
+            continue
+        seen.append(key)
+        _train({**spec, "epochs": 1, "n_train": min(2 * spec["batch_size"], spec["n_train"] or
+                                                     2 * spec["batch_size"]),
+                "n_test": min(2000, spec["n_test"] or 2000)})
+        gc.collect()
+    return {"runs": len(seen), "seconds": time.perf_counter() - t0,
+            "numba_imported": "numba" in sys.modules}
 
 
 def peak_rss_mb() -> float:

@@ -15,6 +15,7 @@ import pytest
 from benchmarks import optimizers as study
 from benchmarks import results as R
 from models import threads as blas
+from symgraph import backends
 
 NUMBERS = ("train_loss", "test_loss", "test_accuracy")
 
@@ -243,6 +244,26 @@ def test_processes_scheduler_gives_the_serial_numbers(tiny_mnist, tmp_path):
     assert config["blas_threads"] == {"count": expected.count, "source": expected.source}
     assert config["sessions"][0]["blas_applied"] == "worker environment"
     _close(_numbers(default), _numbers(serial))
+
+
+@pytest.mark.skipif(not backends.numba_available(), reason="the [fast] extra is not installed")
+def test_workers_link_loops_compiled_beforehand(tiny_mnist, tmp_path, monkeypatch, capsys):
+    """With an empty kernel cache, the loops are compiled in a process of their own before
+    the workers start: no worker loads numba, and the numbers are the serial run's."""
+    monkeypatch.setenv("SYMGRAPH_BACKEND", "numba")  # the tests default to NumPy
+    serial = tmp_path / "serial"
+    assert study.main(_args(tiny_mnist, serial)) == 0
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # read by the workers
+    procs = tmp_path / "procs"
+    capsys.readouterr()
+    assert study.main(_args(tiny_mnist, procs, "--jobs", "2", "--threads",
+                            _this_process_threads())) == 0
+    assert "into the kernel cache" in capsys.readouterr().err
+    assert list((tmp_path / "cache").rglob("*")), "the warm-up wrote no kernel"
+    runs = json.loads((procs / "config.json").read_text())["sessions"][0]["runs"]
+    assert len(runs) == 4
+    assert not any(r["numba_loaded"] for r in runs)
+    assert _numbers(procs) == _numbers(serial)
 
 
 def test_worker_blas_environment():
