@@ -12,7 +12,6 @@ caller prints one message and keeps the CSV/JSON/NPZ results.
 """
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -87,7 +86,7 @@ def plot_case(plt, folder: Path, title: str, history: Sequence[Dict], inputs: np
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    written.append(_save(plt, fig, folder / "loss.png"))
+    written.append(R.save_figure(plt, fig, folder / "loss.png"))
 
     n = len(inputs)
     fig, axes = plt.subplots(2, n, figsize=(1.2 * n, 2.7), squeeze=False)
@@ -102,7 +101,7 @@ def plot_case(plt, folder: Path, title: str, history: Sequence[Dict], inputs: np
                 ax.set_ylabel(label, fontsize=7)
     fig.suptitle(title, fontsize=8)
     fig.tight_layout()
-    written.append(_save(plt, fig, folder / "reconstructions.png"))
+    written.append(R.save_figure(plt, fig, folder / "reconstructions.png"))
 
     for name, tiles, what in (("W1.png", w1_tiles, "first-layer weights W1 (per hidden unit)"),
                               ("W2T.png", w2t_tiles, "second-layer weights W2ᵀ (per hidden "
@@ -112,7 +111,7 @@ def plot_case(plt, folder: Path, title: str, history: Sequence[Dict], inputs: np
         ax.set_axis_off()
         ax.set_title(f"{title}\n{what}", fontsize=8)
         fig.tight_layout()
-        written.append(_save(plt, fig, folder / name))
+        written.append(R.save_figure(plt, fig, folder / name))
     return written
 
 
@@ -186,19 +185,6 @@ def _main(argv: Optional[Sequence[str]]) -> int:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """The command line; returns the exit status."""
     return cli.run(lambda: _main(argv))
-
-
-def _save(plt, fig, path: Path) -> Path:
-    # through a temporary name, so an interrupted run never leaves a half-written PNG
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        fig.savefig(tmp, dpi=100, format="png")
-        os.replace(tmp, path)
-    finally:
-        plt.close(fig)
-        if tmp.exists():
-            tmp.unlink()
-    return path
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ a message says so.
 """
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -152,7 +151,7 @@ def make_plots(out, summary: Optional[List[Dict]] = None,
         ax.grid(alpha=0.3)
         ax.legend()
         fig.tight_layout()
-        written.append(_save(plt, fig, out / name))
+        written.append(R.save_figure(plt, fig, out / name))
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.8), sharey=True)
     for ax, metric, title in ((axes[0], "train_loss", "train loss (epoch mean)"),
@@ -169,21 +168,8 @@ def make_plots(out, summary: Optional[List[Dict]] = None,
     fig.suptitle(subtitle, fontsize=9)
     axes[1].legend()
     fig.tight_layout()
-    written.append(_save(plt, fig, out / "loss.png"))
+    written.append(R.save_figure(plt, fig, out / "loss.png"))
     return written
-
-
-def _save(plt, fig, path: Path) -> Path:
-    # through a temporary name, so an interrupted run never leaves a half-written PNG
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        fig.savefig(tmp, dpi=100, format="png")
-        os.replace(tmp, path)
-    finally:
-        plt.close(fig)
-        if tmp.exists():
-            tmp.unlink()
-    return path
 
 
 def _main(argv: Optional[Sequence[str]]) -> int:

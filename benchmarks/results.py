@@ -146,6 +146,21 @@ def atomic_write_text(path: PathLike, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def save_figure(plt, fig, path: PathLike) -> Path:
+    """Write ``fig`` as a PNG at ``path`` through a temporary name (an interrupted run never
+    leaves a half-written picture), then close it; returns the path."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        fig.savefig(tmp, dpi=100, format="png")
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
 def write_npz(path: PathLike, arrays: Dict[str, np.ndarray]) -> None:
     """``arrays`` as an uncompressed ``.npz``, atomically (the zip members carry CRC-32s)."""
     buf = io.BytesIO()

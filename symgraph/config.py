@@ -26,7 +26,24 @@ class _Flags:
         return sub
 
 
-class Config(_Flags):
+class FlagChanges:
+    """``change_flags``: the flags of a settings object set for the duration of a block."""
+
+    @contextlib.contextmanager
+    def change_flags(self, **flags) -> Iterator["FlagChanges"]:
+        """Temporarily set flags, e.g. ``with config.change_flags(floatX='float32'):``; the
+        old values come back when the block ends, however it ends."""
+        old = {name: getattr(self, name) for name in flags}
+        try:
+            for name, value in flags.items():
+                setattr(self, name, value)
+            yield self
+        finally:
+            for name, value in old.items():
+                setattr(self, name, value)
+
+
+class Config(_Flags, FlagChanges):
     """Build-time settings.
 
     Attributes
@@ -61,17 +78,6 @@ class Config(_Flags):
         else:
             object.__setattr__(self, name, value)
 
-    @contextlib.contextmanager
-    def change_flags(self, **flags) -> Iterator["Config"]:
-        """Temporarily set flags, e.g. ``with config.change_flags(floatX='float32'):``."""
-        old = {name: getattr(self, name) for name in flags}
-        try:
-            for name, value in flags.items():
-                setattr(self, name, value)
-            yield self
-        finally:
-            for name, value in old.items():
-                setattr(self, name, value)
 
 
 config = Config()

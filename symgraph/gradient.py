@@ -42,11 +42,8 @@ class NullGradError(TypeError):
     """The cost depends on ``wrt`` only through non-differentiable (integer) operations."""
 
 
-class GradientBlock(Op):
-    """Identity in the forward pass; blocks gradients (``disconnected_grad``/``stop_gradient``).
-
-    Gradient: none (the input is treated as a constant).
-    """
+class _IdentityWithGrad(Op):
+    """Identity in the forward pass; subclasses say what becomes of the gradient flowing back."""
 
     view_map = {0: [0]}
 
@@ -62,6 +59,13 @@ class GradientBlock(Op):
 
     def infer_shape(self, node, shapes):
         return shapes
+
+
+class GradientBlock(_IdentityWithGrad):
+    """Identity in the forward pass; blocks gradients (``disconnected_grad``/``stop_gradient``).
+
+    Gradient: none (the input is treated as a constant).
+    """
 
     def grad(self, inputs, outputs, output_grads):
         return [disconnected]
@@ -76,25 +80,6 @@ def disconnected_grad(x) -> Variable:
 
 
 stop_gradient = zero_grad = disconnected_grad
-
-
-class _IdentityWithGrad(Op):
-    """Identity in the forward pass; subclasses reshape the gradient flowing back."""
-
-    view_map = {0: [0]}
-
-    def make_node(self, x) -> Apply:
-        x = as_tensor_variable(x)
-        return Apply(self, [x], [TensorVariable(x.type)])
-
-    def perform(self, x):
-        return x
-
-    def emit(self, names):
-        return names[0]
-
-    def infer_shape(self, node, shapes):
-        return shapes
 
 
 class GradClip(_IdentityWithGrad):

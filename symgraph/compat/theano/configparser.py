@@ -17,11 +17,11 @@ Unknown flags warn, as Theano did.
 from __future__ import annotations
 
 import configparser as _ini
-import contextlib
 import os
 import warnings
-from typing import Callable, Dict, Iterator, Optional, Tuple
+from typing import Callable, Dict, Optional, Tuple
 
+from symgraph.config import FlagChanges
 from symgraph.config import config as _core
 
 _BOOL = {"true": True, "1": True, "yes": True, "on": True,
@@ -254,7 +254,7 @@ class _Section:
             _FLAGS[full] = value  # Theano let programs attach their own settings
 
 
-class TheanoConfig(_Section):
+class TheanoConfig(_Section, FlagChanges):
     """``theano.config``: every flag as an attribute; ``floatX`` is symgraph's own setting."""
 
     def __init__(self):
@@ -271,17 +271,6 @@ class TheanoConfig(_Section):
     def __dir__(self):
         return sorted({k.split(".")[0] for k in _FLAGS})
 
-    @contextlib.contextmanager
-    def change_flags(self, **flags) -> Iterator["TheanoConfig"]:
-        """Set flags for the duration of a ``with`` block."""
-        old = {name: getattr(self, name) for name in flags}
-        try:
-            for name, value in flags.items():
-                setattr(self, name, value)
-            yield self
-        finally:
-            for name, value in old.items():
-                setattr(self, name, value)
 
 
 config = TheanoConfig()
