@@ -1,9 +1,12 @@
 """Small trained demo models (the tiny MNIST of tests/benchmarks/conftest.py, 32 hidden units,
 one epoch) and the app serving them, shared by the demo's tests."""
+import threading
+
 import numpy as np
 import pytest
 
 from benchmarks.dae_demo import cache
+from benchmarks.dae_demo.server import make_server
 
 HIDDEN = 32
 
@@ -40,3 +43,14 @@ def demo_app(demo_models):
 def digit(demo_models):
     """A test digit (784 floats in [0, 1]) as a list, the form requests carry."""
     return [float(v) for v in np.asarray(demo_models[1]["pixels"][0], dtype=np.float64)]
+
+
+@pytest.fixture(scope="module")
+def server(demo_app):
+    """The demo's server on a free loopback port, serving from a thread."""
+    srv = make_server(demo_app, "127.0.0.1", 0, quiet=True)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield srv
+    srv.shutdown()
+    srv.server_close()

@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import tempfile
-import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -22,7 +21,6 @@ import pytest
 
 import symgraph
 import symgraph.tensor as T
-from benchmarks.dae_demo.server import make_server
 
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -71,16 +69,6 @@ def driver():
     yield drv
     drv.quit()
     shutil.rmtree(profile, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
-def server(demo_app):
-    srv = make_server(demo_app, "127.0.0.1", 0, quiet=True)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
 
 
 @pytest.fixture

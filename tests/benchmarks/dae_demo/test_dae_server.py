@@ -4,22 +4,11 @@ and concurrent requests that each get their own seed's answer."""
 import http.client
 import json
 import socket
-import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from benchmarks.dae_demo.server import is_loopback, make_server
-
-
-@pytest.fixture(scope="module")
-def server(demo_app):
-    srv = make_server(demo_app, "127.0.0.1", 0, quiet=True)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
+from benchmarks.dae_demo.server import is_loopback
 
 
 def request(server, method, path, body=None, headers=None):
