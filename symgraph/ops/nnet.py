@@ -56,7 +56,9 @@ def relu(x, alpha=0) -> Variable:
     """Rectifier ``max(x, 0)``; leaky ``x if x > 0 else alpha x`` when ``alpha != 0``.
 
     ``alpha`` may be a number or a symbolic scalar. Gradient: ``gz`` where ``x > 0``, else
-    ``alpha gz`` (at exactly 0 the plain rectifier passes ``gz``, as ``maximum`` does).
+    ``alpha gz``; at exactly 0 the plain rectifier passes none (as ``maximum`` against a
+    constant bound does, and as PyTorch, JAX and TensorFlow do). The plain rectifier's gradient reads its output,
+    not ``x``: a pre-activation used only by the rectifier is freed after the forward pass.
     """
     x = _as_float(x, "relu")
     if not isinstance(alpha, Variable) and alpha == 0:

@@ -327,3 +327,57 @@ def test_one_hot_and_its_users_refuse_labels_out_of_range():
     np.testing.assert_allclose(loss, np.log(3.0))
     with pytest.raises(ValueError, match="label -1"):
         SX._loss_and_softmax(np.zeros((2, 2, 3)), np.array([[0, 1], [-1, 2]], dtype="int32"))
+
+
+# (name, op): at a tie of two variables maximum and minimum pass the gradient to their first
+# argument, as Theano 1.0.5 does (checked against it: grad of maximum(x, y) at x = y = 0 is
+# (1, 0), and of minimum too)
+TIES = [("maximum", T.maximum, np.maximum), ("minimum", T.minimum, np.minimum)]
+
+
+@pytest.mark.parametrize("name, op, ref", TIES, ids=[t[0] for t in TIES])
+@pytest.mark.parametrize("mode", ["FAST_RUN", "FAST_COMPILE"])
+def test_maximum_minimum_of_two_variables_pass_ties_to_the_first(name, op, ref, mode):
+    x, y = T.vector("x"), T.vector("y")
+    f = symgraph.function([x, y], T.grad(op(x, y).sum(), [x, y]), mode=mode)
+    xs = np.array([-1.0, 0.0, 2.0, 3.0, -0.0])
+    ys = np.array([0.0, 0.0, 1.0, 5.0, 0.0])
+    gx, gy = f(xs, ys)
+    x_gets = (ref(xs, ys) == xs)  # the result, ties included
+    np.testing.assert_array_equal(gx, x_gets)
+    np.testing.assert_array_equal(gy, ~x_gets)
+
+
+# (name, builder from x, its NumPy value): against a constant bound the gradient comes from
+# the result and is zero at the bound (the rectifier's convention)
+BOUNDS = [
+    ("maximum(x, 0)", lambda x: T.maximum(x, 0), lambda x: np.maximum(x, 0)),
+    ("maximum(0, x)", lambda x: T.maximum(0, x), lambda x: np.maximum(0, x)),
+    ("minimum(x, 1)", lambda x: T.minimum(x, 1), lambda x: np.minimum(x, 1)),
+    ("minimum(1, x)", lambda x: T.minimum(1, x), lambda x: np.minimum(1, x)),
+]
+
+
+@pytest.mark.parametrize("name, op, ref", BOUNDS, ids=[b[0] for b in BOUNDS])
+@pytest.mark.parametrize("mode", ["FAST_RUN", "FAST_COMPILE"])
+def test_a_constant_bound_passes_no_gradient_at_the_bound(name, op, ref, mode):
+    x = T.vector("x")
+    f = symgraph.function([x], T.grad(op(x).sum(), x), mode=mode)
+    xs = np.array([-1.0, 0.0, -0.0, 0.5, 1.0, 2.0])
+    bound = 0.0 if name.startswith("maximum") else 1.0
+    np.testing.assert_array_equal(f(xs), (ref(xs) == xs) & (xs != bound))
+
+
+@pytest.mark.parametrize("mode", ["FAST_RUN", "FAST_COMPILE"])
+def test_relu_gradient_is_zero_at_zero_and_reads_only_the_output(mode):
+    """PyTorch's, JAX's and TensorFlow's convention at 0; the mask reads relu's output, so
+    the pre-activation feeds nothing but the rectifier (it can be freed after the forward)."""
+    x = T.vector("x")
+    y = N.relu(x * 2.0)
+    g = T.grad((y * y).sum(), x)
+    f = symgraph.function([x], g, mode=mode)
+    xs = np.array([-1.0, 0.0, -0.0, 0.5, 2.0])
+    np.testing.assert_array_equal(f(xs), np.where(xs > 0, 8.0 * xs, 0.0))
+    pre = y.owner.inputs[0]
+    readers = {n for n in symgraph.graph.toposort([g]) if pre in n.inputs}
+    assert readers == {y.owner}, readers
