@@ -434,7 +434,8 @@ def _warm_kernels(args: argparse.Namespace, todo: List[Dict]) -> None:
     load numba and LLVM, which would add about 70 MB to each (measured: a worker's peak 423
     MiB when it compiled, 351 MiB when it linked). With a warm cache this costs a few
     seconds."""
-    info = schedulers.run_in_process(warm_kernels, todo, args.blas.count)
+    # one worker, which exits afterwards (and what it loaded with it)
+    [(_, info)] = schedulers.run_processes(warm_kernels, [todo], 1, args.blas.count)
     if info["numba_imported"]:
         print(f"compiled the loops of {info['runs']} optimizer(s) into the kernel cache in "
               f"{info['seconds']:.1f} s, in a process of their own", file=sys.stderr,

@@ -89,22 +89,6 @@ def run_processes(fn: Callable[[Spec], Result], specs: List[Spec], jobs: int,
         pool.join()
 
 
-def run_in_process(fn: Callable[[Spec], Result], arg, threads: int) -> Result:
-    """``fn(arg)`` in a fresh ('spawn') process with ``threads`` BLAS threads, which exits
-    afterwards (what it loaded leaves with it)."""
-    import multiprocessing
-    ctx = multiprocessing.get_context("spawn")
-    with environ(blas_env(threads)):
-        pool = ctx.Pool(processes=1, initializer=_ignore_sigint)
-    try:
-        result = pool.apply(fn, (arg,))
-        pool.close()
-        return result
-    finally:
-        pool.terminate()
-        pool.join()
-
-
 def _optimizer_run_key(spec: Spec) -> str:
     return f"run-{spec['optimizer']}-{spec['seed']}"
 

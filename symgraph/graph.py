@@ -353,16 +353,15 @@ def clone_replace(outputs: Sequence[Variable], replace: Dict[Variable, Variable]
         new_inputs = [memo.get(v, v) for v in node.inputs]
         if all(a is b for a, b in zip(new_inputs, node.inputs)):
             continue
-        if strict:
+        try:
             new_node = node.op.make_node(*new_inputs)
-        else:
-            try:
-                new_node = node.op.make_node(*new_inputs)
-            except (TypeError, ValueError) as exc:
-                had = ", ".join(str(v.type) for v in node.inputs)
-                got = ", ".join(str(v.type) for v in new_inputs)
-                raise TypeError(f"substitution: {node.op} cannot take inputs of types ({got}) "
-                                f"instead of ({had}): {exc}") from exc
+        except (TypeError, ValueError) as exc:
+            if strict:
+                raise
+            had = ", ".join(str(v.type) for v in node.inputs)
+            got = ", ".join(str(v.type) for v in new_inputs)
+            raise TypeError(f"substitution: {node.op} cannot take inputs of types ({got}) "
+                            f"instead of ({had}): {exc}") from exc
         for old, new in zip(node.outputs, new_node.outputs):
             if strict and (new.type.dtype != old.type.dtype or new.ndim != old.ndim):
                 raise TypeError(f"substitution changes the type of {old} from {old.type} to "

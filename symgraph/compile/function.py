@@ -144,12 +144,18 @@ def _apply_givens(outputs, updates, givens, strict: bool = True):
     vals = clone_replace(list(outputs) + [v for _, v in updates], replace, strict=strict)
     n = len(outputs)
     new_updates = [(t, v) for (t, _), v in zip(updates, vals[n:])]
-    for t, v in new_updates:
-        if v.dtype != t.dtype or v.ndim != t.ndim:
-            raise TypeError(f"givens (rebuild_strict=False) make the update of shared variable "
-                            f"{t} (type {t.type}) a {v.type}; an update must keep the type of "
-                            f"its variable: cast it or give a value of the replaced type")
+    check_rebuilt_updates(new_updates, "givens (rebuild_strict=False)")
     return vals[:n], new_updates
+
+
+def check_rebuilt_updates(updates, what: str) -> None:
+    """Refuse an update whose value a substitution (``what``) turned into another dtype or
+    rank than its shared variable's."""
+    for t, v in updates:
+        if v.dtype != t.dtype or v.ndim != t.ndim:
+            raise TypeError(f"{what} make the update of shared variable {t} (type {t.type}) a "
+                            f"{v.type}; an update must keep the type of its variable: cast it "
+                            f"or give a value of the replaced type")
 
 
 def _add_default_updates(outputs, updates, no_default_updates):

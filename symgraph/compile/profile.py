@@ -98,19 +98,16 @@ class ProfileStats:
                          f"the checks of the inputs)")
         lines.append(f"  Total compile time: {self.compile_time:.6e}s")
         lines.append("")
-        if not self.flag_time_thunks:
+        if self.flag_time_thunks:
+            lines += self._table(self.classes, "Class", n_ops_to_print)
+            lines.append("")
+            lines += self._table(self.ops, "Ops", n_ops_to_print)
+            lines.append("")
+            indexed = [f"{k:3d} {label}" for k, label in enumerate(self.labels)]
+            lines += self._table(indexed, "Apply (nodes, in execution order numbers)",
+                                 n_apply_to_print)
+        else:
             lines.append("  The nodes were not timed (flag_time_thunks=False).")
-            text = "\n".join(lines) + "\n"
-            if file is not None:
-                file.write(text)
-            return text
-        lines += self._table(self.classes, "Class", n_ops_to_print)
-        lines.append("")
-        lines += self._table(self.ops, "Ops", n_ops_to_print)
-        lines.append("")
-        indexed = [f"{k:3d} {label}" for k, label in enumerate(self.labels)]
-        lines += self._table(indexed, "Apply (nodes, in execution order numbers)",
-                             n_apply_to_print)
         text = "\n".join(lines) + "\n"
         if file is not None:
             file.write(text)

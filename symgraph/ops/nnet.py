@@ -57,8 +57,9 @@ def relu(x, alpha=0) -> Variable:
 
     ``alpha`` may be a number or a symbolic scalar. Gradient: ``gz`` where ``x > 0``, else
     ``alpha gz``; at exactly 0 the plain rectifier passes none (as ``maximum`` against a
-    constant bound does, and as PyTorch, JAX and TensorFlow do). The plain rectifier's gradient reads its output,
-    not ``x``: a pre-activation used only by the rectifier is freed after the forward pass.
+    constant bound does, and as PyTorch, JAX and TensorFlow do). The plain rectifier's
+    gradient reads its output, not ``x``: a pre-activation used only by the rectifier is
+    freed after the forward pass.
     """
     x = _as_float(x, "relu")
     if not isinstance(alpha, Variable) and alpha == 0:

@@ -418,6 +418,26 @@ def test_graph_helpers_honour_their_arguments():
     assert G.stack_search([z], lambda v: None) == [z]
 
 
+def test_as_string_of_a_deep_graph_needs_no_recursion():
+    """A 3,000-step chain is written with the recursion limit 150 frames above the test."""
+    import sys
+    from theano.gof import graph as G
+    x = T.dvector("x")
+    y = x
+    for _ in range(3000):
+        y = y + 1
+    depth, frame = 0, sys._getframe()
+    while frame is not None:
+        depth, frame = depth + 1, frame.f_back
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(depth + 150)
+    try:
+        text = G.as_string([x], [y], leaf_formatter=lambda v: "x" if v is x else "c")[0]
+    finally:
+        sys.setrecursionlimit(old)
+    assert text == f"{y.owner.op}(" * 3000 + "x" + ", c)" * 3000
+
+
 def test_utils_deprecated_and_traces(capsys):
     from theano.gof import utils
     calls = []

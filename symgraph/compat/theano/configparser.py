@@ -272,7 +272,6 @@ class TheanoConfig(_Section, FlagChanges):
         return sorted({k.split(".")[0] for k in _FLAGS})
 
 
-
 config = TheanoConfig()
 change_flags = config.change_flags
 

@@ -67,7 +67,7 @@ def rebuild_collect_shared(outputs, inputs=None, replace=None, updates=None,
     constants) instead of the variables themselves.
     """
     from symgraph.compile.function import (Out, _add_default_updates,  # noqa: F811
-                                           _normalize_updates)
+                                           _normalize_updates, check_rebuilt_updates)
     from symgraph.graph import Constant, ancestors, clone_replace, graph_inputs
     from symgraph.shared import SharedVariable, shared
     if not isinstance(no_default_updates, (bool, list)):
@@ -113,10 +113,7 @@ def rebuild_collect_shared(outputs, inputs=None, replace=None, updates=None,
     cloned = [v if borrow is None else Out(v, borrow=borrow)
               for v, borrow in zip(values[:n], wrap)]
     update_expr = [(t, v) for (t, _), v in zip(update_expr, values[n:])]
-    for t, v in update_expr:
-        if v.dtype != t.dtype or v.ndim != t.ndim:
-            raise TypeError(f"rebuild_collect_shared: the update of {t} (type {t.type}) became "
-                            f"a {v.type}; an update must keep its shared variable's type")
+    check_rebuilt_updates(update_expr, "rebuild_collect_shared: the replacements")
     shared_inputs = [v for v in graph_inputs(values) if isinstance(v, SharedVariable)]
     shared_inputs += [t for t, _ in update_expr if t not in shared_inputs]
     cloned_outputs = cloned[0] if single and outputs is not None else cloned

@@ -7,7 +7,7 @@ from typing import Dict, Iterable, List, Optional
 
 from symgraph.graph import Apply, Constant, Variable, toposort
 from symgraph.graph import ancestors as _ancestors
-from symgraph.graph import clone_replace
+from symgraph.graph import clone_replace, fill_memo
 
 Node = Apply
 
@@ -236,12 +236,14 @@ def as_string(i, o, leaf_formatter=str, node_formatter=None) -> List[str]:
     node by ``node_formatter(node, argument_strings)`` (default: ``op(arg, ...)``)."""
     node_formatter = node_formatter or default_node_formatter
     stop = set(i)
+    memo: Dict = {}
 
-    def text(v):
-        if v in stop or v.owner is None:
-            return leaf_formatter(v)
-        return node_formatter(v.owner, [text(a) for a in v.owner.inputs])
-    return [text(v) for v in o]
+    def visit(v, leaf):
+        memo[v] = leaf_formatter(v) if leaf else \
+            node_formatter(v.owner, [memo[a] for a in v.owner.inputs])
+    for v in o:  # without recursion: graphs of any depth
+        fill_memo(v, memo, visit, stop.__contains__)
+    return [memo[v] for v in o]
 
 
 def op_as_string(i, op, leaf_formatter=str, node_formatter=None) -> str:
