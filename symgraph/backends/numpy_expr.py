@@ -105,7 +105,19 @@ def numpy_lines(program, in_names: Sequence[str], in_dtypes: Sequence[str], out:
             extra = ""
             if sop.kind == "float" and any(p[1] != dtype for p in parts):
                 extra = f", dtype='{dtype}'"
-            if sop.nin == -1 and len(pnames) > 2 and target is None:
+            if sop.nin == -1 and len(pnames) > 2 and target is None and \
+                    parts[0][1] == dtype == parts[1][1]:
+                # one new array of the full shape, accumulated in place, instead of an array
+                # per pairwise call (the first two operands have the result's dtype, so the
+                # first call's loop is the one the nested calls would use)
+                lines.append(f"{indent}{result} = np.empty({shape}, '{dtype}')")
+                lines.append(f"{indent}np.{sop.ufunc}({pnames[0]}, {pnames[1]}, out={result}"
+                             f"{extra})")
+                for other in pnames[2:]:
+                    lines.append(f"{indent}np.{sop.ufunc}({result}, {other}, out={result}"
+                                 f"{extra})")
+                name = result
+            elif sop.nin == -1 and len(pnames) > 2 and target is None:
                 lines.append(f"{indent}{result} = {sop.emit(pnames)}")
                 name = result
             elif sop.nin == -1 and len(pnames) > 2:
@@ -133,6 +145,13 @@ def numpy_lines(program, in_names: Sequence[str], in_dtypes: Sequence[str], out:
             src = pnames[sop.passthrough]
             target = out if final else new_temp(dtype)
             name = _copy_into(lines, indent, target, src, dtype, result, shape)
+        elif sop.emit_into is not None and (out is not None or not final):
+            # a helper that writes into a buffer as a ufunc's ``out=`` does (the buffer may be
+            # one of its inputs): a planned temporary, or the output, instead of an array of
+            # its own each call
+            target = out if final else new_temp(dtype)
+            lines.append(f"{indent}{sop.emit_into(pnames, target)}")
+            name = target
         else:
             expr = sop.emit(pnames)
             if final and out is not None:

@@ -19,6 +19,7 @@ own loop counter instead of reading them (:attr:`FlatIndex.flat_index`).
 """
 from __future__ import annotations
 
+import sys
 import threading
 from collections import OrderedDict
 from typing import List, Tuple
@@ -37,20 +38,38 @@ GAMMA = 0x9E3779B97F4A7C15
 M1 = 0xBF58476D1CE4E5B9
 M2 = 0x94D049BB133111EB
 _U64 = np.uint64
+_LITTLE = sys.byteorder == "little"
 
 #: flat-index arrays kept per shape, at most this many elements in all (they are read-only)
 CACHE_ELEMENTS = 1 << 23
 
 
-def mix64(z: np.ndarray) -> np.ndarray:
-    """SplitMix64's finaliser of the uint64 array ``z``, in place; returns ``z``."""
-    t = np.empty_like(z)
+def mix64(z: np.ndarray, work: np.ndarray = None) -> np.ndarray:
+    """SplitMix64's finaliser of the uint64 array ``z``, in place; returns ``z``. ``work`` is
+    a uint64 array of ``z``'s shape to use as scratch (default: a new one)."""
+    t = np.empty_like(z) if work is None else work
     for shift, mult in ((30, M1), (27, M2), (31, None)):
         np.right_shift(z, _U64(shift), out=t)
         np.bitwise_xor(z, t, out=z)
         if mult is not None:
             np.multiply(z, _U64(mult), out=z)
     return z
+
+
+#: the scratch of :func:`mix64` kept per thread, at most this many elements
+SCRATCH_ELEMENTS = 1 << 20
+_scratch = threading.local()
+
+
+def _work(n: int) -> np.ndarray:
+    """A uint64 scratch array of ``n`` elements: this thread's kept one when it is small
+    enough (a draw into a planned buffer then allocates nothing), else a new one."""
+    if n > SCRATCH_ELEMENTS:
+        return np.empty(n, np.uint64)
+    buf = getattr(_scratch, "buf", None)
+    if buf is None or buf.size < n:
+        buf = _scratch.buf = np.empty(n, np.uint64)
+    return buf[:n]
 
 
 class _Index:
@@ -101,30 +120,44 @@ def _weyl_of(index: np.ndarray):
     return hit.weyl
 
 
-def counter_bits(s, i) -> np.ndarray:
+def counter_bits(s, i, out: np.ndarray = None) -> np.ndarray:
     """32-bit number ``i`` (uint64 array) of the SplitMix64 stream at Weyl state ``s`` (uint64
     scalar or array): the low (even ``i``) or high (odd ``i``) half of
-    ``mix64(s + (i >> 1) * GAMMA)``, as uint32.
+    ``mix64(s + (i >> 1) * GAMMA)``, as uint32; written into ``out`` (a uint32 array of the
+    broadcast shape or one it broadcasts to) when given, which is returned.
 
     A cached :func:`flat_index` with a scalar ``s`` takes the short way: one 64-bit output per
-    two elements, split in halves (half the arithmetic of the general way, same numbers)."""
+    two elements, split in halves (half the arithmetic of the general way, same numbers). With
+    an ``out`` of the same shape, C-contiguous and of even size, on a little-endian machine,
+    the 64-bit outputs are computed in ``out`` itself, seen as uint64 pairs (low half first),
+    and nothing is allocated."""
     s = np.asarray(s, dtype=np.uint64)
     i = np.asarray(i)
     weyl = _weyl_of(i) if s.ndim == 0 and i.dtype == np.uint64 else None
     if weyl is not None:
+        if out is not None and _LITTLE and out.dtype == np.uint32 and out.shape == i.shape \
+                and i.size % 2 == 0 and out.flags.c_contiguous:
+            z = out.reshape(-1).view(np.uint64)
+            mix64(np.add(weyl, s, out=z), _work(z.size))
+            return out
         z = mix64(np.add(weyl, s))
         halves = z.astype("<u8", copy=False).view("<u4")  # low half first on any machine
-        return halves[:i.size].astype(np.uint32, copy=False).reshape(i.shape)
-    # arrays of at least one dimension: ufunc loops wrap around silently, as the generator
-    # needs; NumPy scalar arithmetic would warn (or raise) on the overflow
-    shape = np.broadcast_shapes(s.shape, i.shape)
-    s, i = np.atleast_1d(s), np.atleast_1d(i.astype(np.uint64, copy=False))
-    z = np.right_shift(i, _U64(1))
-    np.multiply(z, _U64(GAMMA), out=z)
-    z = mix64(np.add(z, s))
-    half = np.left_shift(np.bitwise_and(i, _U64(1)), _U64(5))
-    out = np.bitwise_and(np.right_shift(z, half), _U64(0xFFFFFFFF)).astype(np.uint32)
-    return out.reshape(shape)
+        result = halves[:i.size].astype(np.uint32, copy=False).reshape(i.shape)
+    else:
+        # arrays of at least one dimension: ufunc loops wrap around silently, as the
+        # generator needs; NumPy scalar arithmetic would warn (or raise) on the overflow
+        shape = np.broadcast_shapes(s.shape, i.shape)
+        s, i = np.atleast_1d(s), np.atleast_1d(i.astype(np.uint64, copy=False))
+        z = np.right_shift(i, _U64(1))
+        np.multiply(z, _U64(GAMMA), out=z)
+        z = mix64(np.add(z, s))
+        half = np.left_shift(np.bitwise_and(i, _U64(1)), _U64(5))
+        result = np.bitwise_and(np.right_shift(z, half), _U64(0xFFFFFFFF)).astype(np.uint32)
+        result = result.reshape(shape)
+    if out is None:
+        return result
+    np.copyto(out, result, casting="unsafe")
+    return out
 
 
 class CounterBits(S.ScalarOp):
@@ -137,6 +170,9 @@ class CounterBits(S.ScalarOp):
     def __init__(self):
         super().__init__("counter_bits", 2, None, "int", "", impl=counter_bits,
                          expr="_counter_bits({0}, {1})")
+
+    def emit_into(self, names: List[str], out: str) -> str:
+        return f"_counter_bits({names[0]}, {names[1]}, out={out})"
 
     def out_dtype(self, dtypes: List[str]) -> str:
         if list(dtypes) != ["uint64", "uint64"]:

@@ -37,6 +37,11 @@ class ScalarOp:
     writes_out : bool
         ``emit`` is a ufunc call that can write into an ``out=`` buffer (the back ends then
         write into planned buffers instead of allocating).
+    emit_into : callable or None
+        For an op whose ``emit`` is not a ufunc call: ``emit_into(names, out)`` gives a NumPy
+        statement writing the value into the buffer named ``out`` (the full shape, the op's
+        dtype; as with a ufunc's ``out=``, it may be one of the inputs), so that the back
+        ends need not allocate it; ``None`` when the op has no such form.
     passthrough : int or None
         The argument this op returns unchanged up to its dtype (``identity`` and casts: 0,
         ``second``: 1): the back ends write it as a copy into the output buffer.
@@ -50,6 +55,7 @@ class ScalarOp:
 
     compiles = True
     helpers: dict = {}
+    emit_into: Optional[Callable[[List[str], str], str]] = None
 
     def __init__(self, name: str, nin: int, ufunc: Optional[str], kind: str, kernel: str,
                  grad: Optional[Callable] = None, impl: Optional[Callable] = None,

@@ -72,6 +72,48 @@ def test_counter_bits_matches_the_reference(s, shape, data):
     assert short.reshape(-1).tolist() == [reference(s, p) for p in range(n)]
 
 
+@settings(max_examples=60, deadline=None)
+@given(s=st.integers(0, M64), shape=st.lists(st.integers(0, 7), min_size=0, max_size=3),
+       layout=st.sampled_from(["C", "F", "strided", "broadcast"]), general=st.booleans())
+def test_counter_bits_into_a_buffer(s, shape, layout, general):
+    """``out=`` (the planned buffers of the NumPy back end): the numbers of the reference in
+    any buffer the value fits, computed in the buffer itself when it is C-contiguous of even
+    size (nothing allocated: the 64-bit outputs are its pairs of halves)."""
+    shape = tuple(shape)
+    n = int(np.prod(shape, dtype=np.int64))
+    idx = np.arange(n, dtype=np.uint64).reshape(shape) if general else flat_index(shape)
+    want = np.array([reference(s, p) for p in range(n)], dtype=np.uint32).reshape(shape)
+    if layout == "C":
+        out = np.full(shape, 7, np.uint32)
+    elif layout == "F":
+        out = np.asfortranarray(np.full(shape, 7, np.uint32))
+    elif layout == "strided":
+        out = np.full(shape + (2,), 7, np.uint32)[..., 0]
+    else:
+        out, want = np.full((2,) + shape, 7, np.uint32), np.broadcast_to(want, (2,) + shape)
+    got = counter_bits(np.uint64(s), idx, out=out)
+    assert got is out
+    np.testing.assert_array_equal(out, want)
+
+
+def test_numpy_back_end_draws_into_planned_buffers(rng):
+    """The fused dropout of the NumPy back end writes the bits into a temporary it keeps
+    (``out=``) and gives the reference's numbers on an even and an odd element count."""
+    s0 = int(rng.integers(0, 2 ** 63))
+    sv = T.scalar("s", dtype="uint64")
+    x = T.fmatrix("x")
+    keep = T.cast(T.lt(counter_bits_op(sv, FlatIndex()(x.shape)), 3 << 30), "float32")
+    f = symgraph.function([sv, x], x * keep * np.float32(2.0), mode="NUMPY")
+    assert "_counter_bits(" in f.source and "out=" in f.source.split("_counter_bits(")[1]
+    for shape in ((40, 30), (7, 13)):
+        n = shape[0] * shape[1]
+        xv = rng.random(shape, dtype=np.float32)
+        bits = np.array([reference(s0, i) for i in range(n)], np.uint64).reshape(shape)
+        want = xv * (bits < 3 << 30).astype(np.float32) * np.float32(2.0)
+        for _ in range(2):  # the second call reuses the buffers
+            np.testing.assert_array_equal(f(np.uint64(s0), xv), want)
+
+
 def test_counter_bits_broadcasts_states():
     states = np.array([[1], [2], [M64]], dtype=np.uint64)
     got = counter_bits(states, flat_index((4,)))
