@@ -35,6 +35,11 @@ class Backend:
     group_label = ""
     #: the window loops (pooling) the emitted code of ops reaches as ``buffer.loops``
     window_loops: WindowLoops = NUMPY_LOOPS
+    #: elementwise intermediates read only by updates are recomputed inside each of them
+    #: (:mod:`symgraph.rewrite.update_chains`), so that chains of updates run as one kernel:
+    #: worth it where that kernel is one loop (the recomputation is a few operations per
+    #: element there, where NumPy would pay whole passes)
+    recompute_into_updates = False
 
     def __init__(self, add: Callable[[object, str], str]):
         self._add = add

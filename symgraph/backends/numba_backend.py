@@ -32,6 +32,7 @@ class NumbaBackend(NumpyBackend):
     name = "numba"
     group_label = "one loop"
     parallel = False
+    recompute_into_updates = True
     window_loops = NUMBA_LOOPS
 
     def cluster_lines(self, node, names, out, result, temp, indent, aliased=None) -> List[str]:

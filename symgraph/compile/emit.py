@@ -22,6 +22,7 @@ from symgraph.compile.nodes import PlannedNodes, describe
 from symgraph.compile.profile import clock as profile_clock
 from symgraph.fgraph import FunctionGraph
 from symgraph.graph import Constant, Variable
+from symgraph.rewrite import update_chains
 from symgraph.types import TensorType
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -77,6 +78,8 @@ def generate(fgraph: FunctionGraph, explicit: Sequence[Variable], shared: Sequen
     maps the namespace names of the back end's kernels to the kernels (each with a
     ``.source``).
     """
+    if fuse and not check and backends.get(backend).recompute_into_updates:
+        update_chains.inline_into_updates(fgraph, n_outputs)
     ns: dict = dict(BASE_NAMESPACE)
     for node in fgraph.toposort():
         ns.update(node.op.emit_helpers)

@@ -12,13 +12,14 @@ Rules (each one keeps an alias from being observable):
 * A buffer is handed to a later node only after the last reader of the value and of all its
   views ran; an elementwise kernel may take over the buffer of an input that dies at that very
   node (in place), never of one it reads through a view.
-* An update ``s <- f(...)`` is *deferred* -- computed at commit time straight into ``s``'s
-  storage -- when its value feeds nothing but other deferred updates, every other reader of
-  ``s`` ran before the commit, it reads ``s`` only elementwise at the same index (or, for
-  an op accumulating into ``s`` (``Op.accumulates_into``), not at all through its other
-  inputs), and its type proves ``s``'s static dimensions (else its shape is checked before
-  the commit, and a value broadcast past them is refused). Inputs the caller passed are
-  never written.
+* An update ``s <- f(...)`` is *deferred* -- computed at commit time into the spare buffer
+  of ``s`` (the value before the last commit, which nothing else holds) -- when its value
+  feeds nothing but other deferred updates, it reads ``s`` only elementwise at the same index
+  (or, for an op accumulating into ``s`` (``Op.accumulates_into``), not at all through its
+  other inputs), and its type proves ``s``'s static dimensions (else its shape is checked
+  before the commit, and a value broadcast past them is refused). Other deferred updates may
+  read the old value of ``s``: it stays in place until the commit swaps the buffers. Inputs
+  the caller passed are never written.
 
 The storage plan knows ops only by what they declare (:class:`symgraph.op.Op`).
 """
@@ -99,14 +100,15 @@ def _deferrable(fgraph: FunctionGraph, shared: Sequence[Variable], n_outputs: in
                 continue
             for pos, x in enumerate(node.inputs):
                 root = alias_root(x)
-                other = target_of.get(root)
-                if other is None or other not in cand:
+                if target_of.get(root) is not node:
+                    # the old value of another deferred update's target: that update writes
+                    # its spare buffer, so the old value stays readable until the commit
                     continue
-                same = other is node and x is root and \
-                    (node.op.program is not None or pos == node.op.accumulates_into)
-                if not same:
-                    del cand[other]  # its old value is still read at commit time
+                if not (x is root and (node.op.program is not None or
+                                       pos == node.op.accumulates_into)):
+                    del cand[node]  # its own target, read other than elementwise in place
                     changed = True
+                    break
     return cand
 
 

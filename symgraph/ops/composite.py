@@ -148,3 +148,36 @@ class Composite(Op):
             else:
                 result.append(grads.get(x, zeros_like(x)))
         return result
+
+
+def inline_producer(node: Apply, var: Variable) -> Variable:
+    """The output of ``node`` (a :class:`Composite`) recomputed with its input ``var``, the
+    output of another composite, computed inside the program: a new composite over the
+    producer's inputs followed by ``node``'s other inputs (each once). The producer's inputs
+    that its program does not read stay inputs, so the broadcast shape is unchanged; the steps
+    and their order are the same as before, so the values are too."""
+    producer = var.owner
+    if not isinstance(node.op, Composite) or producer is None or \
+            not isinstance(producer.op, Composite) or var not in node.inputs:
+        raise ValueError(f"inline_producer: {var} is not a composite's output read by the "
+                         f"composite {node.op}")
+    inputs: List[Variable] = []
+    index = {}
+
+    def leaf(x: Variable) -> Ref:
+        if x not in index:
+            index[x] = len(inputs)
+            inputs.append(x)
+        return ("i", index[x])
+    inner = [leaf(x) for x in producer.inputs]
+    steps: List[Step] = []
+    for sop, args, dtype in producer.op.program:
+        steps.append((sop, tuple(inner[a[1]] if a[0] == "i" else a for a in args), dtype))
+    made = ("s", len(steps) - 1)
+    outer = [made if x is var else leaf(x) for x in node.inputs]
+    offset = len(steps)
+    for sop, args, dtype in node.op.program:
+        steps.append((sop, tuple(outer[a[1]] if a[0] == "i" else ("s", a[1] + offset)
+                                 if a[0] == "s" else a for a in args), dtype))
+    return Composite(steps, len(inputs))(*inputs)
+
