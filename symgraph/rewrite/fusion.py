@@ -112,7 +112,7 @@ def gemm_updates(fgraph: FunctionGraph) -> bool:
 # elementwise fusion
 # ---------------------------------------------------------------------------------------
 
-def _not_smaller(inner: Variable, outer: Variable) -> bool:
+def not_smaller(inner: Variable, outer: Variable) -> bool:
     """True unless ``inner`` is statically smaller than ``outer`` (it would be recomputed per
     broadcast element inside a fused loop)."""
     if inner.ndim != outer.ndim:
@@ -127,7 +127,7 @@ def _absorbable(fgraph: FunctionGraph, var: Variable, consumer: Apply, root: Var
     clients = fgraph.clients.get(var, ())
     if not clients or any(c is OUTPUT or c is not consumer for c, _ in clients):
         return False
-    return _not_smaller(var, root)
+    return not_smaller(var, root)
 
 
 def build_cluster(fgraph: FunctionGraph, root_node: Apply):

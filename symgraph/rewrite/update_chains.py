@@ -18,56 +18,57 @@ neither do the values.
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Set
 
 from symgraph.fgraph import OUTPUT, FunctionGraph
-from symgraph.graph import Apply
+from symgraph.graph import Apply, Variable
 from symgraph.ops.composite import inline_producer
+from symgraph.rewrite.fusion import not_smaller
 
 #: an intermediate is not recomputed into readers whose programs would grow past this many
 #: steps (the back ends keep longer programs out of compiled loops)
 MAX_STEPS = 64
 
 
-def _inlinable(fgraph: FunctionGraph, node: Apply, n_outputs: int) -> Optional[list]:
-    """The readers of ``node``'s output when it may be recomputed inside each of them."""
-    if node.op.program is None or len(node.outputs) != 1:
+def _inlinable(fgraph: FunctionGraph, node: Apply, updates: Set[Variable]) -> Optional[list]:
+    """The readers of ``node``'s output when it may be recomputed inside each of them: fused
+    programs computing one of ``updates``, of its rank and not smaller than it (else it would
+    be computed once per broadcast element)."""
+    if node.op.program is None or len(node.outputs) != 1 or node.outputs[0].ndim == 0:
         return None
     out = node.outputs[0]
-    if out.ndim == 0:
-        return None
-    updates = fgraph.outputs[n_outputs:]
     readers = []
     for client, _ in fgraph.clients.get(out, ()):
         if client is OUTPUT or client.op.program is None or len(client.outputs) != 1:
             return None
         value = client.outputs[0]
-        if value.ndim != out.ndim or not any(value is u for u in updates) or \
+        if value not in updates or not not_smaller(out, value) or \
                 len(client.op.program) + len(node.op.program) > MAX_STEPS:
             return None
-        if any(a == 1 and b != 1 for a, b in zip(out.type.shape, value.type.shape)):
-            return None  # smaller than its reader: computed once per broadcast element
         readers.append(client)
     return readers or None
 
 
 def inline_into_updates(fgraph: FunctionGraph, n_outputs: int) -> int:
     """Recompute, inside every reader, each fused intermediate read only by the fused updates
-    (``fgraph.outputs[n_outputs:]``) of its rank; returns how many were. Repeats until none is
-    left, so chains of intermediates go whole."""
+    (``fgraph.outputs[n_outputs:]``) of its rank; returns how many were.
+
+    One pass from the outputs back: a node's readers change only when a node after it is
+    recomputed into them, which the pass has then already done, so chains of intermediates
+    go whole."""
+    updates = set(fgraph.outputs[n_outputs:])
     count = 0
-    changed = True
-    while changed:
-        changed = False
-        for node in fgraph.toposort():
-            readers = _inlinable(fgraph, node, n_outputs)
-            if readers is None:
-                continue
-            for reader in dict.fromkeys(readers):
-                old = reader.outputs[0]
-                fgraph.replace(old, inline_producer(reader, node.outputs[0]),
-                               "inline_into_updates")
-            count += 1
-            changed = True
-            break
+    for node in reversed(fgraph.toposort()):
+        if node not in fgraph.apply_nodes:
+            continue  # pruned: recomputed into its readers earlier in the pass
+        readers = _inlinable(fgraph, node, updates)
+        if readers is None:
+            continue
+        for reader in dict.fromkeys(readers):
+            old = reader.outputs[0]
+            new = inline_producer(reader, node.outputs[0])
+            fgraph.replace(old, new, "inline_into_updates")
+            updates.discard(old)
+            updates.add(new)
+        count += 1
     return count

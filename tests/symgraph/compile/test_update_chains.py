@@ -173,3 +173,28 @@ def test_intermediates_read_by_other_nodes_stay(rng):
     fuse_elemwise(fg2)
     assert update_chains.inline_into_updates(fg2, 0) == 1
     assert all(len(n.inputs) and n.op.program is not None for n in fg2.toposort())
+
+
+def test_a_chain_of_intermediates_goes_whole_in_one_pass(rng):
+    """``a`` feeds ``b`` and an update, ``b`` feeds two updates: both are recomputed into the
+    updates (counted once each), and the compiled updates equal NumPy's."""
+    p = symgraph.shared(rng.standard_normal((4, 5)), "p")
+    q = symgraph.shared(rng.standard_normal((4, 5)), "q")
+    g = T.matrix("g")
+    a = T.sqrt(T.abs(g) + 1) * 0.5
+    b = T.exp(-a) * a + g
+    fg = FunctionGraph([g, p, q], [p - b * a, q + b * b])
+    fuse_elemwise(fg)
+    assert len(fg.toposort()) == 4  # a, b and the two updates
+    assert update_chains.inline_into_updates(fg, 0) == 2
+    assert len(fg.toposort()) == 2 and all(
+        n.outputs[0] in fg.outputs for n in fg.toposort())
+    gv, pv, qv = rng.standard_normal((4, 5)), p.get_value(), q.get_value()
+    av = np.sqrt(np.abs(gv) + 1) * 0.5
+    bv = np.exp(-av) * av + gv
+    for out, want in zip(fg.outputs, (pv - bv * av, qv + bv * bv)):
+        node = out.owner
+        env = {g: gv, p: pv, q: qv}
+        np.testing.assert_allclose(node.op.perform(*[env[x] for x in node.inputs]), want,
+                                   rtol=1e-12)
+
