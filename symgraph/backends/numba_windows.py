@@ -18,6 +18,9 @@ the gradient ``gz * hit`` written at every entry of a window, ``hit`` being true
 entry equal to the maximum (at its last entry when no earlier one is, as there). An input
 whose maxima hold a nan goes to the NumPy code (which routes it to the first nan, as
 ``argmax`` does).
+
+The convolutions' window loops, float32 3x3 stride-1 correlations and their filter gradients
+by Winograd's algorithm, are :mod:`symgraph.backends.numba_winograd`.
 """
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ from typing import Dict, Tuple
 
 import numpy as np
 
+from symgraph.backends import numba_winograd
 from symgraph.backends.windows import WindowLoops
 
 _HEADER = '''import numpy as np
@@ -138,6 +142,16 @@ class NumbaWindowLoops(WindowLoops):
             return None
         _loops(*ws).max_pool_grad(_as3(x), _as3(gz), _as3(z), _as3(gx))
         return gx
+
+    def correlate3x3(self, x, k, pad, out, work):
+        if not numba_winograd.applies(x, k, pad, out):
+            return None
+        return numba_winograd.correlate(x, k, pad, out, work)
+
+    def correlate3x3_grad_weights(self, x, gz, pad, work):
+        if not numba_winograd.applies_grad_weights(x, gz, pad):
+            return None
+        return numba_winograd.correlate_grad_weights(x, gz, pad, work)
 
 
 NUMBA_LOOPS = NumbaWindowLoops()

@@ -1,5 +1,5 @@
-"""The window loops a back end gives the pooling ops (``buffer.loops`` in their emitted code,
-see :meth:`symgraph.op.Op.emit_into`).
+"""The window loops a back end gives the pooling and convolution ops (``buffer.loops`` in their
+emitted code, see :meth:`symgraph.op.Op.emit_into`).
 
 The NumPy back end has none: every method of :class:`WindowLoops` returns None and the op runs
 its NumPy code. The numba back end's compiled loops are
@@ -23,6 +23,17 @@ class WindowLoops:
     def max_pool_grad(self, x, gz, z, out, ws, stride, pad):
         """Max pooling's gradient (``z``: the pooled maxima or None) into the array ``out()``
         returns; that array, or None."""
+        return None
+
+    def correlate3x3(self, x, k, pad, out, work):
+        """The stride-1 correlation of ``x`` (N, C, H, W) by 3x3 kernels ``k`` (O, C, 3, 3),
+        padding ``pad``, into ``out`` (N, O, Ho, Wo), work arrays in ``work``; ``out``, or None
+        when these loops do not take the case."""
+        return None
+
+    def correlate3x3_grad_weights(self, x, gz, pad, work):
+        """The filter gradient of :meth:`correlate3x3` (``gz``: the gradient of its output),
+        an (O, C, 3, 3) work array, or None when these loops do not take the case."""
         return None
 
 

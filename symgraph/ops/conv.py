@@ -207,7 +207,7 @@ class Conv2d(_ConvBase):
         shape = f"_conv_out_shape({x}.shape, {w}.shape, ({pad}, {self.stride!r}, " \
             f"{self.flip!r}, {self.dilation!r}))"
         return (f"_conv_forward({x}, {w}, {pad}, {self.stride!r}, {self.flip!r}, "
-                f"{self.dilation!r}, {buffer(shape)}, {buffer.work})")
+                f"{self.dilation!r}, {buffer(shape)}, {buffer.work}, {buffer.loops})")
 
     def infer_shape(self, node, shapes):
         (n, _, h, wd), (o, _, kh, kw) = shapes
@@ -250,7 +250,7 @@ class Conv2dGradWeights(_ConvBase):
         pad = self._pad_source(f"{wshape}[2]", f"{wshape}[3]")
         return (f"_conv_grad_weights({x}, {gz}, {wshape}, {pad}, {self.stride!r}, "
                 f"{self.flip!r}, {self.dilation!r}, {buffer(f'tuple({wshape})')}, "
-                f"{buffer.work})")
+                f"{buffer.work}, {buffer.loops})")
 
     def infer_shape(self, node, shapes):
         return [tuple(shape_entries(node.inputs[2]))]
@@ -292,7 +292,7 @@ class Conv2dGradInputs(_ConvBase):
         pad = self._pad_source(f"{w}.shape[2]", f"{w}.shape[3]")
         return (f"_conv_grad_inputs({gz}, {w}, {xshape}, {pad}, {self.stride!r}, "
                 f"{self.flip!r}, {self.dilation!r}, {buffer(f'tuple({xshape})')}, "
-                f"{buffer.work})")
+                f"{buffer.work}, {buffer.loops})")
 
     def infer_shape(self, node, shapes):
         return [tuple(shape_entries(node.inputs[2]))]

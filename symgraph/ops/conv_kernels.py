@@ -89,9 +89,20 @@ def _c_array(a: np.ndarray, dtype) -> np.ndarray:
     return np.ascontiguousarray(a, dtype=dtype)
 
 
+def _winograd(loops, x, k, pad, g: Geometry, stride, out, work) -> bool:
+    """True when the back end's ``loops`` took the stride-1 3x3 correlation of ``x`` by ``k``
+    into ``out`` (Winograd's F(4x4, 3x3) with numba, float32; see
+    :mod:`symgraph.backends.numba_winograd`)."""
+    return (loops is not None and tuple(stride) == (1, 1) and (g.dh, g.dw) == (1, 1) and
+            (g.kh, g.kw) == (3, 3) and loops.correlate3x3(x, k, pad, out, work) is not None)
+
+
 def forward(x: np.ndarray, w: np.ndarray, pad, stride, flip: bool, dilation,
-            out: Optional[np.ndarray] = None, work: Optional[dict] = None) -> np.ndarray:
-    """``conv2d(x, w)`` (NCHW) into ``out`` (allocated when None), in the result dtype."""
+            out: Optional[np.ndarray] = None, work: Optional[dict] = None,
+            loops=None) -> np.ndarray:
+    """``conv2d(x, w)`` (NCHW) into ``out`` (allocated when None), in the result dtype; with
+    the ``loops`` of a back end that has compiled ones, float32 3x3 convolutions of stride 1
+    run Winograd's algorithm there."""
     dtype = np.result_type(x.dtype, w.dtype)
     n, c = x.shape[:2]
     if w.shape[1] != c:
@@ -101,6 +112,8 @@ def forward(x: np.ndarray, w: np.ndarray, pad, stride, flip: bool, dilation,
     o = w.shape[0]
     if out is None or out.shape != (n, o, g.ho, g.wo):
         out = np.empty((n, o, g.ho, g.wo), dtype)
+    if _winograd(loops, x, w[:, :, ::-1, ::-1] if flip else w, pad, g, stride, out, work):
+        return out
     if conv_shift.pays(g, stride, c, x.shape[2], x.shape[3]):
         return conv_shift.correlate(x, w[:, :, ::-1, ::-1] if flip else w, pad, dilation, out,
                                     work)
@@ -127,9 +140,11 @@ def _shape_vector(op: str, shape, what: str, known) -> Tuple[int, ...]:
 
 
 def grad_weights(x: np.ndarray, gz: np.ndarray, wshape, pad, stride, flip: bool, dilation,
-                 out: Optional[np.ndarray] = None, work: Optional[dict] = None) -> np.ndarray:
+                 out: Optional[np.ndarray] = None, work: Optional[dict] = None,
+                 loops=None) -> np.ndarray:
     """``gw = J_w^T gz`` of shape ``wshape`` (O, C, kh, kw): per chunk, one product of the
-    output gradient (O x n*Ho*Wo) and the chunk's columns side by side, summed."""
+    output gradient (O x n*Ho*Wo) and the chunk's columns side by side, summed (Winograd's
+    algorithm with the ``loops`` of :func:`forward`)."""
     dtype = np.result_type(x.dtype, gz.dtype)
     n, c = x.shape[:2]
     if gz.ndim != 4:
@@ -144,6 +159,13 @@ def grad_weights(x: np.ndarray, gz: np.ndarray, wshape, pad, stride, flip: bool,
     shape = wshape
     if out is None or out.shape != shape:
         out = np.empty(shape, dtype)
+    acc4 = None
+    if loops is not None and tuple(stride) == (1, 1) and (g.dh, g.dw) == (1, 1) and \
+            (g.kh, g.kw) == (3, 3) and out.dtype == dtype:
+        acc4 = loops.correlate3x3_grad_weights(x, gz, pad, work)
+    if acc4 is not None:
+        out[...] = acc4[:, :, ::-1, ::-1] if flip else acc4
+        return out
     if conv_shift.pays(g, stride, c, x.shape[2], x.shape[3]):
         acc4 = conv_shift.correlate_grad_weights(x, gz, wshape[2:], pad, dilation, dtype, work)
         out[...] = acc4[:, :, ::-1, ::-1] if flip else acc4
@@ -169,8 +191,10 @@ def grad_weights(x: np.ndarray, gz: np.ndarray, wshape, pad, stride, flip: bool,
 
 
 def grad_inputs(gz: np.ndarray, w: np.ndarray, xshape, pad, stride, flip: bool, dilation,
-                out: Optional[np.ndarray] = None, work: Optional[dict] = None) -> np.ndarray:
-    """``gx = J_x^T gz`` of shape ``xshape``: one batched product per chunk, then col2im."""
+                out: Optional[np.ndarray] = None, work: Optional[dict] = None,
+                loops=None) -> np.ndarray:
+    """``gx = J_x^T gz`` of shape ``xshape``: one batched product per chunk, then col2im (or
+    the correlation below for stride 1, Winograd's with the ``loops`` of :func:`forward`)."""
     dtype = np.result_type(gz.dtype, w.dtype)
     if gz.ndim != 4:
         raise ValueError(f"Conv2dGradInputs: output gradient must be 4-d, got {gz.shape}")
@@ -185,12 +209,16 @@ def grad_inputs(gz: np.ndarray, w: np.ndarray, xshape, pad, stride, flip: bool, 
     shape = (n, c, h, wd)
     if out is None or out.shape != shape:
         out = np.empty(shape, dtype)
-    if conv_shift.pays_backward(g, stride, o):
+    if conv_shift.applies(g, stride):
         # the adjoint of a stride-1 correlation: correlate gz with the filters transposed and
         # flipped, padded by (k - 1) * d - p (a 'full' convolution when p = 0)
-        k = w if flip else w[:, :, ::-1, ::-1]
+        k = (w if flip else w[:, :, ::-1, ::-1]).transpose(1, 0, 2, 3)
         back = ((g.kh - 1) * g.dh - g.ph, (g.kw - 1) * g.dw - g.pw)
-        return conv_shift.correlate(gz, k.transpose(1, 0, 2, 3), back, dilation, out, work)
+        gb = geometry((n, o) + gz.shape[2:], (g.kh, g.kw), back, (1, 1), dilation)
+        if _winograd(loops, gz, k, back, gb, stride, out, work):
+            return out
+        if conv_shift.pays_backward(g, stride, o):
+            return conv_shift.correlate(gz, k, back, dilation, out, work)
     gz = _c_array(gz, dtype)
     wt = _matrix(w, flip, dtype).T
     k, p = c * g.kh * g.kw, g.ho * g.wo
