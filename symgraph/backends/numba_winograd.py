@@ -120,28 +120,31 @@ def input_tiles(P4, th, tw, vv, V):
             b = ty * tw
             for r in range(6):
                 # the six columns of tile tx are phases 0-3 at tx and phases 0-1 at tx + 1
+                # (every loop indexes by its counter alone: no negative-index test in it)
                 a0 = vv[r, 0]
                 a1 = vv[r, 1]
                 a2 = vv[r, 2]
                 a3 = vv[r, 3]
-                o = V[6 * r, c]
+                n0 = a0[1:]
+                n1 = a1[1:]
+                o = V[6 * r, c, b:b + tw]
                 for t in range(tw):
-                    o[b + t] = F4 * a0[t] - F5 * a2[t] + a0[t + 1]
-                o = V[6 * r + 1, c]
+                    o[t] = F4 * a0[t] - F5 * a2[t] + n0[t]
+                o = V[6 * r + 1, c, b:b + tw]
                 for t in range(tw):
-                    o[b + t] = a3[t] + a0[t + 1] - F4 * (a1[t] + a2[t])
-                o = V[6 * r + 2, c]
+                    o[t] = a3[t] + n0[t] - F4 * (a1[t] + a2[t])
+                o = V[6 * r + 2, c, b:b + tw]
                 for t in range(tw):
-                    o[b + t] = F4 * (a1[t] - a2[t]) + a0[t + 1] - a3[t]
-                o = V[6 * r + 3, c]
+                    o[t] = F4 * (a1[t] - a2[t]) + n0[t] - a3[t]
+                o = V[6 * r + 3, c, b:b + tw]
                 for t in range(tw):
-                    o[b + t] = F2 * (a3[t] - a1[t]) + a0[t + 1] - a2[t]
-                o = V[6 * r + 4, c]
+                    o[t] = F2 * (a3[t] - a1[t]) + n0[t] - a2[t]
+                o = V[6 * r + 4, c, b:b + tw]
                 for t in range(tw):
-                    o[b + t] = F2 * (a1[t] - a3[t]) + a0[t + 1] - a2[t]
-                o = V[6 * r + 5, c]
+                    o[t] = F2 * (a1[t] - a3[t]) + n0[t] - a2[t]
+                o = V[6 * r + 5, c, b:b + tw]
                 for t in range(tw):
-                    o[b + t] = F4 * a1[t] - F5 * a3[t] + a1[t + 1]
+                    o[t] = F4 * a1[t] - F5 * a3[t] + n1[t]
 
 
 @njit(**_OPTS)
@@ -153,24 +156,24 @@ def output_tiles(M, th, tw, S, Y4):
         for ty in range(th):
             b = ty * tw
             for k in range(6):
-                m0 = M[k, o]
-                m1 = M[6 + k, o]
-                m2 = M[12 + k, o]
-                m3 = M[18 + k, o]
-                m4 = M[24 + k, o]
-                m5 = M[30 + k, o]
+                m0 = M[k, o, b:b + tw]
+                m1 = M[6 + k, o, b:b + tw]
+                m2 = M[12 + k, o, b:b + tw]
+                m3 = M[18 + k, o, b:b + tw]
+                m4 = M[24 + k, o, b:b + tw]
+                m5 = M[30 + k, o, b:b + tw]
                 s = S[0, k]
                 for t in range(tw):
-                    s[t] = m0[b + t] + m1[b + t] + m2[b + t] + m3[b + t] + m4[b + t]
+                    s[t] = m0[t] + m1[t] + m2[t] + m3[t] + m4[t]
                 s = S[1, k]
                 for t in range(tw):
-                    s[t] = m1[b + t] - m2[b + t] + F2 * (m3[b + t] - m4[b + t])
+                    s[t] = m1[t] - m2[t] + F2 * (m3[t] - m4[t])
                 s = S[2, k]
                 for t in range(tw):
-                    s[t] = m1[b + t] + m2[b + t] + F4 * (m3[b + t] + m4[b + t])
+                    s[t] = m1[t] + m2[t] + F4 * (m3[t] + m4[t])
                 s = S[3, k]
                 for t in range(tw):
-                    s[t] = m1[b + t] - m2[b + t] + F8 * (m3[b + t] - m4[b + t]) + m5[b + t]
+                    s[t] = m1[t] - m2[t] + F8 * (m3[t] - m4[t]) + m5[t]
             for i in range(4):
                 s0 = S[i, 0]
                 s1 = S[i, 1]
@@ -228,24 +231,24 @@ def grad_tiles(P4, th, tw, vv, V):
                 a1 = vv[r, 1]
                 a2 = vv[r, 2]
                 a3 = vv[r, 3]
-                o = V[6 * r, c]
+                o = V[6 * r, c, b:b + tw]
                 for t in range(tw):
-                    o[b + t] = a0[t]
-                o = V[6 * r + 1, c]
+                    o[t] = a0[t]
+                o = V[6 * r + 1, c, b:b + tw]
                 for t in range(tw):
-                    o[b + t] = a0[t] + a1[t] + a2[t] + a3[t]
-                o = V[6 * r + 2, c]
+                    o[t] = a0[t] + a1[t] + a2[t] + a3[t]
+                o = V[6 * r + 2, c, b:b + tw]
                 for t in range(tw):
-                    o[b + t] = a0[t] - a1[t] + a2[t] - a3[t]
-                o = V[6 * r + 3, c]
+                    o[t] = a0[t] - a1[t] + a2[t] - a3[t]
+                o = V[6 * r + 3, c, b:b + tw]
                 for t in range(tw):
-                    o[b + t] = a0[t] + F2 * a1[t] + F4 * a2[t] + F8 * a3[t]
-                o = V[6 * r + 4, c]
+                    o[t] = a0[t] + F2 * a1[t] + F4 * a2[t] + F8 * a3[t]
+                o = V[6 * r + 4, c, b:b + tw]
                 for t in range(tw):
-                    o[b + t] = a0[t] - F2 * a1[t] + F4 * a2[t] - F8 * a3[t]
-                o = V[6 * r + 5, c]
+                    o[t] = a0[t] - F2 * a1[t] + F4 * a2[t] - F8 * a3[t]
+                o = V[6 * r + 5, c, b:b + tw]
                 for t in range(tw):
-                    o[b + t] = a3[t]
+                    o[t] = a3[t]
 
 
 '''
@@ -323,7 +326,10 @@ def correlate(x: np.ndarray, k: np.ndarray, pad, out: np.ndarray,
     v = work_array(work, "wino_v", (36, c, th * tw), np.float32)
     m = work_array(work, "wino_m", (36, o, th * tw), np.float32)
     s4 = work_array(work, "wino_s", (4, 6, tw), np.float32)
-    y4 = work_array(work, "wino_y", (o, 4 * th, 4, tw), np.float32)
+    # the output tiles in V's memory when they fit (V is dead once M is computed): 16 O th tw
+    # entries against V's 36 C th tw, so whenever O <= 2.25 C
+    y4 = work_array(work, "wino_v" if 16 * o <= 36 * c else "wino_y", (o, 4 * th, 4, tw),
+                    np.float32)
     for s in range(0, n, ch):
         q = min(ch, n - s)
         lib.fill_split(x, s, q, ph, pw, pitch, split)
@@ -350,8 +356,9 @@ def correlate_grad_weights(x: np.ndarray, gz: np.ndarray, pad, work: Optional[di
     lib = _loops()
     ch, th, tw, pitch = _layout(n, h, w, ph, pw, c + o)
     rows = 4 * th + 2
-    split = work_array(work, "wino_split", (c, rows, 4, tw + 1), np.float32)
-    gsplit = work_array(work, "wino_gsplit", (o, rows, 4, tw + 1), np.float32)
+    # the output gradient is laid out in the input's memory (dead once V is computed): the
+    # buffer is grown to the larger of the two first, so neither view moves it
+    work_array(work, "wino_split", (max(c, o), rows, 4, tw + 1), np.float32)
     vv = work_array(work, "wino_vv", (6, 4, tw + 1), np.float32)
     v = work_array(work, "wino_v", (36, c, th * tw), np.float32)
     m = work_array(work, "wino_m", (36, o, th * tw), np.float32)
@@ -360,8 +367,10 @@ def correlate_grad_weights(x: np.ndarray, gz: np.ndarray, pad, work: Optional[di
     acc.fill(0)
     for s in range(0, n, ch):
         q = min(ch, n - s)
+        split = work_array(work, "wino_split", (c, rows, 4, tw + 1), np.float32)
         lib.fill_split(x, s, q, ph, pw, pitch, split)
         lib.input_tiles(split, th, tw, vv, v)
+        gsplit = work_array(work, "wino_split", (o, rows, 4, tw + 1), np.float32)
         lib.fill_split(gz, s, q, 0, 0, pitch, gsplit)
         lib.grad_tiles(gsplit, th, tw, vv, m)
         np.matmul(m, v.transpose(0, 2, 1), out=part)

@@ -73,8 +73,10 @@ def col2im(gcols: np.ndarray, s: int, n: int, gx: np.ndarray, g: Geometry) -> No
                 c0:c0 + (x1 - x0 - 1) * g.sw + 1:g.sw] += gcols[:n, :, i, j, y0:y1, x0:x1]
 
 
-def _chunk(c: int, g: Geometry, itemsize: int, n: int) -> int:
-    per_image = c * g.kh * g.kw * g.ho * g.wo * itemsize
+def _chunk(c: int, g: Geometry, itemsize: int, n: int, extra_rows: int = 0) -> int:
+    """Images per chunk: their column matrix (and ``extra_rows`` more rows of the same
+    length) within :data:`CHUNK_BYTES`."""
+    per_image = (c * g.kh * g.kw + extra_rows) * g.ho * g.wo * itemsize
     return max(1, min(n, CHUNK_BYTES // max(per_image, 1)))
 
 
@@ -172,7 +174,7 @@ def grad_weights(x: np.ndarray, gz: np.ndarray, wshape, pad, stride, flip: bool,
         return out
     x, gz = _c_array(x, dtype), _c_array(gz, dtype)
     k, p = c * g.kh * g.kw, g.ho * g.wo
-    ch = _chunk(c, g, np.dtype(dtype).itemsize, n)
+    ch = _chunk(c, g, np.dtype(dtype).itemsize, n, extra_rows=o)  # the columns and gz rows
     cols = work_array(work, "cols", (c, g.kh, g.kw, ch, g.ho, g.wo), dtype)
     gzt = work_array(work, "gz_rows", (o, ch * p), dtype)
     part = work_array(work, "gw_part", (k, o), dtype)

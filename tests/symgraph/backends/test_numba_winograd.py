@@ -125,7 +125,7 @@ def test_compiled_network_uses_winograd_and_matches_numpy(rng, border_mode):
         f = symgraph.function([X, Wt], [2 * z, 2 * gx, 2 * gw], mode=mode)
         vals[backend] = f(x, w)
         names = {name for name, _ in f._fn.__globals__["_work"]}
-        assert ({"wino_v", "wino_gsplit"} <= names) == (backend == "numba")
+        assert ({"wino_v", "wino_acc"} <= names) == (backend == "numba")
     for a, b in zip(vals["numba"], vals["numpy"]):
         close(a, b.astype(np.float64))
 
