@@ -143,10 +143,10 @@ class NumbaWindowLoops(WindowLoops):
         _loops(*ws).max_pool_grad(_as3(x), _as3(gz), _as3(z), _as3(gx))
         return gx
 
-    def correlate3x3(self, x, k, pad, out, work):
+    def correlate3x3(self, x, k, pad, out, work, bias=None, relu=False):
         if not numba_winograd.applies(x, k, pad, out):
             return None
-        return numba_winograd.correlate(x, k, pad, out, work)
+        return numba_winograd.correlate(x, k, pad, out, work, bias, relu)
 
     def correlate3x3_grad_weights(self, x, gz, pad, work):
         if not numba_winograd.applies_grad_weights(x, gz, pad):

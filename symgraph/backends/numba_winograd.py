@@ -12,13 +12,19 @@ speed; they are compiled loops whose innermost loop runs along a long contiguous
 
 * a chunk of images is laid side by side in one wide zero-padded image per channel (each
   image ``pitch = W + pw`` columns apart: the zero columns between two images serve as the
-  right padding of one and the left padding of the next), its columns split by phase modulo
-  4, so that every tap a row of tiles reads is a contiguous run;
-* the input transform runs down the columns (``B^T`` over the six rows of a row of tiles),
-  then along the tiles of the row (``B`` over the columns, read by phase);
+  right padding of one and the left padding of the next), so that the loops run along the
+  rows of the whole chunk;
+* the input transform runs down the columns (``B^T`` over the six rows of a row of tiles,
+  contiguous loads and stores), then along the tiles of the row (``B`` over each tile's six
+  columns, read four apart: loads the compiler groups into vector shuffles);
 * the output transform runs ``A^T`` over the entries of each tile column, then along the row,
-  writing the four columns of every output tile by phase; NumPy strided copies put the
-  phases together and drop the columns between images.
+  writing the four columns of every output tile next to each other (grouped stores); the
+  images are then copied out of the wide rows, with the bias and the rectifier of a
+  :class:`~symgraph.ops.conv.Conv2dBias` applied as they are written (measured on the
+  16-channel 28x28 layer, per chunk of 17 images: this layout's fill 0.047 ms and input
+  tiles 0.134 ms against 0.096 and 0.126 ms with the columns split by phase modulo 4 instead;
+  the output copy 0.033 ms, 0.037 ms with bias and rectifier, against 0.078 and 0.148 ms as a
+  gather from phase-split rows).
 
 The transforms are exact in exact arithmetic; in float32 the rounding of the larger
 transform coefficients leaves a relative error of a few 1e-6 of the output's magnitude
@@ -37,9 +43,10 @@ import numpy as np
 from symgraph.ops.conv_geometry import work_array
 
 #: bytes of a chunk's transformed input plus products (V and M): enough images that the
-#: transforms' loops run long (measured on the DeepConvNet layers: 1 MB 7.0 ms, 2 MB 5.5 ms,
-#: 4 MB 4.8 ms, 8 MB 5.9 ms for the 16-channel 28x28 layer), few enough to stay in the cache
-CHUNK_BYTES = 4 << 20
+#: transforms' loops run long, few enough that the chunk's arrays stay in the cache and leave
+#: the layer's output there for the next node (measured: the DeepConvNet step, numba back end,
+#: 66.8 / 61.9 / 63.1 / 70.4 ms with 1 / 2 / 4 / 8 MB, the four timed in turns)
+CHUNK_BYTES = 2 << 20
 #: fewer channels than this (in or out) make the 36 products too thin to pay for the transforms
 MIN_CHANNELS = 8
 
@@ -47,6 +54,7 @@ _SOURCE = '''import numpy as np
 from numba import njit
 
 _OPTS = dict(cache=True, nogil=True, error_model="numpy", boundscheck=False)
+F0 = np.float32(0.0)
 F2 = np.float32(2.0)
 F4 = np.float32(4.0)
 F5 = np.float32(5.0)
@@ -54,104 +62,133 @@ F8 = np.float32(8.0)
 
 
 @njit(**_OPTS)
-def fill_split(x, s, q, ph, pw, pitch, P4):
-    """Images x[s:s+q] side by side into P4 (C, rows, 4, tw + 1), zero elsewhere: pixel (y, i)
-    of image j at row ph + y, column X = j * pitch + pw + i, stored at P4[:, ph + y, X % 4,
-    X // 4]."""
-    P4[:] = 0
+def fill_wide(x, s, q, ph, pw, pitch, P):
+    """Images x[s:s+q] side by side into P (C, rows, cols), zero elsewhere: pixel (y, i) of
+    image j at row ph + y, column j * pitch + pw + i."""
+    P[:] = 0
+    w = x.shape[3]
     for c in range(x.shape[1]):
         for j in range(q):
+            o = j * pitch + pw
             for y in range(x.shape[2]):
                 src = x[s + j, c, y]
-                dst = P4[c, ph + y]
-                off = j * pitch + pw
-                for i in range(x.shape[3]):
-                    X = off + i
-                    dst[X & 3, X >> 2] = src[i]
+                dst = P[c, ph + y, o:o + w]
+                for i in range(w):
+                    dst[i] = src[i]
 
 
 @njit(**_OPTS)
-def crop_join(Y4, s, q, pitch, out):
-    """out[s + j, o, y, i] = Y4[o, y, X % 4, X // 4] with X = j * pitch + i: the outputs of
-    image j of the chunk, the columns between images dropped."""
-    for j in range(q):
-        for o in range(out.shape[1]):
-            for y in range(out.shape[2]):
-                src = Y4[o, y]
-                dst = out[s + j, o, y]
-                off = j * pitch
-                for i in range(out.shape[3]):
-                    X = off + i
-                    dst[i] = src[X & 3, X >> 2]
-
-
-@njit(**_OPTS)
-def input_tiles(P4, th, tw, vv, V):
-    """V[6 r + k, c, ty * tw + tx] = (B^T d B)[r, k] of the 6x6 tile at rows 4 ty.., columns
-    4 tx.. of P4 (C, 4 th + 2, 4, tw + 1): the padded chunk, columns split by phase mod 4;
-    vv (6, 4, tw + 1) is scratch."""
-    for c in range(P4.shape[0]):
+def input_tiles(P, th, tw, vv, V):
+    """V[6 r + k, c, ty * tw + tx] = (B^T d B)[r, k] of the 6x6 tile d at rows 4 ty..,
+    columns 4 tx.. of P (C, >= 4 th + 2, >= 4 tw + 2); vv (6, >= 4 tw + 2) is scratch."""
+    n = 4 * tw + 2
+    for c in range(P.shape[0]):
         for ty in range(th):
-            for ph in range(4):
-                r0 = P4[c, 4 * ty, ph]
-                r1 = P4[c, 4 * ty + 1, ph]
-                r2 = P4[c, 4 * ty + 2, ph]
-                r3 = P4[c, 4 * ty + 3, ph]
-                r4 = P4[c, 4 * ty + 4, ph]
-                r5 = P4[c, 4 * ty + 5, ph]
-                o = vv[0, ph]
-                for u in range(tw + 1):
-                    o[u] = F4 * r0[u] - F5 * r2[u] + r4[u]
-                o = vv[1, ph]
-                for u in range(tw + 1):
-                    o[u] = r3[u] + r4[u] - F4 * (r1[u] + r2[u])
-                o = vv[2, ph]
-                for u in range(tw + 1):
-                    o[u] = F4 * (r1[u] - r2[u]) + r4[u] - r3[u]
-                o = vv[3, ph]
-                for u in range(tw + 1):
-                    o[u] = F2 * (r3[u] - r1[u]) + r4[u] - r2[u]
-                o = vv[4, ph]
-                for u in range(tw + 1):
-                    o[u] = F2 * (r1[u] - r3[u]) + r4[u] - r2[u]
-                o = vv[5, ph]
-                for u in range(tw + 1):
-                    o[u] = F4 * r1[u] - F5 * r3[u] + r5[u]
+            r0 = P[c, 4 * ty]
+            r1 = P[c, 4 * ty + 1]
+            r2 = P[c, 4 * ty + 2]
+            r3 = P[c, 4 * ty + 3]
+            r4 = P[c, 4 * ty + 4]
+            r5 = P[c, 4 * ty + 5]
+            o = vv[0]
+            for u in range(n):
+                o[u] = F4 * r0[u] - F5 * r2[u] + r4[u]
+            o = vv[1]
+            for u in range(n):
+                o[u] = r3[u] + r4[u] - F4 * (r1[u] + r2[u])
+            o = vv[2]
+            for u in range(n):
+                o[u] = F4 * (r1[u] - r2[u]) + r4[u] - r3[u]
+            o = vv[3]
+            for u in range(n):
+                o[u] = F2 * (r3[u] - r1[u]) + r4[u] - r2[u]
+            o = vv[4]
+            for u in range(n):
+                o[u] = F2 * (r1[u] - r3[u]) + r4[u] - r2[u]
+            o = vv[5]
+            for u in range(n):
+                o[u] = F4 * r1[u] - F5 * r3[u] + r5[u]
             b = ty * tw
             for r in range(6):
-                # the six columns of tile tx are phases 0-3 at tx and phases 0-1 at tx + 1
-                # (every loop indexes by its counter alone: no negative-index test in it)
-                a0 = vv[r, 0]
-                a1 = vv[r, 1]
-                a2 = vv[r, 2]
-                a3 = vv[r, 3]
-                n0 = a0[1:]
-                n1 = a1[1:]
-                o = V[6 * r, c, b:b + tw]
+                a = vv[r]
+                o0 = V[6 * r, c, b:b + tw]
+                o1 = V[6 * r + 1, c, b:b + tw]
+                o2 = V[6 * r + 2, c, b:b + tw]
+                o3 = V[6 * r + 3, c, b:b + tw]
+                o4 = V[6 * r + 4, c, b:b + tw]
+                o5 = V[6 * r + 5, c, b:b + tw]
                 for t in range(tw):
-                    o[t] = F4 * a0[t] - F5 * a2[t] + n0[t]
-                o = V[6 * r + 1, c, b:b + tw]
-                for t in range(tw):
-                    o[t] = a3[t] + n0[t] - F4 * (a1[t] + a2[t])
-                o = V[6 * r + 2, c, b:b + tw]
-                for t in range(tw):
-                    o[t] = F4 * (a1[t] - a2[t]) + n0[t] - a3[t]
-                o = V[6 * r + 3, c, b:b + tw]
-                for t in range(tw):
-                    o[t] = F2 * (a3[t] - a1[t]) + n0[t] - a2[t]
-                o = V[6 * r + 4, c, b:b + tw]
-                for t in range(tw):
-                    o[t] = F2 * (a1[t] - a3[t]) + n0[t] - a2[t]
-                o = V[6 * r + 5, c, b:b + tw]
-                for t in range(tw):
-                    o[t] = F4 * a1[t] - F5 * a3[t] + n1[t]
+                    d0 = a[4 * t]
+                    d1 = a[4 * t + 1]
+                    d2 = a[4 * t + 2]
+                    d3 = a[4 * t + 3]
+                    d4 = a[4 * t + 4]
+                    d5 = a[4 * t + 5]
+                    o0[t] = F4 * d0 - F5 * d2 + d4
+                    o1[t] = d3 + d4 - F4 * (d1 + d2)
+                    o2[t] = F4 * (d1 - d2) + d4 - d3
+                    o3[t] = F2 * (d3 - d1) + d4 - d2
+                    o4[t] = F2 * (d1 - d3) + d4 - d2
+                    o5[t] = F4 * d1 - F5 * d3 + d5
 
 
 @njit(**_OPTS)
-def output_tiles(M, th, tw, S, Y4):
-    """Y4[o, 4 ty + i, j, tx] = (A^T m A)[i, j] of the 6x6 products m = M[:, o, ty * tw + tx]
-    (M: 36 x O x th * tw; Y4: O x 4 th x 4 x tw, the output columns split by phase mod 4);
-    S (4, 6, tw) is scratch."""
+def grad_tiles(P, th, tw, vv, V):
+    """V[6 r + k, o, ty * tw + tx] = (A g A^T)[r, k] of the 4x4 tile g at rows 4 ty..,
+    columns 4 tx.. of P (O, >= 4 th, >= 4 tw): an output gradient laid out as
+    :func:`fill_wide` lays out the input (the adjoint of :func:`output_tiles`); vv (6,
+    >= 4 tw) is scratch."""
+    n = 4 * tw
+    for c in range(P.shape[0]):
+        for ty in range(th):
+            g0 = P[c, 4 * ty]
+            g1 = P[c, 4 * ty + 1]
+            g2 = P[c, 4 * ty + 2]
+            g3 = P[c, 4 * ty + 3]
+            o = vv[0]
+            for u in range(n):
+                o[u] = g0[u]
+            o = vv[1]
+            for u in range(n):
+                o[u] = g0[u] + g1[u] + g2[u] + g3[u]
+            o = vv[2]
+            for u in range(n):
+                o[u] = g0[u] - g1[u] + g2[u] - g3[u]
+            o = vv[3]
+            for u in range(n):
+                o[u] = g0[u] + F2 * g1[u] + F4 * g2[u] + F8 * g3[u]
+            o = vv[4]
+            for u in range(n):
+                o[u] = g0[u] - F2 * g1[u] + F4 * g2[u] - F8 * g3[u]
+            o = vv[5]
+            for u in range(n):
+                o[u] = g3[u]
+            b = ty * tw
+            for r in range(6):
+                a = vv[r]
+                o0 = V[6 * r, c, b:b + tw]
+                o1 = V[6 * r + 1, c, b:b + tw]
+                o2 = V[6 * r + 2, c, b:b + tw]
+                o3 = V[6 * r + 3, c, b:b + tw]
+                o4 = V[6 * r + 4, c, b:b + tw]
+                o5 = V[6 * r + 5, c, b:b + tw]
+                for t in range(tw):
+                    d0 = a[4 * t]
+                    d1 = a[4 * t + 1]
+                    d2 = a[4 * t + 2]
+                    d3 = a[4 * t + 3]
+                    o0[t] = d0
+                    o1[t] = d0 + d1 + d2 + d3
+                    o2[t] = d0 - d1 + d2 - d3
+                    o3[t] = d0 + F2 * d1 + F4 * d2 + F8 * d3
+                    o4[t] = d0 - F2 * d1 + F4 * d2 - F8 * d3
+                    o5[t] = d3
+
+
+@njit(**_OPTS)
+def output_tiles(M, th, tw, S, Y):
+    """Y[o, 4 ty + i, 4 tx + j] = (A^T m A)[i, j] of the 6x6 products m = M[:, o,
+    ty * tw + tx] (M: 36 x O x th * tw; Y: O x 4 th x 4 tw); S (4, 6, tw) is scratch."""
     for o in range(M.shape[1]):
         for ty in range(th):
             b = ty * tw
@@ -181,76 +218,36 @@ def output_tiles(M, th, tw, S, Y4):
                 s3 = S[i, 3]
                 s4 = S[i, 4]
                 s5 = S[i, 5]
-                y = Y4[o, 4 * ty + i]
-                z = y[0]
+                y = Y[o, 4 * ty + i]
                 for t in range(tw):
-                    z[t] = s0[t] + s1[t] + s2[t] + s3[t] + s4[t]
-                z = y[1]
-                for t in range(tw):
-                    z[t] = s1[t] - s2[t] + F2 * (s3[t] - s4[t])
-                z = y[2]
-                for t in range(tw):
-                    z[t] = s1[t] + s2[t] + F4 * (s3[t] + s4[t])
-                z = y[3]
-                for t in range(tw):
-                    z[t] = s1[t] - s2[t] + F8 * (s3[t] - s4[t]) + s5[t]
+                    y[4 * t] = s0[t] + s1[t] + s2[t] + s3[t] + s4[t]
+                    y[4 * t + 1] = s1[t] - s2[t] + F2 * (s3[t] - s4[t])
+                    y[4 * t + 2] = s1[t] + s2[t] + F4 * (s3[t] + s4[t])
+                    y[4 * t + 3] = s1[t] - s2[t] + F8 * (s3[t] - s4[t]) + s5[t]
+
+
 @njit(**_OPTS)
-def grad_tiles(P4, th, tw, vv, V):
-    """V[6 r + k, o, ty * tw + tx] = (A g A^T)[r, k] of the 4x4 tile g at rows 4 ty..,
-    columns 4 tx.. of P4 (O, >= 4 th, 4, >= tw): an output gradient laid out as
-    :func:`fill_split` lays out the input (the adjoint of :func:`output_tiles`); vv (6, 4, tw)
-    is scratch."""
-    for c in range(P4.shape[0]):
-        for ty in range(th):
-            for ph in range(4):
-                g0 = P4[c, 4 * ty, ph]
-                g1 = P4[c, 4 * ty + 1, ph]
-                g2 = P4[c, 4 * ty + 2, ph]
-                g3 = P4[c, 4 * ty + 3, ph]
-                o = vv[0, ph]
-                for u in range(tw):
-                    o[u] = g0[u]
-                o = vv[1, ph]
-                for u in range(tw):
-                    o[u] = g0[u] + g1[u] + g2[u] + g3[u]
-                o = vv[2, ph]
-                for u in range(tw):
-                    o[u] = g0[u] - g1[u] + g2[u] - g3[u]
-                o = vv[3, ph]
-                for u in range(tw):
-                    o[u] = g0[u] + F2 * g1[u] + F4 * g2[u] + F8 * g3[u]
-                o = vv[4, ph]
-                for u in range(tw):
-                    o[u] = g0[u] - F2 * g1[u] + F4 * g2[u] - F8 * g3[u]
-                o = vv[5, ph]
-                for u in range(tw):
-                    o[u] = g3[u]
-            b = ty * tw
-            for r in range(6):
-                a0 = vv[r, 0]
-                a1 = vv[r, 1]
-                a2 = vv[r, 2]
-                a3 = vv[r, 3]
-                o = V[6 * r, c, b:b + tw]
-                for t in range(tw):
-                    o[t] = a0[t]
-                o = V[6 * r + 1, c, b:b + tw]
-                for t in range(tw):
-                    o[t] = a0[t] + a1[t] + a2[t] + a3[t]
-                o = V[6 * r + 2, c, b:b + tw]
-                for t in range(tw):
-                    o[t] = a0[t] - a1[t] + a2[t] - a3[t]
-                o = V[6 * r + 3, c, b:b + tw]
-                for t in range(tw):
-                    o[t] = a0[t] + F2 * a1[t] + F4 * a2[t] + F8 * a3[t]
-                o = V[6 * r + 4, c, b:b + tw]
-                for t in range(tw):
-                    o[t] = a0[t] - F2 * a1[t] + F4 * a2[t] - F8 * a3[t]
-                o = V[6 * r + 5, c, b:b + tw]
-                for t in range(tw):
-                    o[t] = a3[t]
-
-
+def crop_join(Y, s, q, pitch, out, bias, epilogue):
+    """out[s + j, o, y, i] = Y[o, y, j * pitch + i]: the outputs of image j of the chunk,
+    the columns between images dropped; epilogue 1 adds bias[o], 2 also rectifies (NumPy's
+    maximum(v, 0): a nan stays, so does -0.0)."""
+    w = out.shape[3]
+    for j in range(q):
+        for o in range(out.shape[1]):
+            b = bias[o] if epilogue else F0
+            for y in range(out.shape[2]):
+                src = Y[o, y, j * pitch:j * pitch + w]
+                dst = out[s + j, o, y]
+                if epilogue == 2:
+                    for i in range(w):
+                        v = src[i] + b
+                        dst[i] = F0 if v < F0 else v
+                elif epilogue == 1:
+                    for i in range(w):
+                        dst[i] = src[i] + b
+                else:
+                    for i in range(w):
+                        dst[i] = src[i]
 '''
 
 _G = np.array([[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6],
@@ -306,10 +303,14 @@ def _layout(n: int, h: int, w: int, ph: int, pw: int, channels: int):
     return ch, th, -(-(ch * pitch) // 4), pitch
 
 
-def correlate(x: np.ndarray, k: np.ndarray, pad, out: np.ndarray,
-              work: Optional[dict]) -> np.ndarray:
+_NO_BIAS = np.zeros(0, np.float32)
+
+
+def correlate(x: np.ndarray, k: np.ndarray, pad, out: np.ndarray, work: Optional[dict],
+              bias: Optional[np.ndarray] = None, relu: bool = False) -> np.ndarray:
     """``out[n, o] = sum_{c, i, j} xpad[n, c, y + i, x + j] * k[o, c, i, j]`` (stride 1, 3x3,
-    padding ``pad``; :func:`applies` must hold) into ``out`` (N, O, Ho, Wo)."""
+    padding ``pad``; :func:`applies` must hold) into ``out`` (N, O, Ho, Wo); plus ``bias[o]``
+    when given (float32, shape (O,)), then rectified when ``relu``, as the output is written."""
     n, c, h, w = x.shape
     o = k.shape[0]
     ph, pw = int(pad[0]), int(pad[1])
@@ -317,26 +318,33 @@ def correlate(x: np.ndarray, k: np.ndarray, pad, out: np.ndarray,
     if out.shape != (n, o, ho, wo):
         raise ValueError(f"winograd correlate: output of shape {out.shape}, expected "
                          f"{(n, o, ho, wo)}")
+    if bias is not None and (bias.dtype != np.float32 or bias.shape != (o,)):
+        raise ValueError(f"winograd correlate: bias of {bias.dtype} {bias.shape}, expected "
+                         f"float32 ({o},)")
+    epilogue = 0 if bias is None else 2 if relu else 1
+    if relu and bias is None:
+        raise ValueError("winograd correlate: the rectifier comes with a bias")
     lib = _loops()
     u = filter_tiles(k)
     ch, th, tw, pitch = _layout(n, h, w, ph, pw, c + o)
     rows = 4 * th + 2
-    split = work_array(work, "wino_split", (c, rows, 4, tw + 1), np.float32)
-    vv = work_array(work, "wino_vv", (6, 4, tw + 1), np.float32)
+    wide = work_array(work, "wino_wide", (c, rows, 4 * tw + 4), np.float32)
+    vv = work_array(work, "wino_vv", (6, 4 * tw + 4), np.float32)
     v = work_array(work, "wino_v", (36, c, th * tw), np.float32)
     m = work_array(work, "wino_m", (36, o, th * tw), np.float32)
     s4 = work_array(work, "wino_s", (4, 6, tw), np.float32)
     # the output tiles in V's memory when they fit (V is dead once M is computed): 16 O th tw
     # entries against V's 36 C th tw, so whenever O <= 2.25 C
-    y4 = work_array(work, "wino_v" if 16 * o <= 36 * c else "wino_y", (o, 4 * th, 4, tw),
-                    np.float32)
+    y = work_array(work, "wino_v" if 16 * o <= 36 * c else "wino_y", (o, 4 * th, 4 * tw),
+                   np.float32)
+    bias = _NO_BIAS if bias is None else bias
     for s in range(0, n, ch):
         q = min(ch, n - s)
-        lib.fill_split(x, s, q, ph, pw, pitch, split)
-        lib.input_tiles(split, th, tw, vv, v)
+        lib.fill_wide(x, s, q, ph, pw, pitch, wide)
+        lib.input_tiles(wide, th, tw, vv, v)
         np.matmul(u, v, out=m)
-        lib.output_tiles(m, th, tw, s4, y4)
-        lib.crop_join(y4, s, q, pitch, out)
+        lib.output_tiles(m, th, tw, s4, y)
+        lib.crop_join(y, s, q, pitch, out, bias, epilogue)
     return out
 
 
@@ -358,8 +366,8 @@ def correlate_grad_weights(x: np.ndarray, gz: np.ndarray, pad, work: Optional[di
     rows = 4 * th + 2
     # the output gradient is laid out in the input's memory (dead once V is computed): the
     # buffer is grown to the larger of the two first, so neither view moves it
-    work_array(work, "wino_split", (max(c, o), rows, 4, tw + 1), np.float32)
-    vv = work_array(work, "wino_vv", (6, 4, tw + 1), np.float32)
+    work_array(work, "wino_wide", (max(c, o), rows, 4 * tw + 4), np.float32)
+    vv = work_array(work, "wino_vv", (6, 4 * tw + 4), np.float32)
     v = work_array(work, "wino_v", (36, c, th * tw), np.float32)
     m = work_array(work, "wino_m", (36, o, th * tw), np.float32)
     part = work_array(work, "wino_part", (36, o, c), np.float32)
@@ -367,12 +375,12 @@ def correlate_grad_weights(x: np.ndarray, gz: np.ndarray, pad, work: Optional[di
     acc.fill(0)
     for s in range(0, n, ch):
         q = min(ch, n - s)
-        split = work_array(work, "wino_split", (c, rows, 4, tw + 1), np.float32)
-        lib.fill_split(x, s, q, ph, pw, pitch, split)
-        lib.input_tiles(split, th, tw, vv, v)
-        gsplit = work_array(work, "wino_split", (o, rows, 4, tw + 1), np.float32)
-        lib.fill_split(gz, s, q, 0, 0, pitch, gsplit)
-        lib.grad_tiles(gsplit, th, tw, vv, m)
+        wide = work_array(work, "wino_wide", (c, rows, 4 * tw + 4), np.float32)
+        lib.fill_wide(x, s, q, ph, pw, pitch, wide)
+        lib.input_tiles(wide, th, tw, vv, v)
+        wide = work_array(work, "wino_wide", (o, rows, 4 * tw + 4), np.float32)
+        lib.fill_wide(gz, s, q, 0, 0, pitch, wide)
+        lib.grad_tiles(wide, th, tw, vv, m)
         np.matmul(m, v.transpose(0, 2, 1), out=part)
         acc += part
     gw = _GG.T @ acc.reshape(36, o * c).astype(np.float64)      # (9, O*C)

@@ -25,10 +25,11 @@ class WindowLoops:
         returns; that array, or None."""
         return None
 
-    def correlate3x3(self, x, k, pad, out, work):
+    def correlate3x3(self, x, k, pad, out, work, bias=None, relu=False):
         """The stride-1 correlation of ``x`` (N, C, H, W) by 3x3 kernels ``k`` (O, C, 3, 3),
-        padding ``pad``, into ``out`` (N, O, Ho, Wo), work arrays in ``work``; ``out``, or None
-        when these loops do not take the case."""
+        padding ``pad``, into ``out`` (N, O, Ho, Wo), work arrays in ``work``, plus ``bias``
+        (O,) and rectified when ``relu``; ``out``, or None when these loops do not take the
+        case."""
         return None
 
     def correlate3x3_grad_weights(self, x, gz, pad, work):

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from symgraph.compile.mode import Mode
 from symgraph.fgraph import FunctionGraph
-from symgraph.rewrite import (algebra, cse, engine, folding, fusion, nnet_stability,  # noqa: F401
-                              reductions, shapes, specialize, stability, subtensor)
+from symgraph.rewrite import (algebra, conv_epilogue, cse, engine, folding,  # noqa: F401
+                              fusion, nnet_stability, reductions, shapes, specialize,
+                              stability, subtensor)
 
 #: every phase a mode may run, in the order they run
 PHASES = ("merge", "canonicalize", "stabilize", "specialize", "fuse")

@@ -2,7 +2,9 @@
 
 Stride-1 convolutions (padding up to the dilated kernel extent minus one) take the shifted
 products of :mod:`symgraph.ops.conv_shift` instead, which need no column matrix; the rest (any
-stride, wider padding) runs the im2col path below.
+stride, wider padding) runs the im2col path below. Given the ``loops`` of a back end that has
+compiled convolutions, the float32 3x3 stride-1 cases run there first (Winograd's algorithm
+with numba: :mod:`symgraph.backends.numba_winograd`).
 
 Every direction works on chunks of a few images, so that the column matrix of a chunk stays in
 the cache (the whole batch's would be ``kh * kw`` times the input: 45 MB for a 16-channel 3x3
@@ -129,6 +131,35 @@ def forward(x: np.ndarray, w: np.ndarray, pad, stride, flip: bool, dilation,
         m = min(ch, n - s)
         im2col(x, s, m, cols, g)
         np.matmul(wm, cols[:m].reshape(m, k, p), out=out3[s:s + m])
+    return out
+
+
+def forward_bias(x: np.ndarray, w: np.ndarray, b: np.ndarray, pad, stride, flip: bool,
+                 dilation, relu: bool, out: Optional[np.ndarray] = None,
+                 work: Optional[dict] = None, loops=None) -> np.ndarray:
+    """``max(conv2d(x, w) + b[o], 0)`` (without the ``max`` unless ``relu``) into ``out``: the
+    compiled loops add and rectify as they write the output; otherwise NumPy does it in place
+    after :func:`forward`. The same values either way: the sum and the rectifier are
+    elementwise in the result dtype."""
+    dtype = np.result_type(x.dtype, w.dtype)
+    n, c = x.shape[:2]
+    o = w.shape[0]
+    if b.shape != (o,):
+        raise ValueError(f"Conv2dBias: bias of shape {b.shape} for {o} output channels")
+    if b.dtype != dtype:
+        raise ValueError(f"Conv2dBias: bias of {b.dtype} for a {dtype} convolution")
+    g = geometry(x.shape, w.shape[2:], pad, stride, dilation)
+    if out is None or out.shape != (n, o, g.ho, g.wo):
+        out = np.empty((n, o, g.ho, g.wo), dtype)
+    if loops is not None and tuple(stride) == (1, 1) and (g.dh, g.dw) == (1, 1) and \
+            (g.kh, g.kw) == (3, 3) and w.shape[1] == c and loops.correlate3x3(
+                x, w[:, :, ::-1, ::-1] if flip else w, pad, out, work, bias=b,
+                relu=relu) is not None:
+        return out
+    out = forward(x, w, pad, stride, flip, dilation, out, work, loops)
+    np.add(out, b.reshape(1, o, 1, 1), out=out)
+    if relu:
+        np.maximum(out, 0, out=out)
     return out
 
 
