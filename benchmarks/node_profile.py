@@ -22,7 +22,8 @@ _COMMENT = re.compile(r"#\s*(?P<op>[A-Za-z_][\w]*)(?P<props>\{.*?\})?(?:\s*->|\s
 
 #: (label, test on the op name and its props) in the order they are tried
 KINDS: Tuple[Tuple[str, Callable[[str, str], bool]], ...] = (
-    ("conv forward", lambda op, p: op == "Conv2d"),
+    ("conv forward (with bias and ReLU where fused)", lambda op, p: op in ("Conv2d",
+                                                                            "Conv2dBias")),
     ("conv grad wrt inputs", lambda op, p: op == "Conv2dGradInputs"),
     ("conv grad wrt filters", lambda op, p: op == "Conv2dGradWeights"),
     ("pool forward", lambda op, p: op == "Pool2d"),

@@ -20,18 +20,16 @@ speed; they are compiled loops whose innermost loop runs along a long contiguous
 * the output transform runs ``A^T`` over the entries of each tile column, then along the row,
   writing the four columns of every output tile next to each other (grouped stores); the
   images are then copied out of the wide rows, with the bias and the rectifier of a
-  :class:`~symgraph.ops.conv.Conv2dBias` applied as they are written (measured on the
-  16-channel 28x28 layer, per chunk of 17 images: this layout's fill 0.047 ms and input
-  tiles 0.134 ms against 0.096 and 0.126 ms with the columns split by phase modulo 4 instead;
-  the output copy 0.033 ms, 0.037 ms with bias and rectifier, against 0.078 and 0.148 ms as a
-  gather from phase-split rows).
+  :class:`~symgraph.ops.conv.Conv2dBias` applied as they are written (this layout measured
+  faster than rows split by column phase modulo 4, whose scattered fill and gathered output
+  copy took twice as long and four times as long with the bias and rectifier).
 
 The transforms are exact in exact arithmetic; in float32 the rounding of the larger
-transform coefficients leaves a relative error of a few 1e-6 of the output's magnitude
-(measured against a float64 reference: 4-7e-6 on the DeepConvNet layers, where the shifted
-products give 2-7e-7), the trade every Winograd convolution of cuDNN and oneDNN makes for
-float32. Float64 and every other geometry keep the exact paths of
-:mod:`symgraph.ops.conv_kernels`.
+transform coefficients leaves an error of up to about 1e-5 of the output's largest entry
+(measured against a float64 reference on the DeepConvNet layers: 2.4e-6 to 9.3e-6, where the
+exact kernels give 1.5e-7 to 6.9e-7; ``python -m benchmarks.conv_layers``), the trade every
+Winograd convolution of cuDNN and oneDNN makes for float32. Float64 and every other geometry
+keep the exact paths of :mod:`symgraph.ops.conv_kernels`.
 """
 from __future__ import annotations
 

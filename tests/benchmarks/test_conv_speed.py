@@ -59,16 +59,21 @@ def _torch_params(step):
 
 def test_node_profile_groups_the_nodes_of_a_conv_layer(rng):
     X, W = T.tensor("float32", (None,) * 4, "x"), T.tensor("float32", (None,) * 4, "w")
+    B = T.tensor("float32", (None,), "b")
     z = T.nnet.conv2d(X, W, border_mode="half", filter_shape=(3, 2, 3, 3))
     from symgraph.tensor.signal.pool import pool_2d
-    cost = T.sum(pool_2d(T.maximum(z, 0), (2, 2), ignore_border=True))
-    f = symgraph.function([X, W], [cost] + T.grad(cost, [X, W]))
+    # the layer's bias and rectifier fold into the convolution (one Conv2dBias node)
+    cost = T.sum(pool_2d(T.maximum(z + B.dimshuffle("x", 0, "x", "x"), 0), (2, 2),
+                         ignore_border=True))
+    f = symgraph.function([X, W, B], [cost] + T.grad(cost, [X, W, B]))
     args = (rng.standard_normal((4, 2, 8, 8)).astype("float32"),
-            rng.standard_normal((3, 2, 3, 3)).astype("float32"))
+            rng.standard_normal((3, 2, 3, 3)).astype("float32"),
+            rng.standard_normal(3).astype("float32"))
     nodes = profile_nodes(f, args, calls=2)
     kinds = by_kind(nodes)
-    for kind in ("conv forward", "conv grad wrt inputs", "conv grad wrt filters",
-                 "pool forward", "pool grad"):
+    assert "ReLU mask / bias add (elementwise)" in kinds  # the backward's mask
+    for kind in ("conv forward (with bias and ReLU where fused)", "conv grad wrt inputs",
+                 "conv grad wrt filters", "pool forward", "pool grad"):
         assert kinds[kind][1] == 1, kind  # one node each
     assert all(t >= 0 for t, _ in kinds.values())
 
