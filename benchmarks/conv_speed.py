@@ -223,9 +223,12 @@ def _memory_worker(net: str, backend: str, out: str) -> None:
 
 def buffer_bytes(f) -> int:
     """Bytes the compiled function keeps between calls in planned buffers and work arrays."""
+    from symgraph.backends.buffers import owned_bytes
     total = 0
     for name, val in f._fn.__globals__.items():
-        if name.startswith(("_slot", "_tmp_", "_work")) and isinstance(val, dict):
+        if name.startswith(("_slot", "_tmp_")) and isinstance(val, dict):
+            total += owned_bytes(val)
+        elif name == "_work" and isinstance(val, dict):
             total += sum(a.nbytes for a in val.values() if isinstance(a, np.ndarray))
     return total
 

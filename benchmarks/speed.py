@@ -213,11 +213,9 @@ def peak_memory(step) -> int:
 
 def buffer_bytes(f) -> int:
     """Bytes held between calls in the compiled function's planned buffers."""
-    total = 0
-    for name, val in f._fn.__globals__.items():
-        if name.startswith(("_slot", "_tmp_")) and isinstance(val, dict):
-            total += sum(a.nbytes for a in val.values())
-    return total
+    from symgraph.backends.buffers import owned_bytes
+    return sum(owned_bytes(val) for name, val in f._fn.__globals__.items()
+               if name.startswith(("_slot", "_tmp_")) and isinstance(val, dict))
 
 
 _COMPILE_SNIPPET = """

@@ -63,10 +63,16 @@ class PlannedNodes:
             buf = None
             aliased = None
             if slot is not None:
-                lines.append(f"    {result} = _getbuf(_slot{slot}, _shp, '{out.dtype}')")
-                buf = result
-                # only a dying input planned in the same slot can be this very buffer
+                # only a dying input planned in the same slot can be this very buffer (and is,
+                # when it has the result's shape; else the result gets memory of its own)
                 aliased = [q for q, x in enumerate(node.inputs) if self.plan.slot.get(x) == slot]
+                if aliased:
+                    ins = ", ".join(names[q] for q in aliased)
+                    lines.append(f"    {result} = _getbuf_in(_slot{slot}, _shp, "
+                                 f"'{out.dtype}', {ins})")
+                else:
+                    lines.append(f"    {result} = _getbuf(_slot{slot}, _shp, '{out.dtype}')")
+                buf = result
             return lines + self.fused(node, names, buf, result, "    ", aliased=aliased)
         if op.program is not None:  # a 0-d program: one expression of NumPy scalars
             result = self.namer(out, "v")
