@@ -48,7 +48,7 @@ CHUNK_BYTES = 2 << 20
 #: fewer channels than this (in or out) make the 36 products too thin to pay for the transforms
 MIN_CHANNELS = 8
 
-_SOURCE = '''import numpy as np
+_LOOPS = '''import numpy as np
 from numba import njit
 
 _OPTS = dict(cache=True, nogil=True, error_model="numpy", boundscheck=False)
@@ -75,113 +75,7 @@ def fill_wide(x, s, q, ph, pw, pitch, P):
                     dst[i] = src[i]
 
 
-@njit(**_OPTS)
-def input_tiles(P, th, tw, vv, V):
-    """V[6 r + k, c, ty * tw + tx] = (B^T d B)[r, k] of the 6x6 tile d at rows 4 ty..,
-    columns 4 tx.. of P (C, >= 4 th + 2, >= 4 tw + 2); vv (6, >= 4 tw + 2) is scratch."""
-    n = 4 * tw + 2
-    for c in range(P.shape[0]):
-        for ty in range(th):
-            r0 = P[c, 4 * ty]
-            r1 = P[c, 4 * ty + 1]
-            r2 = P[c, 4 * ty + 2]
-            r3 = P[c, 4 * ty + 3]
-            r4 = P[c, 4 * ty + 4]
-            r5 = P[c, 4 * ty + 5]
-            o = vv[0]
-            for u in range(n):
-                o[u] = F4 * r0[u] - F5 * r2[u] + r4[u]
-            o = vv[1]
-            for u in range(n):
-                o[u] = r3[u] + r4[u] - F4 * (r1[u] + r2[u])
-            o = vv[2]
-            for u in range(n):
-                o[u] = F4 * (r1[u] - r2[u]) + r4[u] - r3[u]
-            o = vv[3]
-            for u in range(n):
-                o[u] = F2 * (r3[u] - r1[u]) + r4[u] - r2[u]
-            o = vv[4]
-            for u in range(n):
-                o[u] = F2 * (r1[u] - r3[u]) + r4[u] - r2[u]
-            o = vv[5]
-            for u in range(n):
-                o[u] = F4 * r1[u] - F5 * r3[u] + r5[u]
-            b = ty * tw
-            for r in range(6):
-                a = vv[r]
-                o0 = V[6 * r, c, b:b + tw]
-                o1 = V[6 * r + 1, c, b:b + tw]
-                o2 = V[6 * r + 2, c, b:b + tw]
-                o3 = V[6 * r + 3, c, b:b + tw]
-                o4 = V[6 * r + 4, c, b:b + tw]
-                o5 = V[6 * r + 5, c, b:b + tw]
-                for t in range(tw):
-                    d0 = a[4 * t]
-                    d1 = a[4 * t + 1]
-                    d2 = a[4 * t + 2]
-                    d3 = a[4 * t + 3]
-                    d4 = a[4 * t + 4]
-                    d5 = a[4 * t + 5]
-                    o0[t] = F4 * d0 - F5 * d2 + d4
-                    o1[t] = d3 + d4 - F4 * (d1 + d2)
-                    o2[t] = F4 * (d1 - d2) + d4 - d3
-                    o3[t] = F2 * (d3 - d1) + d4 - d2
-                    o4[t] = F2 * (d1 - d3) + d4 - d2
-                    o5[t] = F4 * d1 - F5 * d3 + d5
-
-
-@njit(**_OPTS)
-def grad_tiles(P, th, tw, vv, V):
-    """V[6 r + k, o, ty * tw + tx] = (A g A^T)[r, k] of the 4x4 tile g at rows 4 ty..,
-    columns 4 tx.. of P (O, >= 4 th, >= 4 tw): an output gradient laid out as
-    :func:`fill_wide` lays out the input (the adjoint of :func:`output_tiles`); vv (6,
-    >= 4 tw) is scratch."""
-    n = 4 * tw
-    for c in range(P.shape[0]):
-        for ty in range(th):
-            g0 = P[c, 4 * ty]
-            g1 = P[c, 4 * ty + 1]
-            g2 = P[c, 4 * ty + 2]
-            g3 = P[c, 4 * ty + 3]
-            o = vv[0]
-            for u in range(n):
-                o[u] = g0[u]
-            o = vv[1]
-            for u in range(n):
-                o[u] = g0[u] + g1[u] + g2[u] + g3[u]
-            o = vv[2]
-            for u in range(n):
-                o[u] = g0[u] - g1[u] + g2[u] - g3[u]
-            o = vv[3]
-            for u in range(n):
-                o[u] = g0[u] + F2 * g1[u] + F4 * g2[u] + F8 * g3[u]
-            o = vv[4]
-            for u in range(n):
-                o[u] = g0[u] - F2 * g1[u] + F4 * g2[u] - F8 * g3[u]
-            o = vv[5]
-            for u in range(n):
-                o[u] = g3[u]
-            b = ty * tw
-            for r in range(6):
-                a = vv[r]
-                o0 = V[6 * r, c, b:b + tw]
-                o1 = V[6 * r + 1, c, b:b + tw]
-                o2 = V[6 * r + 2, c, b:b + tw]
-                o3 = V[6 * r + 3, c, b:b + tw]
-                o4 = V[6 * r + 4, c, b:b + tw]
-                o5 = V[6 * r + 5, c, b:b + tw]
-                for t in range(tw):
-                    d0 = a[4 * t]
-                    d1 = a[4 * t + 1]
-                    d2 = a[4 * t + 2]
-                    d3 = a[4 * t + 3]
-                    o0[t] = d0
-                    o1[t] = d0 + d1 + d2 + d3
-                    o2[t] = d0 - d1 + d2 - d3
-                    o3[t] = d0 + F2 * d1 + F4 * d2 + F8 * d3
-                    o4[t] = d0 - F2 * d1 + F4 * d2 - F8 * d3
-                    o5[t] = d3
-
+{TILES}
 
 @njit(**_OPTS)
 def output_tiles(M, th, tw, S, Y):
@@ -248,6 +142,44 @@ def crop_join(Y, s, q, pitch, out, bias, epilogue):
                         dst[i] = src[i]
 '''
 
+#: the rows of B^T (input tiles) and of A (output-gradient tiles), each an expression of the
+#: six or four entries {0}.. of a tile column or row, factored to fewer operations
+_BT = ("F4 * {0} - F5 * {2} + {4}", "{3} + {4} - F4 * ({1} + {2})",
+       "F4 * ({1} - {2}) + {4} - {3}", "F2 * ({3} - {1}) + {4} - {2}",
+       "F2 * ({1} - {3}) + {4} - {2}", "F4 * {1} - F5 * {3} + {5}")
+_A = ("{0}", "{0} + {1} + {2} + {3}", "{0} - {1} + {2} - {3}",
+      "{0} + F2 * {1} + F4 * {2} + F8 * {3}", "{0} - F2 * {1} + F4 * {2} - F8 * {3}", "{3}")
+
+
+def tiles_source(name: str, rows, m: int, doc: str) -> str:
+    """The source of ``name(P, th, tw, vv, V)``: ``V[6 r + k, c, ty * tw + tx] = (T d T^T)[r,
+    k]`` for the tile ``d`` at rows ``4 ty``.., columns ``4 tx``.. of ``P`` (C, rows, cols),
+    ``T``'s rows given by ``rows`` (expressions of the tile's ``m`` entries, 6 for the input's
+    overlapping tiles, 4 for the output gradient's): down the columns of a row of tiles into
+    ``vv`` (6, cols), contiguous, then along each row of ``vv``, reading the tiles' columns
+    four apart."""
+    col = [f"r{i}[u]" for i in range(m)]
+    tap = [f"d{i}" for i in range(m)]
+    lines = ["@njit(**_OPTS)", f"def {name}(P, th, tw, vv, V):", f'    """{doc}"""',
+             f"    n = 4 * tw + {m - 4}", "    for c in range(P.shape[0]):",
+             "        for ty in range(th):"]
+    lines += [f"            r{i} = P[c, 4 * ty + {i}]" for i in range(m)]
+    for r, row in enumerate(rows):
+        lines += [f"            o = vv[{r}]", "            for u in range(n):",
+                  f"                o[u] = {row.format(*col)}"]
+    lines += ["            b = ty * tw", "            for r in range(6):", "                a = vv[r]"]
+    lines += [f"                o{k} = V[6 * r + {k}, c, b:b + tw]" for k in range(6)]
+    lines += ["                for t in range(tw):"]
+    lines += [f"                    d{i} = a[4 * t + {i}]" for i in range(m)]
+    lines += [f"                    o{k}[t] = {row.format(*tap)}" for k, row in enumerate(rows)]
+    return "\n".join(lines)
+
+
+_SOURCE = _LOOPS.replace("{TILES}", tiles_source(
+    "input_tiles", _BT, 6, "Input tiles B^T d B (6x6 tiles overlapping by 2).") + "\n\n\n" +
+    tiles_source("grad_tiles", _A, 4, "Output-gradient tiles A g A^T (4x4 tiles; the "
+                 "adjoint of output_tiles)."))
+
 _G = np.array([[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6],
                [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6], [0, 0, 1]])
 
@@ -301,6 +233,23 @@ def _layout(n: int, h: int, w: int, ph: int, pw: int, channels: int):
     return ch, th, -(-(ch * pitch) // 4), pitch
 
 
+def _check_shape(x: np.ndarray, o: int, pad, got: np.ndarray, what: str) -> None:
+    """Raise unless ``got`` has the shape (N, O, Ho, Wo) of the stride-1 3x3 correlation of
+    ``x`` padded by ``pad``."""
+    n, _, h, w = x.shape
+    want = (n, o, h + 2 * int(pad[0]) - 2, w + 2 * int(pad[1]) - 2)
+    if got.shape != want:
+        raise ValueError(f"winograd {what} of shape {got.shape}, expected {want}")
+
+
+def _tile_arrays(work: Optional[dict], c: int, o: int, th: int, tw: int):
+    """The work arrays of a chunk: ``vv`` (the transforms' scratch rows), ``V`` (36 x C input
+    tiles) and ``M`` (36 x O products, or output-gradient tiles)."""
+    return (work_array(work, "wino_vv", (6, 4 * tw + 4), np.float32),
+            work_array(work, "wino_v", (36, c, th * tw), np.float32),
+            work_array(work, "wino_m", (36, o, th * tw), np.float32))
+
+
 _NO_BIAS = np.zeros(0, np.float32)
 
 
@@ -311,25 +260,19 @@ def correlate(x: np.ndarray, k: np.ndarray, pad, out: np.ndarray, work: Optional
     when given (float32, shape (O,)), then rectified when ``relu``, as the output is written."""
     n, c, h, w = x.shape
     o = k.shape[0]
-    ph, pw = int(pad[0]), int(pad[1])
-    ho, wo = h + 2 * ph - 2, w + 2 * pw - 2
-    if out.shape != (n, o, ho, wo):
-        raise ValueError(f"winograd correlate: output of shape {out.shape}, expected "
-                         f"{(n, o, ho, wo)}")
+    _check_shape(x, o, pad, out, "correlate: output")
+    if relu and bias is None:
+        raise ValueError("winograd correlate: the rectifier comes with a bias")
     if bias is not None and (bias.dtype != np.float32 or bias.shape != (o,)):
         raise ValueError(f"winograd correlate: bias of {bias.dtype} {bias.shape}, expected "
                          f"float32 ({o},)")
     epilogue = 0 if bias is None else 2 if relu else 1
-    if relu and bias is None:
-        raise ValueError("winograd correlate: the rectifier comes with a bias")
     lib = _loops()
     u = filter_tiles(k)
+    ph, pw = int(pad[0]), int(pad[1])
     ch, th, tw, pitch = _layout(n, h, w, ph, pw, c + o)
-    rows = 4 * th + 2
-    wide = work_array(work, "wino_wide", (c, rows, 4 * tw + 4), np.float32)
-    vv = work_array(work, "wino_vv", (6, 4 * tw + 4), np.float32)
-    v = work_array(work, "wino_v", (36, c, th * tw), np.float32)
-    m = work_array(work, "wino_m", (36, o, th * tw), np.float32)
+    wide = work_array(work, "wino_wide", (c, 4 * th + 2, 4 * tw + 4), np.float32)
+    vv, v, m = _tile_arrays(work, c, o, th, tw)
     s4 = work_array(work, "wino_s", (4, 6, tw), np.float32)
     # the output tiles in V's memory when they fit (V is dead once M is computed): 16 O th tw
     # entries against V's 36 C th tw, so whenever O <= 2.25 C
@@ -354,20 +297,15 @@ def correlate_grad_weights(x: np.ndarray, gz: np.ndarray, pad, work: Optional[di
     ``(O x tiles) @ (tiles x C)``, summed, then ``G^T dU G``."""
     n, c, h, w = x.shape
     o = gz.shape[1]
-    ph, pw = int(pad[0]), int(pad[1])
-    ho, wo = h + 2 * ph - 2, w + 2 * pw - 2
-    if gz.shape != (n, o, ho, wo):
-        raise ValueError(f"winograd filter gradient: output gradient of shape {gz.shape}, "
-                         f"expected {(n, o, ho, wo)}")
+    _check_shape(x, o, pad, gz, "filter gradient: output gradient")
     lib = _loops()
+    ph, pw = int(pad[0]), int(pad[1])
     ch, th, tw, pitch = _layout(n, h, w, ph, pw, c + o)
     rows = 4 * th + 2
     # the output gradient is laid out in the input's memory (dead once V is computed): the
     # buffer is grown to the larger of the two first, so neither view moves it
     work_array(work, "wino_wide", (max(c, o), rows, 4 * tw + 4), np.float32)
-    vv = work_array(work, "wino_vv", (6, 4 * tw + 4), np.float32)
-    v = work_array(work, "wino_v", (36, c, th * tw), np.float32)
-    m = work_array(work, "wino_m", (36, o, th * tw), np.float32)
+    vv, v, m = _tile_arrays(work, c, o, th, tw)
     part = work_array(work, "wino_part", (36, o, c), np.float32)
     acc = work_array(work, "wino_acc", (36, o, c), np.float32)
     acc.fill(0)
