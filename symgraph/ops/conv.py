@@ -18,8 +18,8 @@ are in :mod:`symgraph.ops.conv_kernels`; stride-1 layers take the shifted produc
 With a back end that has compiled convolution loops (numba), float32 3x3 stride-1 layers of
 8 channels or more run Winograd's F(4x4, 3x3) in all three directions instead
 (:mod:`symgraph.backends.numba_winograd`, reached through the ``loops`` the emitted code
-passes): a quarter of the multiply-adds, results within a few 1e-6 of the output's magnitude
-where the BLAS paths are within a few 1e-7.
+passes): a quarter of the multiply-adds, results within 1e-5 of the output's largest entry
+where the BLAS paths are within 1e-6 (``python -m benchmarks.conv_layers``).
 
 In a compiled function each op writes its result into a buffer planned by the linker and keeps
 its column matrices in the function's work arrays, so a train step allocates nothing after its
@@ -162,6 +162,13 @@ class _ConvBase(Op):
         """Float results go into a planned buffer (work arrays in the function's scratch)."""
         return node.outputs[0].dtype in ("float32", "float64")
 
+    def _forward_source(self, x: str, w: str):
+        """``(pad, shape)``: source of the padding and of the output shape of the convolution
+        of ``x`` by ``w`` (names in the emitted code)."""
+        pad = self._pad_source(f"{w}.shape[2]", f"{w}.shape[3]")
+        return pad, (f"_conv_out_shape({x}.shape, {w}.shape, ({pad}, {self.stride!r}, "
+                     f"{self.flip!r}, {self.dilation!r}))")
+
     def _out_dim(self, n, k, axis: int):
         """Output length of ``axis`` (0 = rows, 1 = cols) as int or symbolic scalar."""
         ke = (k - 1) * self.dilation[axis] + 1
@@ -211,9 +218,7 @@ class Conv2d(_ConvBase):
 
     def emit_into(self, node, names, buffer) -> str:
         x, w = names
-        pad = self._pad_source(f"{w}.shape[2]", f"{w}.shape[3]")
-        shape = f"_conv_out_shape({x}.shape, {w}.shape, ({pad}, {self.stride!r}, " \
-            f"{self.flip!r}, {self.dilation!r}))"
+        pad, shape = self._forward_source(x, w)
         return (f"_conv_forward({x}, {w}, {pad}, {self.stride!r}, {self.flip!r}, "
                 f"{self.dilation!r}, {buffer(shape)}, {buffer.work}, {buffer.loops})")
 
@@ -354,9 +359,7 @@ class Conv2dBias(_ConvBase):
 
     def emit_into(self, node, names, buffer) -> str:
         x, w, b = names
-        pad = self._pad_source(f"{w}.shape[2]", f"{w}.shape[3]")
-        shape = f"_conv_out_shape({x}.shape, {w}.shape, ({pad}, {self.stride!r}, " \
-            f"{self.flip!r}, {self.dilation!r}))"
+        pad, shape = self._forward_source(x, w)
         return (f"_conv_forward_bias({x}, {w}, {b}, {pad}, {self.stride!r}, {self.flip!r}, "
                 f"{self.dilation!r}, {self.relu!r}, {buffer(shape)}, {buffer.work}, "
                 f"{buffer.loops})")

@@ -93,12 +93,25 @@ def _c_array(a: np.ndarray, dtype) -> np.ndarray:
     return np.ascontiguousarray(a, dtype=dtype)
 
 
-def _winograd(loops, x, k, pad, g: Geometry, stride, out, work) -> bool:
-    """True when the back end's ``loops`` took the stride-1 3x3 correlation of ``x`` by ``k``
-    into ``out`` (Winograd's F(4x4, 3x3) with numba, float32; see
-    :mod:`symgraph.backends.numba_winograd`)."""
-    return (loops is not None and tuple(stride) == (1, 1) and (g.dh, g.dw) == (1, 1) and
-            (g.kh, g.kw) == (3, 3) and loops.correlate3x3(x, k, pad, out, work) is not None)
+def _loops_may_take(loops, g: Geometry, stride) -> bool:
+    """True when a back end's compiled ``loops`` may take a convolution of geometry ``g``:
+    they have 3x3 correlations of stride 1 without dilation (Winograd's F(4x4, 3x3) with
+    numba, float32; :mod:`symgraph.backends.numba_winograd`), and decide the rest."""
+    return loops is not None and tuple(stride) == (1, 1) and (g.dh, g.dw) == (1, 1) and \
+        (g.kh, g.kw) == (3, 3)
+
+
+def _winograd(loops, x, k, pad, g: Geometry, stride, out, work, **epilogue) -> bool:
+    """True when the back end's ``loops`` took the correlation of ``x`` by ``k`` into ``out``
+    (``epilogue``: the ``bias`` added and ``relu`` as the output is written)."""
+    return _loops_may_take(loops, g, stride) and \
+        loops.correlate3x3(x, k, pad, out, work, **epilogue) is not None
+
+
+def _check_channels(x: np.ndarray, w: np.ndarray) -> None:
+    if w.shape[1] != x.shape[1]:
+        raise ValueError(f"Conv2d: input has {x.shape[1]} channels but filters {w.shape} "
+                         f"expect {w.shape[1]}")
 
 
 def forward(x: np.ndarray, w: np.ndarray, pad, stride, flip: bool, dilation,
@@ -109,9 +122,7 @@ def forward(x: np.ndarray, w: np.ndarray, pad, stride, flip: bool, dilation,
     run Winograd's algorithm there."""
     dtype = np.result_type(x.dtype, w.dtype)
     n, c = x.shape[:2]
-    if w.shape[1] != c:
-        raise ValueError(f"Conv2d: input has {c} channels but filters {w.shape} expect "
-                         f"{w.shape[1]}")
+    _check_channels(x, w)
     g = geometry(x.shape, w.shape[2:], pad, stride, dilation)
     o = w.shape[0]
     if out is None or out.shape != (n, o, g.ho, g.wo):
@@ -142,8 +153,8 @@ def forward_bias(x: np.ndarray, w: np.ndarray, b: np.ndarray, pad, stride, flip:
     after :func:`forward`. The same values either way: the sum and the rectifier are
     elementwise in the result dtype."""
     dtype = np.result_type(x.dtype, w.dtype)
-    n, c = x.shape[:2]
-    o = w.shape[0]
+    n, o = x.shape[0], w.shape[0]
+    _check_channels(x, w)
     if b.shape != (o,):
         raise ValueError(f"Conv2dBias: bias of shape {b.shape} for {o} output channels")
     if b.dtype != dtype:
@@ -151,10 +162,8 @@ def forward_bias(x: np.ndarray, w: np.ndarray, b: np.ndarray, pad, stride, flip:
     g = geometry(x.shape, w.shape[2:], pad, stride, dilation)
     if out is None or out.shape != (n, o, g.ho, g.wo):
         out = np.empty((n, o, g.ho, g.wo), dtype)
-    if loops is not None and tuple(stride) == (1, 1) and (g.dh, g.dw) == (1, 1) and \
-            (g.kh, g.kw) == (3, 3) and w.shape[1] == c and loops.correlate3x3(
-                x, w[:, :, ::-1, ::-1] if flip else w, pad, out, work, bias=b,
-                relu=relu) is not None:
+    if _winograd(loops, x, w[:, :, ::-1, ::-1] if flip else w, pad, g, stride, out, work,
+                 bias=b, relu=relu):
         return out
     out = forward(x, w, pad, stride, flip, dilation, out, work, loops)
     np.add(out, b.reshape(1, o, 1, 1), out=out)
@@ -193,8 +202,7 @@ def grad_weights(x: np.ndarray, gz: np.ndarray, wshape, pad, stride, flip: bool,
     if out is None or out.shape != shape:
         out = np.empty(shape, dtype)
     acc4 = None
-    if loops is not None and tuple(stride) == (1, 1) and (g.dh, g.dw) == (1, 1) and \
-            (g.kh, g.kw) == (3, 3) and out.dtype == dtype:
+    if _loops_may_take(loops, g, stride) and out.dtype == dtype:
         acc4 = loops.correlate3x3_grad_weights(x, gz, pad, work)
     if acc4 is not None:
         out[...] = acc4[:, :, ::-1, ::-1] if flip else acc4
