@@ -4,19 +4,21 @@ For the shapes of DeepConvNet's convolutions (batch 100, float32, random data), 
 (forward, gradient w.r.t. the inputs, w.r.t. the filters) timed with the exact NumPy/BLAS
 kernels of :mod:`symgraph.ops.conv_kernels` and with the compiled loops of the numba back end
 (Winograd's F(4x4, 3x3) where it applies, :mod:`symgraph.backends.numba_winograd`), medians of
-``--repeat`` calls of each in turns, on one pinned core with one BLAS thread by default; and
-the error of each against the float64 definition, as a fraction of the largest entry of the
-result.
+``--repeat`` calls of each in turns, with one BLAS thread by default (pin the process:
+``taskset -c 1``); and the error of each against the float64 definition, as a fraction of the
+largest entry of the result.
 """
 from __future__ import annotations
 
-import argparse
+import importlib.util
+import sys
 import time
 from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
-from benchmarks.speed import limited_threads
+from models import cli
+from models import threads as blas
 
 #: (in channels, out channels, image side, padding) of DeepConvNet's six convolutions
 LAYERS = ((1, 16, 28, 1), (16, 16, 28, 1), (16, 32, 14, 1), (32, 32, 14, 2), (32, 64, 8, 1),
@@ -90,18 +92,40 @@ def table(rows: Sequence[dict]) -> str:
     return "\n".join(out)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeat", type=int, default=10, help="timed calls per median")
-    ap.add_argument("--threads", type=int, default=1,
-                    help="pin to N CPUs and hold BLAS and numba to N threads (0: no limit)")
-    args = ap.parse_args(argv)
-    from symgraph.backends import numba_available
-    if not numba_available():
-        ap.error("the compiled loops need numba (the [fast] extra)")
-    with limited_threads(args.threads or None):
+def build_parser() -> cli.Parser:
+    count = cli.bounded(int, 1)
+    p = cli.Parser(
+        prog="python -m benchmarks.conv_layers",
+        description="Times each direction of each DeepConvNet convolution (batch 100, "
+                    "float32) with the exact kernels and with the numba back end's loops "
+                    "(Winograd's algorithm where it applies), in turns, and gives each "
+                    "result's error against the float64 definition. Pin it: taskset -c 1.")
+    p.add_argument("--repeat", metavar="N", type=count, default=10,
+                   help="timed calls per median")
+    p.add_argument("--threads", metavar="N", type=count, default=None,
+                   help="BLAS and numba threads (default: $OPENBLAS_NUM_THREADS when set, "
+                        "else 1)")
+    return p
+
+
+def _main(argv: Optional[Sequence[str]]) -> int:
+    args = build_parser().parse_args(argv)
+    if importlib.util.find_spec("numba") is None:
+        raise cli.CommandError("benchmarks.conv_layers: the compiled loops need numba (the "
+                               "[fast] extra)")
+    threads = blas.choose(args.threads)
+    print(threads.describe(""), file=sys.stderr, flush=True)
+    with blas.limited(threads.count) as how:
+        if how is None:
+            print(blas.not_applied_warning(threads), file=sys.stderr, flush=True)
         print(table(run(args.repeat)))
+    return 0
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """The command line; returns the exit status (2 for a mistake, 130 for Ctrl-C)."""
+    return cli.run(lambda: _main(argv))
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -26,7 +26,8 @@ from models import data as D
 
 COMMANDS = ["benchmarks.optimizers", "benchmarks.autoencoders", "benchmarks.plot",
             "benchmarks.ae_plots", "benchmarks.speed", "benchmarks.compile_scaling",
-            "benchmarks.update_bandwidth", "benchmarks.study_step", "models.run"]
+            "benchmarks.update_bandwidth", "benchmarks.study_step", "benchmarks.conv_layers",
+            "models.run"]
 
 
 def _help(module, capsys) -> str:
