@@ -40,8 +40,8 @@ _OPTS = dict(cache=True, nogil=True, error_model="numpy", boundscheck=False)
 
 
 def tile_source(kh: int, kw: int) -> str:
-    """The source of ``max_pool(x, out)`` and ``max_pool_grad(x, gz, z, gx)`` for ``kh`` x
-    ``kw`` windows tiling (batch, rows, cols) arrays."""
+    """The source of ``max_pool(x, out)`` and ``max_pool_grad(x, gz, z, gx, zero)`` (``zero``:
+    0 of ``gz``'s dtype) for ``kh`` x ``kw`` windows tiling (batch, rows, cols) arrays."""
     rows = "; ".join(f"r{i} = x[b, {kh} * y + {i}]" for i in range(kh))
     grows = "; ".join(f"g{i} = gx[b, {kh} * y + {i}]" for i in range(kh))
     entries = [(i, j) for i in range(kh) for j in range(kw)]
@@ -49,18 +49,24 @@ def tile_source(kh: int, kw: int) -> str:
     for i, j in entries[1:]:
         fwd += [f"                v = r{i}[{kw} * u + {j}]",
                 "                m = m if (m >= v or m != m) else v"]
-    grad = ["                m = zz[u]", "                g = gg[u]"]
+    # gz * hit, branch-free: every flag by bitwise operations before any store (a store
+    # between two loads may alias them for the compiler), and a choice between g and g * 0
+    # (the same bits as the product, -0.0 and nan included). Measured on 2x2 windows, CPU
+    # time: 0.69 / 0.50 / 0.34 ms against 1.03 / 0.80 / 0.45 ms with short-circuit flags,
+    # products and stores among the loads, on 1600 maps of 28x28 / 3200 of 16x16 / 6400 of 8x8
+    grad = ["                m = zz[u]", "                g = gg[u]", "                gzero = g * zero"]
     last = len(entries) - 1
     for k, (i, j) in enumerate(entries):
         # as the NumPy code: the first entry equal to the maximum, else the last one
+        taken = " | ".join(f"h{q}" for q in range(k))
         if k == 0:
             grad.append(f"                h0 = r{i}[{kw} * u + {j}] == m")
         elif k < last:
-            taken = " or ".join(f"h{q}" for q in range(k))
-            grad.append(f"                h{k} = r{i}[{kw} * u + {j}] == m and not ({taken})")
+            grad.append(f"                h{k} = (r{i}[{kw} * u + {j}] == m) & (not ({taken}))")
         else:
-            grad.append(f"                h{k} = not ({' or '.join(f'h{q}' for q in range(k))})")
-        grad.append(f"                g{i}[{kw} * u + {j}] = g * h{k}")
+            grad.append(f"                h{k} = not ({taken})")
+    grad += [f"                g{i}[{kw} * u + {j}] = g if h{k} else gzero"
+             for k, (i, j) in enumerate(entries)]
     return "\n".join([
         _HEADER, "",
         "@njit(**_OPTS)",
@@ -74,7 +80,7 @@ def tile_source(kh: int, kw: int) -> str:
         "                zz[u] = m",
         "", "",
         "@njit(**_OPTS)",
-        "def max_pool_grad(x, gz, z, gx):",
+        "def max_pool_grad(x, gz, z, gx, zero):",
         "    for b in range(z.shape[0]):",
         "        for y in range(z.shape[1]):",
         f"            {rows}",
@@ -140,7 +146,7 @@ class NumbaWindowLoops(WindowLoops):
         gx = out()
         if gx.dtype != x.dtype or gx.shape != x.shape or not gx.flags.c_contiguous:
             return None
-        _loops(*ws).max_pool_grad(_as3(x), _as3(gz), _as3(z), _as3(gx))
+        _loops(*ws).max_pool_grad(_as3(x), _as3(gz), _as3(z), _as3(gx), gz.dtype.type(0))
         return gx
 
     def correlate3x3(self, x, k, pad, out, work, bias=None, relu=False):

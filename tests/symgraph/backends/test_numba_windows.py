@@ -86,5 +86,6 @@ def test_compiled_functions_agree_across_back_ends(rng, ws, stride, pad):
 
 def test_generated_source_unrolls_the_window():
     src = tile_source(2, 3)
-    assert "def max_pool(x, out):" in src and "def max_pool_grad(x, gz, z, gx):" in src
+    assert "def max_pool(x, out):" in src and "def max_pool_grad(x, gz, z, gx, zero):" in src
+    assert " and " not in src and " or " not in src.split("max_pool_grad")[1]  # branch-free
     assert src.count("== m") == 5  # every entry but the last compares with the maximum
