@@ -13,8 +13,12 @@ from symgraph.backends.numpy_backend import NumpyBackend
 #: a single step is one NumPy pass too: a compiled loop gains nothing there. Two steps are two
 #: passes and often a temporary (``gz * (out > 0)``, the rectifier's gradient: a bool array,
 #: then the product), which one loop halves (measured: 0.77 against 0.51 ms on 1.25e6 float32,
-#: 0.018 against 0.006 ms on 5e4)
+#: 0.018 against 0.006 ms on 5e4) when its operands have the result's shape: the loop then
+#: runs from the native kernel cache without numba (a broadcast operand needs numba's own
+#: loop, whose start-up, 0.3-0.4 s and its memory, a process would pay for two passes)
 MIN_STEPS = 2
+#: programs of fewer steps than this become a loop only without a broadcast operand
+MIN_STEPS_BROADCAST = 3
 #: longer programs (an unrolled chain fused whole) stay in NumPy: compiling a loop costs time
 #: that grows with its body (seconds for a few hundred steps), which a loop cannot win back
 MAX_STEPS = 128
@@ -26,6 +30,19 @@ def _compilable(node) -> bool:
         return False
     return all(sop.compiles for sop, _, _ in program) and numba_loops.numba_types_ok(
         [x.dtype for x in node.inputs] + [dtype for _, _, dtype in program])
+
+
+def _broadcasts(node) -> bool:
+    """True when an array operand of ``node`` may be broadcast to its result: fewer
+    dimensions, or one of static length 1 where the result's is not known to be 1."""
+    out = node.outputs[0]
+    for x in node.inputs:
+        if x.ndim == 0:
+            continue
+        if x.ndim < out.ndim or any(a == 1 and b != 1 for a, b in zip(x.type.shape,
+                                                                      out.type.shape)):
+            return True
+    return False
 
 
 class NumbaBackend(NumpyBackend):
@@ -40,7 +57,9 @@ class NumbaBackend(NumpyBackend):
 
     def cluster_lines(self, node, names, out, result, temp, indent, aliased=None) -> List[str]:
         lines = super().cluster_lines(node, names, out, result, temp, indent, aliased=aliased)
-        if len(node.op.program) < MIN_STEPS or not _compilable(node):
+        steps = len(node.op.program)
+        if steps < MIN_STEPS or (steps < MIN_STEPS_BROADCAST and _broadcasts(node)) or \
+                not _compilable(node):
             return lines
         # inputs holding each element's flat position: the flat loop counts them itself
         index = tuple(q for q, x in enumerate(node.inputs) if x.owner is not None

@@ -125,15 +125,18 @@ _WARM = textwrap.dedent("""
     import symgraph, symgraph.tensor as T
     from symgraph.compile.mode import FAST_RUN
     W = symgraph.shared(np.linspace(-1, 1, 200000).astype("float32").reshape(400, 500))
+    b = symgraph.shared(np.linspace(-0.1, 0.1, 500).astype("float32"))
     m = symgraph.shared(np.zeros((400, 500), "float32"))
     x = T.fmatrix("x")
-    cost = T.sum(T.tanh(T.dot(x, W)) ** 2)
+    # a layer's bias and rectifier: two steps with a broadcast operand, at a size that takes
+    # compiled loops (100 x 500)
+    cost = T.sum(T.tanh(T.maximum(T.dot(x, W) + b.dimshuffle("x", 0), 0)) ** 2)
     g = T.grad(cost, W)
     m1 = 0.9 * m + 0.1 * g
     f = symgraph.function([x], cost, updates=OrderedDict([(m, m1), (W, W - 0.01 * m1 /
                           (T.sqrt(T.abs(m1)) + 1e-3))]),
                           mode=FAST_RUN.__class__("NUMBA", backend=sys.argv[1]))
-    xv = np.cos(np.arange(800, dtype="float32")).reshape(2, 400)
+    xv = np.cos(np.arange(40000, dtype="float32")).reshape(100, 400) / 20
     for _ in range(3):
         f(xv)
     np.save(sys.argv[2], W.get_value())
