@@ -62,17 +62,32 @@ F8 = np.float32(8.0)
 @njit(**_OPTS)
 def fill_wide(x, s, q, ph, pw, pitch, P):
     """Images x[s:s+q] side by side into P (C, rows, cols), zero elsewhere: pixel (y, i) of
-    image j at row ph + y, column j * pitch + pw + i."""
-    P[:] = 0
+    image j at row ph + y, column j * pitch + pw + i. Each entry of P is written once."""
+    h = x.shape[2]
     w = x.shape[3]
+    rows = P.shape[1]
+    cols = P.shape[2]
     for c in range(x.shape[1]):
-        for j in range(q):
-            o = j * pitch + pw
-            for y in range(x.shape[2]):
-                src = x[s + j, c, y]
-                dst = P[c, ph + y, o:o + w]
+        for y in range(rows):
+            row = P[c, y]
+            if y < ph or y >= ph + h:
+                for i in range(cols):
+                    row[i] = 0
+                continue
+            for i in range(pw):
+                row[i] = 0
+            for j in range(q):
+                o = j * pitch + pw
+                src = x[s + j, c, y - ph]
+                dst = row[o:o + w]
                 for i in range(w):
                     dst[i] = src[i]
+                gap = row[o + w:o + pitch]
+                for i in range(gap.shape[0]):
+                    gap[i] = 0
+            tail = row[q * pitch + pw:]
+            for i in range(tail.shape[0]):
+                tail[i] = 0
 
 
 {TILES}
