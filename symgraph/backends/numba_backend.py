@@ -9,6 +9,7 @@ from typing import List, Optional
 from symgraph.backends import numba_loops
 from symgraph.backends.numba_windows import NUMBA_LOOPS
 from symgraph.backends.numpy_backend import NumpyBackend
+from symgraph.rewrite.fusion import not_smaller
 
 #: a single step is one NumPy pass too: a compiled loop gains nothing there. Two steps are two
 #: passes and often a temporary (``gz * (out > 0)``, the rectifier's gradient: a bool array,
@@ -32,19 +33,6 @@ def _compilable(node) -> bool:
         [x.dtype for x in node.inputs] + [dtype for _, _, dtype in program])
 
 
-def _broadcasts(node) -> bool:
-    """True when an array operand of ``node`` may be broadcast to its result: fewer
-    dimensions, or one of static length 1 where the result's is not known to be 1."""
-    out = node.outputs[0]
-    for x in node.inputs:
-        if x.ndim == 0:
-            continue
-        if x.ndim < out.ndim or any(a == 1 and b != 1 for a, b in zip(x.type.shape,
-                                                                      out.type.shape)):
-            return True
-    return False
-
-
 class NumbaBackend(NumpyBackend):
     """Compiled loops (:mod:`symgraph.backends.numba_loops`); ``parallel`` spreads them over
     threads (``'numba-parallel'``)."""
@@ -58,7 +46,9 @@ class NumbaBackend(NumpyBackend):
     def cluster_lines(self, node, names, out, result, temp, indent, aliased=None) -> List[str]:
         lines = super().cluster_lines(node, names, out, result, temp, indent, aliased=aliased)
         steps = len(node.op.program)
-        if steps < MIN_STEPS or (steps < MIN_STEPS_BROADCAST and _broadcasts(node)) or \
+        # an array operand statically smaller than the result is broadcast to it
+        broadcast = any(x.ndim and not not_smaller(x, node.outputs[0]) for x in node.inputs)
+        if steps < MIN_STEPS or (steps < MIN_STEPS_BROADCAST and broadcast) or \
                 not _compilable(node):
             return lines
         # inputs holding each element's flat position: the flat loop counts them itself
