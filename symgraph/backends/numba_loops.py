@@ -17,7 +17,8 @@ import importlib.util
 import os
 import sys
 import tempfile
-from typing import List, Optional, Sequence, Tuple
+import threading
+from typing import Callable, Dict, List, Sequence, Tuple
 
 import numpy as np
 
@@ -154,6 +155,20 @@ def _native_args(ops, convert) -> list:
 def _scalar_converter(dtype: str):
     """Python number of a NumPy scalar or 0-d array, as ctypes takes it."""
     return float if np.dtype(dtype).kind == "f" else int
+
+
+_modules_lock = threading.Lock()
+_modules: Dict[object, object] = {}
+
+
+def module_once(key, source: Callable[[], str]):
+    """The module of the generated ``source()`` named by ``key``, loaded once per process:
+    the source is made only the first time, and calls from several threads load it once."""
+    with _modules_lock:
+        mod = _modules.get(key)
+        if mod is None:
+            mod = _modules[key] = _load_module(source())
+        return mod
 
 
 def _load_module(src: str):

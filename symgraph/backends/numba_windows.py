@@ -24,12 +24,10 @@ by Winograd's algorithm, are :mod:`symgraph.backends.numba_winograd`.
 """
 from __future__ import annotations
 
-import threading
-from typing import Dict, Tuple
-
 import numpy as np
 
 from symgraph.backends import numba_winograd
+from symgraph.backends.numba_loops import module_once
 from symgraph.backends.windows import WindowLoops
 
 _HEADER = '''import numpy as np
@@ -91,17 +89,8 @@ def tile_source(kh: int, kw: int) -> str:
         *grad, ""])
 
 
-_lock = threading.Lock()
-_modules: Dict[Tuple[int, int], object] = {}
-
-
 def _loops(kh: int, kw: int):
-    with _lock:
-        mod = _modules.get((kh, kw))
-        if mod is None:
-            from symgraph.backends.numba_loops import _load_module
-            mod = _modules[kh, kw] = _load_module(tile_source(kh, kw))
-        return mod
+    return module_once(("window tiles", kh, kw), lambda: tile_source(kh, kw))
 
 
 def _as3(a: np.ndarray) -> np.ndarray:

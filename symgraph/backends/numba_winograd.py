@@ -33,11 +33,11 @@ keep the exact paths of :mod:`symgraph.ops.conv_kernels`.
 """
 from __future__ import annotations
 
-import threading
 from typing import Optional
 
 import numpy as np
 
+from symgraph.backends.numba_loops import module_once
 from symgraph.ops.conv_geometry import work_array
 
 #: bytes of a chunk's transformed input plus products (V and M): enough images that the
@@ -200,34 +200,29 @@ _G = np.array([[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6],
 
 _GG = np.kron(_G, _G)  # (G (x) G)[6 a + b, 3 i + j] = G[a, i] G[b, j]
 
-_lock = threading.Lock()
-_module = []
-
-
 def _loops():
-    with _lock:
-        if not _module:
-            from symgraph.backends.numba_loops import _load_module
-            _module.append(_load_module(_SOURCE))
-        return _module[0]
+    return module_once("winograd", lambda: _SOURCE)
+
+
+def _takes(pad, channels: int, *arrays: np.ndarray) -> bool:
+    """What both entry points ask: float32 operands, none empty, padding at most 2, at least
+    :data:`MIN_CHANNELS` channels in and out (``channels``: the fewer)."""
+    return (all(a.dtype == np.float32 and a.size > 0 for a in arrays) and
+            0 <= pad[0] <= 2 and 0 <= pad[1] <= 2 and channels >= MIN_CHANNELS)
 
 
 def applies(x: np.ndarray, k: np.ndarray, pad, out: np.ndarray) -> bool:
     """True when the correlation of ``x`` (N, C, H, W) by ``k`` (O, C, 3, 3), stride 1, no
-    dilation, runs here: float32 throughout, padding at most 2, enough channels, an output
-    to write into."""
-    return (x.dtype == k.dtype == out.dtype == np.float32 and k.shape[2:] == (3, 3) and
-            0 <= pad[0] <= 2 and 0 <= pad[1] <= 2 and
-            min(x.shape[1], k.shape[0]) >= MIN_CHANNELS and x.size > 0 and out.size > 0 and
-            out.flags.c_contiguous)
+    dilation, runs here: float32 throughout, padding at most 2, enough channels, a
+    C-contiguous output to write into."""
+    return k.shape[2:] == (3, 3) and out.flags.c_contiguous and \
+        _takes(pad, min(x.shape[1], k.shape[0]), x, k, out)
 
 
 def applies_grad_weights(x: np.ndarray, gz: np.ndarray, pad) -> bool:
     """True when the filter gradient of a 3x3 correlation of ``x`` whose output gradient is
     ``gz`` runs here (the conditions of :func:`applies`)."""
-    return (x.dtype == gz.dtype == np.float32 and x.ndim == gz.ndim == 4 and
-            0 <= pad[0] <= 2 and 0 <= pad[1] <= 2 and
-            min(x.shape[1], gz.shape[1]) >= MIN_CHANNELS and x.size > 0 and gz.size > 0)
+    return x.ndim == gz.ndim == 4 and _takes(pad, min(x.shape[1], gz.shape[1]), x, gz)
 
 
 def filter_tiles(k: np.ndarray) -> np.ndarray:
