@@ -105,20 +105,19 @@ def numpy_lines(program, in_names: Sequence[str], in_dtypes: Sequence[str], out:
             extra = ""
             if sop.kind == "float" and any(p[1] != dtype for p in parts):
                 extra = f", dtype='{dtype}'"
-            if sop.nin == -1 and len(pnames) > 2 and target is None and \
-                    parts[0][1] == dtype == parts[1][1]:
-                # one new array of the full shape, accumulated in place, instead of an array
-                # per pairwise call (the first two operands have the result's dtype, so the
-                # first call's loop is the one the nested calls would use)
-                lines.append(f"{indent}{result} = np.empty({shape}, '{dtype}')")
-                lines.append(f"{indent}np.{sop.ufunc}({pnames[0]}, {pnames[1]}, out={result}"
-                             f"{extra})")
-                for other in pnames[2:]:
-                    lines.append(f"{indent}np.{sop.ufunc}({result}, {other}, out={result}"
-                                 f"{extra})")
-                name = result
-            elif sop.nin == -1 and len(pnames) > 2 and target is None:
-                lines.append(f"{indent}{result} = {sop.emit(pnames)}")
+            if sop.nin == -1 and len(pnames) > 2 and target is None:
+                if parts[0][1] == dtype == parts[1][1]:
+                    # one new array of the full shape, accumulated in place, instead of an
+                    # array per pairwise call (the first two operands have the result's
+                    # dtype, so the first call's loop is the one the nested calls would use)
+                    lines.append(f"{indent}{result} = np.empty({shape}, '{dtype}')")
+                    lines.append(f"{indent}np.{sop.ufunc}({pnames[0]}, {pnames[1]}, "
+                                 f"out={result}{extra})")
+                    for other in pnames[2:]:
+                        lines.append(f"{indent}np.{sop.ufunc}({result}, {other}, "
+                                     f"out={result}{extra})")
+                else:
+                    lines.append(f"{indent}{result} = {sop.emit(pnames)}")
                 name = result
             elif sop.nin == -1 and len(pnames) > 2:
                 # n-ary add/mul: accumulate pairwise. The accumulator must not be an operand
