@@ -26,13 +26,8 @@ from symgraph.graph import Apply, Constant, Variable
 from symgraph.ops import scalar as S
 from symgraph.ops.conv import Conv2d, Conv2dBias
 from symgraph.ops.shape import DimShuffle
+from symgraph.rewrite.algebra import single_client
 from symgraph.rewrite.engine import register
-
-
-def _only_reader(fgraph: FunctionGraph, var: Variable, node: Apply) -> bool:
-    """True when ``node`` is the one reader of ``var`` (which is no graph output)."""
-    clients = fgraph.clients.get(var, ())
-    return len(clients) == 1 and clients[0][0] is node
 
 
 def _channel_bias(var: Variable) -> Optional[Variable]:
@@ -55,7 +50,7 @@ def conv_bias(fgraph: FunctionGraph, node: Apply):
         b = _channel_bias(bb)
         if conv is None or type(conv.op) is not Conv2d or b is None or \
                 not out.dtype == z.dtype == b.dtype or out.type.shape != z.type.shape or \
-                not _only_reader(fgraph, z, node):
+                not single_client(fgraph, z):
             continue
         return Conv2dBias(*conv.op.params())(*conv.inputs, b)
     return None
@@ -73,6 +68,6 @@ def conv_bias_relu(fgraph: FunctionGraph, node: Apply):
     conv = z.owner
     if conv is None or type(conv.op) is not Conv2dBias or conv.op.relu or not _zero(bound) or \
             node.outputs[0].dtype != z.dtype or node.outputs[0].type.shape != z.type.shape or \
-            not _only_reader(fgraph, z, node):
+            not single_client(fgraph, z):
         return None
     return Conv2dBias(*conv.op.params(), relu=True)(*conv.inputs)
