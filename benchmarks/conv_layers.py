@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-import time
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import List, Optional, Sequence
 
 import numpy as np
 
+from benchmarks.speed_peers import interleaved
 from models import cli
 from models import threads as blas
 
@@ -26,59 +26,45 @@ LAYERS = ((1, 16, 28, 1), (16, 16, 28, 1), (16, 32, 14, 1), (32, 32, 14, 2), (32
 BATCH = 100
 
 
-def _median_ms(fns: Dict[str, Callable], repeat: int) -> Dict[str, float]:
-    for fn in fns.values():
-        fn()  # compile, allocate the work arrays
-    times: Dict[str, List[float]] = {k: [] for k in fns}
-    for _ in range(repeat):
-        for k, fn in fns.items():
-            t0 = time.perf_counter()
-            fn()
-            times[k].append(time.perf_counter() - t0)
-    return {k: float(np.median(v)) * 1e3 for k, v in times.items()}
-
-
 def _error(got: np.ndarray, want: np.ndarray) -> float:
     return float(np.abs(got - want).max() / np.abs(want).max())
+
+
+def _directions(pad, first: bool):
+    """``(name, call(x, w, gz, loops, work))`` of each direction of a stride-1 correlation
+    padded by ``pad`` (no input gradient for the first layer, whose input is data)."""
+    from symgraph.ops import conv_kernels as K
+    stride, flip, dil = (1, 1), False, (1, 1)
+    yield "forward", lambda x, w, gz, loops, work: K.forward(
+        x, w, pad, stride, flip, dil, None, work, loops)
+    if not first:
+        yield "grad inputs", lambda x, w, gz, loops, work: K.grad_inputs(
+            gz, w, x.shape, pad, stride, flip, dil, None, work, loops)
+    yield "grad filters", lambda x, w, gz, loops, work: K.grad_weights(
+        x, gz, w.shape, pad, stride, flip, dil, None, work, loops)
 
 
 def run(repeat: int, seed: int = 0) -> List[dict]:
     """One row per layer and direction: times and errors of both paths."""
     from symgraph.backends.numba_windows import NUMBA_LOOPS
-    from symgraph.ops import conv_kernels as K
     rng = np.random.default_rng(seed)
     rows = []
-    args = ((1, 1), False, (1, 1))
-    for c, o, h, p in LAYERS:
+    for layer, (c, o, h, p) in enumerate(LAYERS):
         x = rng.standard_normal((BATCH, c, h, h)).astype(np.float32)
         w = (rng.standard_normal((o, c, 3, 3)) / np.sqrt(9 * c)).astype(np.float32)
-        pad = (p, p)
         ho = h + 2 * p - 2
         gz = rng.standard_normal((BATCH, o, ho, ho)).astype(np.float32)
-        x64, w64, gz64 = x.astype(float), w.astype(float), gz.astype(float)
-        directions = {
-            "forward": (lambda loops, work: K.forward(x, w, pad, (1, 1), *args[1:], None, work,
-                                                      loops),
-                        K.forward(x64, w64, pad, (1, 1), *args[1:])),
-            "grad inputs": (lambda loops, work: K.grad_inputs(gz, w, x.shape, pad, (1, 1),
-                                                              *args[1:], None, work, loops),
-                            K.grad_inputs(gz64, w64, x.shape, pad, (1, 1), *args[1:])),
-            "grad filters": (lambda loops, work: K.grad_weights(x, gz, w.shape, pad, (1, 1),
-                                                                *args[1:], None, work, loops),
-                             K.grad_weights(x64, gz64, w.shape, pad, (1, 1), *args[1:])),
-        }
-        for name, (fn, want) in directions.items():
-            if name == "grad inputs" and c == 1:
-                continue  # the first layer's input is data
-            works = {"exact": {}, "numba": {}}
-            fns = {"exact": lambda fn=fn: fn(None, works["exact"]),
-                   "numba": lambda fn=fn: fn(NUMBA_LOOPS, works["numba"])}
-            ms = _median_ms(fns, repeat)
+        for name, call in _directions((p, p), layer == 0):
+            want = call(x.astype(float), w.astype(float), gz.astype(float), None, None)
+            paths = {"exact": (None, {}), "numba": (NUMBA_LOOPS, {})}
+            fns = {key: (lambda loops=loops, work=work: call(x, w, gz, loops, work))
+                   for key, (loops, work) in paths.items()}
+            seconds = interleaved(fns, repeat)
             rows.append({"layer": f"{c}->{o} @{h}x{h} pad {p}", "direction": name,
-                         "exact_ms": ms["exact"], "numba_ms": ms["numba"],
-                         "winograd": any(k[0].startswith("wino_") for k in works["numba"]),
-                         "exact_error": _error(fn(None, {}), want),
-                         "numba_error": _error(fn(NUMBA_LOOPS, {}), want)})
+                         "exact_ms": seconds["exact"] * 1e3, "numba_ms": seconds["numba"] * 1e3,
+                         "winograd": any(k[0].startswith("wino_") for k in paths["numba"][1]),
+                         "exact_error": _error(fns["exact"](), want),
+                         "numba_error": _error(fns["numba"](), want)})
     return rows
 
 

@@ -52,6 +52,7 @@ from benchmarks.conv_peers import (ConvNetSpec, save_spec, step_memory, torch_pr
                                    torch_step)
 from benchmarks.node_profile import by_kind, profile_nodes
 from benchmarks.speed import blocks, limited_threads
+from benchmarks.speed import buffer_bytes as planned_bytes
 from benchmarks.speed_peers import ROOT, interleaved, thread_env
 
 NETS = ("deep", "simple")
@@ -222,15 +223,10 @@ def _memory_worker(net: str, backend: str, out: str) -> None:
 
 
 def buffer_bytes(f) -> int:
-    """Bytes the compiled function keeps between calls in planned buffers and work arrays."""
-    from symgraph.backends.buffers import owned_bytes
-    total = 0
-    for name, val in f._fn.__globals__.items():
-        if name.startswith(("_slot", "_tmp_")) and isinstance(val, dict):
-            total += owned_bytes(val)
-        elif name == "_work" and isinstance(val, dict):
-            total += sum(a.nbytes for a in val.values() if isinstance(a, np.ndarray))
-    return total
+    """Bytes the compiled function keeps between calls in planned buffers
+    (:func:`benchmarks.speed.buffer_bytes`) and in the convolutions' work arrays."""
+    work = f._fn.__globals__.get("_work", {})
+    return planned_bytes(f) + sum(a.nbytes for a in work.values() if isinstance(a, np.ndarray))
 
 
 # ---------------------------------------------------------------------------------------
