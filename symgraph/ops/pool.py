@@ -101,9 +101,13 @@ def _fast_geometry(op, shape) -> bool:
         (op.ignore_border or (shape[-2] % op.ws[0] == 0 and shape[-1] % op.ws[1] == 0))
 
 
-def _tile_reduce(ufunc, t, kh, kw):
-    """``ufunc`` (maximum, add) over the window positions of tiles ``t``: kh*kw - 1 calls."""
-    out = t[..., :, 0, :, 0].copy()
+def _tile_reduce(ufunc, t, kh, kw, out=None):
+    """``ufunc`` (maximum, add) over the window positions of tiles ``t``: kh*kw - 1 calls
+    (into ``out`` when given)."""
+    if out is None:
+        out = t[..., :, 0, :, 0].copy()
+    else:
+        np.copyto(out, t[..., :, 0, :, 0])
     for i in range(kh):
         for j in range(kw):
             if i or j:
@@ -115,13 +119,19 @@ def _tile_max(t, kh, kw):
     return _tile_reduce(np.maximum, t, kh, kw)
 
 
-def _tile_scatter(x, gz, op, ho, wo, dtype, z=None):
+def _tile_scatter(x, gz, op, ho, wo, dtype, z=None, out=None):
     """Pool2dGrad in the fast geometry: ``gz`` to the first maximum of each window (max; the
     maxima ``z`` are computed unless given) or spread over it (sum, average); None when a
-    window's maximum is nan (the general path routes that to the first nan, as argmax does)."""
+    window's maximum is nan (the general path routes that to the first nan, as argmax does).
+    ``out``: the array to write, of ``x``'s shape and ``dtype``, else a new one."""
     kh, kw = op.ws
     covered = x.shape[-2:] == (ho * kh, wo * kw)  # else the dropped border stays zero
-    gx = np.empty(x.shape, dtype=dtype) if covered else np.zeros(x.shape, dtype=dtype)
+    if out is not None:
+        gx = out
+        if not covered:
+            gx.fill(0)
+    else:
+        gx = np.empty(x.shape, dtype=dtype) if covered else np.zeros(x.shape, dtype=dtype)
     g6 = _tiles(gx, op.ws, ho, wo)  # every window position below is written once
     if op.mode != "max":
         g = gz if op.mode == "sum" else gz / (kh * kw)
@@ -211,25 +221,38 @@ def _out_shape(shape, ws, stride, pad, ignore_border) -> tuple:
 
 def max_pool_into(x, out, loops, ws, stride, pad, ignore_border):
     """Max pooling of ``x`` by the back end's window loops (compiled: one pass) into the
-    planned buffer ``out()`` gives, else the NumPy code of :class:`Pool2d` (a new array)."""
+    planned buffer ``out()`` gives, else the NumPy code of :class:`Pool2d` (into that buffer
+    for windows that tile the image, else a new array)."""
     if x.ndim >= 2:
         z = loops.max_pool(x, _out_shape(x.shape, ws, stride, pad, ignore_border), out, ws,
                            stride, pad)
         if z is not None:
             return z
-    return Pool2d(ws, stride, pad, ignore_border, "max").perform(x)
+    op = Pool2d(ws, stride, pad, ignore_border, "max")
+    if x.ndim >= 2 and _fast_geometry(op, x.shape):
+        ho, wo = op.geometry(x.shape)[:2]
+        # the NumPy code's passes, written into the planned buffer
+        return _tile_reduce(np.maximum, _tiles(x, ws, ho, wo), *ws, out=out())
+    return op.perform(x)
 
 
 def max_pool_grad_into(x, gz, z, out, loops, ws, stride, pad, ignore_border):
     """Max pooling's gradient (``z``: the pooled maxima, or None) by the back end's window
     loops into the planned buffer ``out()`` gives, else the NumPy code of
-    :class:`Pool2dGrad`."""
+    :class:`Pool2dGrad` (into that buffer for windows that tile the image)."""
     if gz.shape == _out_shape(x.shape, ws, stride, pad, ignore_border) and \
             (z is None or z.shape == gz.shape):
         gx = loops.max_pool_grad(x, gz, z, out, ws, stride, pad)
         if gx is not None:
             return gx
     op = Pool2dGrad(ws, stride, pad, ignore_border, "max")
+    if _fast_geometry(op, x.shape) and np.result_type(x, gz) == x.dtype and \
+            (z is None or z.shape == gz.shape):
+        ho, wo = _out_shape(x.shape, ws, stride, pad, ignore_border)[-2:]
+        if ho and wo and gz.shape == x.shape[:-2] + (ho, wo):
+            gx = out()
+            if _tile_scatter(x, gz, op, ho, wo, x.dtype, z, out=gx) is not None:
+                return gx
     return op.perform(x, gz) if z is None else op.perform(x, gz, z)
 
 

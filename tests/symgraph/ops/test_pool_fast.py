@@ -131,3 +131,28 @@ def test_overlapping_windows_route_ties_to_the_first_maximum(ws, st, pad, rng):
     gv = rng.standard_normal(symgraph.function([x], out)(xv).shape)
     np.testing.assert_allclose(f(xv, gv), _max_grad_loop(xv, gv, ws, st, pad), rtol=1e-12,
                                atol=1e-12)
+
+
+@pytest.mark.parametrize("backend", ["numpy", pytest.param("numba", marks=pytest.mark.skipif(
+    not symgraph.backends.numba_available(), reason="numba not installed"))])
+@pytest.mark.parametrize("ws,shape", [((2, 2), (3, 2, 8, 6)),
+                                      ((2, 2), (2, 3, 7, 9)),   # the dropped border stays 0
+                                      ((3, 2), (2, 1, 9, 8))])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_max_pooling_into_planned_buffers(backend, ws, shape, dtype, rng):
+    """Max pooling and its gradient inside a graph write the planned buffers (the NumPy code
+    too, for windows that tile the image), which later calls find holding the last call's
+    values: every call gives exactly what the unplanned ops give."""
+    x, gz = T.tensor(dtype, (None,) * 4, "x"), T.tensor(dtype, (None,) * 4, "gz")
+    h = T.tanh(x)
+    out = pool_2d(h, ws=ws, ignore_border=True)
+    outs = [T.exp(out).sum(), T.grad((out * gz).sum(), x)]
+    mode = symgraph.compile.mode.FAST_RUN.__class__("t", backend=backend)
+    f = symgraph.function([x, gz], outs, mode=mode)
+    assert "_max_pool_into(" in f.source and "_max_pool_grad_into(" in f.source
+    ref = symgraph.function([x, gz], outs, mode="FAST_COMPILE")
+    for _ in range(3):
+        xv = rng.integers(-2, 3, shape).astype(dtype)  # tied maxima
+        gv = rng.standard_normal(shape[:2] + (shape[2] // ws[0], shape[3] // ws[1]))
+        for a, b in zip(f(xv, gv.astype(dtype)), ref(xv, gv.astype(dtype))):
+            np.testing.assert_array_equal(a, b)
