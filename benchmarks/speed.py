@@ -214,8 +214,11 @@ def peak_memory(step) -> int:
 def buffer_bytes(f) -> int:
     """Bytes held between calls in the compiled function's planned buffers."""
     from symgraph.backends.buffers import owned_bytes
-    return sum(owned_bytes(val) for name, val in f._fn.__globals__.items()
-               if name.startswith(("_slot", "_tmp_")) and isinstance(val, dict))
+    ns = f._fn.__globals__
+    arena = ns.get("_arena")
+    return (0 if arena is None else arena.nbytes) + sum(
+        owned_bytes(val) for name, val in ns.items()
+        if name.startswith(("_slot", "_tmp_")) and isinstance(val, dict))
 
 
 _COMPILE_SNIPPET = """

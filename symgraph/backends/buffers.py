@@ -36,21 +36,25 @@ def _broadcast2(s: tuple, t: tuple) -> tuple:
 #: (temporaries are shared by all clusters), few enough that inputs of ever-changing shape do
 #: not pile up dictionary entries
 SLOT_SHAPES = 64
-#: the keys of a slot's own memory and of its separate arrays (see :func:`get_buffer_inplace`)
-BASE, SIDE = "base", "side"
+#: the keys of a slot's own memory, of its separate arrays (see :func:`get_buffer_inplace`),
+#: and of a slot of an :class:`Arena`: the arena's flag and the bytes its next packing gives it
+BASE, SIDE, STALE, NEED = "base", "side", "stale", "need"
+_BOOKKEEPING = (BASE, SIDE, STALE, NEED)
 
 
 def get_buffer(slot: dict, shape: tuple, dtype) -> np.ndarray:
-    """The buffer of ``slot`` for ``shape``: a view of the slot's one flat array, grown to the
-    largest size asked for.
+    """The buffer of ``slot`` for ``shape``: a view of the slot's one flat array.
 
     A slot holds one value at a time (the storage plan hands it to a new value only after
     every reader of the old one ran), so the values of different shapes it holds over a call
     share its memory: a slot costs the size of its largest value, not the sum over the shapes
-    it takes (a convnet's layers). The views are kept by shape, so a call finds them with one
-    dictionary lookup. Buffers belong to one compiled function and are reused by every call;
-    ``Function`` serialises its calls with a lock, so one function can be called from several
-    threads.
+    it takes. The views are kept by shape, so a call finds them with one dictionary lookup.
+    Buffers belong to one compiled function and are reused by every call; ``Function``
+    serialises its calls with a lock, so one function can be called from several threads.
+
+    A slot of an :class:`Arena` has no memory until the arena is packed: until then, and for
+    a value larger than its region, it hands out a new array (freed once the value dies) and
+    records the size, and the arena is packed again after the call.
     """
     buf = slot.get(shape)
     if buf is None:
@@ -64,17 +68,113 @@ def _view(slot: dict, shape: tuple, dtype) -> np.ndarray:
         size *= d
     base = slot.get(BASE)
     if base is None or base.size < size:
+        flag = slot.get(STALE)
+        if flag is not None:  # an arena's slot: measured now, packed after the call
+            nbytes = size * np.dtype(dtype).itemsize
+            if nbytes > slot.get(NEED, 0):
+                slot[NEED] = nbytes
+            flag[0] = True
+            return np.empty(shape, dtype)
         # grown: views of the old memory stay valid for whoever still holds them
         side = slot.get(SIDE)
         slot.clear()
         if side is not None:
             slot[SIDE] = side
         base = slot[BASE] = np.empty(max(size, 1), dtype)
-    elif len(slot) >= SLOT_SHAPES + 2:
-        for key in [k for k in slot if k not in (BASE, SIDE)]:
+    elif len(slot) >= SLOT_SHAPES + len(_BOOKKEEPING):
+        for key in [k for k in slot if k not in _BOOKKEEPING]:
             del slot[key]
     buf = slot[shape] = base[:size].reshape(shape)
     return buf
+
+
+#: the alignment of each slot's region in an arena (a cache line, and every dtype's itemsize)
+ALIGN = 64
+
+
+class Arena:
+    """The memory of a compiled function's planned buffers: one array, in which each slot has
+    a region at an offset of its own.
+
+    The storage plan gives every slot the span of positions in the call during which it is
+    busy (``spans``), but it cannot know the slots' sizes: a graph's shapes are known only
+    when it runs. So the first call hands out a new array for every planned value (each freed
+    as its value dies, so that call needs no more memory than the values alive at once), and
+    records each slot's largest size; then :meth:`pack` places the slots in one array, two
+    slots overlapping in memory only if their spans are disjoint (:func:`place`). A later call
+    that needs more than a region holds (a larger batch) is served the same way and packs
+    again after it; a smaller one uses the front of the regions.
+    """
+
+    def __init__(self, dtypes, spans):
+        self.dtypes = [np.dtype(d) for d in dtypes]
+        self.spans = list(spans)
+        #: ``flag[0]``: a slot asked for more than its region; the generated code packs
+        #: after the call (one list shared by the slots, which need no reference back)
+        self.flag = [False]
+        self.slots = [{STALE: self.flag} for _ in self.dtypes]
+        self.memory = None
+
+    @property
+    def nbytes(self) -> int:
+        return 0 if self.memory is None else self.memory.nbytes
+
+    def pack(self) -> None:
+        """Place every slot that has been used in one new array, sized by the largest value
+        each has held."""
+        need = []
+        for slot in self.slots:
+            base = slot.get(BASE)
+            have = 0 if base is None else base.nbytes
+            need.append(max(have, slot.get(NEED, 0)))
+        offsets, total = place([-(-n // ALIGN) * ALIGN for n in need], self.spans)
+        raw = np.empty(total + ALIGN, np.uint8)
+        start = -raw.ctypes.data % ALIGN
+        memory = raw[start:start + total]
+        for slot, dtype, off, n in zip(self.slots, self.dtypes, offsets, need):
+            side = slot.get(SIDE)
+            slot.clear()
+            slot[STALE] = self.flag
+            if side is not None:
+                slot[SIDE] = side
+            if n:
+                slot[BASE] = memory[off:off + n - n % dtype.itemsize].view(dtype)
+        self.memory = memory
+        self.flag[0] = False
+
+
+def place(sizes, spans):
+    """Offsets for blocks of ``sizes`` bytes busy during ``spans`` (inclusive position
+    ranges), such that two blocks whose spans meet never overlap in memory, and the total.
+
+    Greedy by size, as static memory planners place tensors: the largest block first, each
+    in the smallest gap between the blocks already placed that are busy when it is, or
+    above them all."""
+    n = len(sizes)
+    offsets = [0] * n
+    first = np.array([s for s, _ in spans], dtype=np.int64).reshape(n)
+    last = np.array([e for _, e in spans], dtype=np.int64).reshape(n)
+    placed = np.zeros(n, dtype=bool)
+    off_arr = np.zeros(n, dtype=np.int64)
+    size_arr = np.array(sizes, dtype=np.int64).reshape(n)
+    total = 0
+    for k in sorted(range(n), key=lambda k: (-sizes[k], first[k])):
+        size = sizes[k]
+        if not size:
+            continue
+        meets = np.flatnonzero(placed & (first <= last[k]) & (first[k] <= last))
+        busy = sorted(zip(off_arr[meets].tolist(), size_arr[meets].tolist()))
+        best, best_gap, top = None, None, 0
+        for off, length in busy:
+            gap = off - top
+            if gap >= size and (best_gap is None or gap < best_gap):
+                best, best_gap = top, gap
+            top = max(top, off + length)
+        offsets[k] = top if best is None else best
+        off_arr[k] = offsets[k]
+        placed[k] = True
+        total = max(total, offsets[k] + size)
+    return offsets, total
 
 
 def get_buffer_inplace(slot: dict, shape: tuple, dtype, *inputs) -> np.ndarray:
@@ -99,7 +199,7 @@ def get_buffer_inplace(slot: dict, shape: tuple, dtype, *inputs) -> np.ndarray:
 
 def owned_bytes(slot: dict) -> int:
     """Bytes of memory a slot holds (its flat array and its separate arrays; the views
-    of the flat array add none)."""
+    of the flat array, and an arena's regions, add none)."""
     total = 0
     for key, val in slot.items():
         if key == SIDE:

@@ -108,7 +108,7 @@ def generate(fgraph: FunctionGraph, explicit: Sequence[Variable], shared: Sequen
 
     plan = storage.plan(fgraph, shared, n_outputs, update_targets) \
         if fuse and not check else None
-    order = plan.order if plan else fgraph.toposort()
+    order = plan.order if plan else storage.schedule(fgraph)
     protected = set(explicit) | set(shared) | set(fgraph.outputs)
     last_use: Dict[Variable, int] = {}
     if plan:
@@ -117,6 +117,12 @@ def generate(fgraph: FunctionGraph, explicit: Sequence[Variable], shared: Sequen
         for i, node in enumerate(order):
             for inp in node.inputs:
                 last_use[inp] = i
+    # the variables each position is the last to read: its inputs, and the values whose
+    # views it reads (a value read only through views dies with its last view's reader)
+    dies: Dict[int, List[Variable]] = {}
+    for v, i in last_use.items():
+        if v.owner is not None and v not in protected:
+            dies.setdefault(i, []).append(v)
 
     def ref(var: Variable) -> str:
         if var in namer.names:
@@ -153,9 +159,8 @@ def generate(fgraph: FunctionGraph, explicit: Sequence[Variable], shared: Sequen
             lines.extend(node_lines)
         else:
             lines.extend(_node_lines(node, i, in_names, namer, ns, check))
-        dead = [n for v, n in zip(node.inputs, in_names)
-                if last_use.get(v) == i and v not in protected and v.owner is not None]
-        dead = list(dict.fromkeys(dead))
+        dead = list(dict.fromkeys(namer.names[v] for v in dies.get(i, ())
+                                  if v in namer.names))
         if dead:
             lines.append(f"    del {', '.join(dead)}")
         if timed:
@@ -172,6 +177,10 @@ def generate(fgraph: FunctionGraph, explicit: Sequence[Variable], shared: Sequen
             results.append(f"_copy_value({r})" if copy else r)
             continue
         results.append(f"np.array({r})" if copy else f"_asarray({r})" if out.ndim == 0 else r)
+    if planned:
+        # before the commit section: a failure there (MemoryError) commits nothing, and the
+        # values the section reads keep the memory they were computed in
+        lines.extend(planned.pack_lines())
     writer = CommitWriter(updates, ns, namer, ref, planned)
     lines.extend(writer.lines(results, list(arg_names) + [namer(v) for v in shared]))
     if timed:

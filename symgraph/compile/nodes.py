@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional, Sequence
 
+from symgraph.backends.buffers import Arena
 from symgraph.compile import storage
 
 
@@ -32,8 +33,19 @@ class PlannedNodes:
 
     def __init__(self, plan: storage.Plan, ns: dict, namer, backend):
         self.plan, self.ns, self.namer, self.backend = plan, ns, namer, backend
-        for k in range(len(plan.slot_dtype)):
-            ns[f"_slot{k}"] = {}
+        self.arena = None
+        if plan.slot_dtype:
+            # the slots' memory: regions of one array, placed by the slots' spans and the
+            # sizes a call measures (packed after a call that asked for more)
+            self.arena = ns["_arena"] = Arena(plan.slot_dtype, plan.span)
+            ns["_stale"] = self.arena.flag
+            for k, slot in enumerate(self.arena.slots):
+                ns[f"_slot{k}"] = slot
+
+    def pack_lines(self) -> List[str]:
+        """The lines, before the commit section of a call, that pack the arena when a slot
+        outgrew it (the new regions serve the next call)."""
+        return ["    if _stale[0]:", "        _arena.pack()"] if self.arena else []
 
     def temporaries(self):
         """``temp(dtype)`` for one fused program: temporary buffers of its full shape

@@ -9,9 +9,12 @@ Rules (each one keeps an alias from being observable):
   and of every view of it (``Op.view_map``), is an op that copies (``Op.copies``); a view
   that escapes to an output or to an op that may keep a reference keeps the value in fresh
   memory.
-* A buffer is handed to a later node only after the last reader of the value and of all its
-  views ran; an elementwise kernel may take over the buffer of an input that dies at that very
-  node (in place), never of one it reads through a view.
+* Each planned value gets a slot of its own, except that an elementwise kernel takes over
+  the slot of an input that dies at that very node (in place), never of one it reads through
+  a view. A slot is busy from the node that first writes it until the last reader of its
+  last value and of all that value's views ran (``Plan.span``); the slots share memory at
+  run time by these spans and their measured sizes (:class:`symgraph.backends.buffers.Arena`).
+* The nodes run in the order of :func:`schedule`, which keeps few values alive at once.
 * An update ``s <- f(...)`` is *deferred* -- computed at commit time into the spare buffer
   of ``s`` (the value before the last commit, which nothing else holds) -- when its value
   feeds nothing but other deferred updates, it reads ``s`` only elementwise at the same index
@@ -29,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from symgraph.fgraph import OUTPUT, FunctionGraph
-from symgraph.graph import Apply, Constant, Variable
+from symgraph.graph import Apply, Constant, Variable, toposort
 
 
 def alias_root(var: Variable) -> Variable:
@@ -56,6 +59,9 @@ class Plan:
         variable whose storage they write.
     slot : dict
         Planned value -> slot number; ``slot_dtype[n]`` is the dtype of slot ``n``.
+    span : list of (int, int)
+        Slot ``n`` is busy from position ``span[n][0]`` to ``span[n][1]`` (in ``order +
+        deferred``), both included.
     last_use : dict
         Variable -> position (in ``order + deferred``) of its last reader.
     """
@@ -64,6 +70,7 @@ class Plan:
     deferred: List[Tuple[Apply, int]]
     slot: Dict[Variable, int] = field(default_factory=dict)
     slot_dtype: List[str] = field(default_factory=list)
+    span: List[Tuple[int, int]] = field(default_factory=list)
     last_use: Dict[Variable, int] = field(default_factory=dict)
 
 
@@ -149,7 +156,7 @@ def plan(fgraph: FunctionGraph, shared: Sequence[Variable], n_outputs: int,
          update_targets: Sequence[int]) -> Plan:
     """Plan buffers, in-place kernels and deferred updates for ``fgraph``."""
     deferred_map = _deferrable(fgraph, shared, n_outputs, update_targets)
-    order_all = fgraph.toposort()
+    order_all = schedule(fgraph)
     order = [n for n in order_all if n not in deferred_map]
     deferred = [(n, deferred_map[n]) for n in order_all if n in deferred_map]
     sequence = order + [n for n, _ in deferred]
@@ -164,13 +171,12 @@ def plan(fgraph: FunctionGraph, shared: Sequence[Variable], n_outputs: int,
                 last_use[root] = i
     result = Plan(order, deferred, last_use=last_use)
 
-    free: Dict[str, List[int]] = {}
     # planned values by the position of their last reader, in the order they were planned
     dies_at: Dict[int, List[Variable]] = {}
     for i, node in enumerate(sequence):
         # values dying here: direct inputs of an elementwise kernel may be overwritten by it
         dying = dies_at.pop(i, ())
-        pending: List[int] = []
+        takeover: List[int] = []
         if dying:
             roots = [(x, alias_root(x)) for x in node.inputs]
             viewed = {r for x, r in roots if r is not x}  # read through a view here
@@ -178,23 +184,43 @@ def plan(fgraph: FunctionGraph, shared: Sequence[Variable], n_outputs: int,
         for v in dying:
             slot = result.slot[v]
             if node.op.program is not None and v in direct and v not in viewed:
-                free.setdefault(result.slot_dtype[slot], []).insert(0, slot)  # in place
+                takeover.append(slot)  # in place
             else:
-                pending.append(slot)  # still read through a view, or by a product
+                result.span[slot] = (result.span[slot][0], i)  # still read here
         if i < len(order) and _plannable(node):
             out = node.outputs[0]
             if out not in outputs and out in last_use and _safe_readers(fgraph, out, outputs):
-                pool = free.get(out.dtype)
-                if pool:
-                    slot = pool.pop(0)
+                mine = [k for k in takeover if result.slot_dtype[k] == out.dtype]
+                if mine:
+                    slot = mine[0]
+                    takeover.remove(slot)
                 else:
                     slot = len(result.slot_dtype)
                     result.slot_dtype.append(out.dtype)
+                    result.span.append((i, i))
                 result.slot[out] = slot
                 dies_at.setdefault(last_use[out], []).append(out)
-        for slot in pending:
-            free.setdefault(result.slot_dtype[slot], []).append(slot)
+        for slot in takeover:
+            result.span[slot] = (result.span[slot][0], i)
     return result
+
+
+def schedule(fgraph: FunctionGraph) -> List[Apply]:
+    """The nodes of ``fgraph`` in the order they run: a depth-first walk from the outputs,
+    taken in the order of their depth (the longest path from the graph's inputs to them).
+
+    The shallowest outputs come first, so that what they alone need is computed, read and
+    freed before the deeper ones are started. A network's gradients then run layer by layer
+    from the top, each layer's filter gradient right after the output gradient it reads. In
+    the parameters' order, the first layer's filter gradient needed every input gradient down
+    to it, and each layer's output gradient stayed alive until its own filter gradient at the
+    end. Outputs of one depth keep their order."""
+    depth: Dict[Apply, int] = {}
+    for node in fgraph.toposort():
+        depth[node] = 1 + max((depth.get(x.owner, 0) for x in node.inputs
+                               if x.owner is not None), default=0)
+    outs = sorted(fgraph.outputs, key=lambda v: depth.get(v.owner, 0))
+    return toposort(outs, stop=fgraph.inputs)
 
 
 @dataclass

@@ -54,29 +54,3 @@ def test_broadcast_input_dying_into_a_larger_result(rng, backend):
         want = (np.tanh((np.exp(vv) * 2 + 1) * mv) ** 2).sum(axis=0)
         np.testing.assert_allclose(f(vv, mv)[0], want, rtol=1e-12)
 
-
-def test_convnet_slots_hold_one_array_each(rng):
-    """Layers of different shapes pass through the same slots: each slot owns one array (or
-    a separate one for a broadcast in-place case), never one per shape."""
-    from symgraph.tensor.nnet import conv2d
-    from symgraph.tensor.signal.pool import pool_2d
-    x, w1, w2 = T.tensor4("x"), T.tensor4("w1"), T.tensor4("w2")
-    h = pool_2d(T.maximum(conv2d(x, w1, border_mode="half") + 0.1, 0), (2, 2),
-                ignore_border=True)
-    h = pool_2d(T.maximum(conv2d(h, w2, border_mode="half") - 0.1, 0), (2, 2),
-                ignore_border=True)
-    cost = (h ** 2).sum()
-    f = symgraph.function([x, w1, w2], [cost] + T.grad(cost, [w1, w2]))
-    ref = symgraph.function([x, w1, w2], [cost] + T.grad(cost, [w1, w2]), mode="FAST_COMPILE")
-    vals = (rng.standard_normal((3, 2, 12, 12)), rng.standard_normal((4, 2, 3, 3)),
-            rng.standard_normal((5, 4, 3, 3)))
-    for _ in range(2):
-        for g, r in zip(f(*vals), ref(*vals)):
-            np.testing.assert_allclose(g, r, rtol=1e-10)
-    slots = [val for name, val in f._fn.__globals__.items()
-             if name.startswith("_slot") and isinstance(val, dict) and val]
-    shapes = [{k for k in s if k not in (buffers.BASE, buffers.SIDE)} for s in slots]
-    assert any(len(ks) > 1 for ks in shapes)  # some slot takes several shapes
-    for s in slots:
-        own = [a for k, a in s.items() if k != buffers.SIDE and a.base is None]
-        assert len(own) == 1
