@@ -2,6 +2,9 @@
 a compiled function reuses across calls."""
 from __future__ import annotations
 
+import bisect
+import heapq
+
 import numpy as np
 
 
@@ -143,13 +146,20 @@ class Arena:
         self.flag[0] = False
 
 
+#: above this many slots, :func:`place` sweeps the call once instead (the greedy placement
+#: compares each block with every block placed before it)
+GREEDY_SLOTS = 1024
+
+
 def place(sizes, spans):
     """Offsets for blocks of ``sizes`` bytes busy during ``spans`` (inclusive position
     ranges), such that two blocks whose spans meet never overlap in memory, and the total.
 
     Greedy by size, as static memory planners place tensors: the largest block first, each
-    in the smallest gap between the blocks already placed that are busy when it is, or
-    above them all."""
+    in the smallest gap between the blocks already placed that are busy when it is, or above
+    them all. Past :data:`GREEDY_SLOTS` blocks, :func:`sweep`."""
+    if len(sizes) > GREEDY_SLOTS:
+        return sweep(sizes, spans)
     n = len(sizes)
     offsets = [0] * n
     first = np.array([s for s, _ in spans], dtype=np.int64).reshape(n)
@@ -175,6 +185,55 @@ def place(sizes, spans):
         placed[k] = True
         total = max(total, offsets[k] + size)
     return offsets, total
+
+
+def sweep(sizes, spans):
+    """:func:`place` in one pass over the call, for any number of blocks: in the order they
+    start, each block takes the smallest free gap that holds it (or the top of the memory),
+    and gives its memory back after its span; adjacent free gaps merge."""
+    n = len(sizes)
+    offsets = [0] * n
+    ending: list = []  # (last position, block) of the blocks holding memory
+    free: list = []    # (offset, length) of the free gaps, by offset
+    top = 0
+    for k in sorted(range(n), key=lambda k: spans[k][0]):
+        size = sizes[k]
+        if not size:
+            continue
+        start = spans[k][0]
+        while ending and ending[0][0] < start:
+            _, j = heapq.heappop(ending)
+            _give_back(free, offsets[j], sizes[j])
+        best = None
+        for pos, (off, length) in enumerate(free):
+            if length >= size and (best is None or length < free[best][1]):
+                best = pos
+        if best is not None:
+            off, length = free[best]
+            if length == size:
+                del free[best]
+            else:
+                free[best] = (off + size, length - size)
+        elif free and free[-1][0] + free[-1][1] == top:  # the top gap, grown
+            off = free.pop()[0]
+            top = off + size
+        else:
+            off, top = top, top + size
+        offsets[k] = off
+        heapq.heappush(ending, (spans[k][1], k))
+    return offsets, top
+
+
+def _give_back(free: list, off: int, length: int) -> None:
+    """Insert the gap ``(off, length)`` into ``free`` (sorted), merged with its neighbours."""
+    pos = bisect.bisect(free, (off, length))
+    if pos < len(free) and off + length == free[pos][0]:
+        length += free.pop(pos)[1]
+    if pos and free[pos - 1][0] + free[pos - 1][1] == off:
+        off, length = free[pos - 1][0], free[pos - 1][1] + length
+        free[pos - 1] = (off, length)
+    else:
+        free.insert(pos, (off, length))
 
 
 def get_buffer_inplace(slot: dict, shape: tuple, dtype, *inputs) -> np.ndarray:

@@ -36,11 +36,12 @@ def blocks(draw):
     return sizes, spans
 
 
+@pytest.mark.parametrize("placer", [buffers.place, buffers.sweep])
 @settings(max_examples=300, deadline=None)
 @given(blocks())
-def test_place_never_overlaps_blocks_busy_at_once(case):
+def test_place_never_overlaps_blocks_busy_at_once(placer, case):
     sizes, spans = case
-    offsets, total = buffers.place(sizes, spans)
+    offsets, total = placer(sizes, spans)
     used = [k for k, s in enumerate(sizes) if s]
     for i in used:
         assert offsets[i] >= 0 and offsets[i] + sizes[i] <= total
@@ -64,6 +65,17 @@ def test_place_never_overlaps_blocks_busy_at_once(case):
 ])
 def test_place_table(sizes, spans, total):
     assert buffers.place(sizes, spans)[1] == total
+    assert buffers.sweep(sizes, spans)[1] == total
+
+
+def test_many_slots_are_swept(monkeypatch):
+    """Past GREEDY_SLOTS blocks, place takes the one-pass sweep (a long unrolled graph)."""
+    assert buffers.GREEDY_SLOTS < 3000
+    sizes = [64 * (1 + k % 3) for k in range(3000)]
+    spans = [(k, k + 2) for k in range(3000)]  # three busy at a time
+    offsets, total = buffers.place(sizes, spans)
+    assert (offsets, total) == buffers.sweep(sizes, spans)
+    assert total <= 2 * 6 * 64  # memory of a few blocks, not of 3000
 
 
 def test_arena_measures_then_packs_then_grows():
