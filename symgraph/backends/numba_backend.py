@@ -23,11 +23,15 @@ MIN_STEPS_BROADCAST = 3
 #: longer programs (an unrolled chain fused whole) stay in NumPy: compiling a loop costs time
 #: that grows with its body (seconds for a few hundred steps), which a loop cannot win back
 MAX_STEPS = 128
+#: programs of more operands than this stay in NumPy too: the sum of an unrolled loop's
+#: gradients (thousands of products) made one loop of thousands of arguments, whose one
+#: expression Python could not parse and whose typing took numba minutes
+MAX_INPUTS = 64
 
 
 def _compilable(node) -> bool:
     program = node.op.program
-    if len(program) > MAX_STEPS:
+    if len(program) > MAX_STEPS or len(node.inputs) > MAX_INPUTS:
         return False
     return all(sop.compiles for sop, _, _ in program) and numba_loops.numba_types_ok(
         [x.dtype for x in node.inputs] + [dtype for _, _, dtype in program])

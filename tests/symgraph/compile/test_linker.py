@@ -566,3 +566,25 @@ def test_numba_compiles_no_loop_for_a_very_long_program(monkeypatch):
     for _ in range(numba_backend.MAX_STEPS):
         want = np.tanh(want) + xv
     np.testing.assert_allclose(f(xv), want, rtol=1e-12)
+
+
+def test_numba_compiles_no_loop_of_very_many_operands(monkeypatch):
+    """The sum of an unrolled loop's gradients is one short program of thousands of operands:
+    as one loop it was one expression Python could not parse (3,000 products: a
+    RecursionError) and a signature numba took minutes to type, so programs of more than
+    MAX_INPUTS operands stay in NumPy, here as a deferred update."""
+    pytest.importorskip("numba")
+    from symgraph.backends import numba_backend
+    monkeypatch.setattr(numba_loops, "NUMBA_MIN_SIZE", 1)
+    n = numba_backend.MAX_INPUTS + 1
+    x = T.matrix("x")
+    W = symgraph.shared(np.zeros((3, 3)), name="W")
+    total = T.dot(x, x * 1)
+    for k in range(2, n + 1):
+        total = total + T.dot(x, x * k)
+    f = symgraph.function([x], [], updates=[(W, W - 0.5 * total)], mode=NUMBA)
+    assert not any(getattr(k, "source", "").count(" + ") >= n - 1 for k in f.kernels.values())
+    xv = np.arange(9.0).reshape(3, 3) / 10
+    f(xv)
+    want = -0.5 * sum(xv @ (xv * k) for k in range(1, n + 1))
+    np.testing.assert_allclose(W.get_value(), want, rtol=1e-12)
