@@ -45,6 +45,12 @@ BASE, SIDE, STALE, NEED = "base", "side", "stale", "need"
 _BOOKKEEPING = (BASE, SIDE, STALE, NEED)
 
 
+def _drop(slot: dict, keep: tuple) -> None:
+    """Remove every entry of ``slot`` but those under the keys ``keep``."""
+    for key in [k for k in slot if k not in keep]:
+        del slot[key]
+
+
 def get_buffer(slot: dict, shape: tuple, dtype) -> np.ndarray:
     """The buffer of ``slot`` for ``shape``: a view of the slot's one flat array.
 
@@ -79,14 +85,10 @@ def _view(slot: dict, shape: tuple, dtype) -> np.ndarray:
             flag[0] = True
             return np.empty(shape, dtype)
         # grown: views of the old memory stay valid for whoever still holds them
-        side = slot.get(SIDE)
-        slot.clear()
-        if side is not None:
-            slot[SIDE] = side
+        _drop(slot, (SIDE,))
         base = slot[BASE] = np.empty(max(size, 1), dtype)
     elif len(slot) >= SLOT_SHAPES + len(_BOOKKEEPING):
-        for key in [k for k in slot if k not in _BOOKKEEPING]:
-            del slot[key]
+        _drop(slot, _BOOKKEEPING)
     buf = slot[shape] = base[:size].reshape(shape)
     return buf
 
@@ -135,11 +137,7 @@ class Arena:
         start = -raw.ctypes.data % ALIGN
         memory = raw[start:start + total]
         for slot, dtype, off, n in zip(self.slots, self.dtypes, offsets, need):
-            side = slot.get(SIDE)
-            slot.clear()
-            slot[STALE] = self.flag
-            if side is not None:
-                slot[SIDE] = side
+            _drop(slot, (SIDE, STALE))  # the old region, its views and the measured size
             if n:
                 slot[BASE] = memory[off:off + n - n % dtype.itemsize].view(dtype)
         self.memory = memory

@@ -158,6 +158,19 @@ def _tile_scatter(x, gz, op, ho, wo, dtype, z=None, out=None):
     return gx
 
 
+def _tile_grad(op, x, gz, z, ho, wo, out=None):
+    """:class:`Pool2dGrad`'s fast path (windows that tile the image, a gradient of the pooled
+    shape), of ``x``'s dtype: written into the buffer ``out()`` gives when given (and the
+    operands' dtypes make the result ``x``'s), else a new array; None where the path does not
+    apply or a window's maximum is nan."""
+    if not (_fast_geometry(op, x.shape) and ho and wo and gz.shape == x.shape[:-2] + (ho, wo)):
+        return None
+    dtype = np.result_type(x, gz)
+    buf = out() if out is not None and dtype == x.dtype else None
+    fast = _tile_scatter(x, gz, op, ho, wo, dtype, z, out=buf)
+    return None if fast is None else fast.astype(x.dtype, copy=False)
+
+
 def _window_views(xp, ws, st, ho, wo):
     """For each window position (row-major), the (..., ho, wo) strided view of ``xp`` holding
     that position of every window."""
@@ -240,19 +253,14 @@ def max_pool_grad_into(x, gz, z, out, loops, ws, stride, pad, ignore_border):
     """Max pooling's gradient (``z``: the pooled maxima, or None) by the back end's window
     loops into the planned buffer ``out()`` gives, else the NumPy code of
     :class:`Pool2dGrad` (into that buffer for windows that tile the image)."""
+    op = Pool2dGrad(ws, stride, pad, ignore_border, "max")
     if gz.shape == _out_shape(x.shape, ws, stride, pad, ignore_border) and \
             (z is None or z.shape == gz.shape):
         gx = loops.max_pool_grad(x, gz, z, out, ws, stride, pad)
+        if gx is None:
+            gx = _tile_grad(op, x, gz, z, *gz.shape[-2:], out=out)
         if gx is not None:
             return gx
-    op = Pool2dGrad(ws, stride, pad, ignore_border, "max")
-    if _fast_geometry(op, x.shape) and np.result_type(x, gz) == x.dtype and \
-            (z is None or z.shape == gz.shape):
-        ho, wo = _out_shape(x.shape, ws, stride, pad, ignore_border)[-2:]
-        if ho and wo and gz.shape == x.shape[:-2] + (ho, wo):
-            gx = out()
-            if _tile_scatter(x, gz, op, ho, wo, x.dtype, z, out=gx) is not None:
-                return gx
     return op.perform(x, gz) if z is None else op.perform(x, gz, z)
 
 
@@ -384,10 +392,9 @@ class Pool2dGrad(_PoolBase):
         if z is not None and z.shape != gz.shape:
             raise ValueError(f"Pool2dGrad: pooled output of shape {z.shape} does not match the "
                              f"output gradient's {gz.shape}")
-        if _fast_geometry(self, x.shape) and ho and wo and gz.shape == x.shape[:-2] + (ho, wo):
-            fast = _tile_scatter(x, gz, self, ho, wo, dtype, z)
-            if fast is not None:
-                return fast.astype(x.dtype, copy=False)
+        fast = _tile_grad(self, x, gz, z, ho, wo)
+        if fast is not None:
+            return fast
         gx = np.zeros(x.shape[:-2] + (hp, wp), dtype=dtype)
         kh, kw = self.ws
         sh, sw = self.stride
