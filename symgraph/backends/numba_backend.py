@@ -14,11 +14,14 @@ from symgraph.rewrite.fusion import not_smaller
 #: a single step is one NumPy pass too: a compiled loop gains nothing there. Two steps are two
 #: passes and often a temporary (``gz * (out > 0)``, the rectifier's gradient: a bool array,
 #: then the product), which one loop halves (measured: 0.77 against 0.51 ms on 1.25e6 float32,
-#: 0.018 against 0.006 ms on 5e4) when its operands have the result's shape: the loop then
-#: runs from the native kernel cache without numba (a broadcast operand needs numba's own
-#: loop, whose start-up, 0.3-0.4 s and its memory, a process would pay for two passes)
+#: 0.018 against 0.006 ms on 5e4) when its operands have the result's shape or are vectors
+#: broadcast along its rows (a bias): the loop then runs from the native kernel cache without
+#: numba. Other broadcast operands need numba's own loop, whose start-up (0.3-0.4 s) and
+#: memory a process would pay for two passes: programs shorter than MIN_STEPS_BROADCAST run
+#: those in NumPy
 MIN_STEPS = 2
-#: programs of fewer steps than this become a loop only without a broadcast operand
+#: programs of fewer steps than this run in NumPy when an operand is broadcast other than
+#: along the rows
 MIN_STEPS_BROADCAST = 3
 #: longer programs (an unrolled chain fused whole) stay in NumPy: compiling a loop costs time
 #: that grows with its body (seconds for a few hundred steps), which a loop cannot win back
@@ -52,8 +55,7 @@ class NumbaBackend(NumpyBackend):
         steps = len(node.op.program)
         # an array operand statically smaller than the result is broadcast to it
         broadcast = any(x.ndim and not not_smaller(x, node.outputs[0]) for x in node.inputs)
-        if steps < MIN_STEPS or (steps < MIN_STEPS_BROADCAST and broadcast) or \
-                not _compilable(node):
+        if steps < MIN_STEPS or not _compilable(node):
             return lines
         # inputs holding each element's flat position: the flat loop counts them itself
         index = tuple(q for q, x in enumerate(node.inputs) if x.owner is not None
@@ -62,7 +64,8 @@ class NumbaBackend(NumpyBackend):
             (node.op, tuple(x.type for x in node.inputs), index),
             lambda: numba_loops.NumbaKernel(
                 node.op.program, [x.dtype for x in node.inputs], [x.ndim for x in node.inputs],
-                node.outputs[0].dtype, node.outputs[0].ndim, self.parallel, index),
+                node.outputs[0].dtype, node.outputs[0].ndim, self.parallel, index,
+                broadcast_numpy=broadcast and steps < MIN_STEPS_BROADCAST),
             "_kernel")
         # one compiled loop for large operands; small ones stay in NumPy (no call overhead)
         size = " * ".join(f"_shp[{d}]" for d in range(node.outputs[0].ndim))

@@ -1,9 +1,9 @@
 """numba code for fused elementwise clusters: the ``[fast]`` extra.
 
-A cluster becomes ONE loop over the elements. Serial loops over contiguous operands are
-compiled by numba once and kept as object code (:mod:`symgraph.backends.native`), so a process
-whose kernel cache is warm runs them without starting numba; broadcast operands and the
-parallel backend (``'numba-parallel'``, threads over elements) use numba's dispatcher, from a
+A cluster becomes ONE loop over the elements. Serial loops over contiguous operands (and
+over vectors broadcast along the output's rows, a layer's bias) are compiled by numba once and
+kept as object code (:mod:`symgraph.backends.native`), so a process whose kernel cache is warm
+runs them without starting numba; other broadcast operands and the parallel backend (``'numba-parallel'``, threads over elements) use numba's dispatcher, from a
 module named by the hash of its source and cached on disk by numba. Small arrays still take
 the NumPy path (:mod:`symgraph.backends.numpy_expr`), where a compiled call costs more than it
 saves. Serial loops are the default: measured on this 2-core machine shared with other work,
@@ -18,7 +18,7 @@ import os
 import sys
 import tempfile
 import threading
-from typing import Callable, Dict, List, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -83,12 +83,13 @@ def _kernel_body(program, in_refs: Sequence[str], indent: str, prefix: str = "s"
 
 
 def _flat_refs(scalar: Sequence[bool], index: Sequence[int],
-               same: Sequence[int] = ()) -> List[str]:
+               same: Sequence[int] = (), rows: Sequence[int] = ()) -> List[str]:
     """How the flat loop reads each input at element ``k``: a scalar as is, an input holding
     the elements' flat positions (``index``) as ``k`` itself, an input that is the output
-    array (``same``) through the output's pointer, any other from memory."""
+    array (``same``) through the output's pointer, a vector broadcast along the rows
+    (``rows``, in the loop over rows and columns) at column ``c``, any other from memory."""
     return [f"i{q}" if s else "np.uint64(k)" if q in index else "out[k]" if q in same
-            else f"i{q}[k]" for q, s in enumerate(scalar)]
+            else f"i{q}[c]" if q in rows else f"i{q}[k]" for q, s in enumerate(scalar)]
 
 
 def numba_source(program, in_dtypes: Sequence[str], scalar: Sequence[bool], out_dtype: str,
@@ -147,6 +148,46 @@ def pointer_loop_source(name: str, program, in_dtypes: Sequence[str], scalar: Se
     return _pointer_loop(name, args, kinds, body + [f"        out[k] = {res}"])
 
 
+def pointer_rows_source(name: str, program, in_dtypes: Sequence[str], scalar: Sequence[bool],
+                        out_dtype: str, rows: Sequence[int], index: Sequence[int] = (),
+                        same: Sequence[int] = ()) -> Tuple[str, List[tuple]]:
+    """The pointer loop of a fused cluster whose inputs ``rows`` are vectors broadcast along
+    the rows of a C-contiguous output (a layer's bias): ``name(out, i0, ..., nrows, ncols)``,
+    a loop over rows around a loop over columns, which reads those inputs at the column and
+    every other array at the element (``index`` and ``same`` as for
+    :func:`pointer_loop_source`). A broadcast operand then needs no numba dispatcher, so a
+    process whose kernel cache is warm still never starts numba."""
+    refs = _flat_refs(scalar, index, same, rows)
+    body, res = _kernel_body(program, refs, "            ")
+    args = ["out"] + [f"i{k}" for k in range(len(in_dtypes))]
+    kinds = [("p", out_dtype)] + [("s" if s else "p", d) for d, s in zip(in_dtypes, scalar)]
+    src = ["import math", "import numpy as np", "", "",
+           f"def {name}({', '.join(args)}, nrows, ncols):",
+           "    for r in range(nrows):", "        base = r * ncols",
+           "        for c in range(ncols):", "            k = base + c", *body,
+           f"            out[k] = {res}", ""]
+    return "\n".join(src), kinds + [("n",), ("n",)]
+
+
+def _row_vectors(arrays: Sequence[np.ndarray], shape: Tuple[int, ...]) -> Optional[tuple]:
+    """Positions (in ``arrays``) of the vectors broadcast along the rows of ``shape``: each
+    array either has ``shape`` or holds one row, ``shape[-1]`` contiguous elements (shape
+    ``(n,)`` or ``(1, ..., 1, n)``); all C-contiguous. None when they are not so."""
+    if not shape:
+        return None
+    ncols = shape[-1]
+    rows = []
+    for q, a in enumerate(arrays):
+        if not a.flags.c_contiguous:
+            return None
+        if a.shape == shape:
+            continue
+        if a.ndim == 0 or a.ndim > len(shape) or a.shape[-1] != ncols or a.size != ncols:
+            return None
+        rows.append(q)
+    return tuple(rows)
+
+
 def _native_args(ops, convert) -> list:
     """Native-loop arguments of operands: arrays as pointers, scalars as Python numbers."""
     return [native.pointer(op) if conv is None else conv(op) for op, conv in zip(ops, convert)]
@@ -200,13 +241,18 @@ class NumbaKernel:
     Operands are passed as 1-d data when every non-scalar input already has the output's
     shape and is C-contiguous (the common case: optimizer updates): serial loops then run as
     native code from the kernel cache (:mod:`symgraph.backends.native`, no numba start-up when
-    the cache is warm). Broadcast operands go to an ``ndim``-d numba loop, compiled when first
-    needed. Below :data:`NUMBA_MIN_SIZE` elements the NumPy steps run instead. The inputs
+    the cache is warm). So do vectors broadcast along the rows of the output (a layer's bias:
+    a loop over rows and columns, :func:`pointer_rows_source`). Other broadcast operands go
+    to an ``ndim``-d numba loop, compiled when first needed, or with ``broadcast_numpy`` to
+    the NumPy steps (a short program, for which starting numba would cost more than the loop
+    saves). Below :data:`NUMBA_MIN_SIZE` elements the NumPy steps run instead. The inputs
     listed in ``index`` hold each element's flat position: the flat loops use their counter.
     """
 
     def __init__(self, program, in_dtypes: Sequence[str], in_ndims: Sequence[int],
-                 out_dtype: str, ndim: int, parallel: bool = False, index: Sequence[int] = ()):
+                 out_dtype: str, ndim: int, parallel: bool = False, index: Sequence[int] = (),
+                 broadcast_numpy: bool = False):
+        self.broadcast_numpy = broadcast_numpy
         self.scalar = [nd == 0 for nd in in_ndims]
         self.out_dtype = np.dtype(out_dtype)
         self.ndim = ndim
@@ -221,6 +267,8 @@ class NumbaKernel:
         self._loop_args = (program, list(in_dtypes), out_dtype, tuple(index))
         #: native loops reading the inputs that are the output through ``out``, by those inputs
         self._native_same: dict = {}
+        #: native row loops, by (inputs broadcast along the rows, inputs that are the output)
+        self._native_rows: dict = {}
         if not parallel:
             src, kinds = pointer_loop_source("flat", program, in_dtypes, self.scalar, out_dtype,
                                              index)
@@ -239,6 +287,18 @@ class NumbaKernel:
             fn = native.loop(src, "flat", kinds, cache_dir()) or self._native_flat
             self._native_same[same] = fn
         return fn
+
+    def _rows_for(self, rows: Tuple[int, ...], same: Tuple[int, ...]):
+        """The native row loop for inputs ``rows`` broadcast along the rows and inputs
+        ``same`` that are the output (made and cached when first needed); None when it cannot
+        be made (then numba's own loop runs)."""
+        key = (rows, same)
+        if key not in self._native_rows:
+            program, in_dtypes, out_dtype, index = self._loop_args
+            src, kinds = pointer_rows_source("rows", program, in_dtypes, self.scalar,
+                                             out_dtype, rows, index, same)
+            self._native_rows[key] = native.loop(src, "rows", kinds, cache_dir())
+        return self._native_rows[key]
 
     def _numba(self):
         if self._module is None:
@@ -282,6 +342,18 @@ class NumbaKernel:
                     args[k] = args[k][()] if isinstance(args[k], np.ndarray) else args[k]
             self._numba().flat(out.reshape(-1), *args)
             return out
+        if self._native_flat is not None:
+            rows = _row_vectors([ins[k] for k in self._arrays], shape)
+            if rows is not None:
+                rows = tuple(self._arrays[q] for q in rows)
+                same = tuple(k for k in self._arrays if ins[k] is out)
+                loop = self._rows_for(rows, same)
+                if loop is not None:
+                    loop(native.pointer(out), *_native_args(ins, self._convert),
+                         size // shape[-1], shape[-1])
+                    return out
+        if self.broadcast_numpy:
+            return self._numpy(out, shape, *ins)
         args = list(ins)
         for k in self._arrays:
             args[k] = np.broadcast_to(args[k], shape)

@@ -161,3 +161,87 @@ def test_warm_cache_runs_without_starting_numba(tmp_path):
     ref = np.load(tmp_path / "ref.npy")
     for name in ("cold.npy", "warm.npy"):
         np.testing.assert_allclose(np.load(tmp_path / name), ref, rtol=1e-5, atol=1e-6)
+
+
+def _row_cases():
+    """(name, build(T) -> (inputs, output), input shapes): programs whose operands are of the
+    output's shape, scalars, or vectors broadcast along its rows. Arithmetic and ``sqrt``
+    are exact in both, so the loop gives NumPy's bits; ``tanh`` comes from the C library in
+    the loop and from NumPy's own code in NumPy, within an ulp or two."""
+    return [
+        ("bias and rectifier", lambda T: _two(T.fmatrix("x"), T.fvector("b"),
+                                               lambda x, b: T.maximum(x + b, 0)),
+         [(120, 300), (300,)]),
+        ("row as a (1, n) matrix", lambda T: _two(T.fmatrix("x"), T.frow("b"),
+                                                   lambda x, b: T.tanh(x * b - 1)),
+         [(120, 300), (1, 300)]),
+        ("3-d output, vector bias", lambda T: _two(T.ftensor3("x"), T.fvector("b"),
+                                                    lambda x, b: abs(x - b) * 2),
+         [(4, 40, 250), (250,)]),
+        ("two row vectors", lambda T: _three(T.fmatrix("x"), T.fvector("a"), T.fvector("b"),
+                                             lambda x, a, b: x * a + b),
+         [(200, 200), (200,), (200,)]),
+        ("float64", lambda T: _two(T.dmatrix("x"), T.dvector("b"),
+                                   lambda x, b: T.sqrt(x * x + b)),
+         [(100, 400), (400,)]),
+    ]
+
+
+def _two(x, b, fn):
+    return [x, b], fn(x, b)
+
+
+def _three(x, a, b, fn):
+    return [x, a, b], fn(x, a, b)
+
+
+@pytest.mark.parametrize("name,build,shapes", _row_cases(), ids=[c[0] for c in _row_cases()])
+def test_vectors_broadcast_along_rows_run_a_native_row_loop(name, build, shapes, rng):
+    """A cluster reading a vector broadcast along the output's rows (a layer's bias) runs the
+    native loop over rows and columns, not numba's dispatcher, with NumPy's values (bit for
+    bit without ``tanh``: each element is the same arithmetic in the same order)."""
+    import symgraph
+    import symgraph.tensor as T
+    from symgraph.compile.mode import NUMBA
+    inputs, out = build(T)
+    f = symgraph.function(inputs, out, mode=NUMBA)
+    ref = symgraph.function(inputs, out, mode="NUMPY")
+    kernel = next(k for k in f.kernels.values() if isinstance(k, numba_loops.NumbaKernel))
+    args = [np.abs(rng.standard_normal(s)).astype(v.dtype) for s, v in zip(shapes, inputs)]
+    for _ in range(2):
+        got, want = f(*args), ref(*args)
+        assert got.dtype == want.dtype
+        if "tanh" in str(out.owner.op):
+            np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+        else:
+            assert np.array_equal(got, want)
+    assert kernel._native_rows and all(fn is not None for fn in kernel._native_rows.values())
+    assert kernel._module is None  # numba's own loops were never needed
+
+
+def test_other_broadcasts_of_a_short_program_stay_in_numpy(rng):
+    """A two-step program broadcasting a column (not a row) runs its NumPy steps, so that a
+    process never starts numba for two passes; a longer one takes numba's n-d loop. Same
+    values either way."""
+    import symgraph
+    import symgraph.tensor as T
+    from symgraph.compile.mode import NUMBA
+    x, c = T.fmatrix("x"), T.fcol("c")
+    xv = rng.standard_normal((200, 300)).astype("float32")
+    cv = rng.standard_normal((200, 1)).astype("float32")
+    short = symgraph.function([x, c], T.maximum(x + c, 0), mode=NUMBA)
+    k_short = next(k for k in short.kernels.values() if isinstance(k, numba_loops.NumbaKernel))
+    assert np.array_equal(short(xv, cv), np.maximum(xv + cv, np.float32(0)))
+    assert k_short.broadcast_numpy and k_short._module is None
+    long = symgraph.function([x, c], T.tanh(T.maximum(x + c, 0)) * 2, mode=NUMBA)
+    k_long = next(k for k in long.kernels.values() if isinstance(k, numba_loops.NumbaKernel))
+    np.testing.assert_allclose(long(xv, cv), np.tanh(np.maximum(xv + cv, 0)) * 2, rtol=1e-6)
+    assert not k_long.broadcast_numpy and k_long._module is not None
+
+
+def test_row_loop_source_reads_row_vectors_at_the_column():
+    from symgraph.ops import scalar as S
+    program = [(S.add, (("i", 0), ("i", 1)), "float32")]
+    src, kinds = numba_loops.pointer_rows_source("rows", program, ["float32", "float32"],
+                                                 [False, False], "float32", rows=(1,))
+    assert "i0[k]" in src and "i1[c]" in src and kinds[-2:] == [("n",), ("n",)]
