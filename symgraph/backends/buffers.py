@@ -20,6 +20,39 @@ def bshape(*arrays) -> tuple:
     return s
 
 
+def overlap_free(arrays) -> bool:
+    """True when no two of ``arrays`` share memory.
+
+    Arrays whose views lead to different arrays owning their memory cannot overlap, so only
+    arrays with one owner (views of one arena, of one input) are compared with
+    ``np.may_share_memory``: one walk per array instead of a call per pair, which mattered
+    for a compiled update of seven operands (21 calls, 5 us per call of the function). An
+    owner that is not an array owning its data (a buffer object, memory NumPy did not
+    allocate) could be shared without a common owner: then every pair is compared."""
+    owners: dict = {}
+    pairwise = False
+    for a in arrays:
+        root, base = a, a.base
+        while base is not None:
+            root, base = base, getattr(base, "base", None)
+        if not (isinstance(root, np.ndarray) and root.flags.owndata):
+            pairwise = True
+            break
+        owners.setdefault(id(root), []).append(a)
+    if not pairwise:
+        if len(owners) == len(arrays):
+            return True
+        groups = owners.values()
+    else:
+        groups = [arrays]
+    for group in groups:
+        for i, a in enumerate(group):
+            for b in group[i + 1:]:
+                if np.may_share_memory(a, b):
+                    return False
+    return True
+
+
 def _broadcast2(s: tuple, t: tuple) -> tuple:
     if len(s) < len(t):
         s, t = t, s

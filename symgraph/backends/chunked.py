@@ -19,7 +19,7 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 
 from symgraph.backends import numpy_expr
-from symgraph.backends.buffers import RUNTIME
+from symgraph.backends.buffers import RUNTIME, overlap_free
 from symgraph.ops import scalar as S
 
 #: elements per chunk (256 KiB of float32 per operand)
@@ -99,10 +99,8 @@ class ChunkedGroup:
         for a in arrays:
             if a.shape != shape or not a.flags.c_contiguous:
                 return False
-        for x, a in enumerate(arrays):
-            for b in arrays[x + 1:]:
-                if np.may_share_memory(a, b):
-                    return False
+        if not overlap_free(arrays):
+            return False
         args = [e if sc else e.reshape(-1) for e, sc in zip(ext, self.scalar)]
         self._fn(*args)
         return True

@@ -23,6 +23,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from symgraph.backends import native
+from symgraph.backends.buffers import overlap_free
 from symgraph.backends.numpy_expr import _const, numpy_function
 
 #: below this many elements the numba wrapper runs the NumPy code instead
@@ -421,10 +422,8 @@ class GroupKernel:
         for a in arrays:
             if a.shape != shape or not a.flags.c_contiguous:
                 return False
-        for i, a in enumerate(arrays):
-            for b in arrays[i + 1:]:
-                if np.may_share_memory(a, b):
-                    return False
+        if not overlap_free(arrays):
+            return False
         if self._native is not None:
             self._native(*_native_args(ext, self._convert), size)
             return True
