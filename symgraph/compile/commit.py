@@ -13,6 +13,8 @@ signal handler can split: Ctrl-C lands before it or after it.
 from __future__ import annotations
 
 from collections import deque
+from itertools import chain
+from operator import methodcaller
 from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
@@ -46,6 +48,16 @@ class CommitWriter:
         by_node = {u.node: u for u in updates if u.node is not None}
         self.deferred = [by_node[node] for node, _ in planned.plan.deferred] if planned else []
         self._by_value = {u.value: u for u in self.deferred}
+        # accumulating updates the commit may run in their target's own storage: those whose
+        # value no other deferred update reads (it is computed last, by the commit)
+        read = {x for u in self.deferred for x in u.node.inputs}
+        #: update index -> the expression of its late callable (``Op.emit_update_late``)
+        self.late: Dict[int, str] = {}
+        for u in self.deferred:
+            if u.node.op.accumulates_into is not None and u.value not in read:
+                expr = u.node.op.emit_update_late(self._input_names(u))
+                if expr is not None:
+                    self.late[u.index] = expr
 
     def lines(self, results: Sequence[str], every_input: Sequence[str]) -> List[str]:
         """The whole tail of the function: ``results`` are the expressions of the returned
@@ -90,9 +102,13 @@ class CommitWriter:
         for u in self.deferred:  # the value before this commit becomes the next spare
             cells.append(f"_sv{u.index}")
             attrs.append("'spare'")
-            values.append(self.namer.names[u.target])
+            old = self.namer.names[u.target]
+            # an update run in its target's own storage keeps the spare it had
+            values.append(f"({old} if _late{u.index} is None else _sv{u.index}.spare)"
+                          if u.index in self.late else old)
+        late = "".join(f"_late{u.index}, " for u in self.deferred if u.index in self.late)
         return (f"    _commit(({', '.join(cells)},), ({', '.join(attrs)},), "
-                f"({', '.join(values)},))")
+                f"({', '.join(values)},){f', ({late})' if late else ''})")
 
     # -- checks of the deferred updates ----------------------------------------------------
     def _checks(self, every_input: Sequence[str]) -> List[str]:
@@ -104,8 +120,7 @@ class CommitWriter:
             ok, s, op = f"_ok{u.index}", self.namer(u.target), u.node.op
             oks[u.value] = ok
             # a deferred value has its target's shape when its own check passed
-            names = [self.namer(d.target) if x is d.value else self.ref(x)
-                     for x in u.node.inputs for d in [self._deferred_of(x) or u]]
+            names = self._input_names(u)
             if op.accumulates_into is not None:
                 lines.append(f"    {ok} = {op.emit_update_check(names)}")
                 continue
@@ -117,10 +132,21 @@ class CommitWriter:
         self.ns["_alias_counts"], self.ns["_spare"] = _alias_counts, spare_for
         lines.append(f"    _aliases = _alias_counts({', '.join(every_input)})")
         for u in self.deferred:
-            k = u.index
-            lines.append(f"    _spare{k} = _spare(_sv{k}, {self.namer(u.target)}, _aliases) "
-                         f"if _ok{k} else None")
+            k, target = u.index, self.namer(u.target)
+            ok = f"_ok{k}"
+            if k in self.late:
+                # in the target's own storage when nothing else holds that memory
+                self.ns["_owned"] = owned
+                lines.append(f"    _late{k} = {self.late[k]} if {ok} and "
+                             f"_owned({target}, _aliases) else None")
+                ok = f"{ok} and _late{k} is None"
+            lines.append(f"    _spare{k} = _spare(_sv{k}, {target}, _aliases) if {ok} else None")
         return lines
+
+    def _input_names(self, u: Update) -> List[str]:
+        """The names of a deferred node's inputs (a deferred input: its target's)."""
+        return [self.namer(d.target) if x is d.value else self.ref(x)
+                for x in u.node.inputs for d in [self._deferred_of(x) or u]]
 
     def _deferred_of(self, x: Variable) -> Optional[Update]:
         return self._by_value.get(x)
@@ -224,7 +250,14 @@ class CommitWriter:
         result = self.namer(u.value, "v")
         lines = [f"    # {describe(node)}"]
         if node.op.accumulates_into is not None:
-            lines.append(f"    {result} = {node.op.emit_update(names, f'_spare{k}')}")
+            update = f"{result} = {node.op.emit_update(names, f'_spare{k}')}"
+            if k in self.late:
+                target = self.namer(u.target)
+                lines += [f"    if _late{k} is not None:",
+                          f"        {result} = {target}",
+                          "    else:", f"        {update}"]
+            else:
+                lines.append(f"    {update}")
             return lines
         lines.append(f"    _shp = {shape_expr(node, names)}")
         lines.append(f"    if _ok{k}:")
@@ -239,11 +272,26 @@ class CommitWriter:
 _consume = deque(maxlen=0).extend
 
 
-def commit(cells: tuple, attrs: tuple, values: tuple) -> None:
+_call = methodcaller("__call__")
+
+
+def commit(cells: tuple, attrs: tuple, values: tuple, late: tuple = ()) -> None:
     """``setattr(cells[i], attrs[i], values[i])`` for every ``i``, in ONE loop run by C: no
     Python code runs between two assignments, so no signal handler (Ctrl-C's
-    KeyboardInterrupt) can fall between them."""
-    _consume(map(setattr, cells, attrs, values))
+    KeyboardInterrupt) can fall between them. ``late``: callables run by C (or None, skipped)
+    that write updates into their shared variables' own storage, called first in the same
+    loop; one that raises does so before writing, so nothing is changed."""
+    late = [fn for fn in late if fn is not None]
+    if late:
+        _consume(chain(map(_call, late), map(setattr, cells, attrs, values)))
+    else:
+        _consume(map(setattr, cells, attrs, values))
+
+
+def owned(value, aliases: dict) -> bool:
+    """True when ``value``'s memory is held by nothing else among the call's inputs, shared
+    values and spares (``aliases``, from :func:`_alias_counts`)."""
+    return isinstance(value, np.ndarray) and aliases.get(id(_memory_root(value))) == 1
 
 
 def spare_for(cell, live: np.ndarray, aliases: dict) -> np.ndarray:

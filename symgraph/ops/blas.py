@@ -102,8 +102,9 @@ class Gemm(Op):
     """``C + alpha * dot(A, B)`` for matrices (BLAS ``?gemm`` with ``beta = 1``).
 
     Gradient: ``gC = gz``, ``galpha = sum(gz * dot(A, B))``, ``gA = alpha gz B^T``,
-    ``gB = alpha A^T gz``. The linker computes it in place into ``C``'s storage when ``C`` is a
-    shared variable whose update this is, after every reader of ``C`` ran.
+    ``gB = alpha A^T gz``. The linker computes it in place when ``C`` is a shared variable whose
+    update this is: into ``C``'s spare buffer from a copy of ``C``, or, when nothing else holds
+    ``C``'s memory, into ``C``'s own storage by the commit itself (:meth:`emit_update_late`).
     """
 
     copies = True
@@ -111,7 +112,8 @@ class Gemm(Op):
 
     @property
     def emit_helpers(self) -> dict:
-        return {"_gemm_into": gemm_into, "_gemm_check": gemm_check, "_gemm_update": gemm_update}
+        return {"_gemm_into": gemm_into, "_gemm_check": gemm_check, "_gemm_update": gemm_update,
+                "_gemm_late": gemm_late}
 
     def make_node(self, c, alpha, a, b) -> Apply:
         c, alpha, a, b = (as_tensor_variable(v) for v in (c, alpha, a, b))
@@ -135,6 +137,10 @@ class Gemm(Op):
     def emit_update(self, names, out: str) -> str:
         c, alpha, a, b = names
         return f"_gemm_update({out}, {c}, {alpha}, {a}, {b})"
+
+    def emit_update_late(self, names):
+        c, alpha, a, b = names
+        return f"_gemm_late({c}, {alpha}, {a}, {b})"
 
     def emit(self, names):
         return f"_gemm_into(np.array({names[0]}), {names[1]}, {names[2]}, {names[3]})"
@@ -193,6 +199,24 @@ def gemm_update(out, c: np.ndarray, alpha, a: np.ndarray, b: np.ndarray) -> np.n
     else:
         np.copyto(out, c)
     return gemm_into(out, alpha, a, b)
+
+
+def gemm_late(c: np.ndarray, alpha, a: np.ndarray, b: np.ndarray):
+    """A callable without arguments that computes ``c += alpha * a @ b`` in place, by one call
+    of SciPy's BLAS ``?gemm`` (C code from end to end), when called; None when it cannot be
+    done so: no SciPy, ``c`` not C-contiguous, aligned and writeable, other dtypes, or an
+    operand sharing ``c``'s memory. Same arithmetic as :func:`gemm_into`, so the same bits.
+    The shapes must have passed :func:`gemm_check`."""
+    if not (c.flags.c_contiguous and c.flags.aligned and c.flags.writeable and c.size) or \
+            a.dtype != c.dtype or b.dtype != c.dtype:
+        return None
+    fn = _blas_gemm(c.dtype)
+    if fn is None or np.may_share_memory(a, c) or np.may_share_memory(b, c):
+        return None
+    bt, tb = (b.T, 0) if b.T.flags.f_contiguous else (b, 1)
+    at, ta = (a.T, 0) if a.T.flags.f_contiguous else (a, 1)
+    return functools.partial(fn, float(alpha), bt, at, 1.0, c.T, trans_a=tb, trans_b=ta,
+                             overwrite_c=1)
 
 
 def gemm_check(c: np.ndarray, a: np.ndarray, b: np.ndarray) -> bool:

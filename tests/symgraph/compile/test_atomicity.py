@@ -120,3 +120,42 @@ def test_a_borrowed_value_passed_as_input_is_never_written(rng):
         f(arg)
         np.testing.assert_array_equal(arg, kept)
         np.testing.assert_allclose(W.get_value(), 1.5 * kept)
+
+
+def test_an_in_place_update_that_fails_in_the_commit_changes_nothing(rng):
+    """SGD's weight products are accumulated into the weights' own storage by the commit's
+    C-level loop, before it assigns the other updates: when that call raises (it would before
+    writing), no shared variable changes, and the function goes on like the reference."""
+    f, shared = _train_step(SGD(lr=0.1), "numpy")
+    ref, ref_shared = _train_step(SGD(lr=0.1), "numpy")
+    assert "_gemm_late(" in f._main_source
+    xv = rng.standard_normal((16, 12)).astype("float32")
+    yv = rng.integers(0, 4, 16)
+    for _ in range(2):
+        np.testing.assert_allclose(f(xv, yv), ref(xv, yv), rtol=1e-6)
+    ns = f._fn.__globals__
+    good = ns["_gemm_late"]
+    calls = []
+
+    def failing(*args):
+        late = good(*args)
+        assert late is not None  # the case under test: the weights' own storage
+
+        def run():
+            calls.append(1)
+            raise MemoryError("injected")
+        return run
+    before = [s.get_value() for s in shared]
+    ns["_gemm_late"] = failing
+    try:
+        with pytest.raises(MemoryError, match="injected"):
+            f(xv, yv)
+    finally:
+        ns["_gemm_late"] = good
+    assert calls == [1]  # the commit called the first in-place update, which raised
+    for s, old in zip(shared, before):
+        np.testing.assert_array_equal(s.get_value(), old, err_msg=str(s))
+    for _ in range(2):
+        np.testing.assert_allclose(f(xv, yv), ref(xv, yv), rtol=1e-6)
+    for a, b in zip(shared, ref_shared):
+        np.testing.assert_array_equal(a.get_value(), b.get_value())

@@ -154,12 +154,34 @@ def test_gemm_update_in_place_matches_unfused(rng):
     g, W2, b2 = _sgd_model(np.random.default_rng(0), mode="FAST_COMPILE")
     assert Gemm in _ops(f)
 
+    storage = [W.get_value(borrow=True)]
+
     def step():
         x, y = rng.standard_normal((7, 5)), rng.standard_normal((7, 4))
         np.testing.assert_allclose(f(x, y), g(x, y), rtol=1e-12)
-    assert_two_buffers([W, b], step)
+        storage.append(W.get_value(borrow=True))
+    assert_two_buffers([b], step)
+    # W's product is accumulated into W's own storage by the commit: no copy, no spare
+    assert all(a is storage[0] for a in storage)
     np.testing.assert_allclose(W.get_value(), W2.get_value(), rtol=1e-12)
     np.testing.assert_allclose(b.get_value(), b2.get_value(), rtol=1e-12)
+
+
+def test_gemm_update_of_storage_held_elsewhere_goes_to_a_spare(rng):
+    """When W's storage is also an input of the call, the commit cannot write it: the update
+    is computed into a spare buffer, the input stays as it was, the values are the same."""
+    W = symgraph.shared(rng.standard_normal((6, 6)), "W")
+    X, Y = T.matrix("X"), T.matrix("Y")
+    f = symgraph.function([X, Y], [], updates=[(W, W - 0.1 * T.dot(X, Y))])
+    assert Gemm in _ops(f)
+    for _ in range(3):
+        arg = W.get_value(borrow=True)
+        kept = arg.copy()
+        y = rng.standard_normal((6, 6))
+        f(arg, y)
+        np.testing.assert_array_equal(arg, kept)  # X was W's own storage
+        assert W.get_value(borrow=True) is not arg
+        np.testing.assert_allclose(W.get_value(), kept - 0.1 * kept @ y, rtol=1e-12)
 
 
 def test_failing_call_changes_nothing(rng):
