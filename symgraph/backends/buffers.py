@@ -20,6 +20,14 @@ def bshape(*arrays) -> tuple:
     return s
 
 
+def memory_root(a):
+    """The object owning ``a``'s memory (views lead to the array they were taken from)."""
+    base = getattr(a, "base", None)
+    while base is not None:
+        a, base = base, getattr(base, "base", None)
+    return a
+
+
 def overlap_free(arrays) -> bool:
     """True when no two of ``arrays`` share memory.
 
@@ -32,9 +40,7 @@ def overlap_free(arrays) -> bool:
     owners: dict = {}
     pairwise = False
     for a in arrays:
-        root, base = a, a.base
-        while base is not None:
-            root, base = base, getattr(base, "base", None)
+        root = memory_root(a)
         if not (isinstance(root, np.ndarray) and root.flags.owndata):
             pairwise = True
             break

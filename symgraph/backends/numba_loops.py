@@ -142,11 +142,19 @@ def pointer_loop_source(name: str, program, in_dtypes: Sequence[str], scalar: Se
     pointers overlap. LLVM vectorises a loop only after a run-time check that its pointers do
     not overlap, and otherwise runs it element by element: measured 25x slower for AdaDelta's
     step, whose ``sqrt`` and division are cheap only in vector registers."""
-    refs = _flat_refs(scalar, index, same)
-    body, res = _kernel_body(program, refs, "        ")
+    args, kinds, body = _cluster_loop(program, in_dtypes, scalar, out_dtype,
+                                      _flat_refs(scalar, index, same), "        ")
+    return _pointer_loop(name, args, kinds, body)
+
+
+def _cluster_loop(program, in_dtypes: Sequence[str], scalar: Sequence[bool], out_dtype: str,
+                  refs: Sequence[str], indent: str) -> Tuple[List[str], List[tuple], List[str]]:
+    """The arguments ``out, i0, ...``, their kinds and the body (at ``indent``, storing
+    ``out[k]``) of a pointer loop over a fused cluster reading its inputs as ``refs``."""
+    body, res = _kernel_body(program, refs, indent)
     args = ["out"] + [f"i{k}" for k in range(len(in_dtypes))]
     kinds = [("p", out_dtype)] + [("s" if s else "p", d) for d, s in zip(in_dtypes, scalar)]
-    return _pointer_loop(name, args, kinds, body + [f"        out[k] = {res}"])
+    return args, kinds, body + [f"{indent}out[k] = {res}"]
 
 
 def pointer_rows_source(name: str, program, in_dtypes: Sequence[str], scalar: Sequence[bool],
@@ -158,15 +166,12 @@ def pointer_rows_source(name: str, program, in_dtypes: Sequence[str], scalar: Se
     every other array at the element (``index`` and ``same`` as for
     :func:`pointer_loop_source`). A broadcast operand then needs no numba dispatcher, so a
     process whose kernel cache is warm still never starts numba."""
-    refs = _flat_refs(scalar, index, same, rows)
-    body, res = _kernel_body(program, refs, "            ")
-    args = ["out"] + [f"i{k}" for k in range(len(in_dtypes))]
-    kinds = [("p", out_dtype)] + [("s" if s else "p", d) for d, s in zip(in_dtypes, scalar)]
+    args, kinds, body = _cluster_loop(program, in_dtypes, scalar, out_dtype,
+                                      _flat_refs(scalar, index, same, rows), "            ")
     src = ["import math", "import numpy as np", "", "",
            f"def {name}({', '.join(args)}, nrows, ncols):",
            "    for r in range(nrows):", "        base = r * ncols",
-           "        for c in range(ncols):", "            k = base + c", *body,
-           f"            out[k] = {res}", ""]
+           "        for c in range(ncols):", "            k = base + c", *body, ""]
     return "\n".join(src), kinds + [("n",), ("n",)]
 
 

@@ -19,6 +19,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
+from symgraph.backends.buffers import memory_root
 from symgraph.compile.nodes import PlannedNodes, describe, shape_expr
 from symgraph.compile.storage import Update
 from symgraph.graph import Variable
@@ -291,7 +292,7 @@ def commit(cells: tuple, attrs: tuple, values: tuple, late: tuple = ()) -> None:
 def owned(value, aliases: dict) -> bool:
     """True when ``value``'s memory is held by nothing else among the call's inputs, shared
     values and spares (``aliases``, from :func:`_alias_counts`)."""
-    return isinstance(value, np.ndarray) and aliases.get(id(_memory_root(value))) == 1
+    return isinstance(value, np.ndarray) and aliases.get(id(memory_root(value))) == 1
 
 
 def spare_for(cell, live: np.ndarray, aliases: dict) -> np.ndarray:
@@ -302,25 +303,17 @@ def spare_for(cell, live: np.ndarray, aliases: dict) -> np.ndarray:
     spare = cell.spare
     if spare is None or spare.shape != live.shape or spare.dtype != live.dtype or \
             not spare.flags.c_contiguous or not spare.flags.writeable or \
-            id(_memory_root(spare)) in aliases:
+            id(memory_root(spare)) in aliases:
         spare = np.empty(live.shape, live.dtype)
-    aliases[id(_memory_root(spare))] = 1  # no other update of this call may take it
+    aliases[id(memory_root(spare))] = 1  # no other update of this call may take it
     return spare
-
-
-def _memory_root(a):
-    """The object owning ``a``'s memory (views lead to the array they were taken from)."""
-    base = getattr(a, "base", None)
-    while base is not None:
-        a, base = base, getattr(base, "base", None)
-    return a
 
 
 def _alias_counts(*arrays) -> dict:
     """How many of ``arrays`` live in each memory owner (one pass per call, O(n))."""
     counts: dict = {}
     for a in arrays:
-        key = id(_memory_root(a))
+        key = id(memory_root(a))
         counts[key] = counts.get(key, 0) + 1
     return counts
 

@@ -184,11 +184,18 @@ def gemm_into(c: np.ndarray, alpha, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     if fn is None or a.dtype != c.dtype or b.dtype != c.dtype:
         c += np.asarray(alpha, dtype=c.dtype) * np.dot(a, b)
         return c
-    # c.T = alpha * b.T @ a.T + c.T, with every operand passed Fortran-ordered when possible
+    _blas_call(fn, c, alpha, a, b)()
+    return c
+
+
+def _blas_call(fn, c: np.ndarray, alpha, a: np.ndarray, b: np.ndarray):
+    """The call of SciPy's ``?gemm`` ``fn`` that adds ``alpha * a @ b`` into the C-contiguous
+    ``c`` in place: ``c.T = alpha * b.T @ a.T + c.T``, every operand passed Fortran-ordered when
+    possible (``c.T`` is, so BLAS writes it without a copy)."""
     bt, tb = (b.T, 0) if b.T.flags.f_contiguous else (b, 1)
     at, ta = (a.T, 0) if a.T.flags.f_contiguous else (a, 1)
-    fn(float(alpha), bt, at, 1.0, c.T, trans_a=tb, trans_b=ta, overwrite_c=1)
-    return c
+    return functools.partial(fn, float(alpha), bt, at, 1.0, c.T, trans_a=tb, trans_b=ta,
+                             overwrite_c=1)
 
 
 def gemm_update(out, c: np.ndarray, alpha, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -213,10 +220,7 @@ def gemm_late(c: np.ndarray, alpha, a: np.ndarray, b: np.ndarray):
     fn = _blas_gemm(c.dtype)
     if fn is None or np.may_share_memory(a, c) or np.may_share_memory(b, c):
         return None
-    bt, tb = (b.T, 0) if b.T.flags.f_contiguous else (b, 1)
-    at, ta = (a.T, 0) if a.T.flags.f_contiguous else (a, 1)
-    return functools.partial(fn, float(alpha), bt, at, 1.0, c.T, trans_a=tb, trans_b=ta,
-                             overwrite_c=1)
+    return _blas_call(fn, c, alpha, a, b)
 
 
 def gemm_check(c: np.ndarray, a: np.ndarray, b: np.ndarray) -> bool:
