@@ -33,3 +33,13 @@ def assert_two_buffers(variables, step, calls: int = 4):
         seq = [h[k] for h in history]
         assert len({id(a) for a in seq}) == 2, f"{v}: {len({id(a) for a in seq})} buffers"
         assert all(seq[t] is seq[t - 2] for t in range(2, len(seq))), f"{v} does not alternate"
+
+
+def assert_one_storage(variables, step, calls: int = 4):
+    """Call ``step()`` ``calls`` times and check that each shared variable in ``variables``
+    keeps its first storage: the commit computed its update over that storage itself."""
+    first = [v.get_value(borrow=True) for v in variables]
+    for _ in range(calls):
+        step()
+        for v, a in zip(variables, first):
+            assert v.get_value(borrow=True) is a, f"{v} left its storage"

@@ -95,3 +95,13 @@ class Backend:
         """The expression that runs the group ``kernel`` over ``names`` (``target``: the
         first member's storage) and is True when it did."""
         raise NotImplementedError
+
+    def group_late(self, kernel: str, same: Sequence[Optional[int]],
+                   names: Sequence[str]) -> Optional[str]:
+        """An expression giving a callable without arguments, run by C (no Python code of its
+        own), that computes the group ``kernel`` into its members' targets themselves, or
+        None when the operands do not suit it at run time (the commit runs it:
+        ``Op.emit_update_late``); None (no expression) when this back end has no such loop.
+        ``names`` are the group's reads, then its members' targets; ``same[i]`` is the
+        position among the reads of member ``i``'s target (the old value it reads), or None."""
+        return None

@@ -89,6 +89,11 @@ class NumbaBackend(NumpyBackend):
     def group_condition(self, kernel, names, target) -> str:
         return f"{kernel}({', '.join(names)})"
 
+    def group_late(self, kernel, same, names) -> Optional[str]:
+        if self.parallel:
+            return None  # its loop runs on numba's threads, not as one call of native code
+        return f"{kernel}.late({tuple(same)!r}, {', '.join(names)})"
+
 
 class NumbaParallelBackend(NumbaBackend):
     """Loops whose outer iterations run on several threads (numba's ``prange``)."""

@@ -12,6 +12,7 @@ three NumPy passes 2x.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import os
@@ -402,10 +403,15 @@ class GroupKernel:
         names = [f"e{j}" for j in range(len(ext_dtypes))]
         args = ", ".join(names)
         self._native = None
+        #: what the in-place loops are made of: names, kinds, body, and each member's target
+        self._loop = None
+        #: ``same`` -> the native loop storing members over the targets they read (or None)
+        self._native_late: Dict[tuple, object] = {}
         if not parallel:
             kinds = [("s" if sc else "p", d) for d, sc in zip(ext_dtypes, ext_scalar)]
             src, kinds = _pointer_loop("group", names, kinds, body + stores)
             self._native = native.loop(src, "group", kinds, cache_dir())
+            self._loop = (names, kinds, body, [target for _, _, target in members])
         sig = ", ".join(_NB_TYPES[d] if sc else f"{_NB_TYPES[d]}[::1]"
                         for d, sc in zip(ext_dtypes, ext_scalar))
         loop = "prange" if parallel else "range"
@@ -436,3 +442,58 @@ class GroupKernel:
                 for e, sc in zip(ext, self.scalar)]
         self._fn(*args)
         return True
+
+    def _late_loop(self, same: Tuple[Optional[int], ...]):
+        """The native loop storing member ``i`` over operand ``same[i]`` (the target's old
+        value, which the loop reads at the element it then writes; through one pointer, so
+        that LLVM's run-time overlap check passes and the loop runs in vector registers), or
+        over its own target operand where ``same[i]`` is None. None when it cannot be made."""
+        if same not in self._native_late:
+            names, kinds, body, targets = self._loop
+            stores = [f"        e{t if j is None else j}[k] = r{i}"
+                      for i, (j, t) in enumerate(zip(same, targets))]
+            src, kinds = _pointer_loop("group", names, kinds[:-1], body + stores)
+            self._native_late[same] = native.loop(src, "group", kinds, cache_dir())
+        return self._native_late[same]
+
+    def late(self, same: Tuple[Optional[int], ...], *ext):
+        """A callable without arguments, run by C, that computes the group into its members'
+        targets themselves: ``ext`` are the operands of :meth:`__call__` with each member's
+        target in place of its spare, ``same[i]`` the operand that is member ``i``'s target
+        too (the old value it reads), or None. None when the operands do not suit (as for
+        :meth:`__call__`; a target that is not writeable, or that is not the very operand
+        ``same`` names) or there is no native loop. Each element is read before it is
+        written, in one pass, so the targets end up exactly as a call into spares leaves
+        those."""
+        if self._loop is None:
+            return None
+        arrays = [ext[j] for j in self._arrays]
+        shape = arrays[0].shape
+        size = 1
+        for d in shape:
+            size *= d
+        if size < GROUP_MIN_SIZE:
+            return None
+        for a in arrays:
+            if a.shape != shape or not a.flags.c_contiguous:
+                return None
+        first = len(ext) - len(same)
+        distinct = []
+        for q, a in enumerate(ext):
+            if self.scalar[q]:
+                continue
+            if q >= first:
+                if not a.flags.writeable:
+                    return None
+                j = same[q - first]
+                if j is not None:
+                    if ext[j] is not a:
+                        return None
+                    continue  # the operand it reads, listed once
+            distinct.append(a)
+        if not overlap_free(distinct):
+            return None
+        loop = self._late_loop(same)
+        if loop is None:
+            return None
+        return functools.partial(loop, *_native_args(ext, self._convert), size)

@@ -21,7 +21,7 @@ import numpy as np
 
 from symgraph.backends.buffers import memory_root
 from symgraph.compile.nodes import PlannedNodes, describe, shape_expr
-from symgraph.compile.storage import Update
+from symgraph.compile.storage import Update, alias_root
 from symgraph.graph import Variable
 from symgraph.types import TensorType
 
@@ -59,6 +59,50 @@ class CommitWriter:
                 expr = u.node.op.emit_update_late(self._input_names(u))
                 if expr is not None:
                     self.late[u.index] = expr
+        self._group_list: Optional[List[List[Update]]] = None
+        #: index of a group's first member -> the expression of its late callable
+        #: (``Backend.group_late``), for the groups the commit may run in their targets
+        self.late_groups: Dict[int, str] = {}
+        if planned is not None:
+            for g in self._groups():
+                expr = self._group_late(g)
+                if expr is not None:
+                    self.late_groups[g[0].index] = expr
+        self._one_writer_per_target()
+        #: member index -> the name of its group's late callable
+        self._late_name = {u.index: f"_lateg{g[0].index}" for g in self._groups()
+                           if g[0].index in self.late_groups for u in g}
+
+    def _group_late(self, group: List[Update]) -> Optional[str]:
+        """The late expression of ``group`` when the commit may run it over its targets: no
+        deferred update outside it reads a member's new value (the commit computes those
+        last), and the back end has such a loop."""
+        values = {u.value for u in group}
+        nodes = {u.node for u in group}
+        if any(x in values for u in self.deferred if u.node not in nodes
+               for x in u.node.inputs):
+            return None
+        reads = self._reads(group)
+        position = {x: i for i, x in enumerate(reads)}
+        same = [position.get(u.target) for u in group]
+        names = [self.ref(x) for x in reads] + [self.namer(u.target) for u in group]
+        return self.planned.backend.group_late(self._group_kernel(group), same, names)
+
+    def _one_writer_per_target(self) -> None:
+        """Drop the late run of updates whose target another late update reads: the commit
+        runs late callables one after another, so that reader would see the new value. The
+        update then goes to its spare, and its target keeps the old value until the
+        assignments (which follow every late call)."""
+        units = [([u], u.index, self.late) for u in self.deferred if u.index in self.late]
+        units += [(g, g[0].index, self.late_groups) for g in self._groups()
+                  if g[0].index in self.late_groups]
+        readers = [(key, {alias_root(x) for u in us for x in u.node.inputs})
+                   for us, key, _ in units]
+        for us, key, table in units:
+            targets = {u.target for u in us}
+            if any(other != key and not targets.isdisjoint(roots)
+                   for other, roots in readers):
+                del table[key]
 
     def lines(self, results: Sequence[str], every_input: Sequence[str]) -> List[str]:
         """The whole tail of the function: ``results`` are the expressions of the returned
@@ -105,9 +149,12 @@ class CommitWriter:
             attrs.append("'spare'")
             old = self.namer.names[u.target]
             # an update run in its target's own storage keeps the spare it had
-            values.append(f"({old} if _late{u.index} is None else _sv{u.index}.spare)"
-                          if u.index in self.late else old)
+            late = f"_late{u.index}" if u.index in self.late else self._late_name.get(u.index)
+            values.append(f"({old} if {late} is None else _sv{u.index}.spare)"
+                          if late else old)
         late = "".join(f"_late{u.index}, " for u in self.deferred if u.index in self.late)
+        late += "".join(f"{self._late_name[g[0].index]}, " for g in self._groups()
+                        if g[0].index in self.late_groups)
         return (f"    _commit(({', '.join(cells)},), ({', '.join(attrs)},), "
                 f"({', '.join(values)},){f', ({late})' if late else ''})")
 
@@ -132,9 +179,19 @@ class CommitWriter:
             lines.append(f"    {ok} = {' and '.join(cond)}")
         self.ns["_alias_counts"], self.ns["_spare"] = _alias_counts, spare_for
         lines.append(f"    _aliases = _alias_counts({', '.join(every_input)})")
+        for g in self._groups():
+            if g[0].index in self.late_groups:
+                # in the targets' own storage when nothing else holds their memory
+                self.ns["_owned"] = owned
+                cond = " and ".join([f"_ok{u.index}" for u in g] +
+                                    [f"_owned({self.namer(u.target)}, _aliases)" for u in g])
+                lines.append(f"    {self._late_name[g[0].index]} = "
+                             f"{self.late_groups[g[0].index]} if {cond} else None")
         for u in self.deferred:
             k, target = u.index, self.namer(u.target)
             ok = f"_ok{k}"
+            if k in self._late_name:
+                ok = f"{ok} and {self._late_name[k]} is None"
             if k in self.late:
                 # in the target's own storage when nothing else holds that memory
                 self.ns["_owned"] = owned
@@ -170,6 +227,11 @@ class CommitWriter:
     def _groups(self) -> List[List[Update]]:
         """Connected chains of deferred fused programs (one reads another's new value) of one
         rank that the back end runs as one kernel."""
+        if self._group_list is None:
+            self._group_list = self._find_groups() if self.planned is not None else []
+        return self._group_list
+
+    def _find_groups(self) -> List[List[Update]]:
         backend = self.planned.backend
         members = {u.node: u for u in self.deferred if u.node.op.program is not None
                    and u.value.ndim > 0 and backend.joins_group(u.node)}
@@ -237,7 +299,16 @@ class CommitWriter:
         names = [self.ref(x) for x in self._reads(group)] + [f"_spare{u.index}" for u in group]
         cond = f"{oks} and {backend.group_condition(kernel, names, self.ref(group[0].target))}"
         nodes = "; ".join(describe(u.node) for u in group)
-        lines = [f"    # {backend.group_label}: {nodes}", f"    if {cond}:"]
+        lines = [f"    # {backend.group_label}: {nodes}"]
+        late = self._late_name.get(group[0].index)
+        if late is not None:
+            # the commit computes the group over its targets: their names stand for the values
+            lines.append(f"    if {late} is not None:")
+            for u in group:
+                lines.append(f"        {self.namer(u.value, 'v')} = {self.namer(u.target)}")
+            lines.append(f"    elif {cond}:")
+        else:
+            lines.append(f"    if {cond}:")
         for u in group:
             lines.append(f"        {self.namer(u.value, 'v')} = _spare{u.index}")
         lines.append("    else:")

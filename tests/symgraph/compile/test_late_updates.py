@@ -1,0 +1,79 @@
+"""Updates the commit computes over their variables' own storage (a GEMM accumulated into
+``W``, a chain of elementwise updates as one loop): each reads the values before the call,
+whatever the order the commit runs them in, as the plain updates do."""
+from collections import OrderedDict
+
+import numpy as np
+import pytest
+
+import symgraph
+import symgraph.tensor as T
+from symgraph.compile.commit import CommitWriter
+
+N = 6
+
+
+def _vars(seed):
+    r = np.random.default_rng(seed)
+    names = ("A", "B", "m1", "p1", "m2", "p2")
+    return {k: symgraph.shared(r.standard_normal((N, N)), k) for k in names}
+
+
+def _chain(m, p, g):
+    """An Adam-like pair: ``m`` from ``g``, then ``p`` from the new ``m``."""
+    m1 = 0.9 * m + 0.1 * g
+    return [(m, m1), (p, p - 0.01 * m1 / (T.sqrt(abs(m1)) + 1.0))]
+
+
+def _two_products(s, x):
+    return [(s["A"], s["A"] - 0.1 * T.dot(s["B"], x)), (s["B"], s["B"] - 0.1 * T.dot(s["A"], x))]
+
+
+def _chain_reads_chain(s, x):
+    return _chain(s["m1"], s["p1"], x) + _chain(s["m2"], s["p2"], s["p1"])
+
+
+def _product_reads_chain(s, x):
+    return _chain(s["m1"], s["p1"], x) + [(s["A"], s["A"] - 0.1 * T.dot(s["p1"], x))]
+
+
+def _chain_reads_product(s, x):
+    return [(s["A"], s["A"] - 0.1 * T.dot(x, s["B"]))] + _chain(s["m1"], s["p1"], s["A"])
+
+
+def _independent(s, x):
+    return _chain(s["m1"], s["p1"], x) + [(s["A"], s["A"] - 0.1 * T.dot(x, s["B"]))]
+
+
+CASES = [_two_products, _chain_reads_chain, _product_reads_chain, _chain_reads_product,
+         _independent]
+
+
+@pytest.mark.parametrize("mode", ["FAST_RUN", "NUMBA", "NUMPY"])
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.__name__.strip("_"))
+def test_updates_read_the_values_before_the_call(case, mode, rng):
+    if mode == "NUMBA":
+        pytest.importorskip("numba")
+    x = T.dmatrix("x")
+    s, r = _vars(1), _vars(1)
+    f = symgraph.function([x], [], updates=OrderedDict(case(s, x)), mode=mode)
+    h = symgraph.function([x], [], updates=OrderedDict(case(r, x)), mode="FAST_COMPILE")
+    for _ in range(3):
+        xv = rng.standard_normal((N, N))
+        f(xv)
+        h(xv)
+        for k in s:
+            np.testing.assert_allclose(s[k].get_value(), r[k].get_value(), rtol=1e-12,
+                                       atol=1e-12, err_msg=k)
+
+
+def test_an_update_whose_target_a_late_one_reads_goes_to_its_spare():
+    """Of two products reading each other's variable, neither runs in its own storage: the
+    commit runs late updates one after another, so the second would read the first's new
+    value. An update no late one reads keeps its late run."""
+    x = T.dmatrix("x")
+    s = _vars(2)
+    f = symgraph.function([x], [], updates=OrderedDict(_two_products(s, x)))
+    assert "_gemm_late" not in f.source
+    g = symgraph.function([x], [], updates=OrderedDict(_independent(s, x)))
+    assert "_gemm_late" in g.source
