@@ -74,7 +74,8 @@ def _alpha(scalars: List[Variable], sign: float, dtype: str) -> Variable:
 @register_global("fuse")
 def gemm_updates(fgraph: FunctionGraph) -> bool:
     """``C - s * dot(A, B)`` -> ``Gemm(C, -s, A, B)`` and ``C + s * dot(A, B)`` ->
-    ``Gemm(C, s, A, B)`` (``s`` a scalar, every operand the same float dtype)."""
+    ``Gemm(C, s, A, B)`` (``s`` a scalar, every operand the same float dtype), unless ``C`` is
+    an elementwise result read by nothing else, which the sum fuses with instead."""
     changed = False
     for node in fgraph.toposort():
         if node not in fgraph.apply_nodes or not isinstance(node.op, Elemwise):
@@ -92,6 +93,12 @@ def gemm_updates(fgraph: FunctionGraph) -> bool:
             if c.type != out.type and c.type.shape != out.type.shape:
                 continue
             if c.dtype != out.dtype or c.ndim != 2:
+                continue
+            if c.owner is not None and isinstance(c.owner.op, Elemwise) and \
+                    _single_client(fgraph, c, node):
+                # momentum's ``mu * v - lr * dot(a, b)``: fused with the sum, ``mu * v`` is
+                # one pass over the product; as Gemm's C it would be a pass, a copy and an
+                # array per call. The sum then joins the elementwise updates that read it
                 continue
             found = _scaled_dot(fgraph, term, node)
             if found is None:

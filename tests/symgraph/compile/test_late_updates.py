@@ -77,3 +77,49 @@ def test_an_update_whose_target_a_late_one_reads_goes_to_its_spare():
     assert "_gemm_late" not in f.source
     g = symgraph.function([x], [], updates=OrderedDict(_independent(s, x)))
     assert "_gemm_late" in g.source
+
+
+@pytest.mark.parametrize("build, gemm", [
+    (lambda c, a, b, m: c - 0.1 * T.dot(a, b), True),            # a leaf: accumulated into
+    (lambda c, a, b, m: T.exp(c) + 2.0 * T.dot(a, b), False),    # fuses with exp instead
+    (lambda c, a, b, m: 0.9 * c - 0.1 * T.dot(a, b), False),     # momentum's velocity
+    (lambda c, a, b, m: T.dot(c, m) - 0.1 * T.dot(a, b), True),  # not elementwise
+    (lambda c, a, b, m: [T.exp(c) - T.dot(a, b), T.exp(c)], True),  # exp(c) read elsewhere
+])
+def test_which_sums_become_gemm(build, gemm, rng):
+    """``C + s * dot(A, B)`` becomes a Gemm unless C is an elementwise result read by nothing
+    else (then the sum fuses with it: one pass instead of a pass, a copy and an array); the
+    values agree with the graph as written either way."""
+    from symgraph.ops.blas import Gemm
+    c, a, b, m = T.dmatrix("c"), T.dmatrix("a"), T.dmatrix("b"), T.dmatrix("m")
+    out = build(c, a, b, m)
+    f = symgraph.function([c, a, b, m], out, on_unused_input="ignore")
+    h = symgraph.function([c, a, b, m], out, mode="FAST_COMPILE", on_unused_input="ignore")
+    assert any(isinstance(n.op, Gemm) for n in f.fgraph.toposort()) == gemm
+    args = [rng.standard_normal((4, 4)) for _ in range(4)]
+    for got, want in zip(f(*args), h(*args)):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_momentum_runs_as_one_chain_in_place(rng):
+    """Momentum's velocity and parameter are one loop over their own storage with numba (no
+    Gemm over a scaled copy of the velocity), with the values of the plain updates."""
+    pytest.importorskip("numba")
+    import optimizers
+    from symgraph.ops.blas import Gemm
+
+    def build(mode):
+        r = np.random.default_rng(4)
+        W = symgraph.shared(r.standard_normal((30, 20)).astype("float32"), "W")
+        x, y = T.fmatrix("x"), T.fmatrix("y")
+        cost = T.mean(T.sqr(T.dot(x, W) - y))
+        ups = optimizers.Momentum(lr=0.1).updates(cost, [W])
+        return symgraph.function([x, y], cost, updates=ups, mode=mode), W
+    (f, W), (h, W2) = build("NUMBA"), build("FAST_COMPILE")
+    assert not any(isinstance(n.op, Gemm) for n in f.fgraph.toposort())
+    assert "_group.late(" in f.source
+    for _ in range(3):
+        xv = rng.standard_normal((8, 30)).astype("float32")
+        yv = rng.standard_normal((8, 20)).astype("float32")
+        np.testing.assert_allclose(f(xv, yv), h(xv, yv), rtol=1e-5)
+    np.testing.assert_allclose(W.get_value(), W2.get_value(), rtol=1e-5, atol=1e-6)
