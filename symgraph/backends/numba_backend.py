@@ -92,7 +92,9 @@ class NumbaBackend(NumpyBackend):
     def group_late(self, kernel, same, names) -> Optional[str]:
         if self.parallel:
             return None  # its loop runs on numba's threads, not as one call of native code
-        return f"{kernel}.late({tuple(same)!r}, {', '.join(names)})"
+        group = self.kernels[kernel]
+        late = self._kernel(("late", kernel, tuple(same)), lambda: group.late(same), "_late_group")
+        return f"{late}({', '.join(names)})" if late is not None else None
 
 
 class NumbaParallelBackend(NumbaBackend):

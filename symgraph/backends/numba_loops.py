@@ -403,10 +403,8 @@ class GroupKernel:
         names = [f"e{j}" for j in range(len(ext_dtypes))]
         args = ", ".join(names)
         self._native = None
-        #: what the in-place loops are made of: names, kinds, body, and each member's target
+        #: what an in-place loop is made of: names, kinds, body, and each member's target
         self._loop = None
-        #: ``same`` -> the native loop storing members over the targets they read (or None)
-        self._native_late: Dict[tuple, object] = {}
         if not parallel:
             kinds = [("s" if sc else "p", d) for d, sc in zip(ext_dtypes, ext_scalar)]
             src, kinds = _pointer_loop("group", names, kinds, body + stores)
@@ -443,57 +441,73 @@ class GroupKernel:
         self._fn(*args)
         return True
 
-    def _late_loop(self, same: Tuple[Optional[int], ...]):
-        """The native loop storing member ``i`` over operand ``same[i]`` (the target's old
-        value, which the loop reads at the element it then writes; through one pointer, so
-        that LLVM's run-time overlap check passes and the loop runs in vector registers), or
-        over its own target operand where ``same[i]`` is None. None when it cannot be made."""
-        if same not in self._native_late:
-            names, kinds, body, targets = self._loop
-            stores = [f"        e{t if j is None else j}[k] = r{i}"
-                      for i, (j, t) in enumerate(zip(same, targets))]
-            src, kinds = _pointer_loop("group", names, kinds[:-1], body + stores)
-            self._native_late[same] = native.loop(src, "group", kinds, cache_dir())
-        return self._native_late[same]
-
-    def late(self, same: Tuple[Optional[int], ...], *ext):
-        """A callable without arguments, run by C, that computes the group into its members'
-        targets themselves: ``ext`` are the operands of :meth:`__call__` with each member's
-        target in place of its spare, ``same[i]`` the operand that is member ``i``'s target
-        too (the old value it reads), or None. None when the operands do not suit (as for
-        :meth:`__call__`; a target that is not writeable, or that is not the very operand
-        ``same`` names) or there is no native loop. Each element is read before it is
-        written, in one pass, so the targets end up exactly as a call into spares leaves
-        those."""
+    def late(self, same: Sequence[Optional[int]]) -> Optional["LateGroup"]:
+        """The group computed over its members' targets themselves (:class:`LateGroup`),
+        ``same[i]`` being the operand that is member ``i``'s target too (the old value it
+        reads) or None; None when there is no native loop (a parallel group, no llvmlite)."""
         if self._loop is None:
             return None
-        arrays = [ext[j] for j in self._arrays]
-        shape = arrays[0].shape
-        size = 1
-        for d in shape:
-            size *= d
-        if size < GROUP_MIN_SIZE:
-            return None
-        for a in arrays:
+        names, kinds, body, targets = self._loop
+        same = tuple(same)
+        late = LateGroup(names, kinds, body, targets, same, self.scalar, self._convert)
+        return late if late.loop is not None else None
+
+
+class LateGroup:
+    """A :class:`GroupKernel` computed over its members' targets themselves, by the commit.
+
+    Called with the group's operands (its reads, then each member's target in place of its
+    spare: ``target_i`` is operand ``same[i]`` where that is not None, the old value the
+    member reads), it returns a callable without arguments, run by C, that runs a native loop
+    reading every element of the operands and then storing each member's result over its
+    target's element; or None when the operands do not suit: not all C-contiguous arrays of
+    one shape, a target not writeable, or two distinct operands sharing memory. The loop
+    writes a target through the pointer it reads it by, so that LLVM's run-time overlap check
+    passes and the loop runs in vector registers. Same statements as the group into spares,
+    so the same values.
+    """
+
+    def __init__(self, names, kinds, body, targets, same, scalar, convert):
+        first = len(scalar) - len(targets)
+        #: operands that are a member's target read already: not passed twice
+        self._dropped = {t for j, t in zip(same, targets) if j is not None}
+        for t, j in zip(targets, same):
+            if j is not None and (j >= first or scalar[j]):
+                raise ValueError(f"late group: operand {j} is not a read array")
+        keep = [q for q in range(len(scalar)) if q not in self._dropped]
+        stores = [f"        e{t if j is None else j}[k] = r{i}"
+                  for i, (j, t) in enumerate(zip(same, targets))]
+        src, loop_kinds = _pointer_loop("group", [names[q] for q in keep],
+                                        [kinds[q] for q in keep], body + stores)
+        self.source = src
+        self.loop = native.loop(src, "group", loop_kinds, cache_dir())
+        self._keep = keep
+        self._convert = [native.pointer if convert[q] is None else convert[q] for q in keep]
+        self._arrays = [q for q in keep if not scalar[q]]
+        self._targets = [t if j is None else j for j, t in zip(same, targets)]
+        self._pairs = [(t, j) for j, t in zip(same, targets) if j is not None]
+
+    def __call__(self, *ext):
+        arrays = self._arrays
+        shape = ext[arrays[0]].shape
+        for q in arrays:
+            a = ext[q]
             if a.shape != shape or not a.flags.c_contiguous:
                 return None
-        first = len(ext) - len(same)
-        distinct = []
-        for q, a in enumerate(ext):
-            if self.scalar[q]:
-                continue
-            if q >= first:
-                if not a.flags.writeable:
-                    return None
-                j = same[q - first]
-                if j is not None:
-                    if ext[j] is not a:
-                        return None
-                    continue  # the operand it reads, listed once
-            distinct.append(a)
-        if not overlap_free(distinct):
+        for q in self._targets:
+            if not ext[q].flags.writeable:
+                return None
+        for t, j in self._pairs:
+            if ext[t] is not ext[j]:
+                return None
+        if not overlap_free([ext[q] for q in arrays]):
             return None
-        loop = self._late_loop(same)
-        if loop is None:
+        size = ext[arrays[0]].size
+        if size < GROUP_MIN_SIZE:
             return None
-        return functools.partial(loop, *_native_args(ext, self._convert), size)
+        return functools.partial(self.loop, *map(_call_with, self._convert,
+                                                 [ext[q] for q in self._keep]), size)
+
+
+def _call_with(fn, arg):
+    return fn(arg)

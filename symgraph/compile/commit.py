@@ -8,7 +8,10 @@ before the last commit, which nothing else holds), chains of them (Adam's ``m``,
 parameter) as one kernel of the back end. Nothing before the last line of the section writes
 memory a shared variable holds, so a call that raises anywhere up to it changes no shared
 variable. The last line commits every update in one C-level loop (:func:`commit`), which no
-signal handler can split: Ctrl-C lands before it or after it.
+signal handler can split: Ctrl-C lands before it or after it. Where nothing else of the call
+holds a target's memory, that loop also computes some updates over their targets themselves,
+before its assignments: a product accumulated into a parameter (``Op.emit_update_late``) and
+a chain the back end runs as one native loop (``Backend.group_late``).
 """
 from __future__ import annotations
 
