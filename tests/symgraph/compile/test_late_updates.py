@@ -45,8 +45,15 @@ def _independent(s, x):
     return _chain(s["m1"], s["p1"], x) + [(s["A"], s["A"] - 0.1 * T.dot(x, s["B"]))]
 
 
+def _chain_writes_fresh(s, x):
+    """The second member does not read its own variable: the loop stores into it anyway."""
+    m1 = 0.9 * s["m1"] + 0.1 * x
+    return [(s["m1"], m1), (s["p1"], T.tanh(m1) * 2.0)]
+
+
 CASES = [_two_products, _chain_reads_chain, _product_reads_chain, _chain_reads_product,
-         _independent]
+         _independent, _chain_writes_fresh]
+PARALLEL = symgraph.FAST_RUN.__class__("NUMBA_PARALLEL", backend="numba-parallel")
 
 
 @pytest.mark.parametrize("mode", ["FAST_RUN", "NUMBA", "NUMPY"])
@@ -123,3 +130,31 @@ def test_momentum_runs_as_one_chain_in_place(rng):
         yv = rng.standard_normal((8, 20)).astype("float32")
         np.testing.assert_allclose(f(xv, yv), h(xv, yv), rtol=1e-5)
     np.testing.assert_allclose(W.get_value(), W2.get_value(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("case, late", [(_chain_reads_chain, 1), (_chain_writes_fresh, 1),
+                                        (_independent, 1), (_two_products, 0)])
+def test_which_chains_the_commit_runs_in_place(case, late):
+    """With numba, the commit runs a chain in its variables' own storage: one late loop per
+    chain whose variables no other late update reads."""
+    pytest.importorskip("numba")
+    x = T.dmatrix("x")
+    f = symgraph.function([x], [], updates=OrderedDict(case(_vars(3), x)), mode="NUMBA")
+    assert f.source.count("_late_group(") == late
+
+
+def test_parallel_loops_are_not_run_by_the_commit(rng):
+    """numba-parallel's loops run on numba's threads, not as one native call: its chains go
+    to their spares, with the values of the plain updates."""
+    pytest.importorskip("numba")
+    x = T.dmatrix("x")
+    s, r = _vars(4), _vars(4)
+    f = symgraph.function([x], [], updates=OrderedDict(_independent(s, x)), mode=PARALLEL)
+    h = symgraph.function([x], [], updates=OrderedDict(_independent(r, x)),
+                          mode="FAST_COMPILE")
+    assert "_late_group" not in f.source and "_group(" in f.source
+    xv = rng.standard_normal((N, N))
+    f(xv)
+    h(xv)
+    for k in s:
+        np.testing.assert_allclose(s[k].get_value(), r[k].get_value(), rtol=1e-12, err_msg=k)
