@@ -99,12 +99,11 @@ class CommitWriter:
         units = [([u], u.index, self.late) for u in self.deferred if u.index in self.late]
         units += [(g, g[0].index, self.late_groups) for g in self._groups()
                   if g[0].index in self.late_groups]
-        readers = [(key, {alias_root(x) for u in us for x in u.node.inputs})
-                   for us, key, _ in units]
-        for us, key, table in units:
+        readers = [(n, {alias_root(x) for u in us for x in u.node.inputs})
+                   for n, (us, _, _) in enumerate(units)]
+        for n, (us, key, table) in enumerate(units):
             targets = {u.target for u in us}
-            if any(other != key and not targets.isdisjoint(roots)
-                   for other, roots in readers):
+            if any(other != n and not targets.isdisjoint(roots) for other, roots in readers):
                 del table[key]
 
     def lines(self, results: Sequence[str], every_input: Sequence[str]) -> List[str]:

@@ -158,3 +158,25 @@ def test_parallel_loops_are_not_run_by_the_commit(rng):
     h(xv)
     for k in s:
         np.testing.assert_allclose(s[k].get_value(), r[k].get_value(), rtol=1e-12, err_msg=k)
+
+
+@pytest.mark.parametrize("mode", ["FAST_RUN", "NUMBA", "NUMPY"])
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.__name__.strip("_"))
+def test_outputs_show_the_values_before_the_call(case, mode, rng):
+    """A function returning the variables it updates returns their values before the call,
+    though the commit then writes over their storage."""
+    if mode == "NUMBA":
+        pytest.importorskip("numba")
+    x = T.dmatrix("x")
+    s = _vars(5)
+    ups = OrderedDict(case(s, x))
+    outs = [v for v in ups] + [v.T for v in ups] + [v * 1.0 for v in ups]
+    f = symgraph.function([x], outs, updates=ups, mode=mode)
+    for _ in range(2):
+        before = [v.get_value() for v in ups]
+        got = f(rng.standard_normal((N, N)))
+        n = len(before)
+        for k, b in enumerate(before):
+            np.testing.assert_array_equal(got[k], b)
+            np.testing.assert_array_equal(got[n + k], b.T)
+            np.testing.assert_array_equal(got[2 * n + k], b)
