@@ -407,8 +407,8 @@ class GroupKernel:
         self._loop = None
         if not parallel:
             kinds = [("s" if sc else "p", d) for d, sc in zip(ext_dtypes, ext_scalar)]
-            src, kinds = _pointer_loop("group", names, kinds, body + stores)
-            self._native = native.loop(src, "group", kinds, cache_dir())
+            src, loop_kinds = _pointer_loop("group", names, kinds, body + stores)
+            self._native = native.loop(src, "group", loop_kinds, cache_dir())
             self._loop = (names, kinds, body, [target for _, _, target in members])
         sig = ", ".join(_NB_TYPES[d] if sc else f"{_NB_TYPES[d]}[::1]"
                         for d, sc in zip(ext_dtypes, ext_scalar))
@@ -421,17 +421,8 @@ class GroupKernel:
         self._fn = None if self._native else _load_module(self.source).group
 
     def __call__(self, *ext) -> bool:
-        arrays = [ext[j] for j in self._arrays]
-        shape = arrays[0].shape
-        size = 1
-        for d in shape:
-            size *= d
-        if size < GROUP_MIN_SIZE:
-            return False
-        for a in arrays:
-            if a.shape != shape or not a.flags.c_contiguous:
-                return False
-        if not overlap_free(arrays):
+        size = _group_size([ext[j] for j in self._arrays])
+        if not size:
             return False
         if self._native is not None:
             self._native(*_native_args(ext, self._convert), size)
@@ -469,12 +460,12 @@ class LateGroup:
 
     def __init__(self, names, kinds, body, targets, same, scalar, convert):
         first = len(scalar) - len(targets)
-        #: operands that are a member's target read already: not passed twice
-        self._dropped = {t for j, t in zip(same, targets) if j is not None}
-        for t, j in zip(targets, same):
+        for j in same:
             if j is not None and (j >= first or scalar[j]):
                 raise ValueError(f"late group: operand {j} is not a read array")
-        keep = [q for q in range(len(scalar)) if q not in self._dropped]
+        # a member's target that it reads already is passed once, as that read
+        dropped = {t for j, t in zip(same, targets) if j is not None}
+        keep = [q for q in range(len(scalar)) if q not in dropped]
         stores = [f"        e{t if j is None else j}[k] = r{i}"
                   for i, (j, t) in enumerate(zip(same, targets))]
         src, loop_kinds = _pointer_loop("group", [names[q] for q in keep],
@@ -482,32 +473,33 @@ class LateGroup:
         self.source = src
         self.loop = native.loop(src, "group", loop_kinds, cache_dir())
         self._keep = keep
-        self._convert = [native.pointer if convert[q] is None else convert[q] for q in keep]
+        self._convert = [convert[q] for q in keep]
         self._arrays = [q for q in keep if not scalar[q]]
         self._targets = [t if j is None else j for j, t in zip(same, targets)]
         self._pairs = [(t, j) for j, t in zip(same, targets) if j is not None]
 
     def __call__(self, *ext):
-        arrays = self._arrays
-        shape = ext[arrays[0]].shape
-        for q in arrays:
-            a = ext[q]
-            if a.shape != shape or not a.flags.c_contiguous:
-                return None
         for q in self._targets:
             if not ext[q].flags.writeable:
                 return None
         for t, j in self._pairs:
             if ext[t] is not ext[j]:
                 return None
-        if not overlap_free([ext[q] for q in arrays]):
+        size = _group_size([ext[q] for q in self._arrays])
+        if not size:
             return None
-        size = ext[arrays[0]].size
-        if size < GROUP_MIN_SIZE:
-            return None
-        return functools.partial(self.loop, *map(_call_with, self._convert,
-                                                 [ext[q] for q in self._keep]), size)
+        kept = [ext[q] for q in self._keep]
+        return functools.partial(self.loop, *_native_args(kept, self._convert), size)
 
 
-def _call_with(fn, arg):
-    return fn(arg)
+def _group_size(arrays) -> int:
+    """The element count of a group's array operands when they suit its loop (C-contiguous,
+    one shape, at least :data:`GROUP_MIN_SIZE` elements, no two sharing memory), else 0."""
+    shape = arrays[0].shape
+    for a in arrays:
+        if a.shape != shape or not a.flags.c_contiguous:
+            return 0
+    size = arrays[0].size
+    if size < GROUP_MIN_SIZE or not overlap_free(arrays):
+        return 0
+    return size

@@ -72,9 +72,11 @@ class CommitWriter:
                 if expr is not None:
                     self.late_groups[g[0].index] = expr
         self._one_writer_per_target()
-        #: member index -> the name of its group's late callable
-        self._late_name = {u.index: f"_lateg{g[0].index}" for g in self._groups()
-                           if g[0].index in self.late_groups for u in g}
+        #: update index -> the name of the late callable that computes it (its own, or its
+        #: group's)
+        self._late_name = {k: f"_late{k}" for k in self.late}
+        self._late_name.update({u.index: f"_lateg{g[0].index}" for g in self._groups()
+                                if g[0].index in self.late_groups for u in g})
 
     def _group_late(self, group: List[Update]) -> Optional[str]:
         """The late expression of ``group`` when the commit may run it over its targets: no
@@ -151,12 +153,12 @@ class CommitWriter:
             attrs.append("'spare'")
             old = self.namer.names[u.target]
             # an update run in its target's own storage keeps the spare it had
-            late = f"_late{u.index}" if u.index in self.late else self._late_name.get(u.index)
+            late = self._late_name.get(u.index)
             values.append(f"({old} if {late} is None else _sv{u.index}.spare)"
                           if late else old)
-        late = "".join(f"_late{u.index}, " for u in self.deferred if u.index in self.late)
-        late += "".join(f"{self._late_name[g[0].index]}, " for g in self._groups()
-                        if g[0].index in self.late_groups)
+        # no late callable reads what another writes (_one_writer_per_target): any order
+        late = "".join(f"{name}, " for name in dict.fromkeys(
+            self._late_name[u.index] for u in self.deferred if u.index in self._late_name))
         return (f"    _commit(({', '.join(cells)},), ({', '.join(attrs)},), "
                 f"({', '.join(values)},){f', ({late})' if late else ''})")
 
@@ -191,15 +193,14 @@ class CommitWriter:
                              f"{self.late_groups[g[0].index]} if {cond} else None")
         for u in self.deferred:
             k, target = u.index, self.namer(u.target)
-            ok = f"_ok{k}"
-            if k in self._late_name:
-                ok = f"{ok} and {self._late_name[k]} is None"
+            ok, late = f"_ok{k}", self._late_name.get(k)
             if k in self.late:
                 # in the target's own storage when nothing else holds that memory
                 self.ns["_owned"] = owned
-                lines.append(f"    _late{k} = {self.late[k]} if {ok} and "
+                lines.append(f"    {late} = {self.late[k]} if {ok} and "
                              f"_owned({target}, _aliases) else None")
-                ok = f"{ok} and _late{k} is None"
+            if late:
+                ok = f"{ok} and {late} is None"
             lines.append(f"    _spare{k} = _spare(_sv{k}, {target}, _aliases) if {ok} else None")
         return lines
 
@@ -327,7 +328,7 @@ class CommitWriter:
             update = f"{result} = {node.op.emit_update(names, f'_spare{k}')}"
             if k in self.late:
                 target = self.namer(u.target)
-                lines += [f"    if _late{k} is not None:",
+                lines += [f"    if {self._late_name[k]} is not None:",
                           f"        {result} = {target}",
                           "    else:", f"        {update}"]
             else:

@@ -466,8 +466,9 @@ def test_numba_group_runs_even_for_small_operands(rng):
         return made[-1][1]
 
     def spy_late(*args):
-        made.append(("late", late(*args) is not None))
-        return late(*args)
+        result = late(*args)
+        made.append(("late", result is not None))
+        return result
     ns["_group"], ns["_late_group"] = spy_group, spy_late
     gv = rng.standard_normal((6, 7)).astype("float32")
     f(gv, np.float32(0.5))
