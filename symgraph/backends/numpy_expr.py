@@ -35,6 +35,60 @@ def step_lifetimes(program) -> List[int]:
     return last
 
 
+def _arg_dtype(a, program, in_dtypes: Sequence[str]) -> str:
+    if a[0] == "i":
+        return in_dtypes[a[1]]
+    if a[0] == "s":
+        return program[a[1]][2]
+    return a[1]
+
+
+def fold_bool_casts(program, in_dtypes: Sequence[str]) -> list:
+    """``program`` without the steps that convert a boolean to a float dtype only to feed
+    float ufuncs of that dtype: those ufuncs read the boolean itself and convert it inside
+    their loop (``x * cast{float32}(keep)`` as ``np.multiply(x, keep)``, a pass and a
+    temporary fewer; a boolean converts to 0.0 or 1.0 exactly either way, so the values are
+    the same). A conversion is kept when it is the result, or when a reader has no other
+    operand of its dtype (NumPy would then compute in another dtype)."""
+    readers: Dict[int, List[int]] = {}
+    for k, (_, args, _) in enumerate(program):
+        for a in args:
+            if a[0] == "s":
+                readers.setdefault(a[1], []).append(k)
+    fold = {j: args[0] for j, (sop, args, dtype) in enumerate(program[:-1])
+            if isinstance(sop, S.CastScalar) and np.dtype(dtype).kind == "f" and
+            _arg_dtype(args[0], program, in_dtypes) == "bool" and readers.get(j)}
+    changed = True
+    while changed:  # a reader's other operand of the dtype must not be folded itself
+        changed = False
+        for j in list(fold):
+            dtype = program[j][2]
+            for k in readers[j]:
+                rop, rargs, rdtype = program[k]
+                if not (rop.writes_out and rop.kind in ("float", "same") and rdtype == dtype
+                        and any(_arg_dtype(a, program, in_dtypes) == dtype and
+                                not (a[0] == "s" and a[1] in fold) for a in rargs)):
+                    del fold[j]
+                    changed = True
+                    break
+    if not fold:
+        return program
+    index: Dict[int, int] = {}
+    out: list = []
+
+    def ref(a):
+        if a[0] == "s" and a[1] in fold:
+            a = fold[a[1]]  # a boolean: never a folded conversion itself
+        return ("s", index[a[1]]) if a[0] == "s" else a
+
+    for j, (sop, args, dtype) in enumerate(program):
+        if j in fold:
+            continue
+        index[j] = len(out)
+        out.append((sop, tuple(ref(a) for a in args), dtype))
+    return out
+
+
 def numpy_lines(program, in_names: Sequence[str], in_dtypes: Sequence[str], out: Optional[str],
                 result: str, temp: Callable[[str], str], indent: str = "    ",
                 shape: str = "_shp", aliased: Optional[Sequence[int]] = None) -> List[str]:
@@ -48,6 +102,7 @@ def numpy_lines(program, in_names: Sequence[str], in_dtypes: Sequence[str], out:
     as a temporary too (``m = 0.9 * m + 0.1 * g`` as ``m *= 0.9; t = 0.1 * g; m += t``: one
     buffer fewer to stream through the cache, measured 30% faster).
     """
+    program = fold_bool_casts(program, in_dtypes)
     lines: List[str] = []
     # the last step that reads an input which may be ``out``: before it, ``out`` is off limits
     may_alias = set(range(len(in_names)) if aliased is None else aliased)
@@ -106,9 +161,9 @@ def numpy_lines(program, in_names: Sequence[str], in_dtypes: Sequence[str], out:
             if sop.kind == "float" and any(p[1] != dtype for p in parts):
                 extra = f", dtype='{dtype}'"
             if sop.nin == -1 and len(pnames) > 2 and target is None:
-                if parts[0][1] == dtype == parts[1][1]:
+                if np.result_type(parts[0][1], parts[1][1]) == dtype:
                     # one new array of the full shape, accumulated in place, instead of an
-                    # array per pairwise call (the first two operands have the result's
+                    # array per pairwise call (the first two operands promote to the result's
                     # dtype, so the first call's loop is the one the nested calls would use)
                     lines.append(f"{indent}{result} = np.empty({shape}, '{dtype}')")
                     lines.append(f"{indent}np.{sop.ufunc}({pnames[0]}, {pnames[1]}, "
