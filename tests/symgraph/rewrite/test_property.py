@@ -100,6 +100,10 @@ BINARY = [
     ("cancel", lambda x, y: (x / _pos(y)) * _pos(y), _always, True),
     ("maximum", T.maximum, _always, False),
     ("second", T.second, _always, True),
+    # boolean masks converted to a float (NumPy code folds the conversion into the ufunc)
+    ("mask", lambda x, y: x * T.cast(y > 0, x.dtype), _always, False),
+    ("two_masks", lambda x, y: (T.cast(x > 0, x.dtype) + T.cast(y < 0, x.dtype)) * x, _always,
+     False),
 ]
 
 
