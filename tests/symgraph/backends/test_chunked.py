@@ -120,6 +120,8 @@ EXPRESSIONS = {
     "cast": lambda p, x, y: T.cast(T.cast(p * 3, "int32"), "float64") + x * y,
     "clip": lambda p, x, y: T.clip(p, -0.5, 0.5) * T.maximum(x, y) + T.minimum(p, 0),
     "self_only": lambda p, x, y: T.sqrt(T.abs(p) + 1) * 0.5 - p,
+    # a boolean mask converted to a float, which the NumPy code reads as it is
+    "mask": lambda p, x, y: p - 0.1 * x * T.cast(y > 0, "float64"),
 }
 
 

@@ -1,12 +1,13 @@
 """NumPy code of fused programs: a boolean's conversion to a float dtype folded into the ufuncs
 that read it gives the values of the unfused graph bit for bit, and is kept wherever NumPy
-would otherwise compute in another dtype."""
+would otherwise compute in another dtype. (The same programs run chunk by chunk as updates:
+the ``mask`` case of ``test_chunked.py``.)"""
 import numpy as np
 import pytest
 
 import symgraph
 import symgraph.tensor as T
-from symgraph.backends import chunked, numpy_expr
+from symgraph.backends import numpy_expr
 from symgraph.compile.mode import FAST_RUN
 from symgraph.ops.composite import Composite
 
@@ -48,8 +49,7 @@ def _program(f):
 
 @pytest.mark.filterwarnings("ignore:invalid value encountered")  # inf * 0, on both sides
 @pytest.mark.parametrize("name", list(CASES))
-@pytest.mark.parametrize("shape", [(5, 7), (600, 500)])  # the second runs in chunks
-def test_folded_conversions_give_the_unfused_values(name, shape, rng):
+def test_folded_conversions_give_the_unfused_values(name, rng):
     build, folds = CASES[name]
     x, y = T.fmatrix("x"), T.fmatrix("y")
     out = build(x, y)
@@ -57,16 +57,11 @@ def test_folded_conversions_give_the_unfused_values(name, shape, rng):
     ref = symgraph.function([x, y], out, mode="FAST_COMPILE")
     program, dtypes = _program(f)
     assert len(program) - len(numpy_expr.fold_bool_casts(program, dtypes)) == folds
-    a, b = _values(rng, shape), _values(rng, shape)
+    a, b = _values(rng, (5, 7)), _values(rng, (5, 7))
     got, want = f(a, b), ref(a, b)
     assert got.dtype == want.dtype
     np.testing.assert_array_equal(got.view(f"u{got.itemsize}"),
                                   want.view(f"u{want.itemsize}"))
-
-
-def test_large_programs_do_run_in_chunks():
-    # the (600, 500) case above is meant to take the chunked path
-    assert 600 * 500 >= chunked.MIN_SIZE
 
 
 def test_dropout_mask_is_one_product_without_a_float_mask():
