@@ -63,8 +63,11 @@ def numba_types_ok(dtypes: Sequence[str]) -> bool:
     return all(d in _NB_TYPES for d in dtypes)
 
 
-def _kernel_body(program, in_refs: Sequence[str], indent: str, prefix: str = "s"
-                 ) -> Tuple[List[str], str]:
+def _kernel_body(program, in_refs: Sequence[str], indent: str, prefix: str = "s",
+                 hoisted: Optional[Dict[int, str]] = None) -> Tuple[List[str], str]:
+    """The statements (at ``indent``) computing ``program`` for one element whose inputs read
+    as ``in_refs``, and the name of the result. ``hoisted`` gives, by position in the
+    program, the expression of an op already computed for the element (:func:`_paired`)."""
     lines, names = [], []
     for j, (sop, args, dtype) in enumerate(program):
         parts = []
@@ -75,7 +78,10 @@ def _kernel_body(program, in_refs: Sequence[str], indent: str, prefix: str = "s"
                 parts.append(names[a[1]])
             else:
                 parts.append(_const(a))
-        pre, expr = sop.kernel_lines(parts, f"{prefix}{j}_")
+        if hoisted is not None and j in hoisted:
+            pre, expr = [], hoisted[j]
+        else:
+            pre, expr = sop.kernel_lines(parts, f"{prefix}{j}_")
         lines += [indent + line for line in pre]
         if dtype != "bool":
             expr = f"np.{dtype}({expr})"
@@ -84,13 +90,66 @@ def _kernel_body(program, in_refs: Sequence[str], indent: str, prefix: str = "s"
     return lines, names[-1]
 
 
+#: how a flat loop reads an input holding the elements' flat positions: its own counter
+COUNTER = "np.uint64(k)"
+
+
+def _paired(program, refs: Sequence[str], uniform: Sequence[bool], indent: str
+            ) -> Optional[Tuple[List[str], Tuple[List[str], str], Tuple[List[str], str]]]:
+    """The program computed two elements at a time, when some of its ops share work between
+    elements ``2j`` and ``2j + 1`` of a flat loop (``ScalarOp.pair_lines``: SplitMix64 gives
+    the 32-bit numbers of both in one 64-bit output): ``(lines once per pair, (lines, result)
+    of the even element, (lines, result) of the odd one)``, bodies at ``indent`` with ``k``
+    the element and ``j`` the pair. Such an op qualifies when its ``pair_position`` operand
+    is the loop's counter and every other operand is the same for the whole loop (an input
+    marked in ``uniform``, or a constant). None when no op does."""
+    shared: List[str] = []
+    halves: Dict[int, Tuple[str, str]] = {}
+    for j, (sop, args, _dtype) in enumerate(program):
+        pos = getattr(sop, "pair_position", None)
+        if pos is None or len(args) <= pos:
+            continue
+        if not all(a[0] == "i" and refs[a[1]] == COUNTER if q == pos else
+                   a[0] == "c" or (a[0] == "i" and uniform[a[1]])
+                   for q, a in enumerate(args)):
+            continue
+        parts = [refs[a[1]] if a[0] == "i" else _const(a) for a in args]
+        pre, both = sop.pair_lines(parts, "np.uint64(j)", f"p{j}_")
+        shared += [indent + line for line in pre]
+        halves[j] = both
+    if not halves:
+        return None
+    even = _kernel_body(program, refs, indent, hoisted={j: h[0] for j, h in halves.items()})
+    odd = _kernel_body(program, refs, indent, hoisted={j: h[1] for j, h in halves.items()})
+    return shared, even, odd
+
+
+def _flat_loop(program, refs: Sequence[str], uniform: Sequence[bool], count: str,
+               loop: str = "range") -> List[str]:
+    """The lines (inside a function, storing ``out[k]``) of a flat loop over ``count``
+    elements computing ``program`` with its inputs read as ``refs``: element by element, or
+    two at a time when its ops share work between neighbours (:func:`_paired`), the last
+    element of an odd count then alone."""
+    indent = "        "
+    body, res = _kernel_body(program, refs, indent)
+    paired = _paired(program, refs, uniform, indent)
+    if paired is None:
+        return [f"    for k in {loop}({count}):", *body, f"{indent}out[k] = {res}"]
+    shared, (even, even_res), (odd, odd_res) = paired
+    return [f"    for j in {loop}({count} >> 1):", *shared,
+            f"{indent}k = 2 * j", *even, f"{indent}out[k] = {even_res}",
+            f"{indent}k = 2 * j + 1", *odd, f"{indent}out[k] = {odd_res}",
+            f"    if {count} & 1:", f"{indent}k = {count} - 1", *body,
+            f"{indent}out[k] = {res}"]
+
+
 def _flat_refs(scalar: Sequence[bool], index: Sequence[int],
                same: Sequence[int] = (), rows: Sequence[int] = ()) -> List[str]:
     """How the flat loop reads each input at element ``k``: a scalar as is, an input holding
     the elements' flat positions (``index``) as ``k`` itself, an input that is the output
     array (``same``) through the output's pointer, a vector broadcast along the rows
     (``rows``, in the loop over rows and columns) at column ``c``, any other from memory."""
-    return [f"i{q}" if s else "np.uint64(k)" if q in index else "out[k]" if q in same
+    return [f"i{q}" if s else COUNTER if q in index else "out[k]" if q in same
             else f"i{q}[c]" if q in rows else f"i{q}[k]" for q, s in enumerate(scalar)]
 
 
@@ -106,8 +165,7 @@ def numba_source(program, in_dtypes: Sequence[str], scalar: Sequence[bool], out_
     sig_args = ", ".join(_NB_TYPES[d] if s else f"{_NB_TYPES[d]}[::1]"
                          for d, s in zip(in_dtypes, scalar))
     sig = f"void({_NB_TYPES[out_dtype]}[::1], {sig_args})"
-    flat_refs = _flat_refs(scalar, index)
-    body, res = _kernel_body(program, flat_refs, "        ")
+    flat = _flat_loop(program, _flat_refs(scalar, index), scalar, "out.shape[0]", loop)
     idx = ", ".join(f"k{d}" for d in range(ndim))
     nd_refs = [f"i{k}" if s else f"i{k}[{idx}]" for k, s in enumerate(scalar)]
     nd_body, nd_res = _kernel_body(program, nd_refs, "    " * (ndim + 1))
@@ -115,8 +173,7 @@ def numba_source(program, in_dtypes: Sequence[str], scalar: Sequence[bool], out_
            f"_OPTS = dict(parallel={bool(parallel)}, cache=True, nogil=True, "
            f"error_model='numpy')", "",
            f"@njit(['{sig}'], **_OPTS)",
-           f"def flat(out, {args}):",
-           f"    for k in {loop}(out.shape[0]):", *body, f"        out[k] = {res}", "", "",
+           f"def flat(out, {args}):", *flat, "", "",
            "@njit(**_OPTS)", f"def nd(out, {args}):"]
     for d in range(ndim):
         src.append("    " * (d + 1) + f"for k{d} in {loop if d == 0 else 'range'}"
@@ -143,9 +200,11 @@ def pointer_loop_source(name: str, program, in_dtypes: Sequence[str], scalar: Se
     pointers overlap. LLVM vectorises a loop only after a run-time check that its pointers do
     not overlap, and otherwise runs it element by element: measured 25x slower for AdaDelta's
     step, whose ``sqrt`` and division are cheap only in vector registers."""
-    args, kinds, body = _cluster_loop(program, in_dtypes, scalar, out_dtype,
-                                      _flat_refs(scalar, index, same), "        ")
-    return _pointer_loop(name, args, kinds, body)
+    args, kinds = _cluster_args(in_dtypes, scalar, out_dtype)
+    loop = _flat_loop(program, _flat_refs(scalar, index, same), scalar, "n")
+    src = ["import math", "import numpy as np", "", "", f"def {name}({', '.join(args)}, n):",
+           *loop, ""]
+    return "\n".join(src), kinds + [("n",)]
 
 
 def _cluster_loop(program, in_dtypes: Sequence[str], scalar: Sequence[bool], out_dtype: str,
@@ -153,9 +212,17 @@ def _cluster_loop(program, in_dtypes: Sequence[str], scalar: Sequence[bool], out
     """The arguments ``out, i0, ...``, their kinds and the body (at ``indent``, storing
     ``out[k]``) of a pointer loop over a fused cluster reading its inputs as ``refs``."""
     body, res = _kernel_body(program, refs, indent)
+    args, kinds = _cluster_args(in_dtypes, scalar, out_dtype)
+    return args, kinds, body + [f"{indent}out[k] = {res}"]
+
+
+def _cluster_args(in_dtypes: Sequence[str], scalar: Sequence[bool], out_dtype: str
+                  ) -> Tuple[List[str], List[tuple]]:
+    """The arguments ``out, i0, ...`` of a pointer loop over a fused cluster, and their
+    kinds (:mod:`symgraph.backends.native`)."""
     args = ["out"] + [f"i{k}" for k in range(len(in_dtypes))]
     kinds = [("p", out_dtype)] + [("s" if s else "p", d) for d, s in zip(in_dtypes, scalar)]
-    return args, kinds, body + [f"{indent}out[k] = {res}"]
+    return args, kinds
 
 
 def pointer_rows_source(name: str, program, in_dtypes: Sequence[str], scalar: Sequence[bool],

@@ -183,18 +183,33 @@ class CounterBits(S.ScalarOp):
     def kernel_lines(self, names: List[str], prefix: str) -> Tuple[List[str], str]:
         s, i = names
         z = f"{prefix}z"
-        lines = [f"{z} = {s} + ({i} >> np.uint64(1)) * np.uint64({GAMMA:#x})",
-                 f"{z} = ({z} ^ ({z} >> np.uint64(30))) * np.uint64({M1:#x})",
-                 f"{z} = ({z} ^ ({z} >> np.uint64(27))) * np.uint64({M2:#x})",
-                 f"{z} = {z} ^ ({z} >> np.uint64(31))"]
-        return lines, (f"np.uint32(({z} >> (({i} & np.uint64(1)) << np.uint64(5))) "
-                       f"& np.uint64(0xffffffff))")
+        return _output_lines(z, s, f"({i} >> np.uint64(1))"), \
+            (f"np.uint32(({z} >> (({i} & np.uint64(1)) << np.uint64(5))) "
+             f"& np.uint64(0xffffffff))")
+
+    #: elements 2j and 2j + 1 are the two halves of 64-bit output j
+    pair_position = 1
+
+    def pair_lines(self, names: List[str], pair: str, prefix: str
+                   ) -> Tuple[List[str], Tuple[str, str]]:
+        z = f"{prefix}z"
+        return _output_lines(z, names[0], pair), \
+            (f"np.uint32({z} & np.uint64(0xffffffff))", f"np.uint32({z} >> np.uint64(32))")
 
     def kernel_expr(self, names: List[str]) -> str:
         raise NotImplementedError("counter_bits takes several statements: kernel_lines")
 
     def __reduce__(self):
         return (_scalar, ())
+
+
+def _output_lines(z: str, s: str, j: str) -> List[str]:
+    """Loop statements leaving in ``z`` the 64-bit output ``j`` of the stream at Weyl state
+    ``s`` (uint64 expressions)."""
+    return [f"{z} = {s} + {j} * np.uint64({GAMMA:#x})",
+            f"{z} = ({z} ^ ({z} >> np.uint64(30))) * np.uint64({M1:#x})",
+            f"{z} = ({z} ^ ({z} >> np.uint64(27))) * np.uint64({M2:#x})",
+            f"{z} = {z} ^ ({z} >> np.uint64(31))"]
 
 
 COUNTER_BITS = CounterBits()

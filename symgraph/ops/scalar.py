@@ -135,6 +135,18 @@ class ScalarOp:
         takes several statements. By default no statement and :meth:`kernel_expr`."""
         return [], self.kernel_expr(names)
 
+    #: the operand that, when it is each element's flat position, lets two neighbouring
+    #: elements share work (:meth:`pair_lines`); None for ops without such work
+    pair_position: Optional[int] = None
+
+    def pair_lines(self, names: List[str], pair: str, prefix: str
+                   ) -> Tuple[List[str], Tuple[str, str]]:
+        """For an op with :attr:`pair_position`: the statements computing, once for elements
+        ``2 * pair`` and ``2 * pair + 1`` (``pair`` a uint64 expression), what they share,
+        and the expressions of the op at each; ``names`` are the operands, the same for both
+        elements except the position, which ``pair`` stands for."""
+        raise NotImplementedError(f"{self.name} shares no work between elements")
+
     def grad(self, inputs, output, gz) -> List:
         if self._grad is None:
             return [None] * len(inputs)

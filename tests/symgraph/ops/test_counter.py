@@ -149,6 +149,79 @@ def test_compiled_loops_match_the_reference(mode, rng):
     np.testing.assert_array_equal(b, (ref1 < 2 ** 31).astype(np.float32) + 1)
 
 
+def _bits(s: int, shape) -> np.ndarray:
+    n = int(np.prod(shape))
+    return np.array([reference(s, i) for i in range(n)], dtype=np.uint32).reshape(shape)
+
+
+#: programs whose flat loop computes two elements at a time when their Weyl state is the same
+#: for the whole loop (one 64-bit output gives both): (name, streams shared per pair, the
+#: program of (s, s2, x, thr, svec, index), its value from the reference bits of s and s2)
+PAIRED_CASES = [
+    ("dropout", 1,
+     lambda s, s2, x, thr, svec, i: x * T.cast(T.lt(counter_bits_op(s, i), 3865470566),
+                                               "float32") * np.float32(1.1111112),
+     lambda b, b2, xv, tv, sv: xv * (b < 3865470566).astype(np.float32)
+     * np.float32(1.1111112)),
+    ("a threshold per element", 1,
+     lambda s, s2, x, thr, svec, i: T.cast(T.lt(counter_bits_op(s, i), thr), "float32") + x,
+     lambda b, b2, xv, tv, sv: (b < tv).astype(np.float32) + xv),
+    ("two streams", 2,
+     lambda s, s2, x, thr, svec, i: x * T.cast(T.lt(counter_bits_op(s, i), 1 << 31) &
+                                               T.lt(counter_bits_op(s2, i), 3 << 30),
+                                               "float32"),
+     lambda b, b2, xv, tv, sv: xv * ((b < 1 << 31) & (b2 < 3 << 30)).astype(np.float32)),
+    ("a state per element: one element at a time", 0,
+     lambda s, s2, x, thr, svec, i: T.cast(T.lt(counter_bits_op(svec, i), thr), "float32") * x,
+     lambda b, b2, xv, tv, sv: (np.array(
+         [reference(int(w), k) for k, w in enumerate(sv.reshape(-1))],
+         dtype=np.uint32).reshape(xv.shape) < tv).astype(np.float32) * xv),
+]
+
+
+@pytest.mark.skipif(not HAVE_NUMBA, reason="needs numba (the [fast] extra)")
+@pytest.mark.parametrize("shape", [(256, 300), (300, 257)], ids=["even", "odd"])
+@pytest.mark.parametrize("name,streams,build,want", PAIRED_CASES,
+                         ids=[c[0] for c in PAIRED_CASES])
+def test_flat_loops_draw_two_elements_per_output(name, streams, build, want, shape, rng):
+    """numba's flat loops hash once per pair of elements (a 64-bit output, split in halves)
+    where the state is the same for the whole loop, and once per element otherwise; either
+    way every element, the last of an odd count too, has the reference's bits."""
+    s0 = int(rng.integers(0, 2 ** 63)) * 2 + 1
+    s1 = int(rng.integers(0, 2 ** 63))
+    sv, sv2 = T.scalar("s", dtype="uint64"), T.scalar("s2", dtype="uint64")
+    x, thr = T.fmatrix("x"), T.matrix("thr", dtype="uint32")
+    svec = T.matrix("svec", dtype="uint64")
+    expr = build(sv, sv2, x, thr, svec, FlatIndex()(x.shape))
+    f = symgraph.function([sv, sv2, x, thr, svec], expr, mode="NUMBA",
+                          on_unused_input="ignore")
+    loop = f.source.split("def flat(")[1].split("def nd(")[0]
+    assert loop.count("* np.uint64(0x9e3779b97f4a7c15)") == (2 * streams if streams else 1)
+    assert ("for j in range(out.shape[0] >> 1)" in loop) == bool(streams)
+    xv = rng.random(shape, dtype=np.float32)
+    tv = rng.integers(0, 2 ** 32, size=shape, dtype=np.uint32)
+    states = rng.integers(0, 2 ** 63, size=shape, dtype=np.uint64)
+    got = f(np.uint64(s0), np.uint64(s1), xv, tv, states)
+    np.testing.assert_array_equal(got, want(_bits(s0, shape), _bits(s1, shape), xv, tv, states))
+
+
+@pytest.mark.skipif(not HAVE_NUMBA, reason="needs numba (the [fast] extra)")
+@pytest.mark.parametrize("shape", [(256, 300), (300, 257)], ids=["even", "odd"])
+def test_a_masked_update_draws_two_elements_per_output(shape, rng):
+    """An update reading its own target (``W <- W * mask``, the loop that reads the operand
+    through its output) draws by pairs too: three calls against the reference."""
+    W = symgraph.shared(rng.random(shape, dtype=np.float32), name="W")
+    sv = T.scalar("s", dtype="uint64")
+    keep = T.lt(counter_bits_op(sv, FlatIndex()(W.shape)), 3 << 30)
+    f = symgraph.function([sv], [], updates=[(W, W * T.cast(keep, "float32"))], mode="NUMBA")
+    want = W.get_value()
+    for call in range(3):
+        s = int(rng.integers(0, 2 ** 63))
+        f(np.uint64(s))
+        want = want * (_bits(s, shape) < 3 << 30).astype(np.float32)
+        np.testing.assert_array_equal(W.get_value(), want, err_msg=f"call {call}")
+
+
 def test_counter_bits_refuses_other_dtypes():
     with pytest.raises(TypeError, match="uint64"):
         counter_bits_op(T.scalar("s", dtype="int64"), FlatIndex()((3,)))
