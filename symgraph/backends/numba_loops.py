@@ -182,13 +182,20 @@ def numba_source(program, in_dtypes: Sequence[str], scalar: Sequence[bool], out_
     return "\n".join(src)
 
 
+def _pointer_function(name: str, args: Sequence[str], counts: Sequence[str],
+                      lines: Sequence[str]) -> str:
+    """Source of the module of a pointer loop: function ``name(*args, *counts)`` (the counts
+    are element counts, kind ``("n",)``) whose body is ``lines``."""
+    return "\n".join(["import math", "import numpy as np", "", "",
+                      f"def {name}({', '.join([*args, *counts])}):", *lines, ""])
+
+
 def _pointer_loop(name: str, args: Sequence[str], kinds: Sequence[tuple],
                   body: Sequence[str]) -> Tuple[str, List[tuple]]:
     """Source and argument kinds (:mod:`symgraph.backends.native`) of a serial loop
     ``name(*args, n)`` over raw pointers running ``body`` (lines at loop depth) for each k."""
-    src = ["import math", "import numpy as np", "", "", f"def {name}({', '.join(args)}, n):",
-           "    for k in range(n):", *body, ""]
-    return "\n".join(src), list(kinds) + [("n",)]
+    return (_pointer_function(name, args, ["n"], ["    for k in range(n):", *body]),
+            list(kinds) + [("n",)])
 
 
 def pointer_loop_source(name: str, program, in_dtypes: Sequence[str], scalar: Sequence[bool],
@@ -202,9 +209,7 @@ def pointer_loop_source(name: str, program, in_dtypes: Sequence[str], scalar: Se
     step, whose ``sqrt`` and division are cheap only in vector registers."""
     args, kinds = _cluster_args(in_dtypes, scalar, out_dtype)
     loop = _flat_loop(program, _flat_refs(scalar, index, same), scalar, "n")
-    src = ["import math", "import numpy as np", "", "", f"def {name}({', '.join(args)}, n):",
-           *loop, ""]
-    return "\n".join(src), kinds + [("n",)]
+    return _pointer_function(name, args, ["n"], loop), kinds + [("n",)]
 
 
 def _cluster_loop(program, in_dtypes: Sequence[str], scalar: Sequence[bool], out_dtype: str,
@@ -236,11 +241,9 @@ def pointer_rows_source(name: str, program, in_dtypes: Sequence[str], scalar: Se
     process whose kernel cache is warm still never starts numba."""
     args, kinds, body = _cluster_loop(program, in_dtypes, scalar, out_dtype,
                                       _flat_refs(scalar, index, same, rows), "            ")
-    src = ["import math", "import numpy as np", "", "",
-           f"def {name}({', '.join(args)}, nrows, ncols):",
-           "    for r in range(nrows):", "        base = r * ncols",
-           "        for c in range(ncols):", "            k = base + c", *body, ""]
-    return "\n".join(src), kinds + [("n",), ("n",)]
+    lines = ["    for r in range(nrows):", "        base = r * ncols",
+             "        for c in range(ncols):", "            k = base + c", *body]
+    return _pointer_function(name, args, ["nrows", "ncols"], lines), kinds + [("n",), ("n",)]
 
 
 def _row_vectors(arrays: Sequence[np.ndarray], shape: Tuple[int, ...]) -> Optional[tuple]:
