@@ -143,11 +143,12 @@ class Op:
         evaluating to the result."""
         raise NotImplementedError(f"{self} does not accumulate")
 
-    def emit_update_late(self, names: Sequence[str]) -> Optional[str]:
+    def emit_update_late(self, names: Sequence[str], loops: str) -> Optional[str]:
         """(``accumulates_into`` ops, optional) An expression giving a callable without
         arguments, run by C (no Python code of its own), that accumulates the update into the
         accumulated input's own storage, or None when it cannot be made for these values;
-        None (the default) when the op has no such form. The commit runs it right before it
+        None (the default) when the op has no such form. ``loops`` names the back end's
+        loops, as ``buffer.loops`` does for :meth:`emit_into`. The commit runs it right before it
         assigns the updates, in the same C-level loop (:func:`symgraph.compile.commit.
         commit`), so nothing can fail or be interrupted between the two, and the accumulated
         input needs no copy into a spare buffer."""

@@ -20,13 +20,14 @@ whose maxima hold a nan goes to the NumPy code (which routes it to the first nan
 ``argmax`` does).
 
 The convolutions' window loops, float32 3x3 stride-1 correlations and their filter gradients
-by Winograd's algorithm, are :mod:`symgraph.backends.numba_winograd`.
+by Winograd's algorithm, are :mod:`symgraph.backends.numba_winograd`; the products over the
+nonzeros of a sparse left operand, :mod:`symgraph.backends.sparse_dot`.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from symgraph.backends import numba_winograd
+from symgraph.backends import numba_winograd, sparse_dot
 from symgraph.backends.numba_loops import module_once
 from symgraph.backends.windows import WindowLoops
 
@@ -147,6 +148,12 @@ class NumbaWindowLoops(WindowLoops):
         if not numba_winograd.applies_grad_weights(x, gz, pad):
             return None
         return numba_winograd.correlate_grad_weights(x, gz, pad, work)
+
+    def sparse_product(self, a, b, out):
+        return sparse_dot.product(a, b, out)
+
+    def sparse_accumulate_late(self, c, alpha, a, b):
+        return sparse_dot.accumulate_late(c, alpha, a, b)
 
 
 NUMBA_LOOPS = NumbaWindowLoops()

@@ -1,5 +1,6 @@
-"""The window loops a back end gives the pooling and convolution ops (``buffer.loops`` in their
-emitted code, see :meth:`symgraph.op.Op.emit_into`).
+"""The loops a back end gives the pooling, convolution and product ops (``buffer.loops`` in
+their emitted code, see :meth:`symgraph.op.Op.emit_into`): window loops, and products that
+skip the zeros of a sparse left operand.
 
 The NumPy back end has none: every method of :class:`WindowLoops` returns None and the op runs
 its NumPy code. The numba back end's compiled loops are
@@ -35,6 +36,18 @@ class WindowLoops:
     def correlate3x3_grad_weights(self, x, gz, pad, work):
         """The filter gradient of :meth:`correlate3x3` (``gz``: the gradient of its output),
         an (O, C, 3, 3) work array, or None when these loops do not take the case."""
+        return None
+
+    def sparse_product(self, a, b, out):
+        """``a @ b`` (matrices) into ``out`` as a sum over the nonzero entries of ``a``;
+        ``out``, or None (``out`` untouched) when these loops do not take the case or ``a``
+        is not sparse enough: the op then computes the dense product."""
+        return None
+
+    def sparse_accumulate_late(self, c, alpha, a, b):
+        """A callable without arguments, run by C alone, that adds ``alpha * a @ b`` (over the
+        nonzero entries of ``a``) into ``c`` in place (see
+        :meth:`symgraph.op.Op.emit_update_late`), or None as for :meth:`sparse_product`."""
         return None
 
 

@@ -59,7 +59,9 @@ class CommitWriter:
         self.late: Dict[int, str] = {}
         for u in self.deferred:
             if u.node.op.accumulates_into is not None and u.value not in read:
-                expr = u.node.op.emit_update_late(self._input_names(u))
+                # the back end's loops, as planned nodes reach them (``buffer.loops``)
+                ns.setdefault("_loops", planned.backend.window_loops)
+                expr = u.node.op.emit_update_late(self._input_names(u), "_loops")
                 if expr is not None:
                     self.late[u.index] = expr
         self._group_list: Optional[List[List[Update]]] = None

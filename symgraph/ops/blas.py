@@ -16,6 +16,16 @@ from symgraph.ops.variable import TensorVariable, as_tensor_variable
 from symgraph.types import TensorType, broadcast_shapes, discrete_dtypes, result_dtype
 
 
+def dot_into(a: np.ndarray, b: np.ndarray, out: np.ndarray, loops) -> np.ndarray:
+    """``a @ b`` into ``out`` (matrices of one float dtype): by the back end's ``loops`` over
+    the nonzero entries of ``a`` when they take it (a sparse input layer: the same terms
+    without the zero ones, summed in another order), else by BLAS through ``matmul`` (NumPy's
+    ``dot`` with ``out=`` may take a slow non-BLAS path)."""
+    if loops.sparse_product(a, b, out) is None:
+        np.matmul(a, b, out=out)
+    return out
+
+
 class Dot(Op):
     """``np.dot`` of two tensors of at most two dimensions.
 
@@ -24,6 +34,7 @@ class Dot(Op):
     """
 
     copies = True
+    emit_helpers = {"_dot_into": dot_into}
 
     def make_node(self, x, y) -> Apply:
         x, y = as_tensor_variable(x), as_tensor_variable(y)
@@ -54,8 +65,7 @@ class Dot(Op):
 
     def emit_into(self, node, names, buffer) -> str:
         a, b = names
-        # matmul: NumPy's dot with out= may take a slow non-BLAS path
-        return f"np.matmul({a}, {b}, out={buffer(f'({a}.shape[0], {b}.shape[1])')})"
+        return f"_dot_into({a}, {b}, {buffer(f'({a}.shape[0], {b}.shape[1])')}, {buffer.loops})"
 
     def infer_shape(self, node, shapes):
         xs, ys = shapes
@@ -138,9 +148,9 @@ class Gemm(Op):
         c, alpha, a, b = names
         return f"_gemm_update({out}, {c}, {alpha}, {a}, {b})"
 
-    def emit_update_late(self, names):
+    def emit_update_late(self, names, loops):
         c, alpha, a, b = names
-        return f"_gemm_late({c}, {alpha}, {a}, {b})"
+        return f"_gemm_late({c}, {alpha}, {a}, {b}, {loops})"
 
     def emit(self, names):
         return f"_gemm_into(np.array({names[0]}), {names[1]}, {names[2]}, {names[3]})"
@@ -208,15 +218,20 @@ def gemm_update(out, c: np.ndarray, alpha, a: np.ndarray, b: np.ndarray) -> np.n
     return gemm_into(out, alpha, a, b)
 
 
-def gemm_late(c: np.ndarray, alpha, a: np.ndarray, b: np.ndarray):
+def gemm_late(c: np.ndarray, alpha, a: np.ndarray, b: np.ndarray, loops=None):
     """A callable without arguments that computes ``c += alpha * a @ b`` in place, by one call
-    of SciPy's BLAS ``?gemm`` (C code from end to end), when called; None when it cannot be
-    done so: no SciPy, ``c`` not C-contiguous, aligned and writeable, other dtypes, or an
-    operand sharing ``c``'s memory. Same arithmetic as :func:`gemm_into`, so the same bits.
-    The shapes must have passed :func:`gemm_check`."""
+    of native code (C from end to end), when called; None when it cannot be done so: no
+    SciPy, ``c`` not C-contiguous, aligned and writeable, other dtypes, or an operand sharing
+    ``c``'s memory. The call is the back end's ``loops`` over the nonzero entries of ``a``
+    when they take it (see :func:`dot_into`), else SciPy's BLAS ``?gemm``: the same arithmetic
+    as :func:`gemm_into`, so the same bits. The shapes must have passed :func:`gemm_check`."""
     if not (c.flags.c_contiguous and c.flags.aligned and c.flags.writeable and c.size) or \
             a.dtype != c.dtype or b.dtype != c.dtype:
         return None
+    if loops is not None:
+        sparse = loops.sparse_accumulate_late(c, alpha, a, b)
+        if sparse is not None:
+            return sparse
     fn = _blas_gemm(c.dtype)
     if fn is None or np.may_share_memory(a, c) or np.may_share_memory(b, c):
         return None

@@ -1,0 +1,266 @@
+"""Matrix products that skip the zeros of their left operand (the numba back end's loops).
+
+A network's first layer multiplies its input by a weight matrix, forward (``x @ W``) and for
+the weight gradient (``x.T @ g``). MNIST's pixels are four-fifths zeros, and dropout or masking
+noise adds more, so a dense product spends most of its multiplications on zeros. When the
+left operand ``a`` of a float product is mostly zeros, this module computes ``a @ b`` as a sum
+over its nonzero entries only: each row of ``a`` is compacted into (column, value) pairs, and
+the row of the result is a sum of the rows of ``b`` those pairs name, four at a time, each
+read once with unit stride (a loop LLVM vectorises).
+
+The result is the dense product's up to rounding: its terms are the same, summed in another
+order, without the ``0 * b[k, j]`` terms. Those add nothing unless ``b`` holds an inf or a
+nan (``0 * inf`` is nan), so an operand ``b`` that is not finite everywhere goes to the dense
+product; the sign of an exact zero may differ (a sum of no terms is ``+0``).
+
+The loops are Python over raw pointers, compiled by numba once and kept as object code
+(:mod:`symgraph.backends.native`): a warm kernel cache runs them without starting numba. Each
+call chooses: small products, operands the loops do not take, and left operands with more
+than :data:`DENSITY` nonzeros per entry (first estimated from two rows, then counted while
+compacting) use BLAS. Measured on the study's first layer (batch 100, 784 x 500, float32,
+16-17 % nonzeros, one core): see benchmarks/README.md.
+"""
+from __future__ import annotations
+
+import functools
+import threading
+from typing import Callable, Optional, Tuple
+
+import numpy as np
+
+from symgraph.backends import native
+
+#: the largest fraction of nonzero entries of the left operand for which the sparse loops run
+DENSITY = 0.25
+#: products of fewer multiply-adds than this stay dense (the calls cost a few microseconds)
+MIN_WORK = 1 << 22
+#: ... and so do products with fewer columns than this (a short row is a short loop)
+MIN_COLUMNS = 256
+#: the first estimate of the density reads every (m // SAMPLE_ROWS)-th row of ``a`` at every
+#: (kk // SAMPLE_COLUMNS)-th column
+SAMPLE_ROWS, SAMPLE_COLUMNS = 16, 64
+#: nonzeros of a row of ``a`` summed per pass over the accumulated row
+UNROLL = 6
+
+_EXPONENT = {np.dtype(np.float32): ("uint32", 0x7F800000),
+             np.dtype(np.float64): ("uint64", 0x7FF0000000000000)}
+
+
+def compact_source() -> str:
+    """``compact(a, ptr, idx, val, m, kk, sa0, sa1, limit)``: the nonzeros of the ``m`` x
+    ``kk`` matrix at ``a`` (strides ``sa0``, ``sa1`` in elements), row by row, as CSR arrays:
+    row ``i``'s columns ``idx[ptr[i]:ptr[i + 1]]`` and values ``val[...]``. Stops with
+    ``ptr[m] = -1`` once more than ``limit`` were found. Branch-free: every entry is stored,
+    and the count moves on past the nonzero ones."""
+    return "\n".join([
+        "def compact(a, ptr, idx, val, m, kk, sa0, sa1, limit):",
+        "    cnt = 0",
+        "    for i in range(m):",
+        "        if cnt > limit:",
+        "            ptr[m] = -1",
+        "            return",
+        "        ptr[i] = cnt",
+        "        base = i * sa0",
+        "        for k in range(kk):",
+        "            v = a[base + k * sa1]",
+        "            idx[cnt] = k",
+        "            val[cnt] = v",
+        "            cnt += v != 0",
+        "    ptr[m] = cnt if cnt <= limit else -1",
+        ""])
+
+
+def finite_source(bits: str, mask: int) -> str:
+    """``finite(bits, res, kk, n, sb)``: ``res[0]`` nonzero when the ``kk`` x ``n`` matrix at
+    ``bits`` (its entries seen as integers of type ``bits``, row stride ``sb``) holds an inf or
+    a nan: an entry whose exponent field (``& mask``) is all ones. An integer OR over the
+    entries, which LLVM vectorises (26-35 us for 392,000 float32, against 285 us for a loop
+    it did not)."""
+    return "\n".join([
+        "def finite(bits, res, kk, n, sb):",
+        f"    mask = np.{bits}({mask})",
+        f"    bad = np.{bits}(0)",
+        "    for k in range(kk):",
+        "        base = k * sb",
+        "        for j in range(n):",
+        f"            bad |= np.{bits}((bits[base + j] & mask) == mask)",
+        "    res[0] = bad",
+        ""])
+
+
+def multiply_source(unroll: int = UNROLL) -> str:
+    """``multiply(c, b, ptr, idx, val, s, alpha, m, n, sb, sc, acc)``: for each row ``i`` of
+    the CSR arrays, ``s`` = the sum over its entries of ``val * b[idx, :]`` (``unroll``
+    entries per pass), then row ``i`` of ``c`` (row stride ``sc``) = ``s`` (``acc`` 0) or
+    ``c + alpha * s`` (``acc`` 1, BLAS ``?gemm`` with ``beta = 1``)."""
+    ks = range(unroll)
+    terms = " + ".join(f"v{u} * b[o{u} + j]" for u in ks)
+    return "\n".join([
+        "def multiply(c, b, ptr, idx, val, s, alpha, m, n, sb, sc, acc):",
+        "    for i in range(m):",
+        "        for j in range(n):",
+        "            s[j] = 0",
+        "        q = ptr[i]",
+        "        end = ptr[i + 1]",
+        f"        while q + {unroll} <= end:",
+        *[f"            o{u} = idx[q + {u}] * sb" for u in ks],
+        *[f"            v{u} = val[q + {u}]" for u in ks],
+        "            for j in range(n):",
+        f"                s[j] += {terms}",
+        f"            q += {unroll}",
+        "        while q < end:",
+        "            o0 = idx[q] * sb",
+        "            v0 = val[q]",
+        "            for j in range(n):",
+        "                s[j] += v0 * b[o0 + j]",
+        "            q += 1",
+        "        base = i * sc",
+        "        if acc:",
+        "            for j in range(n):",
+        "                c[base + j] += alpha * s[j]",
+        "        else:",
+        "            for j in range(n):",
+        "                c[base + j] = s[j]",
+        ""])
+
+
+def describe() -> str:
+    """When the products go over the nonzeros of their left operand (for records)."""
+    return (f"left operands with at most {DENSITY:.0%} nonzeros, products of at least "
+            f"{MIN_WORK} multiply-adds and {MIN_COLUMNS} columns, float32/float64")
+
+
+def _module(body: str) -> str:
+    return "\n".join(["import math", "import numpy as np", "", "", body])
+
+
+@functools.lru_cache(maxsize=None)
+def _loops(dtype: str) -> Optional[Tuple[Callable, Callable, Callable]]:
+    """The three native loops for float ``dtype`` (compiled once per process, or loaded from
+    the kernel cache), or None where they cannot run natively (no numba or llvmlite)."""
+    from symgraph.backends.numba_loops import cache_dir, numba_available
+    if not numba_available():
+        return None
+    bits, mask = _EXPONENT[np.dtype(dtype)]
+    n = ("n",)
+    compact = native.loop(_module(compact_source()), "compact",
+                          [("p", dtype), ("p", "int64"), ("p", "int32"), ("p", dtype),
+                           n, n, n, n, n], cache_dir())
+    finite = native.loop(_module(finite_source(bits, mask)), "finite",
+                         [("p", bits), ("p", bits), n, n, n], cache_dir())
+    multiply = native.loop(_module(multiply_source()), "multiply",
+                           [("p", dtype), ("p", dtype), ("p", "int64"), ("p", "int32"),
+                            ("p", dtype), ("p", dtype), ("s", dtype), n, n, n, n, n],
+                           cache_dir())
+    if compact is None or finite is None or multiply is None:
+        return None
+    return compact, finite, multiply
+
+
+class _Work(threading.local):
+    """This thread's scratch arrays, kept between calls (grown when too small)."""
+
+    def get(self, name: str, size: int, dtype) -> np.ndarray:
+        arr = getattr(self, name, None)
+        if arr is None or arr.size < size or arr.dtype != dtype:
+            arr = np.empty(max(size, 1), dtype)
+            setattr(self, name, arr)
+        return arr[:size]
+
+
+_work = _Work()
+
+
+def _address(a: np.ndarray) -> int:
+    return a.__array_interface__["data"][0]
+
+
+def _takes(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> bool:
+    """Operands the loops take: float matrices of one dtype, ``b`` and ``c`` with contiguous
+    rows (``c``'s apart), ``c`` writeable and apart from ``a`` and ``b``, a product large and
+    wide enough, and a sample of ``a`` sparse enough."""
+    if a.ndim != 2 or b.ndim != 2 or c.ndim != 2 or a.dtype not in _EXPONENT or \
+            not a.dtype == b.dtype == c.dtype:
+        return False
+    m, kk = a.shape
+    n = b.shape[1]
+    if b.shape[0] != kk or c.shape != (m, n) or n < MIN_COLUMNS or m * kk * n < MIN_WORK:
+        return False
+    size = a.itemsize
+    if b.strides[1] != size or c.strides[1] != size or not c.flags.writeable or \
+            any(st % size for st in a.strides + b.strides + c.strides) or \
+            min(a.strides + b.strides + c.strides) < 0:
+        return False
+    if c.strides[0] < n * size:
+        return False
+    # a first estimate from about a thousand entries spread over ``a`` (a few microseconds):
+    # a dense operand goes to BLAS before any compaction
+    sample = a[::max(1, m // SAMPLE_ROWS), ::max(1, kk // SAMPLE_COLUMNS)]
+    if np.count_nonzero(sample) > DENSITY * sample.size:
+        return False
+    return not (np.may_share_memory(c, a) or np.may_share_memory(c, b))
+
+
+def _prepare(a: np.ndarray, b: np.ndarray, keep: bool):
+    """Compact ``a`` and check ``b``: the multiply loop and its arguments (``c`` and ``alpha``
+    left out), or None when the product should be dense (``a`` too dense, ``b`` not finite,
+    no native loops). ``keep``: the CSR arrays are this thread's kept scratch (dead when the
+    caller returns) rather than new arrays (alive as long as the returned arguments)."""
+    loops = _loops(a.dtype.name)
+    if loops is None:
+        return None
+    compact, finite, multiply = loops
+    m, kk = a.shape
+    n = b.shape[1]
+    size = a.itemsize
+    if keep:
+        ptr = _work.get("ptr", m + 1, np.int64)
+        idx = _work.get("idx", m * kk, np.int32)
+        val = _work.get("val", m * kk, a.dtype)
+        s = _work.get(f"s{size}", n, a.dtype)
+    else:
+        ptr, idx, val = np.empty(m + 1, np.int64), np.empty(m * kk, np.int32), \
+            np.empty(m * kk, a.dtype)
+        s = np.empty(n, a.dtype)
+    compact(_address(a), _address(ptr), _address(idx), _address(val), m, kk,
+            a.strides[0] // size, a.strides[1] // size, int(DENSITY * m * kk))
+    if ptr[m] < 0:
+        return None
+    bits, mask = _EXPONENT[a.dtype]
+    res = _work.get("res", 1, np.dtype(bits))
+    finite(_address(b), _address(res), kk, n, b.strides[0] // size)
+    if res[0]:
+        return None
+    return multiply, (_address(b), _address(ptr), _address(idx), _address(val), _address(s)), \
+        (m, n, b.strides[0] // size), (ptr, idx, val, s, b)
+
+
+def product(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> Optional[np.ndarray]:
+    """``a @ b`` into ``out`` over the nonzeros of ``a``; None (``out`` untouched) when the
+    dense product should compute it."""
+    if not _takes(a, b, out):
+        return None
+    prep = _prepare(a, b, keep=True)
+    if prep is None:
+        return None
+    multiply, ptrs, (m, n, sb), _ = prep
+    multiply(_address(out), *ptrs, 0.0, m, n, sb, out.strides[0] // out.itemsize, 0)
+    return out
+
+
+def accumulate_late(c: np.ndarray, alpha, a: np.ndarray, b: np.ndarray
+                    ) -> Optional[Callable[[], int]]:
+    """A callable without arguments that adds ``alpha * a @ b`` (over the nonzeros of ``a``)
+    into ``c`` in place: one call of native code, which cannot fail, so a commit may run it
+    among its assignments. ``a`` is compacted and ``b`` checked now (``a`` and ``b`` must not
+    change before the call); None when the dense product should compute it."""
+    if not _takes(a, b, c):
+        return None
+    prep = _prepare(a, b, keep=False)
+    if prep is None:
+        return None
+    multiply, ptrs, (m, n, sb), keep = prep
+    fn = functools.partial(multiply, _address(c), *ptrs, float(alpha), m, n, sb,
+                           c.strides[0] // c.itemsize, 1)
+    fn.keep = keep  # the CSR arrays and b stay alive until the call
+    return fn
