@@ -38,7 +38,10 @@ GEMM-only step measured now (:mod:`benchmarks.products`). Each run reports the b
 actually used, its set-up, training and evaluation seconds, and its process's peak memory;
 the log line and the session's record in config.json give the products' achieved GFLOP/s in
 training and its fraction of that rate, per run and for the session, and the ETA counts the
-runs' training and evaluation only (a process's first run also imports and compiles).
+runs' training and evaluation only (a process's first run also imports and compiles). The
+rate counts the dense products' operations: where the back end skips the zeros of the input
+layer's operand (numba, ``compute.sparse_products``), it does fewer, and the fraction can pass
+100 %.
 
 Schedulers: ``serial`` (default for ``--jobs 1``), ``processes`` (``--jobs N`` spawned workers,
 BLAS threads set in their environment before NumPy loads), ``dask`` (a ``LocalCluster`` of
@@ -322,7 +325,10 @@ def run_study(args: argparse.Namespace) -> Dict:
         compute = _compute(args)
         rate = compute["gemm_rate"]
         cache = f", kernel cache {compute['kernel_cache']}" if compute["kernel_cache"] else ""
-        print(f"back end: {compute['backend']}{cache}; products by {compute['gemm_path']}; "
+        sparse = (f" (and over the nonzeros of {compute['sparse_products']})"
+                  if compute["sparse_products"] else "")
+        print(f"back end: {compute['backend']}{cache}; products by {compute['gemm_path']}"
+              f"{sparse}; "
               f"GEMM-only step {rate['step_cpu_seconds'] * 1e3:.2f} ms of CPU time = "
               f"{rate['gflops']:.1f} GFLOP/s ({rate['flops_per_step'] / 1e6:.0f} MFLOP per "
               f"step, measured now; {rate['step_seconds'] * 1e3:.2f} ms of wall time)",
@@ -414,10 +420,12 @@ def run_study(args: argparse.Namespace) -> Dict:
 
 def _compute(args: argparse.Namespace) -> Dict:
     """What computes this session's runs, as far as this process can tell: the back end that
-    FAST_RUN picks here and its kernel cache, the BLAS route of in-place products, and the
+    FAST_RUN picks here and its kernel cache, the BLAS route of in-place products, when the
+    back end's products skip the zeros of a sparse left operand (the input layer), and the
     GEMM-only rate of the study's products measured now with a run's BLAS thread count (the
     runs report the back end they actually used)."""
     from symgraph import backends
+    from symgraph.backends import sparse_dot
     from symgraph.ops.blas import gemm_path
     name = backends.resolve("auto")
     sizes = products.layer_sizes(args.model, args.hidden)
@@ -425,7 +433,8 @@ def _compute(args: argparse.Namespace) -> Dict:
         rate = products.gemm_rate(sizes, args.batch_size, args.dtype)
     return {"backend": name,
             "kernel_cache": backends.cache_dir() if name != "numpy" else None,
-            "gemm_path": gemm_path(args.dtype), "gemm_rate": rate}
+            "gemm_path": gemm_path(args.dtype), "gemm_rate": rate,
+            "sparse_products": sparse_dot.describe() if name != "numpy" else None}
 
 
 def _warm_kernels(args: argparse.Namespace, todo: List[Dict]) -> None:
@@ -472,7 +481,8 @@ def _main(argv: Optional[Sequence[str]]) -> int:
             f"{report['wall']:.1f} s")
     eff = report.get("efficiency")
     if eff:
-        line += (f"; products at {eff['gflops']:.1f} GFLOP/s of training CPU time = "
+        line += (f"; products at {eff['gflops']:.1f} GFLOP/s (dense count) of training CPU "
+                 f"time = "
                  f"{eff['fraction_of_gemm']:.0%} of the GEMM-only rate "
                  f"({eff['wall_fraction']:.0%} in wall time); study throughput "
                  f"{eff['throughput_gflops']:.1f} GFLOP/s over the wall time with "

@@ -52,7 +52,7 @@ class Progress:
                f"{last['test_accuracy']:.4f}, test loss {last['test_loss']:.4f}")
         if record is not None:
             msg += (f"; {record['train_seconds']:.1f} s training on {record['backend']}, "
-                    f"products at {record['gflops']:.1f} GFLOP/s of CPU time = "
+                    f"products at {record['gflops']:.1f} GFLOP/s (dense count) of CPU time = "
                     f"{record['fraction_of_gemm']:.0%} of GEMM-only "
                     f"({record['wall_fraction']:.0%} in wall time)")
         self.advance(msg, steady_seconds)

@@ -22,6 +22,7 @@ default one thread per run). Measured tables: benchmarks/README.md.
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import json
 import os
 import statistics
@@ -33,7 +34,7 @@ import numpy as np
 
 from benchmarks import products
 from benchmarks import results as R
-from benchmarks.optimizer_run import build_model
+from benchmarks.optimizer_run import build_model, load_data
 from models import cli
 from models import threads as blas
 
@@ -63,18 +64,37 @@ def timed_turns(fns: Dict[str, Callable[[], object]], rounds: int) -> Dict[str, 
             for k in fns}
 
 
+#: minibatches the steps cycle through (gathered once, before the timing)
+BATCHES = 32
+
+
+def minibatches(data: str, batch: int, seed: int = 0, data_dir: str = "") -> List[tuple]:
+    """:data:`BATCHES` minibatches ``(x, y)`` of the study's input: random MNIST training
+    images and labels (``data='mnist'``, from ``data_dir`` or else the study's default
+    folders, as the study reads them; 81 % of their pixels are zeros, which the numba back
+    end's first-layer products skip) or uniform random pixels (``'random'``, no zeros: every
+    product dense)."""
+    rng = np.random.default_rng(seed)
+    if data == "random":
+        return [(rng.random((batch, 784), dtype=np.float32),
+                 rng.integers(0, 10, batch).astype(np.int32)) for _ in range(BATCHES)]
+    (x_tr, y_tr), _ = load_data("mnist", data_dir, 0, 0, SPEC["dtype"])
+    picks = [rng.integers(0, len(x_tr), batch) for _ in range(BATCHES)]
+    return [(x_tr[p], y_tr[p].astype(np.int32)) for p in picks]
+
+
 def build(backends: Sequence[str], optimizers_: Sequence[str], dropout: float, batch: int,
-          seed: int = 0) -> Dict[str, Callable[[], object]]:
+          seed: int = 0, data: str = "mnist", data_dir: str = ""
+          ) -> Dict[str, Callable[[], object]]:
     """The functions timed: ``gemm_only``, ``<backend>/<optimizer>`` (the study's step),
-    ``<backend>/<optimizer>/no-dropout`` and ``<backend>/dropout`` (the draw and mask)."""
+    ``<backend>/<optimizer>/no-dropout`` and ``<backend>/dropout`` (the draw and mask), each
+    call on the next of the :func:`minibatches` of ``data``."""
     import optimizers
     import symgraph
     import symgraph.tensor as T
     from models.layers import dropout as dropout_layer
     from models.training import Trainer
-    rng = np.random.default_rng(seed)
-    x = rng.random((batch, 784), dtype=np.float32)
-    y = rng.integers(0, 10, batch).astype(np.int32)
+    batches = minibatches(data, batch, seed, data_dir)
     fns: Dict[str, Callable[[], object]] = {
         "gemm_only": products.gemm_only_step(products.layer_sizes("mlp", SPEC["hidden"]),
                                              batch, SPEC["dtype"], seed)}
@@ -86,21 +106,29 @@ def build(backends: Sequence[str], optimizers_: Sequence[str], dropout: float, b
                 trainer = Trainer(model, optimizers.get(opt), mode=mode)
                 if trainer.backend != backend:
                     raise RuntimeError(f"asked for back end {backend}, got {trainer.backend}")
-                fns[f"{backend}/{opt}{suffix}"] = (lambda f=trainer._train: f(x, y))
+                fns[f"{backend}/{opt}{suffix}"] = _cycled(trainer._train, batches)
         xv = T.fmatrix("x")
         stream = symgraph.RandomStream(seed + 1)
         f = symgraph.function([xv], dropout_layer(xv, dropout, stream, True), mode=mode)
-        fns[f"{backend}/dropout"] = (lambda f=f: f(x))
+        fns[f"{backend}/dropout"] = _cycled(f, [(x,) for x, _ in batches])
     return fns
 
 
+def _cycled(fn: Callable, args: List[tuple]) -> Callable[[], object]:
+    """``fn`` called on the next of ``args`` at each call, round and round."""
+    turn = itertools.cycle(args)
+    return lambda: fn(*next(turn))
+
+
 def run(backends: Sequence[str], optimizers_: Sequence[str], rounds: int, repeat: int,
-        dropout: float = 0.1, batch: int = 100) -> Dict:
+        dropout: float = 0.1, batch: int = 100, data: str = "mnist", data_dir: str = ""
+        ) -> Dict:
     """Build and time everything ``repeat`` times; the results of each repetition."""
-    fns = build(backends, optimizers_, dropout, batch)
+    fns = build(backends, optimizers_, dropout, batch, data=data, data_dir=data_dir)
     reps = [timed_turns(fns, rounds) for _ in range(repeat)]
     return {"config": {"backends": list(backends), "optimizers": list(optimizers_),
                        "rounds": rounds, "repeat": repeat, "dropout": dropout, "batch": batch,
+                       "data": data,
                        "load_average": os.getloadavg(), "numpy": np.__version__},
             "repetitions": reps}
 
@@ -176,6 +204,12 @@ def build_parser() -> cli.Parser:
     p.add_argument("--backends", metavar="NAMES", default=None,
                    help="comma-separated back ends (default: numpy, and numba when "
                         "installed)")
+    p.add_argument("--data", choices=("mnist", "random"), default="mnist",
+                   help="the minibatches: MNIST training images as the study reads them "
+                        "(from --data-dir or $SYMGRAPH_DATA/mnist) or uniform random pixels")
+    p.add_argument("--data-dir", metavar="DIR", default="",
+                   help="the folder of MNIST's IDX files (else $SYMGRAPH_DATA/mnist, then "
+                        "~/.cache/symgraph/mnist; never downloads)")
     p.add_argument("--rounds", metavar="N", type=count, default=200,
                    help="turns per repetition (each function timed once per turn)")
     p.add_argument("--repeat", metavar="N", type=count, default=3, help="repetitions")
@@ -217,7 +251,8 @@ def _main(argv: Optional[Sequence[str]]) -> int:
     with blas.limited(threads.count) as how:
         if how is None:
             print(blas.not_applied_warning(threads), file=sys.stderr, flush=True)
-        res = run(backends, opts, args.rounds, args.repeat)
+        res = run(backends, opts, args.rounds, args.repeat, data=args.data,
+                  data_dir=args.data_dir)
     res["config"].update(threads=threads.count, cpus=cpus,
                          load_average_after=os.getloadavg())
     print(f"times: median {args.clock} time per call (ratio to the GEMM-only step of the "

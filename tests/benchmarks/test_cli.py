@@ -27,6 +27,7 @@ from models import data as D
 COMMANDS = ["benchmarks.optimizers", "benchmarks.autoencoders", "benchmarks.plot",
             "benchmarks.ae_plots", "benchmarks.speed", "benchmarks.compile_scaling",
             "benchmarks.update_bandwidth", "benchmarks.study_step", "benchmarks.conv_layers",
+            "benchmarks.sparse_products",
             "models.run"]
 
 
@@ -422,15 +423,20 @@ def test_speed_refuses_bad_arguments(capsys, tmp_path):
     assert capsys.readouterr().err.startswith("error: argument --repeat: expected an integer")
 
 
-def test_study_step_refuses_bad_arguments_and_reports_its_table(capsys, tmp_path):
+@pytest.mark.parametrize("data", ["mnist", "random"])
+def test_study_step_refuses_bad_arguments_and_reports_its_table(capsys, tmp_path, tiny_mnist,
+                                                                data):
     from benchmarks import study_step
     assert study_step.main(["--optimizers", "sgd,lbfgs"]) == 2
     assert "--optimizers: unknown ['lbfgs']" in capsys.readouterr().err
     assert study_step.main(["--backends", "numpy,cuda"]) == 2
     assert "--backends: unknown ['cuda']" in capsys.readouterr().err
+    assert study_step.main(["--backends", "numpy", "--data-dir", str(tmp_path)]) == 2
+    assert "not found in" in capsys.readouterr().err  # no MNIST there: said, never fetched
     out = tmp_path / "out"
     assert study_step.main(["--backends", "numpy", "--optimizers", "sgd", "--rounds", "2",
-                            "--repeat", "1", "--out", str(out)]) == 0
+                            "--repeat", "1", "--out", str(out), "--data", data,
+                            "--data-dir", str(tiny_mnist)]) == 0
     text = capsys.readouterr().out
     res = json.loads((out / "study_step.json").read_text())
     rep = res["repetitions"][0]
@@ -439,6 +445,20 @@ def test_study_step_refuses_bad_arguments_and_reports_its_table(capsys, tmp_path
     assert f"({ratio:.2f}x)" in text
     drop = rep["numpy/sgd"]["cpu"] - rep["numpy/sgd/no-dropout"]["cpu"]
     assert f"numpy dropout draw + mask in the step: {drop * 1e3:.3f} ms" in text
+    assert res["config"]["data"] == data
+
+
+def test_sparse_products_reports_the_study_products_and_the_grid(capsys, tiny_mnist):
+    pytest.importorskip("numba")
+    from benchmarks import sparse_products
+    assert sparse_products.main(["--rounds", "1", "--data-dir", str(tiny_mnist)]) == 0
+    text = capsys.readouterr().out
+    assert "| x @ W (forward): (100, 784) @ (784, 500) |" in text
+    assert "| x.T @ g (weight gradient): (784, 100) @ (100, 500) |" in text
+    rows = [ln for ln in text.splitlines() if ln.startswith("| ") and " x 784 @ 784 x " in ln
+            and "columns" not in ln]
+    assert len(rows) == len(sparse_products.GRID)
+    assert all(ln.count("x) |") == len(sparse_products.DENSITIES) for ln in rows)
 
 
 def test_plot_commands_refuse_a_folder_without_a_study(tmp_path, capsys):
