@@ -47,16 +47,17 @@ _EXPONENT = {np.dtype(np.float32): ("uint32", 0x7F800000),
 
 
 def compact_source() -> str:
-    """``compact(a, ptr, idx, val, m, kk, sa0, sa1, limit)``: the nonzeros of the ``m`` x
-    ``kk`` matrix at ``a`` (strides ``sa0``, ``sa1`` in elements), row by row, as CSR arrays:
-    row ``i``'s columns ``idx[ptr[i]:ptr[i + 1]]`` and values ``val[...]``. Stops with
-    ``ptr[m] = -1`` once more than ``limit`` were found. Branch-free: every entry is stored,
-    and the count moves on past the nonzero ones."""
+    """``compact(a, ptr, idx, val, m, kk, sa0, sa1, limit, cap)``: the nonzeros of the ``m``
+    x ``kk`` matrix at ``a`` (strides ``sa0``, ``sa1`` in elements), row by row, as CSR
+    arrays: row ``i``'s columns ``idx[ptr[i]:ptr[i + 1]]`` and values ``val[...]``. Stops
+    with ``ptr[m] = -1`` once more than ``limit`` were found, or before a row that could
+    store past ``cap`` entries of ``idx`` and ``val``. Branch-free: every entry is stored, and
+    the count moves on past the nonzero ones."""
     return "\n".join([
-        "def compact(a, ptr, idx, val, m, kk, sa0, sa1, limit):",
+        "def compact(a, ptr, idx, val, m, kk, sa0, sa1, limit, cap):",
         "    cnt = 0",
         "    for i in range(m):",
-        "        if cnt > limit:",
+        "        if cnt > limit or cnt + kk > cap:",
         "            ptr[m] = -1",
         "            return",
         "        ptr[i] = cnt",
@@ -145,7 +146,7 @@ def _loops(dtype: str) -> Optional[Tuple[Callable, Callable, Callable]]:
     n = ("n",)
     compact = native.loop(_module(compact_source()), "compact",
                           [("p", dtype), ("p", "int64"), ("p", "int32"), ("p", dtype),
-                           n, n, n, n, n], cache_dir())
+                           n, n, n, n, n, n], cache_dir())
     finite = native.loop(_module(finite_source(bits, mask)), "finite",
                          [("p", bits), ("p", bits), n, n, n], cache_dir())
     multiply = native.loop(_module(multiply_source()), "multiply",
@@ -157,10 +158,17 @@ def _loops(dtype: str) -> Optional[Tuple[Callable, Callable, Callable]]:
     return compact, finite, multiply
 
 
+#: scratch arrays of at most this many elements are kept between calls (per thread and name);
+#: larger ones (a whole test set in one product) are made for the call and freed after it
+KEEP_ELEMENTS = 1 << 21
+
+
 class _Work(threading.local):
     """This thread's scratch arrays, kept between calls (grown when too small)."""
 
     def get(self, name: str, size: int, dtype) -> np.ndarray:
+        if size > KEEP_ELEMENTS:
+            return np.empty(size, dtype)
         arr = getattr(self, name, None)
         if arr is None or arr.size < size or arr.dtype != dtype:
             arr = np.empty(max(size, 1), dtype)
@@ -215,17 +223,21 @@ def _prepare(a: np.ndarray, b: np.ndarray, keep: bool):
     m, kk = a.shape
     n = b.shape[1]
     size = a.itemsize
+    # the compaction stops at the first row that starts past the limit: it stores at most
+    # limit + kk - 1 pairs
+    limit = int(DENSITY * m * kk)
+    pairs = min(limit + kk, m * kk)
     if keep:
         ptr = _work.get("ptr", m + 1, np.int64)
-        idx = _work.get("idx", m * kk, np.int32)
-        val = _work.get("val", m * kk, a.dtype)
+        idx = _work.get("idx", pairs, np.int32)
+        val = _work.get("val", pairs, a.dtype)
         s = _work.get(f"s{size}", n, a.dtype)
     else:
-        ptr, idx, val = np.empty(m + 1, np.int64), np.empty(m * kk, np.int32), \
-            np.empty(m * kk, a.dtype)
+        ptr, idx, val = np.empty(m + 1, np.int64), np.empty(pairs, np.int32), \
+            np.empty(pairs, a.dtype)
         s = np.empty(n, a.dtype)
     compact(_address(a), _address(ptr), _address(idx), _address(val), m, kk,
-            a.strides[0] // size, a.strides[1] // size, int(DENSITY * m * kk))
+            a.strides[0] // size, a.strides[1] // size, limit, pairs)
     if ptr[m] < 0:
         return None
     bits, mask = _EXPONENT[a.dtype]

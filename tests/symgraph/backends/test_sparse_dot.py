@@ -129,6 +129,25 @@ def test_a_dense_operand_the_sample_misses_stops_the_compaction(rng):
     assert sparse_dot.accumulate_late(out, 1.0, a, b) is None
 
 
+@pytest.mark.parametrize("cap", [0, 783, 784, 1000, 1567, 1568])
+def test_the_compaction_never_stores_past_its_capacity(rng, cap):
+    """It stops before a row that could store past ``cap`` pairs (then ``ptr[m] = -1``),
+    whatever the limit on the count: the entries past ``cap`` keep their values."""
+    compact = sparse_dot._loops("float32")[0]
+    a = rng.standard_normal((4, 784)).astype(np.float32)  # dense: every entry a pair
+    ptr = np.zeros(5, np.int64)
+    idx = np.full(4 * 784 + 16, -7, np.int32)
+    val = np.full(4 * 784 + 16, -7.0, np.float32)
+    address = sparse_dot._address
+    compact(address(a), address(ptr), address(idx), address(val), 4, 784, 784, 1, 4 * 784,
+            cap)
+    rows = cap // 784  # whole rows that fit
+    assert (ptr[4] == -1) == (rows < 4)
+    assert (idx[cap:] == -7).all() and (val[cap:] == -7.0).all()
+    np.testing.assert_array_equal(idx[:rows * 784], np.tile(np.arange(784), rows))
+    np.testing.assert_array_equal(val[:rows * 784], a[:rows].reshape(-1))
+
+
 @pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_a_right_operand_not_finite_goes_to_blas(rng, bad, dtype):
