@@ -16,8 +16,8 @@ product; the sign of an exact zero may differ (a sum of no terms is ``+0``).
 The loops are Python over raw pointers, compiled by numba once and kept as object code
 (:mod:`symgraph.backends.native`): a warm kernel cache runs them without starting numba. Each
 call chooses: small products, operands the loops do not take, and left operands with more
-than :data:`DENSITY` nonzeros per entry (first estimated from two rows, then counted while
-compacting) use BLAS. Measured on the study's first layer (batch 100, 784 x 500, float32,
+than :data:`DENSITY` nonzeros per entry (counted exactly while compacting, after a sample has
+refused the clearly dense ones) use BLAS. Measured on the study's first layer (batch 100, 784 x 500, float32,
 16-17 % nonzeros, one core): see benchmarks/README.md.
 """
 from __future__ import annotations
@@ -36,9 +36,15 @@ DENSITY = 0.25
 MIN_WORK = 1 << 22
 #: ... and so do products with fewer columns than this (a short row is a short loop)
 MIN_COLUMNS = 256
-#: the first estimate of the density reads every (m // SAMPLE_ROWS)-th row of ``a`` at every
-#: (kk // SAMPLE_COLUMNS)-th column
+#: a first estimate of the density reads every (m // SAMPLE_ROWS)-th row of ``a`` at every
+#: (kk // SAMPLE_COLUMNS)-th column, and refuses ``a`` when more than SAMPLE_DENSITY of those
+#: entries are nonzero: an operand clearly dense (a ReLU layer's output, about half zeros) is
+#: refused without a compaction. The decision on every other operand is the compaction's
+#: exact count against DENSITY, so it does not depend on which entries the sample reads
+#: (measured on MNIST minibatches of 100 with dropout: a sample at 0.263 for a density of
+#: 0.176)
 SAMPLE_ROWS, SAMPLE_COLUMNS = 8, 32
+SAMPLE_DENSITY = 0.4
 #: nonzeros of a row of ``a`` summed per pass over the accumulated row
 UNROLL = 6
 
@@ -203,10 +209,10 @@ def _takes(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> bool:
     if sb1 != size or sc1 != size or sc0 < n * size or sa0 < 0 or sa1 < 0 or sb0 < 0 or \
             (sa0 | sa1 | sb0 | sc0) % size or not c.flags.writeable:
         return False
-    # a first estimate from about 300 entries spread over ``a`` (one microsecond):
-    # a dense operand goes to BLAS before any compaction
+    # a first estimate from about 300 entries spread over ``a`` (one microsecond): a clearly
+    # dense operand goes to BLAS before any compaction
     sample = a[::max(1, m // SAMPLE_ROWS), ::max(1, kk // SAMPLE_COLUMNS)]
-    if np.count_nonzero(sample) > DENSITY * sample.size:
+    if np.count_nonzero(sample) > SAMPLE_DENSITY * sample.size:
         return False
     return not (np.may_share_memory(c, a) or np.may_share_memory(c, b))
 

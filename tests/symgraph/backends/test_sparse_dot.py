@@ -44,6 +44,15 @@ def _left(a, layout):
     return np.ascontiguousarray(a)
 
 
+def _refused_fairly(a):
+    """Why the loops may refuse a sparse-looking ``a``: its exact count passes the limit, or
+    the sample of clearly dense operands says so."""
+    m, kk = a.shape
+    sample = a[::max(1, m // sparse_dot.SAMPLE_ROWS), ::max(1, kk // sparse_dot.SAMPLE_COLUMNS)]
+    return np.count_nonzero(a) > sparse_dot.DENSITY * a.size or \
+        np.count_nonzero(sample) > sparse_dot.SAMPLE_DENSITY * sample.size
+
+
 def _assert_close(got, a, b, c=None, alpha=1.0):
     """``got`` equals ``c + alpha * a @ b`` within the bound of a sum of ``kk`` terms
     (``kk`` units of roundoff times the sum of their magnitudes), against float64."""
@@ -129,6 +138,25 @@ def test_a_dense_operand_the_sample_misses_stops_the_compaction(rng):
     assert sparse_dot.accumulate_late(out, 1.0, a, b) is None
 
 
+def test_the_decision_is_the_exact_count_not_the_sample(rng):
+    """Entries the sample reads are a third nonzero, the operand as a whole a tenth: the
+    loops take it (the count decides, not which entries the sample happens to read). Past
+    the limit they refuse it whatever the sample says."""
+    a = _sparse(rng, (100, 784), 0.1, "float32")
+    rows, cols = slice(None, None, 100 // sparse_dot.SAMPLE_ROWS), \
+        slice(None, None, 784 // sparse_dot.SAMPLE_COLUMNS)
+    grid = a[rows, cols]
+    grid[...] = rng.standard_normal(grid.shape) * (rng.random(grid.shape) < 0.33)
+    assert sparse_dot.DENSITY < np.count_nonzero(grid) / grid.size < sparse_dot.SAMPLE_DENSITY
+    b = rng.standard_normal((784, 500)).astype(np.float32)
+    out = np.empty((100, 500), np.float32)
+    assert sparse_dot.product(a, b, out) is out
+    _assert_close(out, a, b)
+    dense = _sparse(rng, (100, 784), 0.3, "float32")  # over the limit, under the sample's
+    dense[rows, cols] = 0
+    assert sparse_dot.product(dense, b, out) is None
+
+
 @pytest.mark.parametrize("cap", [0, 783, 784, 1000, 1567, 1568])
 def test_the_compaction_never_stores_past_its_capacity(rng, cap):
     """It stops before a row that could store past ``cap`` pairs (then ``ptr[m] = -1``),
@@ -197,15 +225,15 @@ def test_any_shape_and_pattern(m, kk, n, density, seed, transposed, accumulate):
             if late is not None:
                 late()
                 _assert_close(c, a, b, before, 0.5)
-            else:  # only when the count is over the limit
-                assert np.count_nonzero(a) > sparse_dot.DENSITY * a.size
+            else:
+                assert _refused_fairly(a)
                 np.testing.assert_array_equal(c, before)
         else:
             out = np.full((m, n), np.nan, np.float32)
             if sparse_dot.product(a, b, out) is not None:
                 _assert_close(out, a, b)
             else:
-                assert np.count_nonzero(a) > sparse_dot.DENSITY * a.size
+                assert _refused_fairly(a)
     finally:
         sparse_dot.MIN_WORK, sparse_dot.MIN_COLUMNS = limits
 
