@@ -51,14 +51,18 @@ def _forced(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> Callable[[], objec
     the operands themselves)."""
     from symgraph.backends import sparse_dot
 
+    names = ("DENSITY", "SAMPLE_DENSITY", "MIN_COLUMNS", "MIN_WORK")
+
     def run():
-        limits = sparse_dot.DENSITY, sparse_dot.MIN_COLUMNS, sparse_dot.MIN_WORK
-        sparse_dot.DENSITY, sparse_dot.MIN_COLUMNS, sparse_dot.MIN_WORK = 1.0, 1, 1
+        limits = [getattr(sparse_dot, name) for name in names]
+        for name, value in zip(names, (1.0, 1.0, 1, 1)):
+            setattr(sparse_dot, name, value)
         try:
             if sparse_dot.product(a, b, out) is None:
                 raise RuntimeError("the sparse loops did not take the operands")
         finally:
-            sparse_dot.DENSITY, sparse_dot.MIN_COLUMNS, sparse_dot.MIN_WORK = limits
+            for name, value in zip(names, limits):
+                setattr(sparse_dot, name, value)
     return run
 
 
