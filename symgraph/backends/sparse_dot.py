@@ -5,8 +5,8 @@ the weight gradient (``x.T @ g``). MNIST's pixels are four-fifths zeros, and dro
 noise adds more, so a dense product spends most of its multiplications on zeros. When the
 left operand ``a`` of a float product is mostly zeros, this module computes ``a @ b`` as a sum
 over its nonzero entries only: each row of ``a`` is compacted into (column, value) pairs, and
-the row of the result is a sum of the rows of ``b`` those pairs name, four at a time, each
-read once with unit stride (a loop LLVM vectorises).
+the row of the result is a sum of the rows of ``b`` those pairs name, :data:`UNROLL` at a
+time, each read once with unit stride (a loop LLVM vectorises).
 
 The result is the dense product's up to rounding: its terms are the same, summed in another
 order, without the ``0 * b[k, j]`` terms. Those add nothing unless ``b`` holds an inf or a
@@ -17,8 +17,9 @@ The loops are Python over raw pointers, compiled by numba once and kept as objec
 (:mod:`symgraph.backends.native`): a warm kernel cache runs them without starting numba. Each
 call chooses: small products, operands the loops do not take, and left operands with more
 than :data:`DENSITY` nonzeros per entry (counted exactly while compacting, after a sample has
-refused the clearly dense ones) use BLAS. Measured on the study's first layer (batch 100, 784 x 500, float32,
-16-17 % nonzeros, one core): see benchmarks/README.md.
+refused the clearly dense ones) use BLAS. Measured on the study's first layer (batch 100,
+784 x 500, float32, 17 % nonzeros, one core): ``python -m benchmarks.sparse_products``, whose
+figures are in benchmarks/README.md.
 """
 from __future__ import annotations
 
