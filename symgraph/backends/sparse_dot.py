@@ -218,11 +218,16 @@ def _takes(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> bool:
     return not (np.may_share_memory(c, a) or np.may_share_memory(c, b))
 
 
-def _prepare(a: np.ndarray, b: np.ndarray, keep: bool):
-    """Compact ``a`` and check ``b``: the multiply loop and its arguments (``c`` and ``alpha``
-    left out), or None when the product should be dense (``a`` too dense, ``b`` not finite,
-    no native loops). ``keep``: the CSR arrays are this thread's kept scratch (dead when the
-    caller returns) rather than new arrays (alive as long as the returned arguments)."""
+def _bound(a: np.ndarray, b: np.ndarray, c: np.ndarray, alpha: float, acc: int, keep: bool
+           ) -> Optional[functools.partial]:
+    """Compact ``a`` and check ``b`` now, and return the multiply loop with every argument
+    bound: a call without arguments writing ``a @ b`` into ``c`` (``acc`` 0) or adding
+    ``alpha * a @ b`` to it (``acc`` 1). None when the product should be dense (operands the
+    loops do not take, ``a`` too dense, ``b`` not finite, no native loops). ``keep``: the
+    CSR arrays are this thread's kept scratch (the caller runs the call before anything else
+    uses them) rather than new arrays, which the returned call holds (``.keep``)."""
+    if not _takes(a, b, c):
+        return None
     loops = _loops(a.dtype.name)
     if loops is None:
         return None
@@ -247,25 +252,24 @@ def _prepare(a: np.ndarray, b: np.ndarray, keep: bool):
             a.strides[0] // size, a.strides[1] // size, limit, pairs)
     if ptr[m] < 0:
         return None
-    bits, mask = _EXPONENT[a.dtype]
-    res = _work.get("res", 1, np.dtype(bits))
+    res = _work.get("res", 1, np.dtype(_EXPONENT[a.dtype][0]))
     finite(_address(b), _address(res), kk, n, b.strides[0] // size)
     if res[0]:
         return None
-    return multiply, (_address(b), _address(ptr), _address(idx), _address(val), _address(s)), \
-        (m, n, b.strides[0] // size), (ptr, idx, val, s, b)
+    call = functools.partial(multiply, _address(c), _address(b), _address(ptr), _address(idx),
+                             _address(val), _address(s), alpha, m, n, b.strides[0] // size,
+                             c.strides[0] // size, acc)
+    call.keep = (ptr, idx, val, s, b)  # alive until the call
+    return call
 
 
 def product(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> Optional[np.ndarray]:
     """``a @ b`` into ``out`` over the nonzeros of ``a``; None (``out`` untouched) when the
     dense product should compute it."""
-    if not _takes(a, b, out):
+    call = _bound(a, b, out, 0.0, 0, keep=True)
+    if call is None:
         return None
-    prep = _prepare(a, b, keep=True)
-    if prep is None:
-        return None
-    multiply, ptrs, (m, n, sb), _ = prep
-    multiply(_address(out), *ptrs, 0.0, m, n, sb, out.strides[0] // out.itemsize, 0)
+    call()
     return out
 
 
@@ -275,13 +279,4 @@ def accumulate_late(c: np.ndarray, alpha, a: np.ndarray, b: np.ndarray
     into ``c`` in place: one call of native code, which cannot fail, so a commit may run it
     among its assignments. ``a`` is compacted and ``b`` checked now (``a`` and ``b`` must not
     change before the call); None when the dense product should compute it."""
-    if not _takes(a, b, c):
-        return None
-    prep = _prepare(a, b, keep=False)
-    if prep is None:
-        return None
-    multiply, ptrs, (m, n, sb), keep = prep
-    fn = functools.partial(multiply, _address(c), *ptrs, float(alpha), m, n, sb,
-                           c.strides[0] // c.itemsize, 1)
-    fn.keep = keep  # the CSR arrays and b stay alive until the call
-    return fn
+    return _bound(a, b, c, float(alpha), 1, keep=False)
