@@ -24,6 +24,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from benchmarks.study_step import add_data_dir
 from models import cli
 from models import threads as blas
 
@@ -110,9 +111,7 @@ def _main(argv: Optional[Sequence[str]]) -> int:
     ap.add_argument("--data", choices=("mnist", "none"), default="mnist",
                     help="the study's products on MNIST minibatches from "
                          "--data-dir or $SYMGRAPH_DATA/mnist, or the grid alone")
-    ap.add_argument("--data-dir", metavar="DIR", default="",
-                    help="the folder of MNIST's IDX files (else $SYMGRAPH_DATA/mnist, then "
-                         "~/.cache/symgraph/mnist; never downloads)")
+    add_data_dir(ap)
     ap.add_argument("--rounds", metavar="N", type=cli.bounded(int, 1), default=100,
                     help="timed calls of each per median")
     ap.add_argument("--threads", metavar="N", type=cli.bounded(int, 1), default=None,

@@ -190,6 +190,14 @@ def verdicts(res: Dict, clock: str = "cpu") -> List[str]:
     return lines
 
 
+def add_data_dir(parser: cli.Parser) -> None:
+    """``--data-dir``, as the benchmarks that read MNIST's minibatches without the study take
+    it (they never download)."""
+    parser.add_argument("--data-dir", metavar="DIR", default="",
+                        help="the folder of MNIST's IDX files (else $SYMGRAPH_DATA/mnist, "
+                             "then ~/.cache/symgraph/mnist; never downloads)")
+
+
 def build_parser() -> cli.Parser:
     count = cli.bounded(int, 1)
     p = cli.Parser(
@@ -207,9 +215,7 @@ def build_parser() -> cli.Parser:
     p.add_argument("--data", choices=("mnist", "random"), default="mnist",
                    help="the minibatches: MNIST training images as the study reads them "
                         "(from --data-dir or $SYMGRAPH_DATA/mnist) or uniform random pixels")
-    p.add_argument("--data-dir", metavar="DIR", default="",
-                   help="the folder of MNIST's IDX files (else $SYMGRAPH_DATA/mnist, then "
-                        "~/.cache/symgraph/mnist; never downloads)")
+    add_data_dir(p)
     p.add_argument("--rounds", metavar="N", type=count, default=200,
                    help="turns per repetition (each function timed once per turn)")
     p.add_argument("--repeat", metavar="N", type=count, default=3, help="repetitions")
