@@ -218,20 +218,20 @@ def gemm_update(out, c: np.ndarray, alpha, a: np.ndarray, b: np.ndarray) -> np.n
     return gemm_into(out, alpha, a, b)
 
 
-def gemm_late(c: np.ndarray, alpha, a: np.ndarray, b: np.ndarray, loops=None):
+def gemm_late(c: np.ndarray, alpha, a: np.ndarray, b: np.ndarray, loops):
     """A callable without arguments that computes ``c += alpha * a @ b`` in place, by one call
-    of native code (C from end to end), when called; None when it cannot be done so: no
-    SciPy, ``c`` not C-contiguous, aligned and writeable, other dtypes, or an operand sharing
-    ``c``'s memory. The call is the back end's ``loops`` over the nonzero entries of ``a``
-    when they take it (see :func:`dot_into`), else SciPy's BLAS ``?gemm``: the same arithmetic
-    as :func:`gemm_into`, so the same bits. The shapes must have passed :func:`gemm_check`."""
+    of native code (C from end to end), when called; None when it cannot be done so: ``c``
+    not C-contiguous, aligned and writeable, other dtypes, or neither route taking it. The
+    call is the back end's ``loops`` over the nonzero entries of ``a`` when they take it (see
+    :func:`dot_into`; the dense value up to rounding), else SciPy's BLAS ``?gemm`` (none
+    without SciPy or when an operand shares ``c``'s memory), with :func:`gemm_into`'s
+    arithmetic, so the same bits. The shapes must have passed :func:`gemm_check`."""
     if not (c.flags.c_contiguous and c.flags.aligned and c.flags.writeable and c.size) or \
             a.dtype != c.dtype or b.dtype != c.dtype:
         return None
-    if loops is not None:
-        sparse = loops.sparse_accumulate_late(c, alpha, a, b)
-        if sparse is not None:
-            return sparse
+    sparse = loops.sparse_accumulate_late(c, alpha, a, b)
+    if sparse is not None:
+        return sparse
     fn = _blas_gemm(c.dtype)
     if fn is None or np.may_share_memory(a, c) or np.may_share_memory(b, c):
         return None
