@@ -176,9 +176,11 @@ def numpy_lines(program, in_names: Sequence[str], in_dtypes: Sequence[str], out:
                 name = result
             elif sop.nin == -1 and len(pnames) > 2:
                 # n-ary add/mul: accumulate pairwise. The accumulator must not be an operand
-                # read later (move it first), and the output, which may alias an input, is
-                # written only by the last call.
-                acc = new_temp(dtype) if final else target
+                # read later (move it first). The output accumulates the result itself unless
+                # it may be an input operand under another name: then only the last call
+                # writes it.
+                aliasing = any(a[0] == "i" and a[1] in may_alias for a in args)
+                acc = new_temp(dtype) if final and aliasing else target
                 ops = sorted(pnames, key=lambda p: p != acc)
                 first = ops[0]
                 for k, other in enumerate(ops[1:]):

@@ -70,3 +70,61 @@ def test_dropout_mask_is_one_product_without_a_float_mask():
     f = symgraph.function([x], x * mask * (1 / 0.9), mode=NUMPY)
     assert "copyto" not in f.source and "'float32')\n" in f.source
     assert f.source.count("np.multiply(x, ") == 1
+
+
+# (expression over float32 matrices x, y, z: one fused n-ary product or sum, possibly after
+# other steps; the NumPy reference in float32, accumulated left to right as the ufuncs do)
+NARY = {
+    "x * y * z": (lambda x, y, z: x * y * z, lambda a, b, c: a * b * c),
+    "x + y + z + 1": (lambda x, y, z: x + y + z + 1, lambda a, b, c: a + b + c + np.float32(1)),
+    "exp(x) * y * z": (lambda x, y, z: T.exp(x) * y * z, lambda a, b, c: np.exp(a) * b * c),
+    "x * y * x * z": (lambda x, y, z: x * y * x * z, lambda a, b, c: a * b * a * c),
+}
+
+
+def _lines_run(program, dtypes, args, out, aliased):
+    """Run ``numpy_lines`` of ``program`` into ``out`` (``aliased``: the inputs that may be
+    ``out``): the result and the dtypes of the temporaries it asked for."""
+    temps = []
+
+    def temp(dtype):
+        temps.append(dtype)
+        return f"np.empty(_shp, '{dtype}')"
+    names = [f"a{k}" for k in range(len(args))]
+    lines = numpy_expr.numpy_lines(program, names, dtypes, "out", "res", temp, indent="",
+                                   aliased=aliased)
+    ns = {"np": np, "out": out, "_shp": out.shape, **dict(zip(names, args))}
+    exec("\n".join(lines), ns)
+    return ns["res"], temps
+
+
+@pytest.mark.parametrize("name", list(NARY))
+def test_nary_result_accumulates_in_its_own_buffer(name, rng):
+    """A planned buffer no operand can be accumulates an n-ary product or sum itself (no
+    temporary of the result's dtype); a buffer that is one of the operands is written by the
+    last call only. Either way the values are NumPy's, bit for bit."""
+    build, ref = NARY[name]
+    x, y, z = T.fmatrix("x"), T.fmatrix("y"), T.fmatrix("z")
+    program, dtypes = _program(symgraph.function([x, y, z], build(x, y, z), mode=NUMPY))
+    assert program[-1][0].nin == -1 and len(program[-1][1]) > 2, program
+    vals = [rng.standard_normal((4, 6)).astype("float32") for _ in dtypes]
+    want = ref(*vals)
+    got, temps = _lines_run(program, dtypes, [v.copy() for v in vals],
+                            np.full((4, 6), np.nan, "float32"), aliased=[])
+    np.testing.assert_array_equal(got, want)
+    assert "float32" not in temps
+    for k in range(len(dtypes)):  # the buffer is input k itself
+        args = [v.copy() for v in vals]
+        got, _ = _lines_run(program, dtypes, args, args[k], aliased=[k])
+        assert got is args[k]
+        np.testing.assert_array_equal(got, want)
+
+
+def test_dropout_in_a_planned_buffer_needs_no_float_temporary():
+    """The dropout feeding a product: its result is a planned buffer, which the mask and the
+    scale are multiplied into directly."""
+    x = T.fmatrix("x")
+    w = symgraph.shared(np.ones((3, 2), "float32"), name="w")
+    drop = symgraph.RandomStream(1).binomial(size=x.shape, n=1, p=0.9, dtype="float32")
+    f = symgraph.function([x], T.dot(x * drop * (1 / 0.9), w), mode=NUMPY)
+    assert "_getbuf(_slot" in f.source and "_tmp_float32" not in f.source, f.source
