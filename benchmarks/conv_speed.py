@@ -54,6 +54,7 @@ from benchmarks.node_profile import by_kind, profile_nodes
 from benchmarks.speed import blocks, limited_threads
 from benchmarks.speed import buffer_bytes as planned_bytes
 from benchmarks.speed_peers import ROOT, interleaved, thread_env
+from models import threads as blas
 
 NETS = ("deep", "simple")
 BATCH = 100
@@ -153,21 +154,6 @@ def gemm_rate(repeat: int = 20) -> float:
     return 2 * 512 ** 3 / best
 
 
-def blas_info() -> List[dict]:
-    """The BLAS libraries loaded (threadpoolctl): name, version, kernel architecture.
-
-    OpenBLAS picks its kernels by the CPU unless ``OPENBLAS_CORETYPE`` names them; the
-    environment of the development machine sets ``OPENBLAS_CORETYPE=Haswell``, the AVX2
-    kernels, at half the rate of the SkylakeX (AVX-512) ones its AMD Zen 5 CPU can run (and
-    OpenBLAS picks there when the variable is unset)."""
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return []
-    return [{k: lib.get(k) for k in ("internal_api", "version", "architecture", "filepath")}
-            for lib in threadpool_info() if lib.get("user_api") == "blas"]
-
-
 def _timed(fn) -> float:
     t0 = time.perf_counter()
     fn()
@@ -260,8 +246,10 @@ def run(nets: Sequence[str], peers: Sequence[str], backends: Sequence[str], repe
                             "numpy": np.__version__, "load_average_start": os.getloadavg()}}
     rate = gemm_rate()
     res["gemm_rate"] = rate
-    res["config"]["blas"] = blas_info()
-    res["config"]["openblas_coretype"] = os.environ.get("OPENBLAS_CORETYPE")
+    # the kernels set the GEMM rate: this machine's environment names OpenBLAS's AVX2
+    # kernels (OPENBLAS_CORETYPE=Haswell) on a processor whose AVX-512 ones run twice as fast
+    res["config"]["blas"] = blas.kernels()
+    res["config"]["openblas_coretype"] = os.environ.get(blas.CORETYPE_VAR)
     fns: Dict[str, Callable] = {}
     for net in nets:
         row = res[net] = {}

@@ -328,7 +328,7 @@ def run_study(args: argparse.Namespace) -> Dict:
         sparse = (f" (and over the nonzeros of {compute['sparse_products']})"
                   if compute["sparse_products"] else "")
         print(f"back end: {compute['backend']}{cache}; products by {compute['gemm_path']}"
-              f"{sparse}; "
+              f"{sparse} on {blas.describe_kernels()}; "
               f"GEMM-only step {rate['step_cpu_seconds'] * 1e3:.2f} ms of CPU time = "
               f"{rate['gflops']:.1f} GFLOP/s ({rate['flops_per_step'] / 1e6:.0f} MFLOP per "
               f"step, measured now; {rate['step_seconds'] * 1e3:.2f} ms of wall time)",

@@ -384,15 +384,20 @@ def _totals(config: dict, count_key: str) -> None:
 
 def machine_info() -> Dict[str, object]:
     """Versions and machine, for config.json (optional packages by their installed version,
-    without importing them: importing changes nothing in the run)."""
+    without importing them: importing changes nothing in the run), and the BLAS kernels the
+    runs use (:func:`models.threads.kernels`: equal arguments give the same bits with the same
+    kernels; ``OPENBLAS_CORETYPE`` when set)."""
     from importlib import metadata
     import numpy
     import symgraph
+    from models import threads
     info: Dict[str, object] = {
         "python": platform.python_version(), "numpy": numpy.__version__,
         "symgraph": getattr(symgraph, "__version__", "?"), "platform": platform.platform(),
         "machine": platform.machine(), "processor": platform.processor(),
-        "cpu_count": os.cpu_count(), "hostname": platform.node()}
+        "cpu_count": os.cpu_count(), "hostname": platform.node(),
+        "blas_kernels": threads.kernels(),
+        "openblas_coretype": os.environ.get(threads.CORETYPE_VAR)}
     for dist in ("scipy", "numba", "threadpoolctl", "matplotlib", "tqdm", "dask",
                  "distributed"):
         try:

@@ -120,7 +120,7 @@ def _main(argv: Optional[Sequence[str]]) -> int:
     if sparse_dot._loops("float32") is None:
         raise cli.CommandError("the sparse loops need numba and llvmlite (the [fast] extra)")
     threads = blas.choose(args.threads)
-    print(threads.describe(""), file=sys.stderr, flush=True)
+    print(f"{threads.describe('')}; {blas.describe_kernels()}", file=sys.stderr, flush=True)
     with blas.limited(threads.count) as how:
         if how is None:
             print(blas.not_applied_warning(threads), file=sys.stderr, flush=True)

@@ -252,14 +252,15 @@ def _main(argv: Optional[Sequence[str]]) -> int:
         cli.check_output_dir(args.out)
     threads = blas.choose(args.threads)
     cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
-    print(threads.describe("") + f"; CPUs {cpus}; load average "
+    print(threads.describe("") + f"; {blas.describe_kernels()}; CPUs {cpus}; load average "
           f"{' '.join(f'{v:.1f}' for v in os.getloadavg())}", file=sys.stderr, flush=True)
     with blas.limited(threads.count) as how:
         if how is None:
             print(blas.not_applied_warning(threads), file=sys.stderr, flush=True)
         res = run(backends, opts, args.rounds, args.repeat, data=args.data,
                   data_dir=args.data_dir)
-    res["config"].update(threads=threads.count, cpus=cpus,
+    res["config"].update(threads=threads.count, cpus=cpus, blas_kernels=blas.kernels(),
+                         openblas_coretype=os.environ.get(blas.CORETYPE_VAR),
                          load_average_after=os.getloadavg())
     print(f"times: median {args.clock} time per call (ratio to the GEMM-only step of the "
           f"same repetition)")

@@ -22,7 +22,7 @@ import contextlib
 import importlib.util
 import os
 from dataclasses import dataclass
-from typing import Dict, Iterator, Optional
+from typing import Dict, Iterator, List, Optional
 
 #: read by the BLAS/OpenMP runtimes when NumPy (or SciPy) is first imported
 ENV_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
@@ -119,3 +119,41 @@ def not_applied_warning(threads: BlasThreads) -> str:
     return (f"warning: BLAS threads not limited to {threads.count} in this process: "
             f"threadpoolctl is not installed (pip install threadpoolctl, or the [threads] "
             f"extra), and OPENBLAS_NUM_THREADS={threads.count} was not set before start-up")
+
+
+#: the environment variable that names OpenBLAS's kernels instead of the processor
+CORETYPE_VAR = "OPENBLAS_CORETYPE"
+
+
+def kernels() -> List[Dict[str, Optional[str]]]:
+    """The BLAS libraries this process has loaded (NumPy's, and SciPy's where it is
+    installed, which symgraph may call for its products): ``internal_api`` (``openblas``,
+    ``mkl``, ...), ``version`` and ``architecture``, the kernels in use (OpenBLAS picks them by
+    the processor unless ``OPENBLAS_CORETYPE`` names them, and other kernels round the same
+    product differently), each library once. Empty without threadpoolctl (the ``[threads]``
+    extra)."""
+    if importlib.util.find_spec("threadpoolctl") is None:
+        return []
+    from threadpoolctl import threadpool_info
+    if importlib.util.find_spec("scipy") is not None:
+        import scipy.linalg.blas  # noqa: F401  (listed only once loaded)
+    found = {}
+    for lib in threadpool_info():
+        if lib.get("user_api") == "blas":
+            entry = {k: lib.get(k) for k in ("internal_api", "version", "architecture")}
+            found[tuple(str(v) for v in entry.values())] = entry
+    return [found[key] for key in sorted(found)]  # one order whatever loaded first
+
+
+def describe_kernels(libs: Optional[List[Dict[str, Optional[str]]]] = None) -> str:
+    """One phrase for the log: the BLAS libraries and their kernels (default: this process's,
+    :func:`kernels`), and ``OPENBLAS_CORETYPE`` when set; ``"BLAS kernels unknown (no
+    threadpoolctl)"`` when they cannot be read."""
+    libs = kernels() if libs is None else libs
+    forced = os.environ.get(CORETYPE_VAR)
+    where = f" ({CORETYPE_VAR}={forced})" if forced else ""
+    if not libs:
+        return "BLAS kernels unknown (no threadpoolctl)" + where
+    names = ", ".join(f"{lib['internal_api']} {lib['version']} "
+                      f"{lib.get('architecture') or 'unnamed'} kernels" for lib in libs)
+    return names + where

@@ -23,6 +23,7 @@ from benchmarks import autoencoders as ae_study
 from benchmarks import optimizers as study
 from benchmarks import results as R
 from models import data as D
+from models import threads
 
 COMMANDS = ["benchmarks.optimizers", "benchmarks.autoencoders", "benchmarks.plot",
             "benchmarks.ae_plots", "benchmarks.speed", "benchmarks.compile_scaling",
@@ -437,7 +438,8 @@ def test_study_step_refuses_bad_arguments_and_reports_its_table(capsys, tmp_path
     assert study_step.main(["--backends", "numpy", "--optimizers", "sgd", "--rounds", "2",
                             "--repeat", "1", "--out", str(out), "--data", data,
                             "--data-dir", str(tiny_mnist)]) == 0
-    text = capsys.readouterr().out
+    captured = capsys.readouterr()
+    text = captured.out
     res = json.loads((out / "study_step.json").read_text())
     rep = res["repetitions"][0]
     assert set(rep) == {"gemm_only", "numpy/sgd", "numpy/sgd/no-dropout", "numpy/dropout"}
@@ -446,13 +448,18 @@ def test_study_step_refuses_bad_arguments_and_reports_its_table(capsys, tmp_path
     drop = rep["numpy/sgd"]["cpu"] - rep["numpy/sgd/no-dropout"]["cpu"]
     assert f"numpy dropout draw + mask in the step: {drop * 1e3:.3f} ms" in text
     assert res["config"]["data"] == data
+    # the kernels the ratios depend on: on the header line and in the record
+    assert res["config"]["blas_kernels"] == threads.kernels()
+    assert f"; {threads.describe_kernels()}; CPUs " in captured.err
 
 
 def test_sparse_products_reports_the_study_products_and_the_grid(capsys, tiny_mnist):
     pytest.importorskip("numba")
     from benchmarks import sparse_products
     assert sparse_products.main(["--rounds", "1", "--data-dir", str(tiny_mnist)]) == 0
-    text = capsys.readouterr().out
+    captured = capsys.readouterr()
+    text = captured.out
+    assert threads.describe_kernels() in captured.err
     assert "| x @ W (forward): (100, 784) @ (784, 500) |" in text
     assert "| x.T @ g (weight gradient): (784, 100) @ (100, 500) |" in text
     rows = [ln for ln in text.splitlines() if ln.startswith("| ") and " x 784 @ 784 x " in ln
@@ -486,3 +493,47 @@ def test_blas_thread_choice_and_limit(monkeypatch):
         assert how == "threadpoolctl"
         infos = [i for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
         assert infos and all(i["num_threads"] == 1 for i in infos)
+
+
+def test_blas_kernels_named_once_per_library(monkeypatch):
+    """The kernels of the loaded BLAS libraries, each library once, and how the log names
+    them, with ``OPENBLAS_CORETYPE`` when set and a plain word when they cannot be read."""
+    libs = [{"internal_api": "openblas", "version": "0.3.31", "architecture": "SkylakeX"},
+            {"internal_api": "openblas", "version": "0.3.30", "architecture": None}]
+    monkeypatch.delenv(threads.CORETYPE_VAR, raising=False)
+    assert threads.describe_kernels(libs) == \
+        "openblas 0.3.31 SkylakeX kernels, openblas 0.3.30 unnamed kernels"
+    monkeypatch.setenv(threads.CORETYPE_VAR, "Haswell")
+    assert threads.describe_kernels(libs[:1]) == \
+        "openblas 0.3.31 SkylakeX kernels (OPENBLAS_CORETYPE=Haswell)"
+    assert threads.describe_kernels([]) == \
+        "BLAS kernels unknown (no threadpoolctl) (OPENBLAS_CORETYPE=Haswell)"
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    got = [tuple(k.values()) for k in threads.kernels()]
+    want = {(i["internal_api"], i["version"], i["architecture"])
+            for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"}
+    assert set(got) == want and len(got) == len(want)
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "threadpoolctl" else
+                        real_find_spec(name, *a))
+    assert threads.kernels() == []
+
+
+@pytest.mark.parametrize("coretype", ["Nehalem", "Haswell"])
+def test_openblas_coretype_names_the_kernels_recorded(coretype):
+    """A process started with ``OPENBLAS_CORETYPE`` runs (and records) the kernels it names,
+    whatever the processor would pick (the machine's environment may set it; the GEMM rate,
+    and so every ratio to it, depends on it)."""
+    pytest.importorskip("threadpoolctl")
+    if not any(k["internal_api"] == "openblas" for k in threads.kernels()):
+        pytest.skip("NumPy is not linked to OpenBLAS here")
+    flags = open("/proc/cpuinfo").read() if os.path.exists("/proc/cpuinfo") else ""
+    if coretype == "Haswell" and " avx2" not in flags:
+        pytest.skip("the processor cannot run OpenBLAS's Haswell (AVX2) kernels")
+    code = "import json; from models import threads; print(json.dumps(threads.kernels()))"
+    env = dict(os.environ, OPENBLAS_CORETYPE=coretype)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True, cwd=str(Path(__file__).resolve().parents[2])).stdout
+    libs = [k for k in json.loads(out) if k["internal_api"] == "openblas"]
+    assert libs and all(k["architecture"] == coretype for k in libs)

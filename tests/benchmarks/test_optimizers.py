@@ -90,6 +90,10 @@ def test_config_and_log_say_what_computed_and_how_efficiently(tiny_mnist, tmp_pa
     assert eff["flops"] == sum(r["flops"] for r in runs) and eff["backends"] == [used]
     assert eff["peak_rss_mb"] == max(r["peak_rss_mb"] for r in runs)
     assert f"back end: {used}" in err and "GEMM-only step" in err
+    # the BLAS kernels, which decide the runs' last bits: recorded and named on that line
+    assert config["machine"]["blas_kernels"] == blas.kernels()
+    assert config["machine"]["openblas_coretype"] == os.environ.get("OPENBLAS_CORETYPE")
+    assert f" on {blas.describe_kernels()}; GEMM-only step" in err
     assert err.count("GFLOP/s (dense count) of CPU time = ") == 4 and "ETA" in err
     assert "of the GEMM-only rate" in err and "peak memory" in err
 
