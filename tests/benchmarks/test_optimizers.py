@@ -1,6 +1,7 @@
 """The optimizer study end to end on a tiny dataset: outputs, determinism, resume, refusal,
 and the process and Dask schedulers."""
 import csv
+import importlib.util
 import json
 import os
 import shutil
@@ -92,6 +93,8 @@ def test_config_and_log_say_what_computed_and_how_efficiently(tiny_mnist, tmp_pa
     assert f"back end: {used}" in err and "GEMM-only step" in err
     # the BLAS kernels, which decide the runs' last bits: recorded and named on that line
     assert config["machine"]["blas_kernels"] == blas.kernels()
+    if importlib.util.find_spec("threadpoolctl") is not None:
+        assert config["machine"]["blas_kernels"], "threadpoolctl lists NumPy's BLAS"
     assert config["machine"]["openblas_coretype"] == os.environ.get("OPENBLAS_CORETYPE")
     assert f" on {blas.describe_kernels()}; GEMM-only step" in err
     assert err.count("GFLOP/s (dense count) of CPU time = ") == 4 and "ETA" in err
