@@ -17,7 +17,9 @@ Each call is timed by its thread's CPU time (what the step costs when it runs; o
 shared with other work the wall time also counts the waits for a core) and by wall time; the
 medians over ``--rounds`` turns are reported, and the whole measurement is repeated
 ``--repeat`` times. Run it pinned to one core with one BLAS thread (``taskset -c 1``, the
-default one thread per run). Measured tables: benchmarks/README.md.
+default one thread per run). The first line names the BLAS kernels (``OPENBLAS_CORETYPE``
+selects OpenBLAS's): they set the GEMM-only step, so every ratio depends on them. Measured
+tables: benchmarks/README.md.
 """
 from __future__ import annotations
 
