@@ -106,12 +106,16 @@ def limited(count: int) -> Iterator[Optional[str]]:
         yield "environment" if _environment_gives(count) else None
         return
     from threadpoolctl import threadpool_limits
-    if importlib.util.find_spec("scipy") is not None:
-        # threadpoolctl limits the libraries loaded so far: load SciPy's BLAS too, which
-        # symgraph may call for its products
-        import scipy.linalg.blas  # noqa: F401
+    _load_scipy_blas()
     with threadpool_limits(limits=count, user_api="blas"):
         yield "threadpoolctl"
+
+
+def _load_scipy_blas() -> None:
+    """Load SciPy's BLAS where SciPy is installed: symgraph may call it for its products, and
+    threadpoolctl sees (limits, lists) only the libraries loaded so far."""
+    if importlib.util.find_spec("scipy") is not None:
+        import scipy.linalg.blas  # noqa: F401
 
 
 def not_applied_warning(threads: BlasThreads) -> str:
@@ -135,8 +139,7 @@ def kernels() -> List[Dict[str, Optional[str]]]:
     if importlib.util.find_spec("threadpoolctl") is None:
         return []
     from threadpoolctl import threadpool_info
-    if importlib.util.find_spec("scipy") is not None:
-        import scipy.linalg.blas  # noqa: F401  (listed only once loaded)
+    _load_scipy_blas()
     found = {}
     for lib in threadpool_info():
         if lib.get("user_api") == "blas":
