@@ -7,6 +7,8 @@ import heapq
 
 import numpy as np
 
+from symgraph.ops.extremum import extremum
+
 
 def bshape(*arrays) -> tuple:
     """Broadcast shape of ``arrays`` (a fast path when every shape is equal or a suffix)."""
@@ -306,4 +308,5 @@ def owned_bytes(slot: dict) -> int:
 
 
 #: the names generated code uses for these helpers
-RUNTIME = {"_bshape": bshape, "_getbuf": get_buffer, "_getbuf_in": get_buffer_inplace}
+RUNTIME = {"_bshape": bshape, "_getbuf": get_buffer, "_getbuf_in": get_buffer_inplace,
+           "_extremum": extremum}

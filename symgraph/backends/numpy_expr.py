@@ -16,6 +16,7 @@ import numpy as np
 
 from symgraph.backends.buffers import RUNTIME
 from symgraph.ops import scalar as S
+from symgraph.ops.extremum import UFUNCS
 
 
 def _const(ref) -> str:
@@ -23,6 +24,12 @@ def _const(ref) -> str:
     if dtype == "bool":
         return repr(bool(value))
     return f"np.{dtype}({value!r})"
+
+
+def _scalar_extremum(sop, args, parts, dtype: str) -> bool:
+    """True for ``maximum``/``minimum`` of an operand and a constant, both of ``dtype``."""
+    return getattr(sop, "ufunc", None) in UFUNCS and len(args) == 2 and \
+        sum(a[0] == "c" for a in args) == 1 and all(p[1] == dtype for p in parts)
 
 
 def step_lifetimes(program) -> List[int]:
@@ -190,6 +197,15 @@ def numpy_lines(program, in_names: Sequence[str], in_dtypes: Sequence[str], out:
                 name = target
             elif sop.nin == -1 and len(pnames) == 1:
                 name = _copy_into(lines, indent, target, pnames[0], dtype, result, shape)
+            elif _scalar_extremum(sop, args, parts, dtype) and not extra:
+                # maximum(x, 0): NumPy's loop with a scalar operand is ~5x slower than
+                # with an array; the helper feeds a block of the constant (same bits)
+                first = args[0][0] == "c"
+                x, c = (pnames[1], pnames[0]) if first else (pnames[0], pnames[1])
+                name = result if target is None else target
+                dest = f"np.empty_like({x})" if target is None else target
+                lines.append(f"{indent}{result + ' = ' if target is None else ''}_extremum("
+                             f"np.{sop.ufunc}, {x}, {c}, {dest}{', True' if first else ''})")
             elif target is None:
                 lines.append(f"{indent}{result} = np.{sop.ufunc}({', '.join(pnames)}"
                              f"{extra})")
