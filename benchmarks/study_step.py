@@ -13,10 +13,14 @@ optimizer and back end, with the study's input dropout and without it, and times
 * the dropout's draw and mask inside the step: the step with dropout minus the step without;
 * the draw and mask alone: a compiled function returning the dropped-out input.
 
-Each call is timed by its thread's CPU time (what the step costs when it runs; on a machine
-shared with other work the wall time also counts the waits for a core) and by wall time; the
-medians over ``--rounds`` turns are reported, and the whole measurement is repeated
-``--repeat`` times. Run it pinned to one core with one BLAS thread (``taskset -c 1``, the
+In each turn a function runs ``--burst`` times in a row (default 8), as training runs its step
+one call after another, and all calls but the first are timed: each step finds its parameters
+and buffers in the caches where its previous call left them. (``--burst 1`` times one call per
+turn, each after the other functions' calls: a cold step, slower by what refilling the caches
+costs, which no training run pays; the figures of both are in the README.) Each call is timed
+by its thread's CPU time (what the step costs when it runs; on a machine shared with other
+work the wall time also counts the waits for a core) and by wall time; the medians over the
+``--rounds`` turns are reported, and the whole measurement is repeated ``--repeat`` times. Run it pinned to one core with one BLAS thread (``taskset -c 1``, the
 default one thread per run). The first line names the BLAS kernels (``OPENBLAS_CORETYPE``
 selects OpenBLAS's): they set the GEMM-only step, so every ratio depends on them. Measured
 tables: benchmarks/README.md.
@@ -48,9 +52,17 @@ TARGETS = {("numba", "adam"): 1.5, ("numba", "sgd"): 1.2, ("numpy", "adam"): 1.8
 DROPOUT_TARGET = 0.15e-3
 
 
-def timed_turns(fns: Dict[str, Callable[[], object]], rounds: int) -> Dict[str, Dict]:
-    """Time every function once per turn for ``rounds`` turns (after two calls each):
-    ``{name: {"cpu": median thread CPU seconds, "wall": median wall seconds}}``."""
+def timed_turns(fns: Dict[str, Callable[[], object]], rounds: int, burst: int = 1
+                ) -> Dict[str, Dict]:
+    """Time every function in turns for ``rounds`` turns (after two calls each):
+    ``{name: {"cpu": median thread CPU seconds, "wall": median wall seconds}}``.
+
+    In each turn a function is called ``burst`` times in a row, as training calls its step,
+    and every call but the burst's first is timed: the step then finds its own parameters
+    and buffers where its previous call left them in the caches. With ``burst=1`` each call
+    follows the other functions' calls instead, with caches full of their data (a dozen
+    models' parameters and optimizer state overflow the last-level cache): a cold step
+    that no training run takes."""
     for fn in fns.values():
         fn()
         fn()
@@ -58,14 +70,19 @@ def timed_turns(fns: Dict[str, Callable[[], object]], rounds: int) -> Dict[str, 
     wall: Dict[str, List[float]] = {k: [] for k in fns}
     for _ in range(rounds):
         for key, fn in fns.items():
-            c0, w0 = time.thread_time(), time.perf_counter()
-            fn()
-            wall[key].append(time.perf_counter() - w0)
-            cpu[key].append(time.thread_time() - c0)
+            for j in range(burst):
+                c0, w0 = time.thread_time(), time.perf_counter()
+                fn()
+                w1, c1 = time.perf_counter(), time.thread_time()
+                if j or burst == 1:
+                    wall[key].append(w1 - w0)
+                    cpu[key].append(c1 - c0)
     return {k: {"cpu": statistics.median(cpu[k]), "wall": statistics.median(wall[k])}
             for k in fns}
 
 
+#: calls of a function in a row per turn (the first of them not timed)
+BURST = 8
 #: minibatches the steps cycle through (gathered once, before the timing)
 BATCHES = 32
 
@@ -123,13 +140,14 @@ def _cycled(fn: Callable, args: List[tuple]) -> Callable[[], object]:
 
 
 def run(backends: Sequence[str], optimizers_: Sequence[str], rounds: int, repeat: int,
-        dropout: float = 0.1, batch: int = 100, data: str = "mnist", data_dir: str = ""
-        ) -> Dict:
+        dropout: float = 0.1, batch: int = 100, data: str = "mnist", data_dir: str = "",
+        burst: int = BURST) -> Dict:
     """Build and time everything ``repeat`` times; the results of each repetition."""
     fns = build(backends, optimizers_, dropout, batch, data=data, data_dir=data_dir)
-    reps = [timed_turns(fns, rounds) for _ in range(repeat)]
+    reps = [timed_turns(fns, rounds, burst) for _ in range(repeat)]
     return {"config": {"backends": list(backends), "optimizers": list(optimizers_),
-                       "rounds": rounds, "repeat": repeat, "dropout": dropout, "batch": batch,
+                       "rounds": rounds, "burst": burst, "repeat": repeat, "dropout": dropout,
+                       "batch": batch,
                        "data": data,
                        "load_average": os.getloadavg(), "numpy": np.__version__},
             "repetitions": reps}
@@ -218,8 +236,12 @@ def build_parser() -> cli.Parser:
                    help="the minibatches: MNIST training images as the study reads them "
                         "(from --data-dir or $SYMGRAPH_DATA/mnist) or uniform random pixels")
     add_data_dir(p)
-    p.add_argument("--rounds", metavar="N", type=count, default=200,
-                   help="turns per repetition (each function timed once per turn)")
+    p.add_argument("--rounds", metavar="N", type=count, default=50,
+                   help="turns per repetition")
+    p.add_argument("--burst", metavar="N", type=count, default=BURST,
+                   help="calls of each function in a row per turn, all but the first timed "
+                        "(as training calls its step; 1: each call after the other "
+                        "functions', with cold caches)")
     p.add_argument("--repeat", metavar="N", type=count, default=3, help="repetitions")
     p.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
                    help="the times in the table: thread CPU time or wall time")
@@ -260,12 +282,12 @@ def _main(argv: Optional[Sequence[str]]) -> int:
         if how is None:
             print(blas.not_applied_warning(threads), file=sys.stderr, flush=True)
         res = run(backends, opts, args.rounds, args.repeat, data=args.data,
-                  data_dir=args.data_dir)
+                  data_dir=args.data_dir, burst=args.burst)
     res["config"].update(threads=threads.count, cpus=cpus, blas_kernels=blas.kernels(),
                          openblas_coretype=os.environ.get(blas.CORETYPE_VAR),
                          load_average_after=os.getloadavg())
-    print(f"times: median {args.clock} time per call (ratio to the GEMM-only step of the "
-          f"same repetition)")
+    print(f"times: median {args.clock} time per call, {args.burst} calls in a row per turn "
+          f"(ratio to the GEMM-only step of the same repetition)")
     print(table(res, args.clock))
     print("\n".join(verdicts(res, args.clock)))
     if args.out:
