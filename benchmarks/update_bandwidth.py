@@ -7,6 +7,13 @@ gradient to ``m``, ``v`` and ``p``: reads 4 arrays, writes 3, as Adam does). Eac
 with warm caches (called back to back) and cold ones (a 64 MiB buffer is written between
 calls, as the products of a train step do). When the Adam loop takes what the copy loop takes,
 the update is bound by memory bandwidth, not by its arithmetic or by symgraph's code.
+
+The NumPy path cannot fuse: it runs the update as :data:`ADAM_UFUNCS`, twelve ufunc calls per
+element, over cache-sized chunks. Its floor is printed too: each of those calls timed alone on
+operands that stay in the L1 and L2 caches (:data:`FLOOR_CHUNK` elements, called back to back),
+summed and scaled to the parameters, with each ufunc's rate and the SIMD target NumPy's build
+runs it with (``numpy.lib.introspect.opt_func_info``, NumPy 2): no order of the same calls can
+take less.
 """
 from __future__ import annotations
 
@@ -14,7 +21,7 @@ import statistics
 import sys
 import time
 from collections import OrderedDict
-from typing import Callable, Dict, Optional, Sequence
+from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -56,6 +63,60 @@ def copy_loop(values) -> Optional[Callable[..., None]]:
         for g, (m, v, p) in zip(grads, state):
             add3(g.reshape(-1), m, v, p)
     return run
+
+
+#: the ufunc calls of one chunk of the NumPy path's Adam update, in order: ``m``, ``v``, then
+#: the parameter (``(name, operands)``: "a" an array, "s" a scalar; ``out=`` a third array)
+ADAM_UFUNCS: Tuple[Tuple[str, str], ...] = (
+    ("multiply", "sa"), ("multiply", "sa"), ("add", "aa"),
+    ("multiply", "sa"), ("square", "a"), ("multiply", "sa"), ("add", "aa"),
+    ("multiply", "sa"), ("sqrt", "a"), ("add", "as"), ("true_divide", "aa"),
+    ("subtract", "aa"))
+#: elements per call of the floor's timings (64-256 KiB of float32 an operand: in the L2
+#: cache; the best of the three rates counts: larger calls cost less per element in NumPy's
+#: per-call overhead, smaller ones stay nearer the core)
+FLOOR_CHUNKS = (1 << 14, 1 << 15, 1 << 16)
+
+
+def simd_target(ufunc: str, dtype: str = "float32") -> str:
+    """The SIMD target NumPy runs ``ufunc``'s loop for ``dtype`` with ('' when unknown)."""
+    try:
+        from numpy.lib.introspect import opt_func_info
+    except ImportError:  # NumPy 1.x
+        return ""
+    name = getattr(np, ufunc).__name__  # true_divide is divide
+    code = np.dtype(dtype).char
+    for sig, info in opt_func_info(func_name=f"^{name}$").get(name, {}).items():
+        if sig and set(sig) == {code}:
+            return info["current"]
+    return ""
+
+
+def ufunc_floor(n: int, repeat: int) -> Tuple[float, Dict[str, float]]:
+    """Seconds the :data:`ADAM_UFUNCS` take for ``n`` float32 elements when every call runs at
+    its best in-cache rate (the median over ``repeat`` timings of 64 calls back to back on
+    operands of each of :data:`FLOOR_CHUNKS` elements), and each ufunc's rate in elements per
+    nanosecond."""
+    rng = np.random.default_rng(2)
+    per: Dict[str, float] = {}
+    for size in FLOOR_CHUNKS:
+        a, b = (rng.random(size, dtype=np.float32) + 0.5 for _ in range(2))
+        out = np.empty_like(a)
+        s = np.float32(0.9)
+        for call in dict.fromkeys(ADAM_UFUNCS):
+            name, ops = call
+            args = {"a": (a,), "aa": (a, b), "sa": (s, a), "as": (a, s)}[ops]
+            calls = 64
+
+            def many(uf=getattr(np, name), args=args):
+                for _ in range(calls):
+                    uf(*args, out=out)
+            t = timed(many, repeat, None) / (calls * size)
+            per[call] = min(per.get(call, t), t)
+    total = sum(per[call] for call in ADAM_UFUNCS) * n
+    named = {f"{name}({', '.join('scalar' if o == 's' else 'array' for o in ops)})":
+             1e-9 / t for (name, ops), t in per.items()}
+    return total, named
 
 
 def timed(fn: Callable[[], object], repeat: int, flush: Optional[np.ndarray]) -> float:
@@ -112,11 +173,18 @@ def _main(argv: Optional[Sequence[str]]) -> int:
         if how is None:
             print(blas.not_applied_warning(threads), file=sys.stderr, flush=True)
         res = run(args.repeat)
-    n = sum(v.size for v in init_params(BIG, 0))
+        n = sum(v.size for v in init_params(BIG, 0))
+        floor, rates = ufunc_floor(n, args.repeat)
     print(f"Adam update of {n / 1e6:.2f} M float32 parameters (28 bytes moved per parameter)\n")
     print("| | warm caches | cold caches |\n|---|---|---|")
     for name, r in res.items():
         print(f"| {name} | {r['warm'] * 1e3:.2f} ms | {r['cold'] * 1e3:.2f} ms |")
+    print(f"| NumPy path's floor: its {len(ADAM_UFUNCS)} ufunc calls at their in-cache rates "
+          f"({floor / n * 1e9:.2f} ns per parameter) | {floor * 1e3:.2f} ms | |")
+    print("\nin-cache rates, float32 elements per ns (NumPy's SIMD target): " + ", ".join(
+        f"{k} {v:.1f}" + (f" ({simd_target(k.split('(')[0])})"
+                          if simd_target(k.split('(')[0]) else "")
+        for k, v in rates.items()))
     return 0
 
 
