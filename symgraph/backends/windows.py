@@ -2,16 +2,19 @@
 their emitted code, see :meth:`symgraph.op.Op.emit_into`): window loops, and products that
 skip the zeros of a sparse left operand.
 
-The NumPy back end has none: every method of :class:`WindowLoops` returns None and the op runs
-its NumPy code. The numba back end's compiled loops are
-:class:`symgraph.backends.numba_windows.NumbaWindowLoops`.
+The NumPy back end has no window loops: those methods of :class:`WindowLoops` return None and
+the op runs its NumPy code; its products leave out the all-zero columns or rows of their left
+operand (:mod:`symgraph.backends.zero_slices`, BLAS on what remains). The numba back end's
+compiled loops are :class:`symgraph.backends.numba_windows.NumbaWindowLoops`.
 """
 from __future__ import annotations
 
+from symgraph.backends import zero_slices
+
 
 class WindowLoops:
-    """Window loops of the NumPy back end: none (every method returns None, and the op runs
-    its NumPy code)."""
+    """Loops of the NumPy back end: no window loops (those methods return None, and the op
+    runs its NumPy code); products without the all-zero slices of their left operand."""
 
     name = "numpy"
 
@@ -39,10 +42,11 @@ class WindowLoops:
         return None
 
     def sparse_product(self, a, b, out):
-        """``a @ b`` (matrices) into ``out`` as a sum over the nonzero entries of ``a``;
-        ``out``, or None (``out`` untouched) when these loops do not take the case or ``a``
-        is not sparse enough: the op then computes the dense product."""
-        return None
+        """``a @ b`` (matrices) into ``out`` without the zeros of ``a`` (here: its all-zero
+        columns and rows, :func:`symgraph.backends.zero_slices.product`); ``out``, or None
+        (``out`` untouched) when these loops do not take the case or ``a`` is not sparse
+        enough: the op then computes the dense product."""
+        return zero_slices.product(a, b, out)
 
     def sparse_accumulate_late(self, c, alpha, a, b):
         """A callable without arguments, run by C alone, that adds ``alpha * a @ b`` (over the
