@@ -163,9 +163,11 @@ def any_size(monkeypatch):
           suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture])
 @given(m=st.integers(1, 70), kk=st.integers(1, 90), n=st.integers(1, 80),
        zero_cols=st.floats(0, 1), zero_rows=st.floats(0, 1), seed=st.integers(0, 2 ** 16),
-       transposed=st.booleans())
-def test_any_shape_and_pattern(m, kk, n, zero_cols, zero_rows, seed, transposed, any_size):
-    """Down to one entry, zero slices along either axis or both, MIN_WORK out of the way."""
+       transposed=st.booleans(), b_order=st.sampled_from(["C", "F", "reversed"]))
+def test_any_shape_and_pattern(m, kk, n, zero_cols, zero_rows, seed, transposed, b_order,
+                               any_size):
+    """Down to one entry, zero slices along either axis or both, any layout of the right
+    operand, MIN_WORK out of the way."""
     rng = np.random.default_rng(seed)
     a = rng.standard_normal((m, kk)).astype(np.float32)
     a[:, rng.random(kk) < zero_cols] = 0
@@ -173,6 +175,10 @@ def test_any_shape_and_pattern(m, kk, n, zero_cols, zero_rows, seed, transposed,
     if transposed:
         a = np.ascontiguousarray(a.T).T
     b = rng.standard_normal((kk, n)).astype(np.float32)
+    if b_order == "F":
+        b = np.asfortranarray(b)
+    elif b_order == "reversed":
+        b = np.ascontiguousarray(b[::-1])[::-1]
     out = np.full((m, n), np.nan, np.float32)
     got = Z.product(a, b, out)
     if got is None:
