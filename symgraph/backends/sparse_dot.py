@@ -24,12 +24,12 @@ figures are in benchmarks/README.md.
 from __future__ import annotations
 
 import functools
-import threading
 from typing import Callable, Optional, Tuple
 
 import numpy as np
 
 from symgraph.backends import native
+from symgraph.ops.scratch import ThreadScratch
 
 #: the largest fraction of nonzero entries of the left operand for which the sparse loops run
 DENSITY = 0.25
@@ -168,22 +168,7 @@ def _loops(dtype: str) -> Optional[Tuple[Callable, Callable, Callable]]:
 #: scratch arrays of at most this many elements are kept between calls (per thread and name);
 #: larger ones (a whole test set in one product) are made for the call and freed after it
 KEEP_ELEMENTS = 1 << 21
-
-
-class _Work(threading.local):
-    """This thread's scratch arrays, kept between calls (grown when too small)."""
-
-    def get(self, name: str, size: int, dtype) -> np.ndarray:
-        if size > KEEP_ELEMENTS:
-            return np.empty(size, dtype)
-        arr = getattr(self, name, None)
-        if arr is None or arr.size < size or arr.dtype != dtype:
-            arr = np.empty(max(size, 1), dtype)
-            setattr(self, name, arr)
-        return arr[:size]
-
-
-_work = _Work()
+_work = ThreadScratch(KEEP_ELEMENTS)
 
 
 def _address(a: np.ndarray) -> int:

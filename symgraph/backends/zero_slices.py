@@ -30,10 +30,11 @@ minibatches, one core, everything included): ``x @ W`` 358 -> 324 us and ``x.T @
 """
 from __future__ import annotations
 
-import threading
 from typing import Optional
 
 import numpy as np
+
+from symgraph.ops.scratch import ThreadScratch
 
 #: products of fewer multiply-adds than this stay dense (a decision costs microseconds)
 MIN_WORK = 1 << 22
@@ -46,18 +47,10 @@ SAMPLE = 8
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-class _Scratch(threading.local):
-    """This thread's buffer for the compacted rows of a product, kept between calls."""
-
-    def get(self, shape, dtype) -> np.ndarray:
-        size = shape[0] * shape[1]
-        arr = getattr(self, "arr", None)
-        if arr is None or arr.size < size or arr.dtype != dtype:
-            arr = self.arr = np.empty(max(size, 1), dtype)
-        return arr[:size].reshape(shape)
-
-
-_scratch = _Scratch()
+#: the compacted rows of a product, kept per thread up to this many elements (larger ones,
+#: a whole test set's, are made for the call)
+KEEP_ELEMENTS = 1 << 21
+_scratch = ThreadScratch(KEEP_ELEMENTS)
 
 
 def _takes(a, b, out) -> bool:
@@ -113,7 +106,8 @@ def product(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> Optional[np.ndarra
     nz = np.flatnonzero(keep)
     if nz.size > (1.0 - ZERO_FRACTION) * a.shape[0] or not _finite_sum(b):
         return None
-    part = _scratch.get((nz.size, b.shape[1]), out.dtype)
+    n = b.shape[1]
+    part = _scratch.get("part", nz.size * n, out.dtype).reshape(nz.size, n)
     np.matmul(a[nz], b, out=part)
     out[~keep] = 0
     out[nz] = part

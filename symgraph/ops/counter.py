@@ -30,6 +30,7 @@ from symgraph.graph import Apply
 from symgraph.op import Op
 from symgraph.ops import scalar as S
 from symgraph.ops.elemwise import Elemwise
+from symgraph.ops.scratch import ThreadScratch
 from symgraph.ops.shape import as_shape_vector, shape_entries
 from symgraph.ops.variable import TensorVariable
 from symgraph.types import TensorType
@@ -58,18 +59,13 @@ def mix64(z: np.ndarray, work: np.ndarray = None) -> np.ndarray:
 
 #: the scratch of :func:`mix64` kept per thread, at most this many elements
 SCRATCH_ELEMENTS = 1 << 20
-_scratch = threading.local()
+_scratch = ThreadScratch(SCRATCH_ELEMENTS)
 
 
 def _work(n: int) -> np.ndarray:
     """A uint64 scratch array of ``n`` elements: this thread's kept one when it is small
     enough (a draw into a planned buffer then allocates nothing), else a new one."""
-    if n > SCRATCH_ELEMENTS:
-        return np.empty(n, np.uint64)
-    buf = getattr(_scratch, "buf", None)
-    if buf is None or buf.size < n:
-        buf = _scratch.buf = np.empty(n, np.uint64)
-    return buf[:n]
+    return _scratch.get("mix64", n, np.uint64)
 
 
 class _Index:
