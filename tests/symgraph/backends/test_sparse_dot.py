@@ -15,6 +15,8 @@ import symgraph.tensor as T
 from symgraph.backends.windows import NUMPY_LOOPS
 from symgraph.compile.mode import FAST_RUN
 
+from product_checks import assert_product_close, left_layout
+
 pytest.importorskip("numba")
 from symgraph.backends import sparse_dot  # noqa: E402
 from symgraph.backends.numba_windows import NUMBA_LOOPS  # noqa: E402
@@ -32,18 +34,6 @@ def _sparse(rng, shape, density, dtype):
     return a.astype(dtype)
 
 
-def _left(a, layout):
-    """``a`` in the layout of the case: C order, a transposed view (the weight gradient's
-    ``x.T``), or every other column of a wider array."""
-    if layout == "T":
-        return np.ascontiguousarray(a.T).T
-    if layout == "strided":
-        wide = np.zeros((a.shape[0], 2 * a.shape[1]), a.dtype)
-        wide[:, ::2] = a
-        return wide[:, ::2]
-    return np.ascontiguousarray(a)
-
-
 def _refused_fairly(a):
     """Why the loops may refuse a sparse-looking ``a``: its exact count passes the limit, or
     the sample of clearly dense operands says so."""
@@ -51,21 +41,6 @@ def _refused_fairly(a):
     sample = a[::max(1, m // sparse_dot.SAMPLE_ROWS), ::max(1, kk // sparse_dot.SAMPLE_COLUMNS)]
     return np.count_nonzero(a) > sparse_dot.DENSITY * a.size or \
         np.count_nonzero(sample) > sparse_dot.SAMPLE_DENSITY * sample.size
-
-
-def _assert_close(got, a, b, c=None, alpha=1.0):
-    """``got`` equals ``c + alpha * a @ b`` within the bound of a sum of ``kk`` terms
-    (``kk`` units of roundoff times the sum of their magnitudes), against float64."""
-    a64, b64 = a.astype(np.float64), b.astype(np.float64)
-    want = alpha * (a64 @ b64)
-    scale = abs(alpha) * (np.abs(a64) @ np.abs(b64))
-    if c is not None:
-        want += c
-        scale += np.abs(c)
-    eps = np.finfo(got.dtype).eps
-    bound = (a.shape[1] + 2) * eps * scale + np.finfo(got.dtype).tiny
-    err = np.abs(got.astype(np.float64) - want)
-    assert (err <= bound).all(), f"largest error {err.max()} against bound {bound.max()}"
 
 
 # (m, kk, n, density): the study's first layer forward and its weight gradient, a wide layer,
@@ -79,11 +54,11 @@ CASES = [(100, 784, 500, 0.17), (784, 100, 500, 0.17), (64, 300, 1000, 0.05),
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("layout", ["C", "T", "strided"])
 def test_product_is_the_dense_product(rng, m, kk, n, density, dtype, layout):
-    a = _left(_sparse(rng, (m, kk), density, dtype), layout)
+    a = left_layout(_sparse(rng, (m, kk), density, dtype), layout)
     b = rng.standard_normal((kk, n)).astype(dtype)
     out = np.full((m, n), np.nan, dtype)
     assert sparse_dot.product(a, b, out) is out
-    _assert_close(out, a, b)
+    assert_product_close(out, a, b)
     if density == 0.0:
         assert not out.any()
     assert NUMBA_LOOPS.sparse_product(a, b, np.empty_like(out)) is not None
@@ -92,7 +67,7 @@ def test_product_is_the_dense_product(rng, m, kk, n, density, dtype, layout):
 @pytest.mark.parametrize("m,kk,n,density", CASES[:3])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_accumulate_late_adds_into_its_target(rng, m, kk, n, density, dtype):
-    a = _left(_sparse(rng, (m, kk), density, dtype), "T")
+    a = left_layout(_sparse(rng, (m, kk), density, dtype), "T")
     b = rng.standard_normal((kk, n)).astype(dtype)
     c = rng.standard_normal((m, n)).astype(dtype)
     before = c.copy()
@@ -101,7 +76,7 @@ def test_accumulate_late_adds_into_its_target(rng, m, kk, n, density, dtype):
     # one call of native code: a partial of a ctypes function, no Python frame of its own
     assert isinstance(late, functools.partial) and isinstance(late.func, ctypes._CFuncPtr)
     late()
-    _assert_close(c, a, b, before, -0.25)
+    assert_product_close(c, a, b, before, -0.25)
 
 
 def test_dense_small_narrow_and_odd_operands_are_left_to_blas(rng):
@@ -152,7 +127,7 @@ def test_the_decision_is_the_exact_count_not_the_sample(rng):
     b = rng.standard_normal((784, 500)).astype(np.float32)
     out = np.empty((100, 500), np.float32)
     assert sparse_dot.product(a, b, out) is out
-    _assert_close(out, a, b)
+    assert_product_close(out, a, b)
     dense = _sparse(rng, (100, 784), 0.3, "float32")  # over the limit, under the sample's
     dense[rows, cols] = 0
     assert sparse_dot.product(dense, b, out) is None
@@ -214,7 +189,7 @@ def test_any_shape_and_pattern(m, kk, n, density, seed, transposed, accumulate):
     """Shapes down to one row, column or entry, every count of nonzeros per row (the unrolled
     loop's remainders), with the size limits lifted."""
     rng = np.random.default_rng(seed)
-    a = _left(_sparse(rng, (m, kk), density, "float32"), "T" if transposed else "C")
+    a = left_layout(_sparse(rng, (m, kk), density, "float32"), "T" if transposed else "C")
     b = rng.standard_normal((kk, n)).astype(np.float32)
     limits = sparse_dot.MIN_WORK, sparse_dot.MIN_COLUMNS
     sparse_dot.MIN_WORK = sparse_dot.MIN_COLUMNS = 1
@@ -225,14 +200,14 @@ def test_any_shape_and_pattern(m, kk, n, density, seed, transposed, accumulate):
             late = sparse_dot.accumulate_late(c, 0.5, a, b)
             if late is not None:
                 late()
-                _assert_close(c, a, b, before, 0.5)
+                assert_product_close(c, a, b, before, 0.5)
             else:
                 assert _refused_fairly(a)
                 np.testing.assert_array_equal(c, before)
         else:
             out = np.full((m, n), np.nan, np.float32)
             if sparse_dot.product(a, b, out) is not None:
-                _assert_close(out, a, b)
+                assert_product_close(out, a, b)
             else:
                 assert _refused_fairly(a)
     finally:

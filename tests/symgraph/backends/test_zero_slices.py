@@ -16,6 +16,8 @@ from symgraph.backends import zero_slices as Z
 from symgraph.backends.windows import WindowLoops
 from symgraph.compile.mode import FAST_RUN
 
+from product_checks import assert_product_close, left_layout
+
 NUMPY = FAST_RUN.__class__("NUMPY-zero-slices", backend="numpy")
 
 
@@ -25,25 +27,6 @@ def _images(rng, m, kk, zero_cols, dtype, density=0.5):
     a = rng.standard_normal((m, kk)) * (rng.random((m, kk)) < density)
     a[:, zero_cols] = 0
     return a.astype(dtype)
-
-
-def _layout(a, layout):
-    if layout == "T":  # a transposed view, as the weight gradient's x.T
-        return np.ascontiguousarray(a.T).T
-    if layout == "strided":
-        wide = np.zeros((a.shape[0], 2 * a.shape[1]), a.dtype)
-        wide[:, ::2] = a
-        return wide[:, ::2]
-    return np.ascontiguousarray(a)
-
-
-def _assert_close(got, a, b):
-    """``got`` equals ``a @ b`` within the bound of a sum of ``kk`` terms, against float64."""
-    a64, b64 = a.astype(np.float64), b.astype(np.float64)
-    eps = np.finfo(got.dtype).eps
-    bound = (a.shape[1] + 2) * eps * (np.abs(a64) @ np.abs(b64)) + np.finfo(got.dtype).tiny
-    err = np.abs(got.astype(np.float64) - a64 @ b64)
-    assert (err <= bound).all(), f"largest error {err.max()} against bound {bound.max()}"
 
 
 def _border(kk, share):
@@ -63,11 +46,11 @@ CASES = [(100, 784, 500, 0.34), (64, 300, 1000, 0.5), (37, 513, 257, Z.ZERO_FRAC
 @pytest.mark.parametrize("layout", ["C", "T", "strided"])
 def test_without_zero_columns_the_product_is_the_dense_one(m, kk, n, share, dtype, layout,
                                                            rng):
-    a = _layout(_images(rng, m, kk, _border(kk, share), dtype), layout)
+    a = left_layout(_images(rng, m, kk, _border(kk, share), dtype), layout)
     b = rng.standard_normal((kk, n)).astype(dtype)
     out = np.full((m, n), np.nan, dtype)
     assert Z.product(a, b, out) is out
-    _assert_close(out, a, b)
+    assert_product_close(out, a, b)
 
 
 @pytest.mark.parametrize("m,kk,n,share", CASES)
@@ -81,7 +64,7 @@ def test_without_zero_rows_the_product_is_the_dense_one(m, kk, n, share, dtype, 
     if m * n * kk < Z.MIN_WORK:
         pytest.skip("too small a product")
     assert Z.product(a, g, out) is out
-    _assert_close(out, a, g)
+    assert_product_close(out, a, g)
     assert not out[_border(m, share)].any()
 
 
@@ -184,7 +167,7 @@ def test_any_shape_and_pattern(m, kk, n, zero_cols, zero_rows, seed, transposed,
     if got is None:
         assert np.isnan(out).all()
     else:
-        _assert_close(out, a, b)
+        assert_product_close(out, a, b)
 
 
 def _mlp_step(loops):
