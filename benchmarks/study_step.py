@@ -20,10 +20,10 @@ turn, each after the other functions' calls: a cold step, slower by what refilli
 costs, which no training run pays; the figures of both are in the README.) Each call is timed
 by its thread's CPU time (what the step costs when it runs; on a machine shared with other
 work the wall time also counts the waits for a core) and by wall time; the medians over the
-``--rounds`` turns are reported, and the whole measurement is repeated ``--repeat`` times. Run it pinned to one core with one BLAS thread (``taskset -c 1``, the
-default one thread per run). The first line names the BLAS kernels (``OPENBLAS_CORETYPE``
-selects OpenBLAS's): they set the GEMM-only step, so every ratio depends on them. Measured
-tables: benchmarks/README.md.
+``--rounds`` turns are reported, and the whole measurement is repeated ``--repeat`` times.
+Run it pinned to one core with one BLAS thread (``taskset -c 1``, the default one thread per
+run). The first line names the BLAS kernels (``OPENBLAS_CORETYPE`` selects OpenBLAS's): they
+set the GEMM-only step, so every ratio depends on them. Measured tables: benchmarks/README.md.
 """
 from __future__ import annotations
 
@@ -147,8 +147,7 @@ def run(backends: Sequence[str], optimizers_: Sequence[str], rounds: int, repeat
     reps = [timed_turns(fns, rounds, burst) for _ in range(repeat)]
     return {"config": {"backends": list(backends), "optimizers": list(optimizers_),
                        "rounds": rounds, "burst": burst, "repeat": repeat, "dropout": dropout,
-                       "batch": batch,
-                       "data": data,
+                       "batch": batch, "data": data,
                        "load_average": os.getloadavg(), "numpy": np.__version__},
             "repetitions": reps}
 

@@ -10,7 +10,7 @@ the update is bound by memory bandwidth, not by its arithmetic or by symgraph's 
 
 The NumPy path cannot fuse: it runs the update as :data:`ADAM_UFUNCS`, twelve ufunc calls per
 element, over cache-sized chunks. Its floor is printed too: each of those calls timed alone on
-operands that stay in the L1 and L2 caches (:data:`FLOOR_CHUNK` elements, called back to back),
+operands that stay in the L1 and L2 caches (:data:`FLOOR_CHUNKS` elements, called back to back),
 summed and scaled to the parameters, with each ufunc's rate and the SIMD target NumPy's build
 runs it with (``numpy.lib.introspect.opt_func_info``, NumPy 2): no order of the same calls can
 take less.
@@ -92,13 +92,13 @@ def simd_target(ufunc: str, dtype: str = "float32") -> str:
     return ""
 
 
-def ufunc_floor(n: int, repeat: int) -> Tuple[float, Dict[str, float]]:
+def ufunc_floor(n: int, repeat: int) -> Tuple[float, Dict[Tuple[str, str], float]]:
     """Seconds the :data:`ADAM_UFUNCS` take for ``n`` float32 elements when every call runs at
     its best in-cache rate (the median over ``repeat`` timings of 64 calls back to back on
-    operands of each of :data:`FLOOR_CHUNKS` elements), and each ufunc's rate in elements per
-    nanosecond."""
+    operands of each of :data:`FLOOR_CHUNKS` elements), and the rate of each distinct call of
+    :data:`ADAM_UFUNCS` in elements per nanosecond."""
     rng = np.random.default_rng(2)
-    per: Dict[str, float] = {}
+    per: Dict[Tuple[str, str], float] = {}
     for size in FLOOR_CHUNKS:
         a, b = (rng.random(size, dtype=np.float32) + 0.5 for _ in range(2))
         out = np.empty_like(a)
@@ -114,9 +114,16 @@ def ufunc_floor(n: int, repeat: int) -> Tuple[float, Dict[str, float]]:
             t = timed(many, repeat, None) / (calls * size)
             per[call] = min(per.get(call, t), t)
     total = sum(per[call] for call in ADAM_UFUNCS) * n
-    named = {f"{name}({', '.join('scalar' if o == 's' else 'array' for o in ops)})":
-             1e-9 / t for (name, ops), t in per.items()}
-    return total, named
+    return total, {call: 1e-9 / t for call, t in per.items()}
+
+
+def describe_rate(call: Tuple[str, str], rate: float) -> str:
+    """``multiply(scalar, array) 21.2 (X86_V3)``: a call of :data:`ADAM_UFUNCS`, its rate and
+    the SIMD target of its loop when NumPy says it."""
+    name, ops = call
+    target = simd_target(name)
+    return (f"{name}({', '.join('scalar' if o == 's' else 'array' for o in ops)}) {rate:.1f}"
+            + (f" ({target})" if target else ""))
 
 
 def timed(fn: Callable[[], object], repeat: int, flush: Optional[np.ndarray]) -> float:
@@ -181,10 +188,8 @@ def _main(argv: Optional[Sequence[str]]) -> int:
         print(f"| {name} | {r['warm'] * 1e3:.2f} ms | {r['cold'] * 1e3:.2f} ms |")
     print(f"| NumPy path's floor: its {len(ADAM_UFUNCS)} ufunc calls at their in-cache rates "
           f"({floor / n * 1e9:.2f} ns per parameter) | {floor * 1e3:.2f} ms | |")
-    print("\nin-cache rates, float32 elements per ns (NumPy's SIMD target): " + ", ".join(
-        f"{k} {v:.1f}" + (f" ({simd_target(k.split('(')[0])})"
-                          if simd_target(k.split('(')[0]) else "")
-        for k, v in rates.items()))
+    print("\nin-cache rates, float32 elements per ns (NumPy's SIMD target): " +
+          ", ".join(describe_rate(call, rate) for call, rate in rates.items()))
     return 0
 
 

@@ -44,8 +44,8 @@ def test_the_floor_is_the_sum_of_the_calls_at_their_rates(monkeypatch):
     # per element: unary calls cost twice their table entry in this fake
     want = sum(seconds[n] * (2 if len(ops) == 1 else 1) for n, ops in U.ADAM_UFUNCS) * 1e-9
     assert total == pytest.approx(want * 1000)
-    assert rates["sqrt(array)"] == pytest.approx(1 / 8)
-    assert rates["add(array, scalar)"] == pytest.approx(1 / 2)
+    assert rates[("sqrt", "a")] == pytest.approx(1 / 8)
+    assert rates[("add", "as")] == pytest.approx(1 / 2)
 
 
 def test_simd_target_names_numpys_loop():
@@ -55,3 +55,5 @@ def test_simd_target_names_numpys_loop():
         info = opt_func_info(func_name=f"^{getattr(np, name).__name__}$")
         (entry,) = [v for sig, v in next(iter(info.values())).items() if set(sig) == {"f"}]
         assert U.simd_target(name) == entry["current"] != ""
+    assert U.describe_rate(("add", "as"), 21.24) == \
+        f"add(array, scalar) 21.2 ({U.simd_target('add')})"
